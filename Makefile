@@ -1,0 +1,54 @@
+# SUIT Workbench: two commands do everything on a fresh Debian machine with Python 3.11.
+#   make test   set up, then run every test and the import-layer contracts
+#   make run    set up, then start the workstation on its demo workspace
+# Both are idempotent: the second run only checks stamps and starts at once.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Debian packages the tests and the window need: SoftHSM2 for real PKCS#11 tokens,
+# the libraries Qt's offscreen/xcb platforms load, poppler-utils to render PDFs to PNG.
+DEB_PACKAGES := softhsm2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
+                libdbus-1-3 libxcb-cursor0 libglib2.0-0 poppler-utils
+SYS_STAMP := $(VENV)/.debian-packages
+
+.PHONY: test run bench setup system-packages clean lint-imports
+
+setup: $(STAMP) $(SYS_STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Installs only what is missing, and only as root (a developer's machine may manage its own).
+$(SYS_STAMP): Makefile | $(VENV)/bin/python
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "apt-get install$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing Debian packages:$$missing (run as root to install)"; fi; \
+	fi
+	touch $@
+
+lint-imports: setup
+	$(VENV)/bin/lint-imports --no-cache
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/lint-imports --no-cache
+
+run: setup
+	$(PY) -m gui --demo
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info

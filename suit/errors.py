@@ -1,0 +1,132 @@
+"""The exception tree of SUIT Workbench, rooted here because `suit` is the lowest layer.
+
+Every package has one root (`ManifestError` here, `SigningError` in `signing`,
+`FlasherError` in `flasher`, ...), all under `WorkbenchError`. Errors carry fields,
+not pre-formatted strings, and a `hint` for the person reading them. Third-party
+exceptions are translated where they arise and go no further.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class WorkbenchError(Exception):
+    """Root of every error SUIT Workbench raises on purpose.
+
+    Attributes:
+        hint: One line telling the person what to do about it.
+    """
+
+    default_hint: ClassVar[str] = ""
+    #: The `suitwb` exit status for this error: 1 for "checked and found wanting"
+    #: (a bad signature, a refused update), 2 for bad input or misuse.
+    exit_status: ClassVar[int] = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ManifestError(WorkbenchError):
+    """Root of the format core's errors: anything wrong with SUIT or COSE bytes."""
+
+
+class DecodeError(ManifestError):
+    """Bytes that are not a well-formed SUIT structure.
+
+    Attributes:
+        path: Where it happened, like ``manifest/common/components[2]``.
+        problem: What was wrong, like ``expected bstr, found int``.
+    """
+
+    default_hint = "The file is not a valid SUIT envelope; check that it is the signed output."
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path or '<envelope>'}: {problem}", hint=hint)
+        self.path = path
+        self.problem = problem
+
+
+class VerificationError(ManifestError):
+    """An envelope that is well-formed but not authentic or not intact."""
+
+    default_hint = "Do not install this envelope; obtain a correctly signed one."
+    exit_status = 1
+
+
+class NoAuthenticationBlock(VerificationError):
+    """The authentication wrapper holds a digest but no signature or MAC (M37 §8.3)."""
+
+    def __init__(self) -> None:
+        super().__init__("the envelope carries no authentication block",
+                         hint="Sign the envelope before distributing it.")
+
+
+class DigestMismatch(VerificationError):
+    """A digest in the envelope does not match the bytes it covers.
+
+    Attributes:
+        member: What was digested, like ``manifest`` or ``install``.
+        expected: The digest the envelope states.
+        actual: The digest of the bytes that arrived.
+    """
+
+    def __init__(self, member: str, expected: bytes, actual: bytes) -> None:
+        super().__init__(f"{member}: digest mismatch (stated {expected.hex()}, "
+                         f"computed {actual.hex()})")
+        self.member = member
+        self.expected = expected
+        self.actual = actual
+
+
+class SignatureInvalid(VerificationError):
+    """No authentication block verified with any of the given trust anchors.
+
+    Attributes:
+        failures: One line per block saying why it did not verify.
+    """
+
+    def __init__(self, failures: list[str]) -> None:
+        detail = "; ".join(failures) if failures else "no trust anchor given"
+        super().__init__(f"no authentication block verifies: {detail}",
+                         hint="Check that the right public key or secret was given.")
+        self.failures = failures
+
+
+class UnsupportedAlgorithm(ManifestError):
+    """An algorithm identifier this processor does not implement.
+
+    Attributes:
+        kind: ``digest``, ``signature``, ``mac`` or ``encryption``.
+        algorithm: The COSE or SUIT algorithm identifier.
+    """
+
+    def __init__(self, kind: str, algorithm: object) -> None:
+        super().__init__(f"unsupported {kind} algorithm {algorithm!r}")
+        self.kind = kind
+        self.algorithm = algorithm
+
+
+class TrustAnchorError(ManifestError):
+    """A trust anchor or key that cannot be used (bad PEM, wrong curve for the algorithm)."""
+
+    default_hint = "Give a PEM public key or a COSE_Key matching the envelope's algorithm."
+
+
+class EncodeError(ManifestError):
+    """A model that cannot be encoded (a value of the wrong type for its member).
+
+    Attributes:
+        path: The member, like ``manifest/common/components[0]``.
+        problem: What was wrong.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem

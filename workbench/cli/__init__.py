@@ -1,0 +1,2 @@
+"""The `suitwb` command line. Each command group lives in its own module with a
+`register(subparsers)` function; `main` wires them together."""
