@@ -1,0 +1,94 @@
+"""The one decode boundary for untrusted bytes, and deterministic encoding.
+
+Decoding uses cbor2 with every semantic tag kept as a plain `CBORTag`, so no tag is
+interpreted behind our back (no datetimes, UUIDs, shared references or string references),
+duplicate keys and indefinite lengths refused, nesting bounded, trailing bytes refused.
+Every failure becomes a `DecodeError` naming where it happened.
+
+Encoding is RFC 8949 §4.2.1 deterministic: shortest forms, definite lengths, map keys in
+bytewise lexicographic order of their encodings (manifest-37 §8.1).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any, Final
+
+import cbor2
+
+from suit.errors import DecodeError, EncodeError
+
+#: Default limit for one envelope: large enough for integrated payloads of small devices.
+DEFAULT_MAX_SIZE: Final = 16 * 1024 * 1024
+#: SUIT structures nest a dozen levels at most; anything deeper is hostile.
+MAX_DEPTH: Final = 32
+
+# Tags cbor2 would otherwise turn into Python objects (datetime, Decimal, UUID, shared and
+# string references, sets, IP addresses, ...). Kept raw: SUIT gives them no meaning except
+# where our codec says so, and interpreting them changes what re-encodes.
+_SEMANTIC_TAGS: Final = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256,
+                         258, 260, 261, 262, 263, 272, 1004, 55799)
+
+
+def _keep_tag(tag: int) -> Callable[[Any, bool], cbor2.CBORTag]:
+    return lambda value, _immutable: cbor2.CBORTag(tag, value)
+
+
+_KEEP_TAGS: Final = {tag: _keep_tag(tag) for tag in _SEMANTIC_TAGS}
+
+CBORTag = cbor2.CBORTag
+
+
+def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> Any:
+    """Decode exactly one CBOR item from untrusted bytes.
+
+    Args:
+        data: The bytes; all of them must form one item.
+        path: Where these bytes sit in the enclosing structure, for error messages.
+        max_size: Largest accepted input in bytes.
+
+    Returns:
+        Plain Python values: int, bytes, str, list, dict, bool, None, float, CBORTag, and
+        `cbor2.undefined` / `CBORSimpleValue` for the rare simple values.
+
+    Raises:
+        DecodeError: for anything that is not exactly one well-formed, definite-length item.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(path, f"expected bytes, found {type(data).__name__}")
+    if len(data) > max_size:
+        raise DecodeError(path, f"{len(data)} bytes exceeds the limit of {max_size}")
+    if not data:
+        raise DecodeError(path, "empty input")
+    stream = io.BytesIO(data)
+    decoder = cbor2.CBORDecoder(
+        stream, semantic_decoders=_KEEP_TAGS, max_depth=MAX_DEPTH, allow_indefinite=False,
+        allow_duplicate_keys=False)
+    try:
+        value = decoder.decode()
+    except cbor2.CBORDecodeEOF as exc:
+        raise DecodeError(path, f"truncated: {exc}") from exc
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError,
+            MemoryError, UnicodeError) as exc:
+        raise DecodeError(path, f"malformed CBOR: {exc}") from exc
+    if stream.tell() != len(data):
+        raise DecodeError(path, f"{len(data) - stream.tell()} trailing bytes after the item")
+    return value
+
+
+def dumps(value: Any, *, path: str = "") -> bytes:
+    """Encode `value` deterministically (RFC 8949 §4.2.1).
+
+    Raises:
+        EncodeError: when `value` holds something CBOR cannot carry.
+    """
+    try:
+        return cbor2.dumps(value, canonical=True)
+    except (cbor2.CBORError, ValueError, TypeError) as exc:
+        raise EncodeError(path or "<value>", f"cannot encode: {exc}") from exc
+
+
+def is_deterministic(data: bytes) -> bool:
+    """Whether `data` (one well-formed item) is already in deterministic encoding."""
+    return dumps(loads(data)) == bytes(data)

@@ -1,0 +1,369 @@
+"""Decode and encode SUIT envelopes and manifests (M37 §8, TD §5, UM §3).
+
+`decode_envelope` is the one entry for untrusted envelope bytes: it enforces the size
+limit and turns every defect into a `DecodeError` with a path. Encoding reuses the exact
+bytes of untouched nodes and encodes everything else deterministically.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from suit import cbor
+from suit.checks import (
+    expect_bytes,
+    expect_int,
+    expect_list,
+    expect_map,
+    expect_text,
+    expect_uint,
+    require,
+)
+from suit.commands import (
+    decode_digest_value,
+    decode_sequence,
+    decode_wrapped_digest,
+    digest_value,
+    encode_sequence,
+    encode_wrapped_digest,
+)
+from suit.cose import decode_cose_value
+from suit.errors import DecodeError
+from suit.model import (
+    ENVELOPE_TAG,
+    AuthenticationBlock,
+    AuthenticationWrapper,
+    Common,
+    CommonKey,
+    ComponentId,
+    Dependency,
+    DependencyKey,
+    Digest,
+    EmbeddedCbor,
+    Envelope,
+    EnvelopeKey,
+    LanguageText,
+    Manifest,
+    ManifestKey,
+    TextMap,
+    attach_source,
+)
+
+DEFAULT_MAX_SIZE: Final = cbor.DEFAULT_MAX_SIZE
+
+
+# --- component identifiers ----------------------------------------------------------------
+
+def decode_component_id(value: Any, path: str) -> ComponentId:
+    """SUIT_Component_Identifier ``[* bstr]`` -> tuple of bytes."""
+    items = expect_list(value, path)
+    return tuple(expect_bytes(part, f"{path}[{i}]") for i, part in enumerate(items))
+
+
+# --- common -------------------------------------------------------------------------------
+
+def _dependencies(value: Any, path: str) -> dict[int, Dependency]:
+    out: dict[int, Dependency] = {}
+    for key, item in expect_map(value, path).items():
+        index = expect_uint(key, f"{path}/<index>")
+        members = expect_map(item, f"{path}/{index}")
+        prefix = members.pop(DependencyKey.DEPENDENCY_PREFIX, None)
+        out[index] = Dependency(
+            None if prefix is None else decode_component_id(prefix, f"{path}/{index}/dependency-prefix"),
+            members)
+    return out
+
+
+def decode_common(data: Any, path: str = "manifest/common") -> Common:
+    """``bstr .cbor SUIT_Common`` -> `Common`."""
+    raw = expect_bytes(data, path)
+    members = expect_map(cbor.loads(raw, path=path), path)
+    components = expect_list(require(members, CommonKey.COMPONENTS, path, "components"),
+                             f"{path}/components", min_len=1)
+    deps = members.pop(CommonKey.DEPENDENCIES, None)
+    shared = members.pop(CommonKey.SHARED_SEQUENCE, None)
+    del members[CommonKey.COMPONENTS]
+    common = Common(
+        components=tuple(decode_component_id(c, f"{path}/components[{i}]")
+                         for i, c in enumerate(components)),
+        dependencies={} if deps is None else _dependencies(deps, f"{path}/dependencies"),
+        shared_sequence=None if shared is None else decode_sequence(shared, f"{path}/shared-sequence"),
+        extensions=members)
+    return attach_source(common, raw)
+
+
+def encode_common(common: Common) -> bytes:
+    """`Common` -> its bstr content."""
+    if common.source is not None:
+        return common.source
+    members: dict[Any, Any] = dict(common.extensions)
+    if common.dependencies:
+        members[CommonKey.DEPENDENCIES] = {
+            index: {**dep.extensions,
+                    **({DependencyKey.DEPENDENCY_PREFIX: list(dep.prefix)} if dep.prefix is not None else {})}
+            for index, dep in common.dependencies.items()}
+    members[CommonKey.COMPONENTS] = [list(c) for c in common.components]
+    if common.shared_sequence is not None:
+        members[CommonKey.SHARED_SEQUENCE] = encode_sequence(common.shared_sequence)
+    return cbor.dumps(members, path="manifest/common")
+
+
+# --- text ---------------------------------------------------------------------------------
+
+def _language(value: Any, path: str) -> LanguageText:
+    fields: dict[int, str] = {}
+    components: dict[ComponentId, dict[int, str]] = {}
+    for key, item in expect_map(value, path).items():
+        if isinstance(key, (tuple, list)):
+            cid = decode_component_id(key, f"{path}/<component>")
+            entries = expect_map(item, f"{path}/{cid!r}")
+            components[cid] = {expect_int(k, f"{path}/<key>"): expect_text(v, f"{path}/{k}")
+                               for k, v in entries.items()}
+        else:
+            fields[expect_int(key, f"{path}/<key>")] = expect_text(item, f"{path}/{key}")
+    return LanguageText(fields, components)
+
+
+def decode_text(data: Any, path: str = "manifest/text") -> TextMap:
+    """``bstr .cbor SUIT_Text_Map`` -> `TextMap`."""
+    raw = expect_bytes(data, path)
+    languages = {expect_text(tag, f"{path}/<language>"): _language(item, f"{path}/{tag}")
+                 for tag, item in expect_map(cbor.loads(raw, path=path), path).items()}
+    return attach_source(TextMap(languages), raw)
+
+
+def encode_text(text: TextMap) -> bytes:
+    """`TextMap` -> its bstr content."""
+    if text.source is not None:
+        return text.source
+    value = {tag: {**lang.fields, **{cid: dict(entries) for cid, entries in lang.components.items()}}
+             for tag, lang in text.languages.items()}
+    return cbor.dumps(value, path="manifest/text")
+
+
+# --- manifest -----------------------------------------------------------------------------
+
+_SEQUENCES: Final = {ManifestKey.VALIDATE: "validate", ManifestKey.LOAD: "load",
+                     ManifestKey.INVOKE: "invoke", ManifestKey.UNINSTALL: "uninstall"}
+_SEVERABLE_SEQUENCES: Final = {
+    ManifestKey.DEPENDENCY_RESOLUTION: "dependency_resolution",
+    ManifestKey.PAYLOAD_FETCH: "payload_fetch",
+    ManifestKey.CANDIDATE_VERIFICATION: "candidate_verification",
+    ManifestKey.INSTALL: "install"}
+
+
+def member_name(key: int) -> str:
+    """Path name of a manifest member: ``install``, ``text``, or the number."""
+    try:
+        return ManifestKey(key).name.lower().replace("_", "-")
+    except ValueError:
+        return str(key)
+
+
+def _severable(value: Any, path: str, decode: Any) -> Any:
+    # M37 §8.4.12: an array is a severed member's digest, a bstr the member itself.
+    if isinstance(value, (list, tuple)):
+        return decode_digest_value(value, path)
+    return decode(value, path)
+
+
+def _coswid(value: Any, path: str) -> EmbeddedCbor:
+    raw = expect_bytes(value, path)
+    cbor.loads(raw, path=path)
+    return EmbeddedCbor(raw)
+
+
+def _set_version(value: Any, path: str) -> tuple[int, ...]:
+    raw = expect_bytes(value, path)
+    items = expect_list(cbor.loads(raw, path=path), path, min_len=1)
+    return tuple(expect_int(v, f"{path}[{i}]") for i, v in enumerate(items))
+
+
+def decode_manifest(data: Any, path: str = "manifest") -> Manifest:
+    """``bstr .cbor SUIT_Manifest`` -> `Manifest` remembering its bytes."""
+    raw = expect_bytes(data, path)
+    members = expect_map(cbor.loads(raw, path=path), path)
+    version = expect_uint(require(members, ManifestKey.MANIFEST_VERSION, path, "manifest-version"),
+                          f"{path}/manifest-version")
+    if version != 1:
+        raise DecodeError(f"{path}/manifest-version", f"unsupported manifest version {version}",
+                          hint="Only SUIT manifest version 1 exists (M37 §8.4.1).")
+    fields: dict[str, Any] = {
+        "manifest_version": version,
+        "sequence_number": expect_uint(require(members, ManifestKey.SEQUENCE_NUMBER, path,
+                                               "sequence-number"), f"{path}/sequence-number"),
+        "common": decode_common(require(members, ManifestKey.COMMON, path, "common"),
+                                f"{path}/common"),
+    }
+    for key in (ManifestKey.MANIFEST_VERSION, ManifestKey.SEQUENCE_NUMBER, ManifestKey.COMMON):
+        del members[key]
+    _decode_optional_members(members, fields, path)
+    return attach_source(Manifest(**fields, extensions=members), raw)
+
+
+def _decode_optional_members(members: dict[Any, Any], fields: dict[str, Any], path: str) -> None:
+    """Move every known optional member from `members` into `fields`, typed."""
+    take = members.pop
+    if (uri := take(ManifestKey.REFERENCE_URI, None)) is not None:
+        fields["reference_uri"] = expect_text(uri, f"{path}/reference-uri")
+    if (cid := take(ManifestKey.MANIFEST_COMPONENT_ID, None)) is not None:
+        fields["manifest_component_id"] = decode_component_id(cid, f"{path}/manifest-component-id")
+    if (sv := take(ManifestKey.SET_VERSION, None)) is not None:
+        fields["set_version"] = _set_version(sv, f"{path}/set-version")
+    for key, attr in _SEQUENCES.items():
+        if (value := take(key, None)) is not None:
+            fields[attr] = decode_sequence(value, f"{path}/{member_name(key)}")
+    for key, attr in _SEVERABLE_SEQUENCES.items():
+        if (value := take(key, None)) is not None:
+            fields[attr] = _severable(value, f"{path}/{member_name(key)}", decode_sequence)
+    if (text := take(ManifestKey.TEXT, None)) is not None:
+        fields["text"] = _severable(text, f"{path}/text", decode_text)
+    if (coswid := take(ManifestKey.COSWID, None)) is not None:
+        fields["coswid"] = _severable(coswid, f"{path}/coswid", _coswid)
+
+
+def encode_severable(member: Any) -> bytes:
+    """A severable member's content -> its bstr content (sequence, text or CoSWID)."""
+    if isinstance(member, TextMap):
+        return encode_text(member)
+    if isinstance(member, EmbeddedCbor):
+        return member.data
+    return encode_sequence(member)
+
+
+def manifest_value(manifest: Manifest) -> dict[Any, Any]:
+    """`Manifest` -> the SUIT_Manifest map (members bstr-wrapped as the spec requires)."""
+    members: dict[Any, Any] = dict(manifest.extensions)
+    members[ManifestKey.MANIFEST_VERSION] = manifest.manifest_version
+    members[ManifestKey.SEQUENCE_NUMBER] = manifest.sequence_number
+    members[ManifestKey.COMMON] = encode_common(manifest.common)
+    if manifest.reference_uri is not None:
+        members[ManifestKey.REFERENCE_URI] = manifest.reference_uri
+    if manifest.manifest_component_id is not None:
+        members[ManifestKey.MANIFEST_COMPONENT_ID] = list(manifest.manifest_component_id)
+    if manifest.set_version is not None:
+        members[ManifestKey.SET_VERSION] = cbor.dumps(list(manifest.set_version))
+    for key, attr in _SEQUENCES.items():
+        if (seq := getattr(manifest, attr)) is not None:
+            members[key] = encode_sequence(seq)
+    for key, attr in {**_SEVERABLE_SEQUENCES, ManifestKey.TEXT: "text",
+                      ManifestKey.COSWID: "coswid"}.items():
+        value = getattr(manifest, attr)
+        if isinstance(value, Digest):
+            members[key] = digest_value(value)
+        elif value is not None:
+            members[key] = encode_severable(value)
+    return members
+
+
+def encode_manifest(manifest: Manifest) -> bytes:
+    """`Manifest` -> the bstr content under envelope key 3 (its source when untouched)."""
+    if manifest.source is not None:
+        return manifest.source
+    return cbor.dumps(manifest_value(manifest), path="manifest")
+
+
+# --- authentication wrapper ---------------------------------------------------------------
+
+def decode_authentication(data: Any, path: str = "authentication-wrapper") -> AuthenticationWrapper:
+    """``bstr .cbor SUIT_Authentication`` -> `AuthenticationWrapper`."""
+    raw = expect_bytes(data, path)
+    items = expect_list(cbor.loads(raw, path=path), path, min_len=1)
+    digest = decode_wrapped_digest(items[0], f"{path}/digest")
+    blocks = []
+    for i, item in enumerate(items[1:], start=1):
+        sub = f"{path}/block[{i}]"
+        block_raw = expect_bytes(item, sub)
+        message = decode_cose_value(cbor.loads(block_raw, path=sub), sub)
+        blocks.append(AuthenticationBlock(message, block_raw))
+    return attach_source(AuthenticationWrapper(digest, tuple(blocks)), raw)
+
+
+def encode_authentication(wrapper: AuthenticationWrapper) -> bytes:
+    """`AuthenticationWrapper` -> its bstr content."""
+    if wrapper.source is not None:
+        return wrapper.source
+    items = [encode_wrapped_digest(wrapper.digest), *(b.source for b in wrapper.blocks)]
+    return cbor.dumps(items, path="authentication-wrapper")
+
+
+# --- envelope -----------------------------------------------------------------------------
+
+_ENVELOPE_SEVERABLE: Final = frozenset(int(k) for k in (
+    EnvelopeKey.COSWID, EnvelopeKey.DEPENDENCY_RESOLUTION, EnvelopeKey.PAYLOAD_FETCH,
+    EnvelopeKey.CANDIDATE_VERIFICATION, EnvelopeKey.INSTALL, EnvelopeKey.TEXT))
+
+
+def decode_envelope(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Envelope:
+    """Decode a SUIT envelope from untrusted bytes (tagged 107 or untagged).
+
+    Decoding checks structure only; authenticity is `suit.verify`'s job.
+
+    Raises:
+        DecodeError: with the path and the problem, for any malformed input.
+    """
+    value = cbor.loads(data, path="", max_size=max_size)
+    tagged = isinstance(value, cbor.CBORTag)
+    if tagged:
+        if value.tag != ENVELOPE_TAG:
+            raise DecodeError("", f"unexpected tag {value.tag}, expected 107 (SUIT_Envelope)")
+        value = value.value
+    members = expect_map(value, "envelope")
+    if 0 in members:
+        raise DecodeError("envelope", "key 0 is never valid (M37 §8.2: unset detection)")
+    envelope = Envelope(
+        authentication=decode_authentication(
+            require(members, EnvelopeKey.AUTHENTICATION_WRAPPER, "envelope", "authentication-wrapper")),
+        manifest=decode_manifest(require(members, EnvelopeKey.MANIFEST, "envelope", "manifest")),
+        tagged=tagged, **_envelope_extras(members))
+    return attach_source(envelope, bytes(data))
+
+
+def _envelope_extras(members: dict[Any, Any]) -> dict[str, Any]:
+    severed: dict[int, bytes] = {}
+    integrated: dict[str, bytes] = {}
+    extensions: dict[Any, Any] = {}
+    for key, item in members.items():
+        if key in (EnvelopeKey.AUTHENTICATION_WRAPPER, EnvelopeKey.MANIFEST):
+            continue
+        if isinstance(key, str):
+            integrated[key] = expect_bytes(item, f"envelope/{key!r}")
+        elif key in _ENVELOPE_SEVERABLE:
+            severed[key] = expect_bytes(item, f"envelope/{member_name(key)}")
+        else:
+            extensions[key] = item
+    return {"severed": severed, "integrated": integrated, "extensions": extensions}
+
+
+def envelope_value(envelope: Envelope) -> dict[Any, Any]:
+    """`Envelope` -> the SUIT_Envelope map (untagged)."""
+    members: dict[Any, Any] = dict(envelope.extensions)
+    members[EnvelopeKey.AUTHENTICATION_WRAPPER] = encode_authentication(envelope.authentication)
+    members[EnvelopeKey.MANIFEST] = encode_manifest(envelope.manifest)
+    members.update(envelope.severed)
+    members.update(envelope.integrated)
+    return members
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """`Envelope` -> bytes: exactly the received bytes when untouched, else deterministic.
+
+    M37 §8.1: deterministic encoding puts the authentication wrapper (key 2) before the
+    manifest (key 3), as the spec requires.
+    """
+    if envelope.source is not None:
+        return envelope.source
+    value = envelope_value(envelope)
+    return cbor.dumps(cbor.CBORTag(ENVELOPE_TAG, value) if envelope.tagged else value,
+                      path="envelope")
+
+
+def severed_member_content(envelope: Envelope, key: int) -> Any:
+    """Decode a severable member carried in the envelope (a sequence, text or CoSWID)."""
+    raw = envelope.severed[key]
+    path = f"envelope/{member_name(key)}"
+    if key == EnvelopeKey.TEXT:
+        return decode_text(raw, path)
+    if key == EnvelopeKey.COSWID:
+        return _coswid(raw, path)
+    return decode_sequence(raw, path)

@@ -1,0 +1,256 @@
+"""Codec of command sequences and parameters (M37 §8.4.8–8.4.11, TD §5.6, UM §4–5).
+
+One small decode and encode function per construct; every decoder takes the path it is
+at so errors say where (``manifest/install[4]/override-parameters/image-digest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from suit import cbor
+from suit.checks import (
+    expect_bool,
+    expect_bytes,
+    expect_int,
+    expect_list,
+    expect_map,
+    expect_text,
+    expect_uint,
+)
+from suit.errors import DecodeError
+from suit.model import (
+    Command,
+    CommandItem,
+    CommandSequence,
+    Digest,
+    EmbeddedCbor,
+    Parameter,
+    VersionMatch,
+    attach_source,
+)
+
+PEN_TAG: Final = 112  # M37 §8.4.8.3: vendor id as a CBOR PEN (relative OID)
+
+
+# --- digests ----------------------------------------------------------------------------
+
+def decode_digest_value(value: Any, path: str) -> Digest:
+    """A decoded SUIT_Digest array -> `Digest`."""
+    parts = expect_list(value, path, min_len=2)
+    algorithm = expect_int(parts[0], f"{path}/algorithm-id")
+    return Digest(algorithm, expect_bytes(parts[1], f"{path}/digest-bytes"), tuple(parts[2:]))
+
+
+def decode_wrapped_digest(data: Any, path: str) -> Digest:
+    """A ``bstr .cbor SUIT_Digest`` -> `Digest` remembering its bytes."""
+    raw = expect_bytes(data, path)
+    return attach_source(decode_digest_value(cbor.loads(raw, path=path), path), raw)
+
+
+def digest_value(digest: Digest) -> list[Any]:
+    """`Digest` -> the SUIT_Digest array."""
+    return [digest.algorithm, digest.value, *digest.extensions]
+
+
+def encode_wrapped_digest(digest: Digest) -> bytes:
+    """`Digest` -> the bytes of ``bstr .cbor SUIT_Digest`` (its source when untouched)."""
+    return digest.source if digest.source is not None else cbor.dumps(digest_value(digest))
+
+
+# --- parameters -------------------------------------------------------------------------
+
+def _vendor_id(value: Any, path: str) -> Any:
+    if isinstance(value, cbor.CBORTag) and value.tag == PEN_TAG:
+        expect_bytes(value.value, path)
+        return value
+    return expect_bytes(value, path)
+
+
+def _embedded(value: Any, path: str) -> EmbeddedCbor:
+    raw = expect_bytes(value, path)
+    cbor.loads(raw, path=path)  # must be well-formed CBOR, though we keep the bytes
+    return EmbeddedCbor(raw)
+
+
+def _version(value: Any, path: str) -> VersionMatch:
+    raw = expect_bytes(value, path)
+    parts = expect_list(cbor.loads(raw, path=path), path, min_len=2, max_len=2)
+    numbers = expect_list(parts[1], f"{path}/version", min_len=1)
+    match = VersionMatch(expect_int(parts[0], f"{path}/comparison"),
+                         tuple(expect_int(n, f"{path}/version[{i}]") for i, n in enumerate(numbers)))
+    return attach_source(match, raw)
+
+
+def _custom(value: Any, path: str) -> Any:
+    if isinstance(value, (int, bool, str, bytes)):
+        return value
+    raise DecodeError(path, "custom parameter must be int, bool, tstr or bstr")
+
+
+_PARAMETER_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
+    Parameter.VENDOR_ID: _vendor_id, Parameter.CLASS_ID: expect_bytes,
+    Parameter.IMAGE_DIGEST: decode_wrapped_digest, Parameter.USE_BEFORE: expect_uint,
+    Parameter.COMPONENT_SLOT: expect_uint, Parameter.STRICT_ORDER: expect_bool,
+    Parameter.SOFT_FAILURE: expect_bool, Parameter.IMAGE_SIZE: expect_uint,
+    Parameter.CONTENT: expect_bytes, Parameter.ENCRYPTION_INFO: _embedded,
+    Parameter.URI: expect_text, Parameter.SOURCE_COMPONENT: expect_uint,
+    Parameter.INVOKE_ARGS: expect_bytes, Parameter.DEVICE_ID: expect_bytes,
+    Parameter.FETCH_ARGUMENTS: expect_bytes, Parameter.MINIMUM_BATTERY: expect_uint,
+    Parameter.UPDATE_PRIORITY: expect_int, Parameter.VERSION: _version,
+    Parameter.WAIT_INFO: _embedded, Parameter.COMPONENT_METADATA: _embedded,
+}
+
+
+def parameter_name(key: Any) -> str:
+    """Short name of a parameter for paths: ``image-digest``, or the number."""
+    try:
+        return Parameter(key).name.lower().replace("_", "-")
+    except ValueError:
+        return str(key)
+
+
+def decode_parameters(value: Any, path: str) -> dict[int, Any]:
+    """A SUIT_Parameters map -> {parameter id: typed value}; unknown ids kept as is."""
+    result: dict[int, Any] = {}
+    for key, item in expect_map(value, path).items():
+        key = expect_int(key, f"{path}/<key>")
+        sub = f"{path}/{parameter_name(key)}"
+        decoder = _PARAMETER_DECODERS.get(key, _custom if key < 0 else None)
+        result[key] = decoder(item, sub) if decoder else item
+    return result
+
+
+def encode_parameter(value: Any) -> Any:
+    """A typed parameter value -> its CBOR value."""
+    if isinstance(value, Digest):
+        return encode_wrapped_digest(value)
+    if isinstance(value, VersionMatch):
+        if value.source is not None:
+            return value.source
+        return cbor.dumps([value.comparison, list(value.version)])
+    if isinstance(value, EmbeddedCbor):
+        return value.data
+    return value
+
+
+def parameters_value(params: dict[int, Any]) -> dict[int, Any]:
+    """{parameter id: typed value} -> the SUIT_Parameters map."""
+    return {key: encode_parameter(item) for key, item in params.items()}
+
+
+# --- commands ---------------------------------------------------------------------------
+
+def command_name(command: Any) -> str:
+    """Short name of a command for paths: ``override-parameters``, or the number."""
+    try:
+        return Command(command).name.lower().replace("_", "-")
+    except ValueError:
+        return f"command-{command}"
+
+
+def _component_index(value: Any, path: str) -> int | bool | tuple[int, ...]:
+    if value is True:
+        return True
+    if isinstance(value, (list, tuple)):
+        items = expect_list(value, path, min_len=1)
+        return tuple(expect_uint(v, f"{path}[{i}]") for i, v in enumerate(items))
+    return expect_uint(value, path)
+
+
+def _try_each(value: Any, path: str) -> tuple[CommandSequence | None, ...]:
+    items = expect_list(value, path, min_len=1)
+    out: list[CommandSequence | None] = []
+    for i, item in enumerate(items):
+        if item is None and i == len(items) - 1:
+            out.append(None)  # M37 §8.4.10.2: a final nil is the empty alternative
+        else:
+            out.append(decode_sequence(item, f"{path}[{i}]"))
+    return tuple(out)
+
+
+def _override_multiple(value: Any, path: str) -> dict[int, dict[int, Any]]:
+    return {expect_uint(k, f"{path}/<index>"): decode_parameters(v, f"{path}/{k}")
+            for k, v in expect_map(value, path).items()}
+
+
+def _copy_params(value: Any, path: str) -> dict[int, tuple[int, ...]]:
+    out: dict[int, tuple[int, ...]] = {}
+    for k, v in expect_map(value, path).items():
+        ids = expect_list(v, f"{path}/{k}", min_len=1)
+        out[expect_uint(k, f"{path}/<index>")] = tuple(
+            expect_int(p, f"{path}/{k}[{i}]") for i, p in enumerate(ids))
+    return out
+
+
+_ARGUMENT_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
+    Command.SET_COMPONENT_INDEX: _component_index,
+    Command.SET_PARAMETERS: decode_parameters,
+    Command.OVERRIDE_PARAMETERS: decode_parameters,
+    Command.TRY_EACH: _try_each,
+    Command.RUN_SEQUENCE: lambda v, p: decode_sequence(v, p),
+    Command.OVERRIDE_MULTIPLE: _override_multiple,
+    Command.COPY_PARAMS: _copy_params,
+}
+
+
+def _decode_argument(command: int, value: Any, path: str) -> Any:
+    decoder = _ARGUMENT_DECODERS.get(command)
+    if decoder is not None:
+        return decoder(value, path)
+    if command in Command.__members__.values():
+        return expect_uint(value, f"{path}/reporting-policy")
+    return value  # private-use (negative) or unknown command: kept as is
+
+
+def decode_sequence_value(value: Any, path: str) -> CommandSequence:
+    """A decoded command array ``[cmd, arg, cmd, arg, ...]`` -> `CommandSequence`."""
+    items = expect_list(value, path)
+    if len(items) % 2:
+        raise DecodeError(path, f"a command sequence needs command/argument pairs, "
+                                f"found {len(items)} items")
+    commands = []
+    for i in range(0, len(items), 2):
+        command = expect_int(items[i], f"{path}[{i}]")
+        sub = f"{path}[{i}]/{command_name(command)}"
+        commands.append(CommandItem(command, _decode_argument(command, items[i + 1], sub)))
+    return CommandSequence(tuple(commands))
+
+
+def decode_sequence(data: Any, path: str) -> CommandSequence:
+    """A ``bstr .cbor SUIT_Command_Sequence`` -> `CommandSequence` remembering its bytes."""
+    raw = expect_bytes(data, path)
+    return attach_source(decode_sequence_value(cbor.loads(raw, path=path), path), raw)
+
+
+def _encode_argument(item: CommandItem) -> Any:
+    arg = item.argument
+    if item.command in (Command.SET_PARAMETERS, Command.OVERRIDE_PARAMETERS):
+        return parameters_value(arg)
+    if item.command == Command.TRY_EACH:
+        return [None if seq is None else encode_sequence(seq) for seq in arg]
+    if item.command == Command.RUN_SEQUENCE:
+        return encode_sequence(arg)
+    if item.command == Command.OVERRIDE_MULTIPLE:
+        return {index: parameters_value(params) for index, params in arg.items()}
+    if item.command == Command.COPY_PARAMS:
+        return {index: list(ids) for index, ids in arg.items()}
+    if item.command == Command.SET_COMPONENT_INDEX and isinstance(arg, tuple):
+        return list(arg)
+    return arg
+
+
+def sequence_value(sequence: CommandSequence) -> list[Any]:
+    """`CommandSequence` -> the flat command array."""
+    out: list[Any] = []
+    for item in sequence.commands:
+        out += [item.command, _encode_argument(item)]
+    return out
+
+
+def encode_sequence(sequence: CommandSequence) -> bytes:
+    """`CommandSequence` -> its bstr content (its source when untouched)."""
+    if sequence.source is not None:
+        return sequence.source
+    return cbor.dumps(sequence_value(sequence), path="sequence")
