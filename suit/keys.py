@@ -1,0 +1,126 @@
+"""Trust anchors: the public keys and secrets a verifier trusts (PEM or COSE_Key, RFC 9052 §7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from suit import cbor
+from suit.checks import expect_bytes, expect_int, expect_map
+from suit.errors import DecodeError, TrustAnchorError
+
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+# COSE_Key labels and values (RFC 9052 §7.1, RFC 9053 §7).
+KTY, KID, ALG = 1, 2, 3
+CRV, X, Y, K = -1, -2, -3, -1
+KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
+_EC_CURVES: Final = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
+_CURVE_IDS: Final = {"secp256r1": 1, "secp384r1": 2, "secp521r1": 3}
+CRV_ED25519: Final = 6
+CURVE_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+@dataclass(frozen=True)
+class TrustAnchor:
+    """A key the verifier trusts: a public key for signatures, or a secret for MACs.
+
+    Attributes:
+        name: Where it came from (a file name), for reports.
+        public_key: The public key, or None for a secret.
+        secret: The MAC secret, or None for a public key.
+        kid: The key id it is known by, if any.
+    """
+
+    name: str
+    public_key: PublicKey | None = None
+    secret: bytes | None = None
+    kid: bytes | None = None
+
+    @property
+    def curve(self) -> str | None:
+        """``P-256``, ``P-384``, ``Ed25519``, or None for a secret."""
+        if isinstance(self.public_key, ec.EllipticCurvePublicKey):
+            return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
+        return "Ed25519" if self.public_key is not None else None
+
+    @classmethod
+    def from_pem(cls, data: bytes, name: str = "PEM key") -> TrustAnchor:
+        """A PEM public key, or a private key whose public half is taken."""
+        try:
+            if b"PRIVATE KEY" in data:
+                key: Any = serialization.load_pem_private_key(data, password=None).public_key()
+            else:
+                key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, _CryptoUnsupported) as exc:
+            raise TrustAnchorError(f"{name}: not a usable PEM key ({exc})") from exc
+        if not isinstance(key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+            raise TrustAnchorError(f"{name}: {type(key).__name__} keys are not used by SUIT")
+        return cls(name, public_key=key)
+
+    @classmethod
+    def from_secret(cls, secret: bytes, name: str = "secret", kid: bytes | None = None) -> TrustAnchor:
+        """An HMAC secret (COSE_Mac0 with HMAC 256/256)."""
+        if not secret:
+            raise TrustAnchorError(f"{name}: empty secret")
+        return cls(name, secret=bytes(secret), kid=kid)
+
+    @classmethod
+    def from_cose_key(cls, data: bytes, name: str = "COSE_Key") -> TrustAnchor:
+        """A COSE_Key: EC2 (P-256/384/521), OKP (Ed25519) or Symmetric."""
+        try:
+            return _from_cose_key_map(expect_map(cbor.loads(data, path=name), name), name)
+        except DecodeError as exc:
+            raise TrustAnchorError(f"{name}: not a usable COSE_Key ({exc.problem})") from exc
+
+    @classmethod
+    def load(cls, data: bytes, name: str) -> TrustAnchor:
+        """PEM if it looks like PEM, else a COSE_Key."""
+        return cls.from_pem(data, name) if data.lstrip().startswith(b"-----") else cls.from_cose_key(data, name)
+
+
+def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
+    kty = expect_int(key.get(KTY), f"{name}/kty")
+    kid = key.get(KID)
+    kid = expect_bytes(kid, f"{name}/kid") if kid is not None else None
+    if kty == KTY_SYMMETRIC:
+        return TrustAnchor.from_secret(expect_bytes(key.get(K), f"{name}/k"), name, kid)
+    crv = expect_int(key.get(CRV), f"{name}/crv")
+    x = expect_bytes(key.get(X), f"{name}/x")
+    try:
+        if kty == KTY_EC2 and crv in _EC_CURVES:
+            y = expect_bytes(key.get(Y), f"{name}/y")
+            public: Any = ec.EllipticCurvePublicKey.from_encoded_point(_EC_CURVES[crv], b"\x04" + x + y)
+        elif kty == KTY_OKP and crv == CRV_ED25519:
+            public = ed25519.Ed25519PublicKey.from_public_bytes(x)
+        else:
+            raise TrustAnchorError(f"{name}: unsupported key type {kty} / curve {crv}")
+    except ValueError as exc:
+        raise TrustAnchorError(f"{name}: invalid public key ({exc})") from exc
+    return TrustAnchor(name, public_key=public, kid=kid)
+
+
+def cose_key_value(public_key: PublicKey, kid: bytes | None = None) -> dict[int, Any]:
+    """A public key -> a COSE_Key map (no private members, ever)."""
+    key: dict[int, Any]
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        key = {KTY: KTY_OKP, CRV: CRV_ED25519, X: raw}
+    else:
+        numbers = public_key.public_numbers()
+        size = (public_key.curve.key_size + 7) // 8
+        key = {KTY: KTY_EC2, CRV: _CURVE_IDS[public_key.curve.name],
+               X: numbers.x.to_bytes(size, "big"), Y: numbers.y.to_bytes(size, "big")}
+    if kid is not None:
+        key[KID] = kid
+    return key
+
+
+def encode_cose_key(public_key: PublicKey, kid: bytes | None = None) -> bytes:
+    """A public key -> COSE_Key bytes, deterministic."""
+    return cbor.dumps(cose_key_value(public_key, kid))

@@ -1,0 +1,306 @@
+"""Verification of SUIT envelopes (M37 §6.2, §8.3, §8.4.12; TD §5.2.2).
+
+`check_envelope` examines everything and reports (the inspector shows badges from it);
+`verify_envelope` does the same and raises the first reason the envelope must be refused.
+An envelope is authentic and intact when the manifest digest matches, at least one
+authentication block verifies with a trust anchor, every severed member present matches its
+digest, and every integrated payload or dependency matches the digest the manifest gives.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from suit import digest as digests
+from suit.codec import DecodeError, decode_envelope, encode_manifest, member_name
+from suit.cose import (
+    CoseMac0,
+    CoseSign,
+    CoseSign1,
+    SignatureAlgorithm,
+    algorithm_name,
+    ecdsa_raw_to_der,
+    mac_structure,
+    sig_structure,
+    signature_algorithm,
+)
+from suit.errors import (
+    DigestMismatch,
+    ManifestError,
+    NoAuthenticationBlock,
+    SignatureInvalid,
+    UnsupportedAlgorithm,
+)
+from suit.keys import TrustAnchor
+from suit.model import SEVERABLE_ATTRIBUTES, AuthenticationBlock, Digest, Envelope, Manifest
+from suit.payloads import integrated_digests
+
+_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """The outcome for one authentication block.
+
+    Attributes:
+        index: Position in the authentication wrapper (1-based, as auth[0] is the digest).
+        kind: ``COSE_Sign1``, ``COSE_Sign``, ``COSE_Mac0`` or ``COSE_Mac``.
+        algorithm: The COSE algorithm id (of the first signer for COSE_Sign).
+        kid: The kid header, if any.
+        verified_by: The name of the trust anchor that verified it, or None.
+        reason: Why it did not verify, or "".
+    """
+
+    index: int
+    kind: str
+    algorithm: object
+    kid: bytes | None
+    verified_by: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """A severed member or an integrated payload: present, and whether its digest matches."""
+
+    present: bool
+    digest_ok: bool | None  # None when absent or when no digest covers it
+    stated: bytes = b""
+    computed: bytes = b""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """Everything `check_envelope` found."""
+
+    manifest_digest: Digest
+    computed_digest: bytes | None
+    blocks: tuple[BlockResult, ...]
+    severable: dict[str, MemberResult] = field(default_factory=dict)
+    integrated: dict[str, MemberResult] = field(default_factory=dict)
+
+    @property
+    def digest_ok(self) -> bool:
+        return self.computed_digest is not None and hmac.compare_digest(
+            self.computed_digest, self.manifest_digest.value)
+
+    @property
+    def authentic(self) -> bool:
+        return any(b.verified_by for b in self.blocks)
+
+    @property
+    def ok(self) -> bool:
+        """Authentic and intact: the envelope may be processed."""
+        members = [*self.severable.values(), *self.integrated.values()]
+        return self.digest_ok and self.authentic and all(m.digest_ok is not False for m in members)
+
+
+def manifest_digest_ok(envelope: Envelope) -> tuple[Digest, bytes | None]:
+    """The stated manifest digest and the one computed over the bstr-wrapped manifest.
+
+    M37 §8.3: the digest covers the whole bstr encoding under envelope key 3, header
+    included (the vectors settle this; INDEX.md note 2).
+    """
+    stated = envelope.authentication.digest
+    try:
+        computed = digests.compute(stated.algorithm, manifest_bstr(envelope.manifest))
+    except UnsupportedAlgorithm:
+        computed = None
+    return stated, computed
+
+
+def manifest_bstr(manifest: Manifest) -> bytes:
+    """The manifest as it stands in the envelope: a bstr header, then the manifest bytes."""
+    body = encode_manifest(manifest)
+    return _bstr_header(len(body)) + body
+
+
+def _bstr_header(length: int) -> bytes:
+    if length < 24:
+        return bytes([0x40 | length])
+    for extra, code in ((1, 24), (2, 25), (4, 26), (8, 27)):
+        if length < 1 << (8 * extra):
+            return bytes([0x40 | code]) + length.to_bytes(extra, "big")
+    raise ValueError("length out of range")
+
+
+def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> VerificationReport:
+    """Examine an envelope fully and report; raises only for what cannot be examined."""
+    stated, computed = manifest_digest_ok(envelope)
+    payload = envelope.authentication.digest.source or b""
+    blocks = tuple(_check_block(i, block, payload, anchors)
+                   for i, block in enumerate(envelope.authentication.blocks, start=1))
+    return VerificationReport(stated, computed, blocks, _check_severed(envelope),
+                              _check_integrated(envelope, anchors))
+
+
+def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) -> VerificationReport:
+    """Verify an envelope; return the report, or raise why it must be refused.
+
+    Raises:
+        DecodeError: malformed bytes.
+        NoAuthenticationBlock: no signature or MAC at all (M37 §8.3).
+        DigestMismatch: manifest, severed member or integrated payload altered.
+        SignatureInvalid: no block verifies with any anchor.
+        UnsupportedAlgorithm: the manifest digest algorithm is unknown.
+    """
+    if isinstance(envelope, (bytes, bytearray)):
+        envelope = decode_envelope(bytes(envelope))
+    if not envelope.authentication.blocks:
+        raise NoAuthenticationBlock()
+    report = check_envelope(envelope, anchors)
+    if report.computed_digest is None:
+        raise UnsupportedAlgorithm("digest", report.manifest_digest.algorithm)
+    if not report.digest_ok:
+        raise DigestMismatch("manifest", report.manifest_digest.value, report.computed_digest)
+    if not report.authentic:
+        raise SignatureInvalid([f"block {b.index} ({b.kind}): {b.reason}" for b in report.blocks])
+    for group in (report.severable, report.integrated):
+        for name, member in group.items():
+            if member.digest_ok is False:
+                raise DigestMismatch(name, member.stated, member.computed)
+    return report
+
+
+# --- authentication blocks ---------------------------------------------------------------
+
+def _check_block(index: int, block: AuthenticationBlock, payload: bytes,
+                 anchors: Sequence[TrustAnchor]) -> BlockResult:
+    message = block.message
+    kind = type(message).__name__.replace("Cose", "COSE_")
+    if isinstance(message, CoseSign):
+        algorithm, kid = message.signatures[0].algorithm, message.signatures[0].kid
+    else:
+        algorithm, kid = message.algorithm, message.kid
+    if message.payload is not None and message.payload != payload:
+        return BlockResult(index, kind, algorithm, kid, None, "payload is not the manifest digest")
+    reasons: list[str] = []
+    for anchor in anchors:
+        try:
+            if _verify_message(message, payload, anchor):
+                return BlockResult(index, kind, algorithm, kid, anchor.name)
+            reasons.append(f"{anchor.name}: does not verify")
+        except ManifestError as exc:
+            reasons.append(f"{anchor.name}: {exc}")
+    return BlockResult(index, kind, algorithm, kid, None,
+                       "; ".join(reasons) or "no trust anchor given")
+
+
+def _verify_message(message: object, payload: bytes, anchor: TrustAnchor) -> bool:
+    if isinstance(message, CoseSign1):
+        tbs = sig_structure("Signature1", message.protected, payload)
+        return verify_signature(message.algorithm, anchor, tbs, message.signature)
+    if isinstance(message, CoseSign):
+        return any(verify_signature(s.algorithm, anchor,
+                                    sig_structure("Signature", message.protected, payload,
+                                                  sign_protected=s.protected), s.signature)
+                   for s in message.signatures)
+    if isinstance(message, CoseMac0):
+        tbm = mac_structure("MAC0", message.protected, payload)
+        return verify_mac(message.algorithm, anchor, tbm, message.tag)
+    raise UnsupportedAlgorithm("authentication block", type(message).__name__)
+
+
+def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: bytes) -> bool:
+    """Verify a COSE signature (raw r||s for ECDSA) over `tbs` with a trust anchor.
+
+    Returns False for a wrong signature or a key that cannot make this algorithm's
+    signatures (a P-384 key for ESP256, a secret for a signature).
+    """
+    info = signature_algorithm(alg)
+    key = anchor.public_key
+    if info.family == "hmac" or key is None or anchor.curve != info.curve:
+        return False
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, tbs)
+        else:
+            if len(signature) != 2 * ((key.curve.key_size + 7) // 8):
+                return False
+            key.verify(ecdsa_raw_to_der(signature), tbs, ec.ECDSA(_hash(info)))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_mac(alg: object, anchor: TrustAnchor, tbm: bytes, tag: bytes) -> bool:
+    """Verify a COSE MAC tag (HMAC 256/256) in constant time."""
+    info = signature_algorithm(alg)
+    if info.family != "hmac" or anchor.secret is None or info.hash_name is None:
+        return False
+    return hmac.compare_digest(hmac.new(anchor.secret, tbm, info.hash_name).digest(), tag)
+
+
+def _hash(info: SignatureAlgorithm) -> hashes.HashAlgorithm:
+    return _HASHES[info.hash_name or "sha256"]()
+
+
+# --- severed members and integrated payloads ----------------------------------------------
+
+def _check_severed(envelope: Envelope) -> dict[str, MemberResult]:
+    """M37 §8.4.12: a severed member present in the envelope must match its digest."""
+    results: dict[str, MemberResult] = {}
+    for key, attr in SEVERABLE_ATTRIBUTES.items():
+        stated = getattr(envelope.manifest, attr)
+        raw = envelope.severed.get(key)
+        if isinstance(stated, Digest):
+            results[member_name(key)] = (MemberResult(False, None) if raw is None else
+                                         _member(stated, _bstr_header(len(raw)) + raw))
+        elif raw is not None:  # carried in the envelope but not severed in the manifest
+            results[member_name(key)] = MemberResult(True, False, reason="not severed in the manifest")
+    return results
+
+
+def _member(stated: Digest, data: bytes) -> MemberResult:
+    try:
+        computed = digests.compute(stated.algorithm, data)
+    except UnsupportedAlgorithm:
+        return MemberResult(True, False, stated.value, reason="unsupported digest algorithm")
+    return MemberResult(True, hmac.compare_digest(computed, stated.value), stated.value, computed)
+
+
+def _check_integrated(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> dict[str, MemberResult]:
+    """Integrated payloads and dependencies against the digests the manifest gives them.
+
+    TD §5.2.2: a dependency's digest is its manifest digest, not a digest of its envelope,
+    and an integrated dependency must itself be authentic.
+    """
+    stated = integrated_digests(envelope)
+    results: dict[str, MemberResult] = {}
+    for key, data in envelope.integrated.items():
+        digest = stated.get(key)
+        if digest is None:
+            results[key] = MemberResult(True, None, reason="no digest in the manifest")
+            continue
+        result = _member(digest, data)
+        if not result.digest_ok:
+            result = _dependency_member(digest, data, anchors) or result
+        results[key] = result
+    return results
+
+
+def _dependency_member(digest: Digest, data: bytes, anchors: Sequence[TrustAnchor]) -> MemberResult | None:
+    """The integrated bytes as a dependency envelope, or None if they are not one."""
+    try:
+        dependency = decode_envelope(data)
+    except DecodeError:
+        return None
+    result = _member(digest, manifest_bstr(dependency.manifest))
+    if result.digest_ok:
+        report = check_envelope(dependency, anchors)
+        if not (report.ok and dependency.authentication.blocks):
+            return MemberResult(True, False, result.stated, result.computed,
+                                reason="integrated dependency is not authentic")
+    return result
+
+
+def describe_algorithm(alg: object) -> str:
+    """A COSE algorithm id for people: ``ESP256 (-9)``."""
+    return f"{algorithm_name(alg)} ({alg})"
