@@ -63,3 +63,103 @@ _HINTS = {
     RefusalReason.ROLLBACK: "Build the release with a higher sequence number.",
     RefusalReason.TOO_LARGE: "The image does not fit the device's slot.",
 }
+
+
+# -- the wire and the host side (recovery protocol, docs/recovery-protocol.md) ----------
+
+class ProtocolErrorCode(IntEnum):
+    """Protocol errors sent in an ERROR frame; the host reacts, the person rarely sees them."""
+
+    NO_SESSION = 1      # a message that needs HELLO first: the device was reset
+    BAD_MESSAGE = 2     # undecodable body or unknown type
+    BAD_STATE = 3       # e.g. FINISH before VERIFY
+    UNSUPPORTED = 4     # e.g. REBOOT on a device that cannot
+
+
+class ProtocolError(FlasherError):
+    """A message that breaks the recovery protocol.
+
+    Attributes:
+        code: The protocol error code.
+        detail: What was wrong.
+    """
+
+    default_hint = "Check that the device runs a loader speaking recovery protocol 1."
+
+    def __init__(self, code: ProtocolErrorCode, detail: str) -> None:
+        super().__init__(f"recovery protocol error ({code.name.lower()}): {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class TransportError(FlasherError):
+    """The serial port could not be opened, or failed while in use (unplugged, closed).
+
+    Attributes:
+        port: The port URL or path.
+        problem: What the operating system or pyserial said.
+    """
+
+    default_hint = "Check the cable and the port name (`suitwb ports` lists them)."
+
+    def __init__(self, port: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{port}: {problem}", hint=hint)
+        self.port = port
+        self.problem = problem
+
+
+class DeviceNotResponding(FlasherError):
+    """No valid answer from the device within the time allowed, after every retry.
+
+    Attributes:
+        port: The port URL or path.
+        waiting_for: What the host was waiting for, like ``HELLO_ACK``.
+        seconds: How long it waited in all.
+    """
+
+    default_hint = ("Check that the device is in recovery mode on this port "
+                    "(`suitwb device serve` for a virtual one) and the baud rate matches.")
+
+    def __init__(self, port: str, waiting_for: str, seconds: float) -> None:
+        super().__init__(f"{port}: no answer to {waiting_for} within {seconds:.1f} s")
+        self.port = port
+        self.waiting_for = waiting_for
+        self.seconds = seconds
+
+
+class OperationCancelled(FlasherError):
+    """The operation was cancelled by the person (or the station) before it finished."""
+
+    exit_status = 1
+
+
+class RecordsError(FlasherError):
+    """The factory records database could not be read or written.
+
+    Attributes:
+        path: The database file.
+        problem: What SQLite said.
+    """
+
+    default_hint = "Check the data directory (SUITWB_DATA_DIR) is writable and not on a full disk."
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class BundleError(FlasherError):
+    """A bundle file or payload file that cannot be read or sent.
+
+    Attributes:
+        path: The file.
+        problem: What was wrong.
+    """
+
+    default_hint = "Give the signed envelope (.suit) written by `suitwb sign` or `suitwb build`."
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem

@@ -1,0 +1,335 @@
+"""The device side of the recovery protocol: serves a `DeviceBehaviour` on a transport.
+
+The server plays RFC 9019's firmware consumer and status tracker client on the wire
+(§2.3, §3): it takes the envelope first, has the device verify it (`begin_update`) before
+asking for any payload byte, pulls the payloads the device names, and reports status. Flash
+writes run on a writer thread while the next frames arrive (double buffering), so a device
+whose flash keeps up with the line never makes the line idle. docs/recovery-protocol.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from flasher import protocol
+from flasher.errors import ProtocolError, RefusalReason, TransportError, UpdateRefused
+from suit.errors import WorkbenchError
+from flasher.framing import Frame, FrameDecoder, encode_frame
+from flasher.loader.contract import DeviceBehaviour, PayloadRequest
+from flasher.protocol import ErrorCode, Hello, MessageType
+from flasher.transport import PacedTransport, Transport
+
+_POLL: Final = 0.05
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits the device announces and how it behaves on the line.
+
+    Attributes:
+        frame_size: The largest DATA chunk the device buffers.
+        window: Frames the device lets the host have in flight.
+        max_envelope: The largest envelope it accepts (RAM for the manifest, §3.3).
+        inactivity_timeout: Seconds without a valid frame after which it leaves the session.
+        baud: If set, the device reads and writes at no more than baud/10 bytes per second.
+        write_queue: DATA frames buffered ahead of the flash writer (2 = double buffering).
+    """
+
+    frame_size: int = 4096
+    window: int = 16
+    max_envelope: int = 8 * 1024 * 1024
+    inactivity_timeout: float = 10.0
+    baud: int | None = None
+    write_queue: int = 4
+
+
+@dataclass
+class _Session:
+    frame_size: int
+    window: int
+    envelope_size: int = -1
+    envelope_digest: bytes = b""
+    envelope: bytearray = field(default_factory=bytearray)
+    plan: list[PayloadRequest] | None = None
+    received: list[int] = field(default_factory=list)  # per payload stream, next offset
+    stored: list[int] = field(default_factory=list)  # per payload stream, written to flash
+    nak_sent: dict[int, int] = field(default_factory=dict)  # stream -> offset last NAKed
+    failure: UpdateRefused | None = None
+
+
+class RecoveryServer:
+    """Serves one device on one transport until stopped.
+
+    Args:
+        transport: The device's end of the line.
+        device: The device (the virtual device, or anything with its behaviour).
+        config: Limits and timing.
+        reboot: Called after a REBOOT request is acknowledged; None if unsupported.
+    """
+
+    def __init__(self, transport: Transport, device: DeviceBehaviour,
+                 config: ServerConfig | None = None,
+                 reboot: Callable[[], None] | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.transport: Transport = (PacedTransport(transport, self.config.baud)
+                                     if self.config.baud else transport)
+        self.device = device
+        self._reboot = reboot
+        self._session: _Session | None = None
+        self._cache: tuple[int, int, bytes] | None = None  # (kind, seq, reply wire bytes)
+        self._write_lock = threading.Lock()
+        self._writes: queue.Queue[tuple[int, int, int, bytes] | None] = queue.Queue(
+            maxsize=self.config.write_queue)
+        self._last_error_sent = 0.0
+        self.sessions_left = 0  # sessions closed by inactivity, for tests and logs
+
+    def serve(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set or the transport fails (the line is gone)."""
+        writer = threading.Thread(target=self._write_loop, daemon=True, name="flash-writer")
+        writer.start()
+        decoder = FrameDecoder(max_body=self.config.frame_size + protocol.DATA_HEADER_SIZE)
+        last_valid = time.monotonic()
+        try:
+            while not stop.is_set():
+                data = self.transport.read(65536, _POLL)
+                for frame in decoder.feed(data):
+                    last_valid = time.monotonic()
+                    self._dispatch(frame)
+                if self._session and time.monotonic() - last_valid > self.config.inactivity_timeout:
+                    self._leave_session()
+        except TransportError:
+            pass  # the host side closed or the cable was pulled: nothing more to serve
+        finally:
+            self._writes.put(None)
+            writer.join(timeout=5)
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    def _dispatch(self, frame: Frame) -> None:
+        if frame.kind == MessageType.DATA:
+            self._on_data(frame)
+            return
+        if self._cache and self._cache[:2] == (frame.kind, frame.seq) \
+                and frame.kind != MessageType.HELLO:
+            self._send(self._cache[2])  # a retry: the reply was lost, not the request
+            return
+        reply_kind, body = self._answer(frame)
+        wire = encode_frame(reply_kind, frame.seq, body)
+        self._cache = (frame.kind, frame.seq, wire)
+        self._send(wire)
+        if frame.kind == MessageType.REBOOT and reply_kind == MessageType.OK and self._reboot:
+            self._leave_session()
+            self._reboot()
+
+    def _answer(self, frame: Frame) -> tuple[MessageType, bytes]:
+        handler = _HANDLERS.get(frame.kind)
+        try:
+            if handler is None:
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, f"unknown message type {frame.kind}")
+            if frame.kind != MessageType.HELLO and self._session is None:
+                raise ProtocolError(ErrorCode.NO_SESSION, "send HELLO first")
+            return handler(self, frame.body)
+        except UpdateRefused as exc:
+            return MessageType.REFUSED, protocol.encode_refusal(exc.reason, exc.detail)
+        except ProtocolError as exc:
+            return MessageType.ERROR, protocol.encode_error(exc.code, exc.detail)
+        except WorkbenchError as exc:
+            # The device should refuse with a reason; anything else it raises on purpose
+            # is still a refusal the host must see, never a dead loader.
+            return MessageType.REFUSED, protocol.encode_refusal(
+                RefusalReason.OPERATION_FAILED, str(exc))
+
+    # -- control messages ---------------------------------------------------------------
+
+    def _hello(self, body: bytes) -> tuple[MessageType, bytes]:
+        proposal = protocol.decode_hello(body)
+        self._drain_writes()
+        frame_size = max(16, min(proposal.frame_size, self.config.frame_size))
+        window = max(1, min(proposal.window, self.config.window))
+        self._session = _Session(frame_size, window)
+        agreed = Hello(protocol.PROTOCOL_VERSION, frame_size, window,
+                       self.config.max_envelope, self.device.identity())
+        return MessageType.HELLO_ACK, protocol.encode_hello(agreed)
+
+    def _status(self, body: bytes) -> tuple[MessageType, bytes]:
+        self._drain_writes()
+        return MessageType.STATUS_REPLY, protocol.encode_status(self.device.status())
+
+    def _begin(self, body: bytes) -> tuple[MessageType, bytes]:
+        fields = protocol.loads(body)
+        size = protocol.field(fields, "size", int)
+        digest = protocol.field(fields, "sha256", bytes)
+        if size > self.config.max_envelope:
+            # Refused before a single envelope byte travels (RFC 9019 §3: manifest first).
+            raise UpdateRefused(RefusalReason.TOO_LARGE,
+                                f"envelope of {size} bytes exceeds {self.config.max_envelope}")
+        session = self._require()
+        if (session.envelope_size, session.envelope_digest) != (size, digest):
+            session.envelope_size, session.envelope_digest = size, digest
+            session.envelope = bytearray()
+            session.plan = None
+        return MessageType.READY, protocol.dumps({"have": len(session.envelope)})
+
+    def _verify(self, body: bytes) -> tuple[MessageType, bytes]:
+        session = self._require()
+        if len(session.envelope) != session.envelope_size:
+            raise ProtocolError(ErrorCode.BAD_STATE, "the envelope is not complete")
+        if hashlib.sha256(session.envelope).digest() != session.envelope_digest:
+            session.envelope = bytearray()
+            raise ProtocolError(ErrorCode.BAD_STATE, "envelope SHA-256 differs from BEGIN's")
+        self._drain_writes()
+        plan = self.device.begin_update(bytes(session.envelope))
+        session.plan, session.failure = plan, None
+        session.received = [r.received for r in plan]
+        session.stored = list(session.received)
+        session.nak_sent.clear()
+        return MessageType.PLAN, protocol.encode_plan(plan)
+
+    def _finish(self, body: bytes) -> tuple[MessageType, bytes]:
+        session = self._require()
+        self._drain_writes()
+        if session.failure is not None:
+            raise session.failure
+        if session.plan is None:
+            raise ProtocolError(ErrorCode.BAD_STATE, "FINISH before VERIFY")
+        missing = [r.uri for r, s in zip(session.plan, session.stored) if s < r.size]
+        if missing:
+            raise ProtocolError(ErrorCode.BAD_STATE, f"payloads incomplete: {missing}")
+        result = self.device.finish_update()
+        session.plan = None
+        session.envelope, session.envelope_size = bytearray(), -1
+        return MessageType.DONE, protocol.encode_result(result)
+
+    def _abort(self, body: bytes) -> tuple[MessageType, bytes]:
+        session = self._require()
+        self._drain_writes()
+        self.device.abort_update()
+        session.plan, session.envelope, session.envelope_size = None, bytearray(), -1
+        return MessageType.OK, b""
+
+    def _reboot_request(self, body: bytes) -> tuple[MessageType, bytes]:
+        if self._reboot is None:
+            raise ProtocolError(ErrorCode.UNSUPPORTED, "this device cannot reboot on request")
+        self._drain_writes()
+        return MessageType.OK, b""
+
+    def _require(self) -> _Session:
+        if self._session is None:
+            raise ProtocolError(ErrorCode.NO_SESSION, "send HELLO first")
+        return self._session
+
+    # -- data ---------------------------------------------------------------------------
+
+    def _on_data(self, frame: Frame) -> None:
+        session = self._session
+        try:
+            stream, offset, chunk = protocol.decode_data(frame.body)
+        except ProtocolError:
+            return
+        if session is None:
+            self._error_limited(frame.seq, ErrorCode.NO_SESSION, "send HELLO first")
+        elif stream == protocol.ENVELOPE_STREAM:
+            self._on_envelope_data(session, frame.seq, offset, chunk)
+        elif session.plan is None or stream > len(session.plan):
+            self._error_limited(frame.seq, ErrorCode.BAD_STATE, f"no stream {stream} now")
+        else:
+            self._on_payload_data(session, stream, offset, chunk)
+
+    def _on_envelope_data(self, session: _Session, seq: int, offset: int, chunk: bytes) -> None:
+        have = len(session.envelope)
+        if session.envelope_size < 0:
+            self._error_limited(seq, ErrorCode.BAD_STATE, "envelope data before BEGIN")
+            return
+        if offset == have and have + len(chunk) <= session.envelope_size:
+            session.envelope += chunk
+            session.nak_sent.pop(0, None)
+        elif offset > have:
+            self._nak_once(session, 0, have)
+            return
+        self._send(encode_frame(MessageType.ACK, 0, protocol.encode_ack(0, len(session.envelope))))
+
+    def _on_payload_data(self, session: _Session, stream: int, offset: int, chunk: bytes) -> None:
+        index = stream - 1
+        expected = session.received[index]
+        if offset > expected:
+            self._nak_once(session, stream, expected)
+        elif offset < expected:
+            # A duplicate (go-back-N overlap or a duplicated frame): re-acknowledge so a
+            # host that lost the last ACK learns where the device is.
+            self._send(encode_frame(MessageType.ACK, 0, protocol.encode_ack(
+                stream, session.stored[index])))
+        elif session.failure is None:
+            session.received[index] = offset + len(chunk)
+            session.nak_sent.pop(stream, None)
+            self._writes.put((stream, index, offset, chunk))  # blocks when flash is behind
+
+    def _nak_once(self, session: _Session, stream: int, expected: int) -> None:
+        if session.nak_sent.get(stream) == expected:
+            return
+        session.nak_sent[stream] = expected
+        self._send(encode_frame(MessageType.NAK, 0, protocol.encode_ack(stream, expected)))
+
+    def _write_loop(self) -> None:
+        while (item := self._writes.get()) is not None:
+            try:
+                self._write_one(*item)
+            finally:
+                self._writes.task_done()
+        self._writes.task_done()
+
+    def _write_one(self, stream: int, index: int, offset: int, chunk: bytes) -> None:
+        session = self._session
+        if session is None or session.plan is None or session.failure is not None:
+            return
+        try:
+            self.device.write_payload(session.plan[index].uri, offset, chunk)
+        except WorkbenchError as exc:
+            session.failure = exc if isinstance(exc, UpdateRefused) else UpdateRefused(
+                RefusalReason.OPERATION_FAILED, str(exc))
+            exc = session.failure
+            self._send(encode_frame(MessageType.REFUSED, 0,
+                                    protocol.encode_refusal(exc.reason, exc.detail)))
+            return
+        session.stored[index] = offset + len(chunk)
+        self._send(encode_frame(MessageType.ACK, 0,
+                                protocol.encode_ack(stream, session.stored[index])))
+
+    def _drain_writes(self) -> None:
+        self._writes.join()
+
+    # -- output -------------------------------------------------------------------------
+
+    def _error_limited(self, seq: int, code: ErrorCode, detail: str) -> None:
+        # One ERROR per 200 ms: a window of DATA after a reset must not flood the line.
+        now = time.monotonic()
+        if now - self._last_error_sent > 0.2:
+            self._last_error_sent = now
+            self._send(encode_frame(MessageType.ERROR, seq, protocol.encode_error(code, detail)))
+
+    def _send(self, wire: bytes) -> None:
+        with self._write_lock:
+            self.transport.write(wire)
+
+    def _leave_session(self) -> None:
+        # Leaving is clean: buffered writes finish, the update in progress stays resumable
+        # (begin_update of the same envelope reports what is stored), nothing is aborted.
+        self._drain_writes()
+        self._session, self._cache = None, None
+        self.sessions_left += 1
+
+
+_HANDLERS: Final[dict[int, Callable[[RecoveryServer, bytes], tuple[MessageType, bytes]]]] = {
+    MessageType.HELLO: RecoveryServer._hello,
+    MessageType.STATUS: RecoveryServer._status,
+    MessageType.BEGIN: RecoveryServer._begin,
+    MessageType.VERIFY: RecoveryServer._verify,
+    MessageType.FINISH: RecoveryServer._finish,
+    MessageType.ABORT: RecoveryServer._abort,
+    MessageType.REBOOT: RecoveryServer._reboot_request,
+}

@@ -1,0 +1,275 @@
+"""The host side of a recovery session: sequence numbers, windows, retries, timeouts.
+
+One `RecoverySession` owns one open Transport. A reader thread turns received bytes into
+frames; the caller's thread sends requests (stop-and-wait, retried with the same sequence
+number so the device can answer a duplicate from its reply cache) and streams (a sliding
+window over a byte stream, acknowledged cumulatively by the device, go-back-N on a gap or a
+stall). docs/recovery-protocol.md §4 and §5 describe the rules this follows.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from flasher import protocol
+from flasher.errors import (
+    DeviceNotResponding,
+    OperationCancelled,
+    ProtocolError,
+    TransportError,
+    UpdateRefused,
+)
+from flasher.framing import Frame, FrameDecoder, encode_frame
+from flasher.protocol import Hello, MessageType
+from flasher.transport import Transport
+
+_READ_CHUNK: Final = 65536
+_POLL: Final = 0.05
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """What the host proposes and how patient it is.
+
+    Attributes:
+        frame_size: Payload bytes per DATA frame the host proposes (the device may lower it).
+        window: Frames in flight the host proposes (the device may lower it).
+        reply_timeout: Seconds to wait for a reply before sending the request again.
+        retries: How many times a request is sent before giving up.
+        stall_timeout: Seconds without acknowledged progress before going back to the last
+            acknowledged offset (go-back-N).
+        max_stalls: Consecutive stalls before the device is declared not responding.
+        finish_timeout: Seconds the device may take to install (FINISH) before a retry.
+    """
+
+    frame_size: int = 2048
+    window: int = 8
+    reply_timeout: float = 1.0
+    retries: int = 5
+    stall_timeout: float = 3.0
+    max_stalls: int = 5
+    finish_timeout: float = 30.0
+
+
+ProgressCallback = Callable[[int], None]
+
+
+class RecoverySession:
+    """A session with one device over one transport.
+
+    Args:
+        transport: An open transport; the session closes it in `close`.
+        config: Sizes and timeouts.
+    """
+
+    def __init__(self, transport: Transport, config: SessionConfig | None = None) -> None:
+        self.transport = transport
+        self.config = config or SessionConfig()
+        self.agreed: Hello | None = None
+        self._seq = random.randrange(0x10000)
+        self._frames: queue.Queue[Frame | TransportError] = queue.Queue()
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read_loop, daemon=True,
+                                        name=f"recovery-reader {transport.name}")
+        self._reader.start()
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the reader and close the transport."""
+        self._stop.set()
+        self.transport.close()
+        self._reader.join(timeout=2)
+
+    def __enter__(self) -> RecoverySession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def hello(self) -> Hello:
+        """Open the session: agree on version, frame size and window (§4.1)."""
+        # A lone delimiter first: whatever half frame the device holds is ended and dropped.
+        self._send_raw(b"\x00")
+        proposal = Hello(protocol.PROTOCOL_VERSION, self.config.frame_size, self.config.window)
+        reply = self.request(MessageType.HELLO, protocol.encode_hello(proposal),
+                             expect=MessageType.HELLO_ACK)
+        agreed = protocol.decode_hello(reply.body)
+        if agreed.version != protocol.PROTOCOL_VERSION or agreed.identity is None:
+            raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
+                                f"device speaks protocol version {agreed.version}")
+        if not 16 <= agreed.frame_size <= self.config.frame_size or agreed.window < 1:
+            raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
+                                f"unusable frame size {agreed.frame_size} / window {agreed.window}")
+        self.agreed = agreed
+        return agreed
+
+    # -- requests -----------------------------------------------------------------------
+
+    def request(self, kind: MessageType, body: bytes, *, expect: MessageType,
+                timeout: float | None = None) -> Frame:
+        """Send a control request and return its reply, retrying with the same seq.
+
+        Raises:
+            UpdateRefused: The device answered REFUSED.
+            ProtocolError: The device answered ERROR.
+            DeviceNotResponding: No reply after every retry.
+        """
+        self._seq = (self._seq + 1) & 0xFFFF
+        wire = encode_frame(kind, self._seq, body)
+        per_try = timeout or self.config.reply_timeout
+        for _ in range(self.config.retries):
+            self._send_raw(wire)
+            reply = self._await_reply(self._seq, per_try)
+            if reply is not None:
+                return _check_reply(reply, expect)
+        raise DeviceNotResponding(self.transport.name, expect.name,
+                                  per_try * self.config.retries)
+
+    def _await_reply(self, seq: int, timeout: float) -> Frame | None:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            frame = self._next_frame(left)
+            if frame is not None and frame.seq == seq and frame.kind not in _STREAM_KINDS:
+                return frame
+        return None  # stale acks and old replies are dropped on the way
+
+    # -- streams ------------------------------------------------------------------------
+
+    def send_stream(self, stream: int, data: bytes, start: int,
+                    on_progress: ProgressCallback | None = None,
+                    cancel: threading.Event | None = None) -> None:
+        """Send `data[start:]` as stream `stream` until the device acknowledges all of it.
+
+        The host keeps up to `window` frames in flight so the line never idles waiting for
+        an acknowledgement (§5.2); a NAK or a stall sends again from the device's offset.
+        """
+        if self.agreed is None:
+            raise ProtocolError(protocol.ErrorCode.BAD_STATE, "send_stream before hello")
+        window = _StreamWindow(stream, data, start, self.agreed, self.config)
+        while not window.complete:
+            if cancel is not None and cancel.is_set():
+                raise OperationCancelled("cancelled during the transfer")
+            for chunk in window.sendable():
+                self._send_raw(chunk)
+            frame = self._next_frame(_POLL)
+            if frame is not None and window.absorb(frame) and on_progress is not None:
+                on_progress(window.acked)
+            window.check_stall(self.transport.name)
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _next_frame(self, timeout: float) -> Frame | None:
+        try:
+            item = self._frames.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+        if isinstance(item, TransportError):
+            self._frames.put(item)  # stays fatal for every later call
+            raise item
+        return item
+
+    def _send_raw(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def _read_loop(self) -> None:
+        decoder = FrameDecoder(max_body=1 << 16)
+        while not self._stop.is_set():
+            try:
+                data = self.transport.read(_READ_CHUNK, _POLL)
+            except TransportError as exc:
+                if not self._stop.is_set():
+                    self._frames.put(exc)
+                return
+            for frame in decoder.feed(data):
+                self._frames.put(frame)
+
+
+_STREAM_KINDS: Final = frozenset({MessageType.ACK, MessageType.NAK, MessageType.DATA})
+
+
+def _check_reply(reply: Frame, expect: MessageType) -> Frame:
+    if reply.kind == MessageType.REFUSED:
+        raise UpdateRefused(*protocol.decode_refusal(reply.body))
+    if reply.kind == MessageType.ERROR:
+        raise protocol.decode_error(reply.body)
+    if reply.kind != expect:
+        raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
+                            f"expected {expect.name}, got message type {reply.kind:#04x}")
+    return reply
+
+
+class _StreamWindow:
+    """Sliding-window bookkeeping for one stream (go-back-N with cumulative ACKs)."""
+
+    def __init__(self, stream: int, data: bytes, start: int, agreed: Hello,
+                 config: SessionConfig) -> None:
+        self.stream, self.data, self.config = stream, data, config
+        self.frame_size = agreed.frame_size
+        self.limit = agreed.frame_size * agreed.window
+        self.acked = self.next = start
+        self.last_progress = time.monotonic()
+        self.stalls = 0
+        self.last_nak: tuple[int, float] = (-1, 0.0)
+
+    @property
+    def complete(self) -> bool:
+        return self.acked >= len(self.data)
+
+    def sendable(self) -> list[bytes]:
+        """Frames that fit in the window now."""
+        out = []
+        while self.next < len(self.data) and self.next - self.acked < self.limit:
+            chunk = self.data[self.next:self.next + self.frame_size]
+            out.append(encode_frame(MessageType.DATA, self.next & 0xFFFF,
+                                    protocol.encode_data(self.stream, self.next, chunk)))
+            self.next += len(chunk)
+        return out
+
+    def absorb(self, frame: Frame) -> bool:
+        """React to one received frame; True if the acknowledged offset moved."""
+        if frame.kind == MessageType.REFUSED:
+            raise UpdateRefused(*protocol.decode_refusal(frame.body))
+        if frame.kind == MessageType.ERROR:
+            raise protocol.decode_error(frame.body)
+        if frame.kind not in (MessageType.ACK, MessageType.NAK):
+            return False
+        stream, offset = protocol.decode_ack(frame.body)
+        if stream != self.stream or offset > len(self.data):
+            return False
+        if frame.kind == MessageType.NAK:
+            self._rewind(offset)
+            return False
+        if offset <= self.acked:
+            return False
+        self.acked, self.next = offset, max(self.next, offset)
+        self.last_progress, self.stalls = time.monotonic(), 0
+        return True
+
+    def _rewind(self, offset: int) -> None:
+        # One NAK per gap is enough; a repeat within a stall period is an echo of frames
+        # that were already in flight, and going back again would only duplicate them.
+        now = time.monotonic()
+        last_offset, last_time = self.last_nak
+        if offset < self.acked or (offset == last_offset and
+                                   now - last_time < self.config.stall_timeout):
+            return
+        self.last_nak = (offset, now)
+        self.next = offset
+
+    def check_stall(self, port: str) -> None:
+        """Go back to the last acknowledged offset when nothing moved for a while."""
+        idle = time.monotonic() - self.last_progress
+        if idle < self.config.stall_timeout:
+            return
+        self.stalls += 1
+        if self.stalls > self.config.max_stalls:
+            raise DeviceNotResponding(port, f"ACK of stream {self.stream} at {self.acked}",
+                                      idle * self.stalls)
+        self.next, self.last_progress = self.acked, time.monotonic()
