@@ -1,0 +1,106 @@
+"""Putting the recovery server on a line: a new pseudo-terminal, or an existing port.
+
+`suitwb device serve --pty` creates a pseudo-terminal, hands its path to the person (the
+host opens it like any serial port) and serves on the master side; `--port URL` serves on
+a port pyserial can open (a USB-serial loopback cable, a line simulator's socket).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+from collections.abc import Callable
+from typing import Final
+
+from flasher.errors import TransportError
+from flasher.loader.contract import DeviceBehaviour
+from flasher.loader.server import RecoveryServer, ServerConfig
+from flasher.transport import SerialTransport, Transport
+
+_REOPEN_DELAY: Final = 0.5
+
+
+class FdTransport:
+    """A transport over a raw file descriptor (the master side of a pseudo-terminal).
+
+    Args:
+        fd: The open descriptor; closed by `close`.
+        name: The name used in errors.
+    """
+
+    def __init__(self, fd: int, name: str) -> None:
+        self.fd = fd
+        self.name = name
+
+    def read(self, size: int, timeout: float) -> bytes:
+        """Up to `size` bytes, b"" after `timeout` seconds without any."""
+        try:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            return os.read(self.fd, size) if ready else b""
+        except OSError as exc:
+            raise TransportError(self.name, f"read failed: {exc}") from exc
+
+    def write(self, data: bytes) -> None:
+        """Write all of `data`."""
+        view = memoryview(data)
+        try:
+            while view:
+                select.select([], [self.fd], [], 1.0)
+                view = view[os.write(self.fd, view):]
+        except OSError as exc:
+            raise TransportError(self.name, f"write failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the descriptor (once)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class PseudoTerminal:
+    """A new pseudo-terminal in raw mode: the device holds the master, the host opens `path`.
+
+    The device also keeps the slave side open, so a host closing and reopening the port
+    (a disconnect) does not end the master's life with an I/O error.
+    """
+
+    def __init__(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)  # 8-bit clean: no echo, no CR/LF translation, no signals
+        self.path = os.ttyname(slave)
+        self._slave = slave
+        self.transport = FdTransport(master, self.path)
+
+    def close(self) -> None:
+        """Close both sides."""
+        self.transport.close()
+        if self._slave >= 0:
+            os.close(self._slave)
+            self._slave = -1
+
+
+def serve_transport(transport: Transport, device: DeviceBehaviour, config: ServerConfig,
+                    stop: threading.Event, reboot: Callable[[], None] | None = None) -> None:
+    """Serve `device` on an open transport until `stop` is set or the line fails."""
+    RecoveryServer(transport, device, config, reboot).serve(stop)
+
+
+def serve_port(url: str, device: DeviceBehaviour, config: ServerConfig,
+               stop: threading.Event, reboot: Callable[[], None] | None = None) -> None:
+    """Serve on the port `url` until `stop` is set, reopening it whenever it goes away
+    (a socket peer that hung up, a USB adapter unplugged and plugged back)."""
+    while not stop.is_set():
+        try:
+            transport = SerialTransport.open(url, config.baud or 115200)
+        except TransportError:
+            time.sleep(_REOPEN_DELAY)
+            continue
+        try:
+            serve_transport(transport, device, config, stop, reboot)
+        finally:
+            transport.close()
+        if not stop.is_set():
+            time.sleep(_REOPEN_DELAY)
