@@ -1,0 +1,336 @@
+"""Renderings of an envelope: diagnostic notation annotated with the spec's names (like the
+published `.diag` files, RFC 8610 Appendix G), a JSON summary, and a JSON tree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from suit import cbor
+from suit.codec import member_name, severed_member_content
+from suit.commands import command_name, parameter_name
+from suit.cose import CoseHeader, CoseMessage, CoseSign, algorithm_name, decode_cose
+from suit.digest import algorithm_name as digest_name
+from suit.model import (
+    AuthenticationWrapper,
+    CommandItem,
+    CommandSequence,
+    Common,
+    Digest,
+    EmbeddedCbor,
+    Envelope,
+    Manifest,
+    TextMap,
+    VersionMatch,
+)
+from suit.payloads import manifest_sequences
+
+Lines = list[str]
+INDENT = "  "
+
+
+# --- plain values ---------------------------------------------------------------------
+
+def value_diag(value: Any) -> str:
+    """One CBOR value in diagnostic notation, on one line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (bytes, bytearray)):
+        return _bstr_diag(bytes(value))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value_diag(v) for v in value) + "]"
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return "{" + ", ".join(f"{value_diag(k)}: {value_diag(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, cbor.CBORTag):
+        return f"{value.tag}({value_diag(value.value)})"
+    return str(value)
+
+
+def _bstr_diag(data: bytes) -> str:
+    # Printable identifiers read better as text, as the published .diag files show them
+    # ('dependent.suit', 'cat 00 10'); anything else is hex. Both are bstr in EDN.
+    if data and len(data) <= 64 and all(0x20 <= b < 0x7F and b not in b"'\\" for b in data):
+        return f"'{data.decode('ascii')}'"
+    return f"h'{data.hex()}'"
+
+
+def _comment(name: str) -> str:
+    return f"/ {name} /"
+
+
+def _block(opening: str, body: list[Lines], closing: str) -> Lines:
+    """Lines of a bracketed block whose members are separated by commas."""
+    lines = [opening]
+    for i, member in enumerate(body):
+        tail = "," if i < len(body) - 1 else ""
+        lines += [INDENT + line for line in member[:-1]] + [INDENT + member[-1] + tail]
+    return lines + [closing]
+
+
+def _keyed(name: str, key: Any, lines: Lines) -> Lines:
+    return [f"{_comment(name)} {key}: {lines[0]}", *lines[1:]]
+
+
+def _wrapped(lines: Lines) -> Lines:
+    return [f"<< {lines[0]}", *lines[1:-1], f"{lines[-1]} >>"] if len(lines) > 1 else [f"<< {lines[0]} >>"]
+
+
+# --- SUIT structures -------------------------------------------------------------------
+
+def digest_diag(digest: Digest) -> Lines:
+    return _block("[", [[f"{_comment('algorithm-id')} {digest.algorithm} {_comment(digest_name(digest.algorithm))}"],
+                        [f"{_comment('digest-bytes')} {value_diag(digest.value)}"]], "]")
+
+
+def _parameter(key: int, value: Any) -> Lines:
+    name = f"parameter-{parameter_name(key)}"
+    if isinstance(value, Digest):
+        return _keyed(name, key, _wrapped(digest_diag(value)))
+    if isinstance(value, VersionMatch):
+        return [f"{_comment(name)} {key}: << [{value.comparison}, {value_diag(list(value.version))}] >>"]
+    if isinstance(value, EmbeddedCbor):
+        return [f"{_comment(name)} {key}: << {value_diag(cbor.loads(value.data))} >>"]
+    return [f"{_comment(name)} {key}: {value_diag(value)}"]
+
+
+def _parameters(params: dict[int, Any]) -> Lines:
+    return _block("{", [_parameter(k, v) for k, v in params.items()], "}")
+
+
+def _argument(item: CommandItem) -> Lines:
+    arg = item.argument
+    if isinstance(arg, CommandSequence):
+        return _wrapped(sequence_diag(arg))
+    if isinstance(arg, dict) and item.command in (19, 20):
+        return _parameters(arg)
+    if isinstance(arg, dict) and item.command == 34:
+        return _block("{", [_keyed("component-index", k, _parameters(v)) for k, v in arg.items()], "}")
+    if item.command == 15 and isinstance(arg, tuple):
+        return _block("[", [["null"] if s is None else _wrapped(sequence_diag(s)) for s in arg], "]")
+    return [value_diag(list(arg) if isinstance(arg, tuple) else arg)]
+
+
+def sequence_diag(sequence: CommandSequence) -> Lines:
+    members = []
+    for item in sequence.commands:
+        arg = _argument(item)
+        name = _command_spec_name(item.command)
+        members.append([f"{_comment(name)} {item.command}, {arg[0]}", *arg[1:]])
+    return _block("[", members, "]")
+
+
+def _command_spec_name(command: int) -> str:
+    from suit.model import Command
+    try:
+        return Command(command).spec_name
+    except ValueError:
+        return command_name(command)
+
+
+def _component_id(cid: tuple[bytes, ...]) -> str:
+    return value_diag(list(cid))
+
+
+def common_diag(common: Common) -> Lines:
+    members: list[Lines] = []
+    if common.dependencies:
+        deps = [_keyed("component-index", i, _block("{", [[
+            f"{_comment('dependency-prefix')} 1: {_component_id(d.prefix)}"]] if d.prefix else [], "}"))
+            for i, d in common.dependencies.items()]
+        members.append(_keyed("dependencies", 1, _block("{", deps, "}")))
+    members.append(_keyed("components", 2, _block("[", [[_component_id(c)] for c in common.components], "]")))
+    if common.shared_sequence is not None:
+        members.append(_keyed("shared-sequence", 4, _wrapped(sequence_diag(common.shared_sequence))))
+    members += [[f"{value_diag(k)}: {value_diag(v)}"] for k, v in common.extensions.items()]
+    return _block("{", members, "}")
+
+
+def text_diag(text: TextMap) -> Lines:
+    languages = []
+    for tag, lang in text.languages.items():
+        entries = [[f"{k}: {value_diag(v)}"] for k, v in lang.fields.items()]
+        entries += [[f"{_component_id(cid)}: {value_diag(fields)}"] for cid, fields in lang.components.items()]
+        languages.append([f"{value_diag(tag)}: " + _block("{", entries, "}")[0],
+                          *_block("{", entries, "}")[1:]])
+    return _block("{", languages, "}")
+
+
+def _severable_diag(value: Any) -> Lines:
+    if isinstance(value, Digest):
+        return digest_diag(value)
+    if isinstance(value, TextMap):
+        return _wrapped(text_diag(value))
+    if isinstance(value, EmbeddedCbor):
+        return [f"<< {value_diag(cbor.loads(value.data))} >>"]
+    return _wrapped(sequence_diag(value))
+
+
+def manifest_diag(manifest: Manifest) -> Lines:
+    m = manifest
+    members = [[f"{_comment('manifest-version')} 1: {m.manifest_version}"],
+               [f"{_comment('manifest-sequence-number')} 2: {m.sequence_number}"],
+               _keyed("common", 3, _wrapped(common_diag(m.common)))]
+    if m.reference_uri is not None:
+        members.append([f"{_comment('reference-uri')} 4: {value_diag(m.reference_uri)}"])
+    if m.manifest_component_id is not None:
+        members.append([f"{_comment('manifest-component-id')} 5: {_component_id(m.manifest_component_id)}"])
+    if m.set_version is not None:
+        members.append([f"{_comment('set-version')} 6: << {value_diag(list(m.set_version))} >>"])
+    for key, attr in ((7, "validate"), (8, "load"), (9, "invoke"), (14, "coswid"),
+                      (15, "dependency_resolution"), (16, "payload_fetch"),
+                      (18, "candidate_verification"), (20, "install"), (23, "text"), (24, "uninstall")):
+        value = getattr(m, attr)
+        if value is not None:
+            members.append(_keyed(member_name(key), key, _severable_diag(value)))
+    members += [[f"{value_diag(k)}: {value_diag(v)}"] for k, v in m.extensions.items()]
+    return _block("{", members, "}")
+
+
+def cose_diag(message: CoseMessage) -> Lines:
+    def header(raw: bytes) -> Lines:
+        decoded = cbor.loads(raw) if raw else {}
+        return _wrapped(_block("{", [[_header_entry(k, v)] for k, v in decoded.items()], "}")) if raw else ["h''"]
+    tag = {"CoseSign1": 18, "CoseSign": 98, "CoseMac0": 17, "CoseMac": 97, "CoseEncrypt": 96}[type(message).__name__]
+    members = [_keyed_plain("protected", header(message.protected)),
+               [f"{_comment('unprotected')} {value_diag(dict(message.unprotected))}"]]
+    if isinstance(message, CoseSign):
+        members.append([f"{_comment('payload')} {value_diag(message.payload)}"])
+        members.append([f"{_comment('signatures')} " + value_diag(
+            [[s.protected, dict(s.unprotected), s.signature] for s in message.signatures])])
+    else:
+        for attr in ("payload", "signature", "tag", "ciphertext"):
+            if hasattr(message, attr):
+                members.append([f"{_comment(attr)} {value_diag(getattr(message, attr))}"])
+    lines = _block("[", members, "]")
+    return [f"{tag}({lines[0]}", *lines[1:-1], f"{lines[-1]})"]
+
+
+def _keyed_plain(name: str, lines: Lines) -> Lines:
+    return [f"{_comment(name)} {lines[0]}", *lines[1:]]
+
+
+def _header_entry(key: Any, value: Any) -> str:
+    names = {CoseHeader.ALG: "alg", CoseHeader.KID: "kid", CoseHeader.IV: "IV"}
+    name = names.get(key, str(key))
+    note = f" {_comment(algorithm_name(value))}" if key == CoseHeader.ALG else ""
+    return f"{_comment(name)} {key}: {value_diag(value)}{note}"
+
+
+def authentication_diag(wrapper: AuthenticationWrapper) -> Lines:
+    members = [_keyed_plain("digest:", _wrapped(digest_diag(wrapper.digest)))]
+    members += [_keyed_plain("signature:", _wrapped(cose_diag(b.message))) for b in wrapper.blocks]
+    return _block("[", members, "]")
+
+
+def envelope_diag(envelope: Envelope) -> str:
+    """The envelope in diagnostic notation with the spec's names as comments."""
+    members = [_keyed("authentication-wrapper", 2, _wrapped(authentication_diag(envelope.authentication))),
+               _keyed("manifest", 3, _wrapped(manifest_diag(envelope.manifest)))]
+    for key in envelope.severed:
+        members.append(_keyed(member_name(key), key, _severable_diag(severed_member_content(envelope, key))))
+    for key, data in envelope.integrated.items():
+        members.append([f"{value_diag(key)}: h'{data[:32].hex()}{'...' if len(data) > 32 else ''}' "
+                        f"{_comment(f'{len(data)} bytes')}"])
+    members += [[f"{value_diag(k)}: {value_diag(v)}"] for k, v in envelope.extensions.items()]
+    lines = _block("{", members, "}")
+    if envelope.tagged:
+        lines = [f"107({lines[0]}", *lines[1:-1], f"{lines[-1]})"]
+    return "\n".join(lines) + "\n"
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+def _json_value(value: Any) -> Any:
+    """A model value as JSON: bytes as hex, component ids as lists of hex."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    if isinstance(value, Digest):
+        return {"alg": digest_name(value.algorithm), "hex": value.value.hex()}
+    if isinstance(value, VersionMatch):
+        return {"comparison": value.comparison, "version": list(value.version)}
+    if isinstance(value, EmbeddedCbor):
+        return {"cbor": value.data.hex()}
+    if isinstance(value, CommandSequence):
+        return sequence_json(value)
+    if isinstance(value, cbor.CBORTag):
+        return {"tag": value.tag, "value": _json_value(value.value)}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_json_key(k): _json_value(v) for k, v in value.items()}
+    return value
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, tuple):
+        return json.dumps([_json_value(k) for k in key])
+    return str(key)
+
+
+def sequence_json(sequence: CommandSequence) -> list[dict[str, Any]]:
+    """A sequence as a list of {command, name, argument}."""
+    out = []
+    for item in sequence.commands:
+        arg = item.argument
+        if isinstance(arg, dict) and item.command in (19, 20):
+            arg = {parameter_name(k): _json_value(v) for k, v in arg.items()}
+        out.append({"command": item.command, "name": _command_spec_name(item.command),
+                    "argument": _json_value(arg)})
+    return out
+
+
+def inspect_summary(envelope: Envelope, severable_status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `suitwb inspect --format json` object (fields documented in README)."""
+    from suit.verify import check_envelope
+    report = check_envelope(envelope, [])
+    m = envelope.manifest
+    return {
+        "tagged": envelope.tagged,
+        "manifest_version": m.manifest_version,
+        "sequence_number": m.sequence_number,
+        "manifest_digest": _json_value(envelope.authentication.digest),
+        "manifest_digest_ok": report.digest_ok,
+        "components": [[part.hex() for part in cid] for cid in m.common.components],
+        "authentication": [{"type": b.kind, "alg": algorithm_name(b.algorithm),
+                            "kid": b.kid.hex() if isinstance(b.kid, bytes) else None}
+                           for b in report.blocks],
+        "severable": {name: {"present": r.present, "digest_ok": r.digest_ok}
+                      for name, r in report.severable.items()},
+        "integrated": sorted(envelope.integrated),
+        "dependencies": [{"component_index": i,
+                          "prefix": [p.hex() for p in d.prefix] if d.prefix else None}
+                         for i, d in m.common.dependencies.items()],
+        "reference_uri": m.reference_uri,
+        "sequences": {name: sequence_json(seq) for name, seq in manifest_sequences(m, envelope)},
+    }
+
+
+def summary_text(envelope: Envelope) -> str:
+    """A short human summary for `suitwb inspect` (text format)."""
+    s = inspect_summary(envelope)
+    lines = [f"SUIT envelope ({'tagged' if s['tagged'] else 'untagged'}), manifest version {s['manifest_version']}",
+             f"sequence number  {s['sequence_number']}",
+             f"manifest digest  {s['manifest_digest']['alg']} {s['manifest_digest']['hex']}"
+             f" ({'matches' if s['manifest_digest_ok'] else 'MISMATCH'})"]
+    for i, cid in enumerate(s["components"]):
+        lines.append(f"component {i}      [{', '.join(cid)}]")
+    for a in s["authentication"] or [{"type": "none", "alg": "-", "kid": None}]:
+        lines.append(f"authentication   {a['type']} {a['alg']}" + (f" kid {a['kid']}" if a["kid"] else ""))
+    for name, st in s["severable"].items():
+        state = "absent" if not st["present"] else ("digest ok" if st["digest_ok"] else "DIGEST MISMATCH")
+        lines.append(f"severed {name:<9}{state}")
+    for key in s["integrated"]:
+        lines.append(f"integrated       {key}")
+    if s["reference_uri"]:
+        lines.append(f"reference uri    {s['reference_uri']}")
+    for name, seq in s["sequences"].items():
+        lines.append(f"{name:<17}" + ", ".join(c["name"] for c in seq))
+    return "\n".join(lines) + "\n"
+
+
+Renderer = Callable[[Envelope], str]
