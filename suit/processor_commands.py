@@ -1,0 +1,302 @@
+"""The processor's command interpreter: conditions and directives (M37 §8.4.9-8.4.10,
+TD §5.6, UM §5). `suit.processor` holds the public API; this module does the work.
+
+Control flow (M37 §6.4, §8.4.8.15; SUIT-FACTS §10 rules 10-11): a failed condition ends
+the sequence it is in. Inside try-each, where soft-failure starts true, the next
+alternative runs; inside run-sequence, where it starts false, the failure propagates
+unless soft-failure was set. A failed directive always ends processing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from suit.errors import WorkbenchError
+from suit.model import Command, CommandItem, CommandSequence, Parameter
+from suit.processor import Location, ProcessingFailed, Processor, ReportReason
+
+#: Parameters a directive or condition of this processor can use. Encryption info is not
+#: supported (no decryption here), so a manifest using it is refused (rule 10).
+SUPPORTED_PARAMETERS: Final = frozenset(Parameter) - {Parameter.ENCRYPTION_INFO}
+
+
+class _ConditionFailed(Exception):
+    """A condition failed (control flow inside the interpreter only)."""
+
+    def __init__(self, location: Location, detail: str) -> None:
+        super().__init__(detail)
+        self.location = location
+        self.detail = detail
+
+
+# --- the static check before running (rules 6, 10, 20) ---------------------------------
+
+def check_supported(processor: Processor) -> None:
+    """Refuse a manifest with an unknown command or parameter, or a component the store
+    does not have, before anything runs."""
+    for index, component in enumerate(processor.components):
+        if not processor.store.supports(component):
+            raise ProcessingFailed(ReportReason.COMPONENT_UNSUPPORTED,
+                                   f"component {index} {_show(component)} is not on this device")
+    shared = processor.manifest.common.shared_sequence
+    for name, sequence in _all_sequences(processor, shared):
+        for item in _walk(sequence):
+            _check_item(item, name, shared_sequence=name == "shared-sequence")
+
+
+def _all_sequences(processor: Processor,
+                   shared: CommandSequence | None) -> Iterator[tuple[str, CommandSequence]]:
+    if shared is not None:
+        yield "shared-sequence", shared
+    for section in ("dependency-resolution", "payload-fetch", "candidate-verification",
+                    "install", "validate", "load", "invoke"):
+        try:
+            sequence = processor.section(section)
+        except ProcessingFailed:
+            continue  # severed and absent: that procedure cannot run, checked when it does
+        if sequence is not None:
+            yield section, sequence
+
+
+def _walk(sequence: CommandSequence) -> Iterator[CommandItem]:
+    for item in sequence.commands:
+        yield item
+        if item.command == Command.TRY_EACH:
+            for alternative in item.argument:
+                if alternative is not None:
+                    yield from _walk(alternative)
+        elif item.command == Command.RUN_SEQUENCE:
+            yield from _walk(item.argument)
+
+
+def _check_item(item: CommandItem, section: str, *, shared_sequence: bool) -> None:
+    try:
+        command = Command(item.command)
+    except ValueError:
+        raise ProcessingFailed(ReportReason.COMMAND_UNSUPPORTED,
+                               f"{section}: command {item.command} is not supported") from None
+    if command in (Command.OVERRIDE_PARAMETERS, Command.SET_PARAMETERS):
+        _check_parameters(item.argument, section)
+    elif command == Command.OVERRIDE_MULTIPLE:
+        for params in item.argument.values():
+            _check_parameters(params, section)
+    elif command == Command.COPY_PARAMS:
+        for ids in item.argument.values():
+            _check_parameters(dict.fromkeys(ids), section)
+    if shared_sequence and command not in _SHARED_ALLOWED:
+        raise ProcessingFailed(ReportReason.COMMAND_UNSUPPORTED,
+                               f"shared-sequence: {command.spec_name} has effects; the shared "
+                               "sequence may only set parameters and test (M37 §8.4.5)")
+
+
+_SHARED_ALLOWED: Final = frozenset(c for c in Command if c.is_condition) | {
+    Command.SET_COMPONENT_INDEX, Command.OVERRIDE_PARAMETERS, Command.SET_PARAMETERS,
+    Command.TRY_EACH, Command.RUN_SEQUENCE, Command.OVERRIDE_MULTIPLE, Command.COPY_PARAMS}
+
+
+def _check_parameters(params: dict[int, Any], section: str) -> None:
+    for key in params:
+        if key not in SUPPORTED_PARAMETERS:
+            raise ProcessingFailed(ReportReason.PARAMETER_UNSUPPORTED,
+                                   f"{section}: parameter {key} is not supported")
+
+
+def _show(component: tuple[bytes, ...]) -> str:
+    return "[" + ", ".join(f"h'{part.hex()}'" for part in component) + "]"
+
+
+# --- the interpreter --------------------------------------------------------------------
+
+class Interpreter:
+    """Runs the sequences of one section with its parameter storage (rule 9)."""
+
+    def __init__(self, processor: Processor, section: str) -> None:
+        self.p = processor
+        self.section = section
+        self.params: dict[int, dict[int, Any]] = {}
+        self.selected: tuple[int, ...] = (0,) if processor.index_count == 1 else ()
+        self.soft_failure = False
+
+    def run_top(self, sequence: CommandSequence, name: str) -> None:
+        """Run a top-level sequence; a condition failure here fails the procedure."""
+        try:
+            self.run(sequence, name)
+        except _ConditionFailed as failed:
+            raise ProcessingFailed(ReportReason.CONDITION_FAILED, failed.detail,
+                                   failed.location) from None
+
+    def run(self, sequence: CommandSequence, path: str) -> None:
+        """Run `sequence`; `path` names it in locations (``install/try-each[1]``)."""
+        for offset, item in enumerate(sequence.commands):
+            self._run_item(item, offset, f"{path}[{offset}]")
+
+    def _run_item(self, item: CommandItem, offset: int, path: str) -> None:
+        command = Command(item.command)
+        handler = _GLOBAL.get(command)
+        if handler is not None:
+            handler(self, item.argument, self._location(offset, command, path, None))
+            return
+        if not self.selected:
+            raise ProcessingFailed(ReportReason.OPERATION_FAILED,
+                                   f"{command.spec_name} with no component selected: with "
+                                   "several components a sequence must start with "
+                                   "set-component-index (M37 §6.2)",
+                                   self._location(offset, command, path, None))
+        for index in self.selected:
+            location = self._location(offset, command, path, index)
+            try:
+                _PER_COMPONENT[command](self, index, item.argument, location)
+            except WorkbenchError as exc:
+                if isinstance(exc, ProcessingFailed):
+                    raise
+                raise ProcessingFailed(_reason_of(exc), str(exc), location) from exc
+
+    def _location(self, offset: int, command: int, path: str, index: int | None) -> Location:
+        # The offset reported is the command's number in its top-level sequence.
+        top = int(path.split("[", 1)[1].split("]", 1)[0]) if "[" in path else offset
+        return Location(self.section, top, index, command, path)
+
+    # -- helpers used by the handlers -----------------------------------------------------
+
+    def param(self, index: int, key: Parameter) -> Any:
+        """The parameter in effect for component `index`, or None if unset."""
+        return self.params.get(index, {}).get(int(key))
+
+    def require(self, index: int, key: Parameter, location: Location) -> Any:
+        """A parameter a directive needs; its absence fails the directive."""
+        value = self.param(index, key)
+        if value is None:
+            raise ProcessingFailed(ReportReason.OPERATION_FAILED,
+                                   f"{Command(location.command).spec_name} needs "
+                                   f"{key.spec_name}, which is not set", location)
+        return value
+
+    def component(self, index: int, location: Location) -> tuple[bytes, ...]:
+        """The component id at `index`; dependencies and bad indices fail the directive."""
+        if index in self.p.dependency_indices or index >= len(self.p.components):
+            raise ProcessingFailed(ReportReason.COMPONENT_UNSUPPORTED,
+                                   f"index {index} is not a component of this manifest",
+                                   location)
+        return self.p.components[index]
+
+    def fail(self, location: Location, detail: str) -> None:
+        """A condition failed."""
+        raise _ConditionFailed(location, detail)
+
+
+def _reason_of(exc: WorkbenchError) -> ReportReason:
+    reason = getattr(exc, "report_reason", None)
+    return reason if isinstance(reason, ReportReason) else ReportReason.OPERATION_FAILED
+
+
+# --- index selection and parameters (M37 §8.4.10.1, §8.4.10.3; TD §5.6.2; UM §5) ------
+
+def _set_component_index(it: Interpreter, argument: Any, location: Location) -> None:
+    if argument is True:
+        indices: tuple[int, ...] = tuple(range(len(it.p.components)))
+    elif isinstance(argument, tuple):
+        indices = argument
+    else:
+        indices = (argument,)
+    for index in indices:
+        if index >= it.p.index_count:
+            raise ProcessingFailed(ReportReason.COMPONENT_UNSUPPORTED,
+                                   f"component index {index} is out of range", location)
+    it.selected = indices
+
+
+def _override_parameters(it: Interpreter, argument: Any, location: Location) -> None:
+    for index in it.selected:
+        _store_params(it, index, argument, override=True)
+
+
+def _set_parameters(it: Interpreter, argument: Any, location: Location) -> None:
+    for index in it.selected:  # TD §5.6.2: fills only what is unset
+        _store_params(it, index, argument, override=False)
+
+
+def _store_params(it: Interpreter, index: int, params: dict[int, Any], *, override: bool) -> None:
+    for key, value in params.items():
+        if key == Parameter.SOFT_FAILURE:
+            it.soft_failure = bool(value)  # processor-wide (M37 §8.4.8.15)
+            continue
+        slot = it.params.setdefault(index, {})
+        if override or key not in slot:
+            slot[key] = value
+
+
+def _override_multiple(it: Interpreter, argument: Any, location: Location) -> None:
+    for index, params in argument.items():
+        _set_component_index(it, index, location)
+        _store_params(it, index, params, override=True)
+
+
+def _copy_params(it: Interpreter, argument: Any, location: Location) -> None:
+    for source, ids in argument.items():
+        for index in it.selected:
+            for key in ids:
+                value = it.param(source, Parameter(key))
+                if value is not None:
+                    it.params.setdefault(index, {})[key] = value
+
+
+# --- try-each and run-sequence (M37 §8.4.10.2, §8.4.10.5) ------------------------------
+
+def _try_each(it: Interpreter, argument: Any, location: Location) -> None:
+    for index in it.selected or (None,):
+        _try_each_once(it, argument, location, index)
+
+
+def _try_each_once(it: Interpreter, alternatives: Any, location: Location,
+                   index: int | None) -> None:
+    saved = it.selected
+    last_failure: _ConditionFailed | None = None
+    for number, alternative in enumerate(alternatives):
+        if alternative is None:
+            return  # the final empty alternative: success without doing anything
+        it.selected = saved if index is None else (index,)
+        it.soft_failure = True
+        try:
+            it.run(alternative, f"{location.path}/try-each[{number}]")
+        except _ConditionFailed as failed:
+            if not it.soft_failure:
+                raise
+            last_failure = failed
+            continue
+        finally:
+            it.soft_failure = False
+        return
+    assert last_failure is not None  # noqa: S101 - alternatives has at least one item
+    raise _ConditionFailed(last_failure.location,
+                           f"no alternative of try-each succeeded; last: {last_failure.detail}")
+
+
+def _run_sequence(it: Interpreter, argument: Any, location: Location) -> None:
+    saved = it.selected
+    for index in saved or (None,):
+        it.selected = saved if index is None else (index,)
+        it.soft_failure = False
+        try:
+            it.run(argument, f"{location.path}/run-sequence")
+        except _ConditionFailed:
+            if not it.soft_failure:
+                raise
+        finally:
+            it.soft_failure = False
+    it.selected = saved
+
+
+_GLOBAL: Final[dict[Command, Callable[[Interpreter, Any, Location], None]]] = {
+    Command.SET_COMPONENT_INDEX: _set_component_index,
+    Command.OVERRIDE_PARAMETERS: _override_parameters,
+    Command.SET_PARAMETERS: _set_parameters,
+    Command.OVERRIDE_MULTIPLE: _override_multiple,
+    Command.COPY_PARAMS: _copy_params,
+    Command.TRY_EACH: _try_each,
+    Command.RUN_SEQUENCE: _run_sequence,
+}
+
+from suit.processor_conditions import PER_COMPONENT as _PER_COMPONENT  # noqa: E402
+
+__all__ = ["Interpreter", "check_supported"]
