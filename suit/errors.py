@@ -130,3 +130,16 @@ class EncodeError(ManifestError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class DependencyNotAuthentic(VerificationError):
+    """An integrated dependency whose own authentication fails (TD §5.4).
+
+    Attributes:
+        key: The envelope key it is integrated under, like ``#dependent.suit``.
+    """
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"integrated dependency {key}: {reason}",
+                         hint="Give the dependency signer's key too (another --key).")
+        self.key = key

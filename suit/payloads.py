@@ -15,6 +15,7 @@ from typing import Any
 
 from suit.model import (
     Command,
+    CommandItem,
     CommandSequence,
     Digest,
     Envelope,
@@ -58,15 +59,16 @@ def manifest_sequences(manifest: Manifest, envelope: Envelope | None = None) -> 
 
 
 def fetch_targets(envelope: Envelope) -> list[FetchTarget]:
-    """Every fetch the manifest's sequences perform, with the parameters in effect."""
+    """Every fetch the manifest's sequences may perform, with the parameters in effect.
+
+    Each try-each alternative is followed as its own branch (M37 §8.4.10.2), so an A/B
+    manifest yields the fetch of each slot.
+    """
     shared = envelope.manifest.common.shared_sequence
+    prefix = [(item, False) for item in shared.commands] if shared is not None else []
     targets: list[FetchTarget] = []
     for _name, sequence in manifest_sequences(envelope.manifest, envelope):
-        state: dict[int, dict[int, Any]] = {}
-        selected: list[int] = [0]
-        if shared is not None:
-            _walk(shared, state, selected, targets, record=False)
-        _walk(sequence, state, selected, targets, record=True)
+        _run(prefix + [(item, True) for item in sequence.commands], {}, [0], targets, {})
     return targets
 
 
@@ -76,29 +78,56 @@ def integrated_digests(envelope: Envelope) -> dict[str, Digest]:
             if t.integrated_key and t.digest is not None}
 
 
-def _walk(sequence: CommandSequence, state: dict[int, dict[int, Any]], selected: list[int],
-          targets: list[FetchTarget], *, record: bool) -> None:
-    for item in sequence.commands:
+_MAX_BRANCHES = 64  # bounds the walk on hostile nesting of try-each
+
+
+def _run(steps: list[tuple[CommandItem, bool]], state: dict[int, dict[int, Any]],
+         selected: list[int], targets: list[FetchTarget], slots: dict[int, Any],
+         budget: list[int] | None = None) -> None:
+    """Follow `steps`; `slots` holds the slot each branch has assumed per component, so
+    that a branch contradicting itself (slot 0 in one try-each, slot 1 in the next) ends."""
+    budget = budget if budget is not None else [_MAX_BRANCHES]
+    for pos, (item, record) in enumerate(steps):
         command, arg = item.command, item.argument
-        if command == Command.SET_COMPONENT_INDEX:
-            selected[:] = _indices(arg, state)
-        elif command in (Command.OVERRIDE_PARAMETERS, Command.SET_PARAMETERS):
-            for index in selected:
-                params = state.setdefault(index, {})
-                for key, value in arg.items():
-                    if command == Command.OVERRIDE_PARAMETERS or key not in params:
-                        params[key] = value
-        elif command == Command.OVERRIDE_MULTIPLE:
-            for index, params in arg.items():
-                state.setdefault(index, {}).update(params)
-        elif command == Command.TRY_EACH:
-            for alternative in arg:
-                if alternative is not None:
-                    _walk(alternative, state, selected, targets, record=record)
-        elif command == Command.RUN_SEQUENCE:
-            _walk(arg, state, selected, targets, record=record)
-        elif command == Command.FETCH and record:
-            targets.extend(_targets(state, selected))
+        if command in (Command.TRY_EACH, Command.RUN_SEQUENCE):
+            alternatives = arg if command == Command.TRY_EACH else (arg,)
+            for alternative in alternatives:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+                inner = [(c, record) for c in alternative.commands] if alternative else []
+                branch = {i: dict(p) for i, p in state.items()}
+                _run(inner + steps[pos + 1:], branch, list(selected), targets, dict(slots), budget)
+            return
+        if command == Command.COMPONENT_SLOT and not _assume_slot(state, selected, slots):
+            return
+        _apply(command, arg, state, selected)
+        if command == Command.FETCH and record:
+            for target in _targets(state, selected):
+                if target not in targets:
+                    targets.append(target)
+
+
+def _assume_slot(state: dict[int, dict[int, Any]], selected: list[int], slots: dict[int, Any]) -> bool:
+    for index in selected:
+        slot = state.get(index, {}).get(Parameter.COMPONENT_SLOT)
+        if slots.setdefault(index, slot) != slot:
+            return False
+    return True
+
+
+def _apply(command: int, arg: Any, state: dict[int, dict[int, Any]], selected: list[int]) -> None:
+    if command == Command.SET_COMPONENT_INDEX:
+        selected[:] = _indices(arg, state)
+    elif command in (Command.OVERRIDE_PARAMETERS, Command.SET_PARAMETERS):
+        for index in selected:
+            params = state.setdefault(index, {})
+            for key, value in arg.items():
+                if command == Command.OVERRIDE_PARAMETERS or key not in params:
+                    params[key] = value
+    elif command == Command.OVERRIDE_MULTIPLE:
+        for index, params in arg.items():
+            state.setdefault(index, {}).update(params)
 
 
 def _targets(state: dict[int, dict[int, Any]], selected: list[int]) -> Iterator[FetchTarget]:

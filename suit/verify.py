@@ -31,6 +31,7 @@ from suit.cose import (
     signature_algorithm,
 )
 from suit.errors import (
+    DependencyNotAuthentic,
     DigestMismatch,
     ManifestError,
     NoAuthenticationBlock,
@@ -165,6 +166,8 @@ def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) 
     for group in (report.severable, report.integrated):
         for name, member in group.items():
             if member.digest_ok is False:
+                if member.stated and member.stated == member.computed:
+                    raise DependencyNotAuthentic(name, member.reason)
                 raise DigestMismatch(name, member.stated, member.computed)
     return report
 
