@@ -1,9 +1,191 @@
-"""`suitwb` commands of issue 3 (see the module's register function)."""
+"""`suitwb sign`, `suitwb keys` and `suitwb audit` (issue 3): thin wrappers over
+`workbench.signing`, `signing.management` and `signing.audit`.
+
+The only place a PIN is typed: `TerminalPinProvider` asks on the terminal (never echoing)
+when neither the key URI, SUITWB_PIN nor a pin-source supplies one.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from signing.algorithms import kind_for_algorithm, parse_algorithm
+from signing.audit import SigningAuditLog
+from signing.backends import open_signer
+from signing.envelope import BlockPolicy
+from signing.errors import KeyReferenceError, PinUnavailable
+from signing.files import write_atomic
+from signing.keyref import Pkcs11Uri, parse_key_reference
+from signing.management import FORMATS, export_public, generate, inventory
+from signing.pin import PinRequest
+from signing.token import SOFTHSM_MODULE, find_modules
+from suit.cose import CoseAlgorithm, algorithm_name
+from workbench.signing import export_tbs_file, import_signature_file, sign_file
+
+
+class TerminalPinProvider:
+    """Asks for a PIN on the controlling terminal; refuses when there is none (CI)."""
+
+    def get_pin(self, request: PinRequest) -> str:
+        """Prompt without echo."""
+        if not sys.stdin.isatty():
+            raise PinUnavailable(f"a {request.purpose} is needed for {request.target} "
+                                 "and there is no terminal to ask on")
+        try:
+            return getpass.getpass(f"{request.purpose.capitalize()} for {request.target}: ")
+        except EOFError as exc:
+            raise PinUnavailable(f"no {request.purpose} entered") from exc
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the `suitwb` parser."""
+    _register_sign(sub)
+    _register_keys(sub)
+    _register_audit(sub)
+
+
+def _register_sign(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sign", help="add a signature (or MAC) to an envelope",
+                       description="Add one authentication block to a SUIT envelope. The "
+                       "manifest is not changed. Two-phase: --export-tbs, then "
+                       "--import-signature.")
+    p.add_argument("input", type=Path, metavar="IN", help="the envelope to sign")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT", help="the signed envelope")
+    p.add_argument("--key", metavar="REF", help="key file or pkcs11: URI (for external "
+                   "signing: the public key PEM or COSE_Key)")
+    p.add_argument("--alg", metavar="ALG", help="ESP256 (default for P-256), ES256, ESP384, "
+                   "ES384, Ed25519, EdDSA, HMAC-256-256")
+    p.add_argument("--policy", choices=[m.value for m in BlockPolicy], default="refuse",
+                   help="when a block for the same key exists (default: refuse)")
+    phase = p.add_mutually_exclusive_group()
+    phase.add_argument("--export-tbs", type=Path, metavar="FILE",
+                       help="write the exact bytes to be signed, for an external signer")
+    phase.add_argument("--import-signature", type=Path, metavar="SIG",
+                       help="attach a signature made elsewhere (raw r||s, DER or Ed25519)")
+    p.set_defaults(func=_sign)
+
+
+def _algorithm(args: argparse.Namespace) -> CoseAlgorithm | None:
+    return parse_algorithm(args.alg) if args.alg else None
+
+
+def _require(value: object, option: str, why: str) -> None:
+    if value is None:
+        raise KeyReferenceError(f"{option} is required {why}",
+                                hint=f"Add {option} to the command line.")
+
+
+def _sign(args: argparse.Namespace) -> int:
+    _require(args.key, "--key", "to sign")
+    if args.export_tbs is not None:
+        tbs = export_tbs_file(args.input, args.export_tbs, Path(args.key), _algorithm(args))
+        print(f"wrote {len(tbs.data)} bytes to be signed ({algorithm_name(tbs.algorithm.algorithm)})"
+              f" to {args.export_tbs}")
+        return 0
+    _require(args.output, "-o/--output", "to sign")
+    policy = BlockPolicy(args.policy)
+    if args.import_signature is not None:
+        outcome = import_signature_file(args.input, args.output, args.import_signature,
+                                        Path(args.key), SigningAuditLog(),
+                                        algorithm=_algorithm(args), policy=policy)
+    else:
+        signer = open_signer(args.key, _algorithm(args), TerminalPinProvider())
+        try:
+            outcome = sign_file(args.input, args.output, signer, SigningAuditLog(), policy)
+        finally:
+            signer.close()
+    identity = outcome.signed.identity
+    print(f"signed {args.output}: {algorithm_name(identity.algorithm.algorithm)}, kid "
+          f"{identity.kid.hex()}, {outcome.blocks} authentication block(s), audit record "
+          f"{outcome.audit_seq}")
+    return 0
+
+
+def _register_keys(sub: argparse._SubParsersAction) -> None:
+    keys = sub.add_parser("keys", help="list, generate and export keys").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION")
+    p = keys.add_parser("list", help="PKCS#11 modules, tokens and keys")
+    p.add_argument("--module", metavar="PATH", help="only this PKCS#11 module")
+    p.add_argument("--token", metavar="LABEL", help="only this token")
+    p.add_argument("--login", action="store_true",
+                   help="log in to show private and secret keys too (asks for the PIN)")
+    p.set_defaults(func=_keys_list)
+    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token")
+    p.add_argument("--key", required=True, metavar="URI",
+                   help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
+    p.add_argument("--alg", required=True, metavar="ALG",
+                   help="what it will sign: ESP256/ES256 (P-256), ESP384/ES384 (P-384), "
+                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret)")
+    p.set_defaults(func=_keys_generate)
+    p = keys.add_parser("export", help="export a public key (never a private or secret one)")
+    p.add_argument("--key", required=True, metavar="REF", help="key file or pkcs11: URI")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
+    p.add_argument("--format", choices=FORMATS, default="pem")
+    p.set_defaults(func=_keys_export)
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    modules = [args.module] if args.module else find_modules() or [SOFTHSM_MODULE]
+    pins = TerminalPinProvider() if args.login else None
+    for module in modules:
+        print(f"module {module}")
+        for entry in inventory(module, pins, token=args.token, login=args.login):
+            t = entry.token
+            print(f"  token {t.label!r}  manufacturer {t.manufacturer!r}  model {t.model!r}"
+                  f"  serial {t.serial}")
+            for key in entry.keys:
+                print(f"    {key.object_type:<10} {key.kind:<7} id {key.key_id.hex() or '-':<32}"
+                      f" label {key.label!r}")
+            if not entry.keys:
+                print("    (no keys visible" + ("" if entry.logged_in else "; --login shows "
+                                                 "private and secret keys") + ")")
+    return 0
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    ref = parse_key_reference(args.key)
+    if not isinstance(ref, Pkcs11Uri):
+        raise KeyReferenceError("keys generate needs a pkcs11: URI",
+                                hint="Keys are generated inside a token; software keys can be "
+                                     "made with `openssl genpkey`.")
+    kind = kind_for_algorithm(parse_algorithm(args.alg))
+    info = generate(ref, kind, TerminalPinProvider())
+    print(f"generated {info.kind} {info.object_type} key {info.label!r} id {info.key_id.hex()}"
+          f" on token {ref.token!r}")
+    return 0
+
+
+def _keys_export(args: argparse.Namespace) -> int:
+    ref = parse_key_reference(args.key)
+    data = export_public(ref, args.format, TerminalPinProvider())
+    write_atomic(args.output, data)
+    print(f"wrote the public key of {ref.redacted()} to {args.output} ({args.format})")
+    return 0
+
+
+def _register_audit(sub: argparse._SubParsersAction) -> None:
+    audit = sub.add_parser("audit", help="the signing audit log").add_subparsers(
+        dest="audit_command", required=True, metavar="ACTION")
+    audit.add_parser("show", help="print every signing record").set_defaults(func=_audit_show)
+    audit.add_parser("verify", help="check the log's hash chain").set_defaults(func=_audit_verify)
+
+
+def _audit_show(args: argparse.Namespace) -> int:
+    log = SigningAuditLog()
+    entries = log.entries()
+    print(f"{log.path}: {len(entries)} record(s)")
+    for seq, r in entries:
+        print(f"{seq:>5} {r.time_utc} {r.operator}@{r.host} {r.algorithm} kid {r.kid} "
+              f"seq-number {r.sequence_number} manifest {r.manifest_digest} "
+              f"output {r.output_digest} {r.output_path} key {r.key_reference}")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    log = SigningAuditLog()
+    count = log.verify()
+    print(f"{log.path}: {count} record(s), hash chain intact")
+    return 0
