@@ -41,7 +41,9 @@ MODULE_ENV: Final = "SUITWB_PKCS11_MODULE"
 SOFTHSM_MODULE: Final = "/usr/lib/softhsm/libsofthsm2.so"
 
 _REMOVED: Final = (p11.DeviceRemoved, p11.TokenNotPresent, p11.SessionHandleInvalid,
-                   p11.SessionClosed, p11.DeviceError, p11.TokenNotRecognised)
+                   p11.SessionClosed, p11.DeviceError, p11.TokenNotRecognised,
+                   # The objects vanished with the token (SoftHSM2 when its store is removed).
+                   p11.ObjectHandleInvalid, p11.KeyHandleInvalid)
 _OBJECT_CLASSES: Final = {"private": ObjectClass.PRIVATE_KEY, "public": ObjectClass.PUBLIC_KEY,
                           "secret-key": ObjectClass.SECRET_KEY}
 

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass, TokenFlag
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from signing.algorithms import ED25519, P256, P384, SECRET
@@ -56,12 +56,12 @@ class KeyInfo:
 
 
 def list_tokens(module: str) -> list[TokenInfo]:
-    """The tokens a module presents."""
+    """The initialised tokens a module presents (SoftHSM2's free slot is left out)."""
     lib = load_module(module)
     with translated("token listing", module):
         return [TokenInfo(module, t.label.strip(), t.manufacturer_id.strip(), t.model.strip(),
                           t.serial.decode("ascii", "replace").strip())
-                for t in lib.get_tokens()]
+                for t in lib.get_tokens() if t.flags & TokenFlag.TOKEN_INITIALIZED]
 
 
 def list_keys(session: Any) -> list[KeyInfo]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -25,7 +26,6 @@ from suit.cose import CoseAlgorithm
 ACTIONS: Final = ("read", "record-hsm", "init-token", "generate-key", "export-public",
                   "split-pin", "sign-rotation")
 ROLES: Final = ("administrator", "custodians", "witnesses", "all")
-SO_PIN_POLICIES: Final = ("destroy", "split")
 _STEP_ID: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -64,13 +64,14 @@ class HsmSpec:
         module: Path of the PKCS#11 module.
         token_label: The label the new token gets (at most 32 bytes).
         serial: Which uninitialised token to use, if the module offers several.
-        so_pin: ``destroy`` (never known to anyone) or ``split`` (shared like the user PIN).
+
+    The SO PIN is random and destroyed: nobody can reset the user PIN and so bypass the
+    custodians (docs/ceremonies.md, "PINs").
     """
 
     module: str
     token_label: str
     serial: str | None = None
-    so_pin: str = "destroy"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Rotation:
         old_key_label: The old key's label.
         new_key: The label of the key this ceremony creates, to be installed.
         sequence_number: The rotation envelope's sequence number (above any in the field).
+        vendor_id: The devices' vendor UUID (16 bytes), checked by the envelope.
+        class_id: The devices' class UUID (16 bytes), checked by the envelope.
     """
 
     old_module: str
@@ -104,6 +107,8 @@ class Rotation:
     old_key_label: str
     new_key: str
     sequence_number: int
+    vendor_id: bytes
+    class_id: bytes
 
 
 @dataclass(frozen=True)
@@ -257,11 +262,9 @@ def _roles(reader: _Reader) -> Roles:
 
 def _hsm(reader: _Reader) -> HsmSpec:
     spec = HsmSpec(reader.text("hsm.module"), reader.text("hsm.token_label"),
-                   reader.get("hsm.serial", None), reader.text("hsm.so_pin", "destroy"))
+                   reader.get("hsm.serial", None))
     if len(spec.token_label.encode("utf-8")) > 32:
         raise reader.fail("hsm.token_label", "at most 32 bytes (PKCS#11 CK_TOKEN_INFO.label)")
-    if spec.so_pin not in SO_PIN_POLICIES:
-        raise reader.fail("hsm.so_pin", f"must be one of {', '.join(SO_PIN_POLICIES)}")
     return spec
 
 
@@ -302,7 +305,15 @@ def _rotation(reader: _Reader) -> Rotation | None:
         return None
     return Rotation(reader.text("rotation.old_module"), reader.text("rotation.old_token_label"),
                     reader.text("rotation.old_key_label"), reader.text("rotation.new_key"),
-                    reader.integer("rotation.sequence_number"))
+                    reader.integer("rotation.sequence_number"),
+                    _uuid(reader, "rotation.vendor_id"), _uuid(reader, "rotation.class_id"))
+
+
+def _uuid(reader: _Reader, dotted: str) -> bytes:
+    try:
+        return uuid.UUID(reader.text(dotted)).bytes
+    except ValueError as exc:
+        raise reader.fail(dotted, "expected a UUID like 'fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe'") from exc
 
 
 def _check(ceremony: Ceremony, reader: _Reader) -> None:
