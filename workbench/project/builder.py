@@ -1,0 +1,228 @@
+"""Project -> SUIT envelope (M37 §8): deterministic, optionally signed, written atomically.
+
+The same project and images give the same manifest bytes on every run and machine: the
+format core encodes deterministically (RFC 8949 §4.2.1), nothing reads the clock unless
+the project asks for a ``"utc"`` sequence number without SOURCE_DATE_EPOCH, and file
+order never matters (components and commands keep the project's order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from suit import cbor
+from suit.codec import decode_envelope, encode_envelope, encode_manifest, encode_severable
+from suit.digest import digest_of
+from suit.model import (
+    AuthenticationWrapper,
+    Common,
+    CommandSequence,
+    Dependency as SuitDependency,
+    Envelope,
+    EnvelopeKey,
+    LanguageText,
+    Manifest,
+    TextComponentKey,
+    TextKey,
+    TextMap,
+)
+from suit.verify import manifest_bstr
+from workbench.project import values
+from workbench.project.errors import BuildError
+from workbench.project.explicit import ExplicitSequences
+from workbench.project.generate import Generator
+from workbench.project.model import COMPONENT_TEXT_FIELDS, SEQUENCE_NAMES, SEVERABLE_NAMES, Project
+from workbench.project.projectfile import load_project, write_atomic
+from workbench.project.resolve import Resolved, resolve
+
+_TEXT_KEYS: Final = dict(zip(COMPONENT_TEXT_FIELDS, (
+    TextComponentKey.VENDOR_NAME, TextComponentKey.MODEL_NAME, TextComponentKey.VENDOR_DOMAIN,
+    TextComponentKey.MODEL_INFO, TextComponentKey.COMPONENT_DESCRIPTION,
+    TextComponentKey.COMPONENT_VERSION), strict=True))
+_ATTRIBUTES: Final = {name: name.replace("-", "_") for name in SEQUENCE_NAMES if name != "shared"}
+_ENVELOPE_KEYS: Final = {"dependency-resolution": EnvelopeKey.DEPENDENCY_RESOLUTION,
+                         "payload-fetch": EnvelopeKey.PAYLOAD_FETCH,
+                         "candidate-verification": EnvelopeKey.CANDIDATE_VERIFICATION,
+                         "install": EnvelopeKey.INSTALL, "text": EnvelopeKey.TEXT}
+_MAX_DEPTH: Final = 8
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build.
+
+    Attributes:
+        signers: `signing.signer.Signer` objects; each adds one authentication block,
+            to this envelope and to every dependency built from a project.
+        sequence_number: Overrides the project's sequence number.
+        environ: Where SOURCE_DATE_EPOCH is looked up (default: os.environ).
+        clock: The clock a ``"utc"`` sequence number falls back to.
+    """
+
+    signers: Sequence[Any] = ()
+    sequence_number: int | None = None
+    environ: Mapping[str, str] | None = None
+    clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A built envelope.
+
+    Attributes:
+        envelope: The envelope, decoded back from `data` when signed.
+        data: The envelope bytes.
+        manifest: The manifest bytes (what the manifest digest covers, bstr-wrapped).
+        sequence_source: ``project``, ``option``, ``SOURCE_DATE_EPOCH`` or ``clock``.
+        dependencies: Envelopes built from dependency projects, by dependency name.
+    """
+
+    envelope: Envelope
+    data: bytes
+    manifest: bytes
+    sequence_source: str
+    dependencies: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def manifest_digest(self) -> bytes:
+        return self.envelope.authentication.digest.value
+
+
+def build_manifest(project: Project, resolved: Resolved) -> Manifest:
+    """The manifest a project describes, every member inline (severing comes after)."""
+    if not project.components:
+        raise BuildError("component", "a manifest needs at least one component (M37 §8.4.5)",
+                         hint="Add a [[component]] table.")
+    _check_references(project)
+    generator, explicit = Generator(project, resolved), ExplicitSequences(resolved)
+
+    def sequence(name: str, generate: Callable[[], CommandSequence | None]) -> CommandSequence | None:
+        if name in project.sequences:
+            items = project.sequences[name]
+            return explicit.sequence(items, f"sequences.{name}") if items else None
+        return generate()
+
+    common = Common(
+        components=tuple(values.parse_component_id(c.id, f"component {c.name}.id")
+                         for c in project.components),
+        dependencies={project.component_index(d.name): SuitDependency(
+            values.parse_component_id(d.prefix, f"dependency {d.name}.prefix"))
+            for d in project.dependencies},
+        shared_sequence=sequence("shared", generator.shared))
+    members = {attr: sequence(name, getattr(generator, attr, lambda: None))
+               for name, attr in _ATTRIBUTES.items()}
+    return Manifest(
+        sequence_number=resolved.sequence_number, common=common,
+        reference_uri=project.reference_uri,
+        manifest_component_id=None if project.manifest_component_id is None else
+        values.parse_component_id(project.manifest_component_id, "manifest-component-id"),
+        text=_text(project), **members)
+
+
+def _check_references(project: Project) -> None:
+    names = [c.name for c in project.components] + [d.name for d in project.dependencies]
+    if len(set(names)) != len(names):
+        raise BuildError("component", "two components or dependencies share a name")
+    for c in project.components:
+        for attr in ("staging", "load_from"):
+            target = getattr(c, attr)
+            if target is not None and target not in names:
+                raise BuildError(f"component {c.name}.{attr.replace('_', '-')}",
+                                 f"no component called {target!r}")
+    for name in [*project.severable, *project.sequences]:
+        if name not in SEVERABLE_NAMES and name not in SEQUENCE_NAMES:
+            raise BuildError(name, "not a severable member or command sequence")
+
+
+def _text(project: Project) -> TextMap | None:
+    fields = {k: v for k, v in ((TextKey.MANIFEST_DESCRIPTION, project.description),
+                                (TextKey.UPDATE_DESCRIPTION, project.update_description)) if v}
+    components = {}
+    for c in project.components:
+        unknown = set(c.text) - set(_TEXT_KEYS)
+        if unknown:
+            raise BuildError(f"component {c.name}.text", f"unknown text {sorted(unknown)}",
+                             hint="Use " + ", ".join(COMPONENT_TEXT_FIELDS) + ".")
+        if c.text:
+            cid = values.parse_component_id(c.id, f"component {c.name}.id")
+            components[cid] = {int(_TEXT_KEYS[k]): v for k, v in c.text.items()}
+    if not fields and not components:
+        return None
+    return TextMap({project.language: LanguageText(fields, components)})
+
+
+def sever(manifest: Manifest, names: Sequence[str]) -> tuple[Manifest, dict[int, bytes]]:
+    """Move the named members out: a SUIT_Digest stays in the manifest (M37 §8.4.12)."""
+    severed: dict[int, bytes] = {}
+    changes: dict[str, Any] = {}
+    for name in names:
+        attr = name.replace("-", "_")
+        member = getattr(manifest, attr)
+        if member is None:
+            continue
+        content = encode_severable(member)
+        # The digest covers the bstr-wrapped member, header included, as auth[0] does.
+        changes[attr] = digest_of(cbor.dumps(content))
+        severed[int(_ENVELOPE_KEYS[name])] = content
+    return dataclasses.replace(manifest, **changes), severed
+
+
+def build_project(project: Project, options: BuildOptions = BuildOptions(),
+                  _depth: int = 0) -> BuildResult:
+    """Build (and sign) the envelope a project describes.
+
+    Raises:
+        ProjectError: the project cannot be built (its subclasses say why).
+        SigningError: a signer failed.
+    """
+    if _depth > _MAX_DEPTH:
+        raise BuildError("dependency", "dependency projects nest too deep (a cycle?)")
+    built: dict[str, bytes] = {}
+
+    def build_dependency(path: Path) -> bytes:
+        result = build_project(load_project(path), dataclasses.replace(options, sequence_number=None),
+                               _depth + 1)
+        built[str(path)] = result.data
+        return result.data
+
+    resolved = resolve(project, build_dependency, options.sequence_number, options.environ,
+                       options.clock)
+    manifest, severed = sever(build_manifest(project, resolved), project.severable)
+    envelope = Envelope(AuthenticationWrapper(digest_of(manifest_bstr(manifest))), manifest,
+                        severed=severed, integrated=_integrated(project, resolved))
+    data = encode_envelope(envelope)
+    if options.signers:
+        data = sign(data, options.signers)
+        envelope = decode_envelope(data)
+    return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built)
+
+
+def _integrated(project: Project, resolved: Resolved) -> dict[str, bytes]:
+    out = dict(resolved.payloads)
+    for dep in project.dependencies:
+        info = resolved.dependencies[dep.name]
+        if dep.integrated:
+            if info.data is None:
+                raise BuildError(f"dependency {dep.name}", "integrated, but no envelope given",
+                                 hint="Give envelope = \"file.suit\" or project = \"dir/project.toml\".")
+            out[f"#{dep.name}"] = info.data
+    return out
+
+
+def sign(data: bytes, signers: Sequence[Any]) -> bytes:
+    """Add one authentication block per signer (signing.envelope; M37 §8.3)."""
+    from signing.envelope import sign_envelope  # the signing layer, below workbench
+
+    for signer in signers:
+        data = sign_envelope(decode_envelope(data), signer).data
+    return data
+
+
+def write_envelope(result: BuildResult, path: Path) -> None:
+    """Write the envelope atomically (temp file + os.replace)."""
+    write_atomic(path, result.data)

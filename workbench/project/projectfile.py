@@ -1,0 +1,199 @@
+"""Reading and writing project files (TOML; docs/project-format.md).
+
+Members are written with dashes (``sequence-number``) and map one to one onto the
+dataclasses of `workbench.project.model`; unknown members are refused with their place,
+so a typo never silently drops a condition. Saving is atomic (temp file + os.replace).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Final
+
+import tomli_w
+
+from workbench.project.errors import ProjectFileError
+from workbench.project.model import (
+    Component,
+    Dependency,
+    Device,
+    Image,
+    Project,
+    Slot,
+    UpdatePolicy,
+)
+
+#: Project members that hold tables or lists of tables, and the TOML name of each.
+_NESTED: Final[dict[str, tuple[str, type]]] = {
+    "device": ("device", Device), "update": ("update", UpdatePolicy),
+    "components": ("component", Component), "dependencies": ("dependency", Dependency),
+    "image": ("image", Image), "slots": ("slot", Slot)}
+_SKIP: Final = frozenset({"path", "listeners"})
+
+
+def load_project(path: Path) -> Project:
+    """Read a project file.
+
+    Raises:
+        ProjectFileError: unreadable file, TOML syntax error, or an invalid member.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectFileError(str(path), f"cannot read: {exc}",
+                               hint="Give the path of a project.toml file.") from exc
+    project = loads_project(text, str(path))
+    project.path = Path(path).resolve()
+    return project
+
+
+def loads_project(text: str, where: str = "project") -> Project:
+    """Parse project-file text (without a path: relative images start at the cwd)."""
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectFileError(where, f"TOML syntax error: {exc}") from exc
+    return project_from_dict(table)
+
+
+def project_from_dict(table: dict[str, Any]) -> Project:
+    """The project a parsed TOML table describes."""
+    return _from_table(Project, table, "")
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    """The TOML table of a project, leaving out members at their defaults."""
+    return _to_table(project)
+
+
+def dumps_project(project: Project) -> str:
+    """The project-file text of a project."""
+    return tomli_w.dumps(project_to_dict(project), multiline_strings=True)
+
+
+def save_project(project: Project, path: Path | None = None) -> Path:
+    """Write the project file atomically; returns where it went and remembers it."""
+    target = Path(path or project.path or "project.toml")
+    write_atomic(target, dumps_project(project).encode("utf-8"))
+    project.path = target.resolve()
+    return target
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file in the same folder and os.replace, so a
+    reader never sees half a file.
+
+    Raises:
+        ProjectFileError: the folder cannot be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ProjectFileError(str(path), f"cannot write: {exc}") from exc
+
+
+# --- generic mapping between dataclasses and tables ----------------------------------------
+
+def _toml_name(field_name: str) -> str:
+    return _NESTED[field_name][0] if field_name in _NESTED else field_name.replace("_", "-")
+
+
+def _from_table(cls: type, table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise ProjectFileError(where or "project", f"expected a table, found {type(table).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {_toml_name(f.name): f for f in dataclasses.fields(cls) if f.name not in _SKIP}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        sub = f"{where}.{key}" if where else key
+        if key not in fields:
+            raise ProjectFileError(sub, "unknown member",
+                                   hint="Known here: " + ", ".join(sorted(fields)) + ".")
+        f = fields[key]
+        values[f.name] = _convert(f.name, hints[f.name], value, sub)
+    missing = [name for name, f in fields.items() if f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING and f.name not in values]
+    if missing:
+        raise ProjectFileError(where or "project", f"missing {', '.join(missing)}")
+    return cls(**values)
+
+
+def _convert(name: str, hint: Any, value: Any, where: str) -> Any:
+    if name in _NESTED:
+        nested = _NESTED[name][1]
+        if isinstance(value, list):
+            return [_from_table(nested, item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return _from_table(nested, value, where)
+    if not _matches(hint, value):
+        raise ProjectFileError(where, f"expected {_describe(hint)}, found {type(value).__name__}")
+    return value
+
+
+def _matches(hint: Any, value: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(arg, value) for arg in typing.get_args(hint))
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_matches(item, v) for v in value)
+    if origin is dict:
+        key_hint, item = typing.get_args(hint)
+        return isinstance(value, dict) and all(_matches(item, v) for v in value.values())
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    text = str(hint).replace("typing.", "")
+    return {"str": "a string", "int": "an integer", "bool": "true or false"}.get(text, text)
+
+
+def _to_table(obj: Any) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        if f.name in _SKIP:
+            continue
+        value = getattr(obj, f.name)
+        if _is_default(f, value):
+            continue
+        if dataclasses.is_dataclass(value):
+            value = _to_table(value)
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            value = [_to_table(v) for v in value]
+        table[_toml_name(f.name)] = value
+    return table
+
+
+def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
+    if value is None:
+        return True
+    if f.default is not dataclasses.MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+        if dataclasses.is_dataclass(default):
+            return not _to_table(value)
+        return bool(value == default)
+    return False

@@ -1,0 +1,134 @@
+"""How the project file writes SUIT values, and back: byte strings, digests, UUIDs,
+reporting policies and version matches.
+
+Byte strings are written as text (UTF-8) or in CBOR diagnostic hex, ``h'00ff'``, so a
+component id of ``["h'00'"]`` is ``[h'00']`` and ``["00"]`` is ``[h'3030']`` (the
+trust-domains examples use text ids). Digests are ``"sha256:<hex>"``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Final
+
+from suit.model import ComponentId, Digest, DigestAlgorithm, ReportingPolicy, VersionComparison
+from workbench.project.errors import ProjectFileError
+
+_HEX: Final = re.compile(r"^h'([0-9a-fA-F\s]*)'$")
+DIGEST_NAMES: Final = {"sha256": DigestAlgorithm.SHA256, "sha384": DigestAlgorithm.SHA384,
+                       "sha512": DigestAlgorithm.SHA512, "shake128": DigestAlgorithm.SHAKE128,
+                       "shake256": DigestAlgorithm.SHAKE256}
+POLICY_NAMES: Final = {"record-on-success": ReportingPolicy.SEND_RECORD_ON_SUCCESS,
+                       "record-on-failure": ReportingPolicy.SEND_RECORD_ON_FAILURE,
+                       "sysinfo-success": ReportingPolicy.SEND_SYSINFO_SUCCESS,
+                       "sysinfo-failure": ReportingPolicy.SEND_SYSINFO_FAILURE}
+COMPARISONS: Final = {">": VersionComparison.GREATER, ">=": VersionComparison.GREATER_EQUAL,
+                      "==": VersionComparison.EQUAL, "<=": VersionComparison.LESSER_EQUAL,
+                      "<": VersionComparison.LESSER}
+
+
+def parse_bytes(text: Any, where: str) -> bytes:
+    """``h'..'`` -> those bytes; any other string -> its UTF-8 bytes."""
+    if not isinstance(text, str):
+        raise ProjectFileError(where, f"expected a string, found {type(text).__name__}")
+    match = _HEX.match(text)
+    if match:
+        try:
+            return bytes.fromhex(match.group(1))
+        except ValueError as exc:
+            raise ProjectFileError(where, "odd number of hex digits") from exc
+    return text.encode("utf-8")
+
+
+def format_bytes(data: bytes) -> str:
+    """The inverse of `parse_bytes`: printable UTF-8 as text, anything else as ``h'..'``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"h'{data.hex()}'"
+    if text.isprintable() and not _HEX.match(text) and text:
+        return text
+    return f"h'{data.hex()}'"
+
+
+def parse_component_id(parts: Any, where: str) -> ComponentId:
+    """A list of `parse_bytes` strings -> a component identifier (M37 §8.4.5.1)."""
+    if not isinstance(parts, list) or not parts:
+        raise ProjectFileError(where, "a component id is a non-empty list of strings",
+                               hint="Write it like [\"h'00'\"] or [\"fs\", \"/opt/app\"].")
+    return tuple(parse_bytes(p, f"{where}[{i}]") for i, p in enumerate(parts))
+
+
+def parse_digest(text: Any, where: str) -> Digest:
+    """``"sha256:<hex>"`` -> `Digest`."""
+    name, _, hexdigits = str(text).partition(":")
+    if not isinstance(text, str) or name not in DIGEST_NAMES or not hexdigits:
+        raise ProjectFileError(where, f"expected \"sha256:<hex>\", found {text!r}")
+    try:
+        return Digest(DIGEST_NAMES[name], bytes.fromhex(hexdigits))
+    except ValueError as exc:
+        raise ProjectFileError(where, "the digest is not hex") from exc
+
+
+def format_digest(digest: Digest) -> str:
+    """`Digest` -> ``"sha256:<hex>"``."""
+    names = {v: k for k, v in DIGEST_NAMES.items()}
+    return f"{names.get(digest.algorithm, str(digest.algorithm))}:{digest.value.hex()}"
+
+
+def parse_uuid(text: Any, where: str) -> bytes:
+    """A UUID string -> its 16 bytes (M37 §8.4.8.3: vendor and class ids are UUIDs)."""
+    try:
+        return uuid.UUID(str(text)).bytes
+    except ValueError as exc:
+        raise ProjectFileError(where, f"not a UUID: {text!r}") from exc
+
+
+def vendor_uuid(domain: str) -> uuid.UUID:
+    """UUID5(DNS, domain), as M37 Appendix B derives the vendor id from ``arm.com``."""
+    return uuid.uuid5(uuid.NAMESPACE_DNS, domain)
+
+
+def class_uuid(vendor: uuid.UUID, model: str) -> uuid.UUID:
+    """UUID5(vendor id, model name), as M37 Appendix B derives the class id."""
+    return uuid.uuid5(vendor, model)
+
+
+def parse_policy(value: Any, where: str) -> int:
+    """A reporting policy (M37 §8.4.7): 0..15, or a list of bit names."""
+    if isinstance(value, bool):
+        raise ProjectFileError(where, "a reporting policy is a number or a list of names")
+    if isinstance(value, int):
+        if not 0 <= value <= 15:
+            raise ProjectFileError(where, f"reporting policy {value} is outside 0..15")
+        return value
+    if isinstance(value, list):
+        bits = 0
+        for i, name in enumerate(value):
+            if name not in POLICY_NAMES:
+                raise ProjectFileError(f"{where}[{i}]", f"unknown policy bit {name!r}",
+                                       hint="Use " + ", ".join(POLICY_NAMES) + ".")
+            bits |= POLICY_NAMES[name]
+        return bits
+    raise ProjectFileError(where, "a reporting policy is a number or a list of names")
+
+
+def parse_version(value: Any, where: str) -> tuple[int, tuple[int, ...]]:
+    """``{comparison = ">=", version = [1, 2, 0]}`` (or ``"1.2.0"``) -> UM §4 values."""
+    if not isinstance(value, dict):
+        raise ProjectFileError(where, "expected {comparison = \">=\", version = [1, 2, 0]}")
+    comparison = value.get("comparison", ">=")
+    if comparison not in COMPARISONS:
+        raise ProjectFileError(f"{where}.comparison", f"unknown comparison {comparison!r}",
+                               hint="Use one of " + " ".join(COMPARISONS) + ".")
+    numbers = value.get("version")
+    if isinstance(numbers, str):
+        numbers = numbers.split(".")
+    try:
+        parts = tuple(int(n) for n in numbers)  # type: ignore[union-attr]
+    except (TypeError, ValueError) as exc:
+        raise ProjectFileError(f"{where}.version", "expected numbers like [1, 2, 0]") from exc
+    if not parts:
+        raise ProjectFileError(f"{where}.version", "a version has at least one number")
+    return int(COMPARISONS[comparison]), parts
