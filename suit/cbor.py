@@ -27,7 +27,9 @@ MAX_DEPTH: Final = 32
 # Tags cbor2 would otherwise turn into Python objects (datetime, Decimal, UUID, shared and
 # string references, sets, IP addresses, ...). Kept raw: SUIT gives them no meaning except
 # where our codec says so, and interpreting them changes what re-encodes.
-_SEMANTIC_TAGS: Final = (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256,
+# Bignums (tags 2 and 3) are the one exception: they are plain integers, decoded as int;
+# SUIT's own fields reject values outside the 64-bit CBOR integer range (suit.checks).
+_SEMANTIC_TAGS: Final = (0, 1, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256,
                          258, 260, 261, 262, 263, 272, 1004, 55799)
 
 

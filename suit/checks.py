@@ -36,8 +36,11 @@ def expect_text(value: Any, path: str) -> str:
 
 
 def expect_int(value: Any, path: str) -> int:
+    """A CBOR major type 0 or 1 integer: bignums (tags 2, 3) are not SUIT integers."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise DecodeError(path, f"expected int, found {cbor_type_name(value)}")
+    if not -(1 << 64) <= value < (1 << 64):
+        raise DecodeError(path, f"integer {value} is outside the 64-bit CBOR range")
     return value
 
 

@@ -326,6 +326,8 @@ def _envelope_extras(members: dict[Any, Any]) -> dict[str, Any]:
     for key, item in members.items():
         if key in (EnvelopeKey.AUTHENTICATION_WRAPPER, EnvelopeKey.MANIFEST):
             continue
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise DecodeError("envelope", f"member key {key!r} is neither int nor tstr")
         if isinstance(key, str):
             integrated[key] = expect_bytes(item, f"envelope/{key!r}")
         elif key in _ENVELOPE_SEVERABLE:

@@ -143,3 +143,16 @@ class DependencyNotAuthentic(VerificationError):
         super().__init__(f"integrated dependency {key}: {reason}",
                          hint="Give the dependency signer's key too (another --key).")
         self.key = key
+
+
+class UncoveredMember(VerificationError):
+    """An envelope member that no digest covers: bytes riding along unauthenticated.
+
+    Attributes:
+        member: The envelope key, like ``21`` or ``#payload``.
+    """
+
+    def __init__(self, member: str) -> None:
+        super().__init__(f"envelope member {member} is not covered by any digest",
+                         hint="Remove it, or reference it from the manifest so it is authenticated.")
+        self.member = member

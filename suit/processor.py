@@ -279,6 +279,14 @@ class Processor:
             self.run_section(section)
         return self.result
 
+    def run_shared(self) -> None:
+        """Run the shared sequence alone: its vendor and class checks (M37 §6.2) say
+        whether the manifest is for this device before any procedure runs."""
+        from suit.processor_commands import Interpreter
+        shared = self.manifest.common.shared_sequence
+        if shared is not None:
+            Interpreter(self, "shared-sequence").run_top(shared, "shared-sequence")
+
     def run_section(self, section: str) -> bool:
         """Run the shared sequence, then `section` if present; whether it was present."""
         from suit.processor_commands import Interpreter

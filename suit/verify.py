@@ -36,6 +36,7 @@ from suit.errors import (
     ManifestError,
     NoAuthenticationBlock,
     SignatureInvalid,
+    UncoveredMember,
     UnsupportedAlgorithm,
 )
 from suit.keys import TrustAnchor
@@ -97,10 +98,20 @@ class VerificationReport:
         return any(b.verified_by for b in self.blocks)
 
     @property
+    def uncovered(self) -> tuple[str, ...]:
+        """Envelope members no digest covers: unknown members, integrated payloads the
+        manifest gives no digest for. Policy: everything an envelope carries must be
+        authenticated, so these make it fail verification (they are still decoded and shown)."""
+        return tuple(name for name, m in self.integrated.items() if m.digest_ok is None) + self.extensions
+
+    extensions: tuple[str, ...] = ()
+
+    @property
     def ok(self) -> bool:
         """Authentic and intact: the envelope may be processed."""
         members = [*self.severable.values(), *self.integrated.values()]
-        return self.digest_ok and self.authentic and all(m.digest_ok is not False for m in members)
+        return (self.digest_ok and self.authentic and not self.uncovered
+                and all(m.digest_ok is not False for m in members))
 
 
 def manifest_digest_ok(envelope: Envelope) -> tuple[Digest, bytes | None]:
@@ -139,7 +150,8 @@ def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> Verifi
     blocks = tuple(_check_block(i, block, payload, anchors)
                    for i, block in enumerate(envelope.authentication.blocks, start=1))
     return VerificationReport(stated, computed, blocks, _check_severed(envelope),
-                              _check_integrated(envelope, anchors))
+                              _check_integrated(envelope, anchors),
+                              tuple(str(key) for key in envelope.extensions))
 
 
 def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) -> VerificationReport:
@@ -169,6 +181,8 @@ def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) 
                 if member.stated and member.stated == member.computed:
                     raise DependencyNotAuthentic(name, member.reason)
                 raise DigestMismatch(name, member.stated, member.computed)
+    if report.uncovered:
+        raise UncoveredMember(report.uncovered[0])
     return report
 
 
