@@ -112,6 +112,7 @@ class DeviceState:
     update: UpdateInFlight | None = None
     last_result: ResultRecord | None = None
     boot_count: int = 0
+    device_id: bytes = b""  # chosen at first start when the configuration gives none
     generation: int = 0
 
     def referenced_envelopes(self) -> dict[bytes, bytes]:
@@ -219,6 +220,7 @@ def _to_plain(state: DeviceState) -> dict[str, Any]:
         "update": _update_out(state.update),
         "last": None if state.last_result is None else list(_result_fields(state.last_result)),
         "boots": state.boot_count,
+        "device": state.device_id,
     }
 
 
@@ -234,6 +236,7 @@ def _from_plain(plain: dict[str, Any]) -> DeviceState:
         update=_update_in(plain["update"]),
         last_result=None if last is None else ResultRecord(*last),
         boot_count=plain["boots"],
+        device_id=plain["device"],
     )
 
 

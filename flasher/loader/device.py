@@ -1,0 +1,208 @@
+"""The virtual device: a recovery loader over the SUIT processor and a simulated flash.
+
+Construct it from a `DeviceConfig`::
+
+    VirtualDevice(DeviceConfig(state_dir=Path("dev1"), vendor_id=vid, class_id=cid,
+                               profile="nrf52840", trust_anchors=[pem_bytes]))
+
+- ``state_dir``: where the flash image (``flash.bin``) and the two state copies live; all
+  of it persists across restarts (``suitwb device serve --state``).
+- ``profile``: a flash profile name (`flasher.loader.profiles`), default ``nrf52840``.
+- ``trust_anchors``: PEM public keys. They provision the trust-anchor store and are added
+  to it at each start; removing an anchor takes a signed manifest (key rotation).
+- ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
+- ``device_id``: optional; a random one is chosen at the first start and kept.
+- ``realtime``: pace flash work in real time (benchmarks); tests leave it off.
+
+It implements `DeviceBehaviour` (flasher/loader/contract.py), manifest first (RFC 9019 §3):
+`begin_update` authenticates, checks rollback, support and capacity and runs the Update
+procedure as a plan before a payload byte is requested; `write_payload` streams into the
+candidate slot; `finish_update` runs the Update procedure for real, records the candidate
+and, by default, reboots so the bootloader verifies and switches to it (RFC 9019 §4.1).
+The update logic lives in `flasher.loader.updater`; this module holds identity, status
+and start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Final
+
+from flasher.errors import FlasherError, RefusalReason
+from flasher.loader.bootloader import Bootloader, BootResult
+from flasher.loader.contract import (
+    ComponentStatus,
+    DeviceIdentity,
+    DeviceStatus,
+    PayloadRequest,
+    UpdateRecord,
+    UpdateResult,
+)
+from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
+from flasher.loader.layout import default_layout, slot_name
+from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
+from flasher.loader.state import DeviceState, StateStore
+from flasher.loader.updater import Updater
+from suit.keys import TrustAnchor
+
+MAX_ENVELOPE_SIZE: Final = 64 * 1024
+
+
+class DeviceConfigError(FlasherError):
+    """A virtual device configuration that cannot work (an id of the wrong length).
+
+    Attributes:
+        field: The configuration field.
+        problem: What is wrong with it.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"device configuration: {field}: {problem}",
+                         hint="Give vendor and class ids as 16-byte UUIDs.")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceConfig:
+    """How to build a `VirtualDevice` (see the module docstring for each field)."""
+
+    state_dir: Path
+    vendor_id: bytes
+    class_id: bytes
+    profile: str = DEFAULT_PROFILE
+    trust_anchors: Sequence[bytes] = ()
+    device_id: bytes | None = None
+    realtime: bool = False
+    reboot_after_update: bool = True
+    max_envelope_size: int = MAX_ENVELOPE_SIZE
+
+    def __post_init__(self) -> None:
+        for name in ("vendor_id", "class_id"):
+            if len(getattr(self, name)) != 16:
+                raise DeviceConfigError(name, f"{len(getattr(self, name))} bytes, not 16")
+        if self.device_id is not None and len(self.device_id) != 16:
+            raise DeviceConfigError("device_id", f"{len(self.device_id)} bytes, not 16")
+
+
+class VirtualDevice:
+    """A simulated SUIT device with A/B slots, a verifying bootloader and persistent state.
+
+    Args:
+        config: What device to be and where to keep its state.
+        power: The power switch for fault injection (a fresh one never cuts).
+
+    Raises:
+        StateCorrupt: The state directory holds no valid state copy.
+        UnknownProfile: The profile name is not defined.
+        TrustAnchorError: A configured trust anchor is not a usable PEM key.
+    """
+
+    def __init__(self, config: DeviceConfig, *, power: PowerSwitch | None = None) -> None:
+        self.config = config
+        self.power = power or PowerSwitch()
+        self.profile = get_profile(config.profile)
+        self.timer = FlashTimer(self.profile, realtime=config.realtime)
+        self.flash = SimulatedFlash(config.state_dir / "flash.bin", self.profile, self.power,
+                                    self.timer)
+        self.layout = default_layout(self.profile)
+        self.store = StateStore(config.state_dir, self.power)
+        self.state = self._load_or_provision()
+        self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity())
+        self.updater = Updater(self)
+        self.last_boot = self.reboot()
+
+    def _load_or_provision(self) -> DeviceState:
+        state = self.store.load() if self.store.exists() else DeviceState(
+            device_id=self.config.device_id or os.urandom(16))
+        for index, pem in enumerate(self.config.trust_anchors):
+            TrustAnchor.from_pem(pem, f"trust anchor {index}")  # refuse a bad key at start
+        added = tuple(pem for pem in self.config.trust_anchors if pem not in state.trust_anchors)
+        if added or not self.store.exists():
+            state = self.store.save(replace(state, trust_anchors=state.trust_anchors + added),
+                                    "provision")
+        return state
+
+    def _identity(self) -> tuple[bytes, bytes, bytes]:
+        return (self.config.vendor_id, self.config.class_id,
+                self.config.device_id or self.state.device_id)
+
+    def close(self) -> None:
+        """Release the flash file."""
+        self.flash.close()
+
+    # -- DeviceBehaviour ------------------------------------------------------------------
+
+    def identity(self) -> DeviceIdentity:
+        """Vendor, class and device id."""
+        return DeviceIdentity(*self._identity())
+
+    def status(self) -> DeviceStatus:
+        """Identity, installed components, slot states and the last update's result."""
+        return DeviceStatus(self.identity(), self.components(), self.slot_states(),
+                            self._last_record())
+
+    def begin_update(self, envelope: bytes) -> list[PayloadRequest]:
+        """See `DeviceBehaviour.begin_update`."""
+        return self.updater.begin(envelope)
+
+    def write_payload(self, uri: str, offset: int, data: bytes) -> None:
+        """See `DeviceBehaviour.write_payload`."""
+        self.updater.write(uri, offset, data)
+
+    def finish_update(self) -> UpdateResult:
+        """See `DeviceBehaviour.finish_update`; reboots into the new image by default."""
+        return self.updater.finish()
+
+    def abort_update(self) -> None:
+        """Forget the update in progress; the candidate slot is simply not used."""
+        self.updater.abort()
+
+    # -- beyond the seam ------------------------------------------------------------------
+
+    def reboot(self) -> BootResult:
+        """Run the bootloader: verify, switch or fall back, and 'boot'."""
+        self.updater.forget_session()
+        self.state, self.last_boot = self.bootloader.boot(self.state)
+        return self.last_boot
+
+    def components(self) -> tuple[ComponentStatus, ...]:
+        """The components that run now, with digest and sequence number."""
+        active = self.state.active
+        statuses = []
+        for partition in self.layout.partitions:
+            image = next((i for i in active.images if i.component_id == partition.component_id),
+                         None) if active else None
+            statuses.append(ComponentStatus(
+                partition.component_id,
+                self.state.sequence_numbers.get(partition.component_id, 0),
+                image.digest if image else None, image.size if image else 0,
+                image.slot if image and partition.is_ab else None))
+        return tuple(statuses)
+
+    def slot_states(self) -> dict[str, str]:
+        """Slot name -> ``active``, ``candidate``, ``fallback``, ``receiving`` or ``free``."""
+        states = {slot_name(p, s): "free" for p in self.layout.partitions
+                  for s in range(len(p.slots))}
+        roles = (("fallback", self.state.fallback), ("candidate", self.state.pending),
+                 ("active", self.state.active))
+        for role, installation in roles:
+            for image in installation.images if installation else ():
+                partition = self.layout.find(image.component_id)
+                if partition is not None:
+                    states[slot_name(partition, image.slot)] = role
+        for payload in self.state.update.payloads if self.state.update else ():
+            partition = self.layout.find(payload.component_id)
+            if partition is not None:
+                states[slot_name(partition, payload.slot)] = "receiving"
+        return states
+
+    def _last_record(self) -> UpdateRecord | None:
+        last = self.state.last_result
+        if last is None:
+            return None
+        return UpdateRecord(RefusalReason(last.result), last.detail, last.sequence_number,
+                            last.manifest_digest, last.time)

@@ -1,0 +1,352 @@
+"""The update flow of the virtual device: manifest first, stream, install (RFC 9019 §3).
+
+Persistent steps of an update, each one write step for fault injection:
+
+1. ``begin`` state save: the update in flight (targets, sizes, progress 0), the envelope.
+2. For each payload: erase each sector of the candidate slot as the data reaches it,
+   program it chunk by chunk, and save ``progress`` each time a sector is complete
+   (a resumed update restarts at the last complete sector).
+3. Install: integrated payloads, write, copy (more erase and program steps).
+4. ``candidate`` state save: the new installation waits for the bootloader.
+5. ``sequence-number`` state save: the anti-rollback numbers.
+6. Reboot: the bootloader verifies the candidate and saves the ``slot-switch``.
+
+Whatever step the power is cut at, the slot that boots was never written and every state
+save is all or nothing, so the device boots a verified image afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from flasher.errors import RefusalReason, UpdateRefused
+from flasher.loader.components import (
+    INSTALL,
+    PLAN,
+    FlashStore,
+    PlannedFetch,
+    StoreContext,
+    pad,
+    sha256,
+)
+from flasher.loader.contract import PayloadRequest, UpdateResult
+from flasher.loader.layout import ComponentId
+from flasher.loader.state import (
+    ImageRecord,
+    Installation,
+    PayloadProgress,
+    ResultRecord,
+    UpdateInFlight,
+)
+from suit.errors import (
+    DecodeError,
+    DigestMismatch,
+    ManifestError,
+    NoAuthenticationBlock,
+    SignatureInvalid,
+    UnsupportedAlgorithm,
+)
+from suit.keys import TrustAnchor
+from suit.model import Command
+from suit.processor import (
+    Authenticated,
+    ProcessingFailed,
+    Procedure,
+    Processor,
+    authenticate,
+)
+
+if TYPE_CHECKING:
+    from flasher.loader.device import VirtualDevice
+
+
+@dataclass
+class _Session:
+    """Reception in RAM: what has arrived but is not yet programmed."""
+
+    next_offset: dict[str, int]
+    buffers: dict[str, bytearray] = field(default_factory=dict)
+    erased: set[int] = field(default_factory=set)
+
+
+class Updater:
+    """Carries out begin/write/finish/abort for a `VirtualDevice`."""
+
+    def __init__(self, device: VirtualDevice) -> None:
+        self.device = device
+        self._session: _Session | None = None
+
+    def forget_session(self) -> None:
+        """Drop what is only in RAM (a reset)."""
+        self._session = None
+
+    # -- begin ----------------------------------------------------------------------------
+
+    def begin(self, envelope: bytes) -> list[PayloadRequest]:
+        """Verify everything, plan, persist the update in flight, and say what to send."""
+        if len(envelope) > self.device.config.max_envelope_size:
+            self._refuse(RefusalReason.TOO_LARGE, f"envelope of {len(envelope)} bytes exceeds "
+                         f"{self.device.config.max_envelope_size}")
+        authenticated = self._authenticate(envelope)
+        digest = authenticated.report.manifest_digest.value
+        manifest = authenticated.envelope.manifest
+        in_flight = self.device.state.update
+        if in_flight is not None and in_flight.manifest_digest == digest:
+            return self._resume(in_flight)
+        self._check_rollback(manifest.sequence_number, manifest.common.components, digest)
+        context = self._context(PLAN, {})
+        self._run(authenticated, context, plan=True)
+        fetches = _unique(context.fetches)
+        state = self.device.state
+        update = UpdateInFlight(digest, manifest.sequence_number, tuple(
+            PayloadProgress(f.uri, f.component_id, f.slot, f.size) for f in fetches))
+        overwritten = state.fallback is not None and any(
+            (i.component_id, i.slot) in {(f.component_id, f.slot) for f in fetches}
+            for i in state.fallback.images)
+        self.device.state = self.device.store.save(replace(
+            state, update=update, pending=None,
+            fallback=None if overwritten else state.fallback,
+            envelopes={**state.envelopes, digest: bytes(envelope)}), "begin")
+        self._session = _Session({f.uri: 0 for f in fetches})
+        return [PayloadRequest(f.uri, f.size, 0) for f in fetches]
+
+    def _resume(self, in_flight: UpdateInFlight) -> list[PayloadRequest]:
+        self._session = _Session({p.uri: p.received for p in in_flight.payloads})
+        return [PayloadRequest(p.uri, p.size, p.received) for p in in_flight.payloads]
+
+    def _authenticate(self, envelope: bytes) -> Authenticated:
+        anchors = [TrustAnchor.from_pem(pem, f"anchor {i}")
+                   for i, pem in enumerate(self.device.state.trust_anchors)]
+        try:
+            return authenticate(envelope, anchors,
+                                max_size=self.device.config.max_envelope_size)
+        except ManifestError as exc:
+            self._refuse(_authentication_reason(exc), str(exc))
+            raise  # not reached: _refuse raises
+
+    def _check_rollback(self, number: int, components: tuple[ComponentId, ...],
+                        digest: bytes) -> None:
+        # M37 §8.4.2: refuse a sequence number lower than the stored one.
+        for component in components:
+            stored = self.device.state.sequence_numbers.get(component)
+            if stored is not None and number < stored:
+                self._refuse(RefusalReason.ROLLBACK, f"sequence number {number} is lower than "
+                             f"{stored}, installed for component {component!r}",
+                             number=number, digest=digest)
+
+    def _context(self, mode: str, received: dict[str, int]) -> StoreContext:
+        """Which slot each A/B component uses in this update: the one not active."""
+        active_installation = self.device.state.active
+        active = {i.component_id: i.slot for i in active_installation.images} \
+            if active_installation else {}
+        sizes = {i.component_id: i.size for i in active_installation.images} \
+            if active_installation else {}
+        slots = {p.component_id: 1 - active.get(p.component_id, 1)
+                 for p in self.device.layout.partitions if p.is_ab}
+        return StoreContext(mode, slots, active, sizes, received, self.device._identity())
+
+    def _run(self, authenticated: Authenticated, context: StoreContext, *, plan: bool) -> None:
+        manifest = authenticated.envelope.manifest
+        digest = authenticated.report.manifest_digest.value
+        try:
+            processor = Processor(authenticated,
+                                  FlashStore(self.device.flash, self.device.layout, context),
+                                  _anchors(self.device.state.trust_anchors))
+            processor.run_shared()  # vendor and class first, even with no update sections
+            if not processor.run(Procedure.UPDATE).sections and plan:
+                self._refuse(RefusalReason.OPERATION_FAILED, "the manifest has no update "
+                             "sections (install or payload-fetch) for this device to run")
+        except ProcessingFailed as exc:
+            self._refuse_processing(exc, manifest.sequence_number, digest)
+
+    # -- write ----------------------------------------------------------------------------
+
+    def write(self, uri: str, offset: int, data: bytes) -> None:
+        """Buffer, then erase and program whole chunks of the candidate slot."""
+        in_flight = self._in_flight()
+        progress = next((p for p in in_flight.payloads if p.uri == uri), None)
+        if progress is None:
+            self._refuse(RefusalReason.OPERATION_FAILED, f"{uri} is not a payload of this update")
+        session = self._session or self._resume_session(in_flight)
+        expected = session.next_offset[uri]
+        if offset != expected:
+            self._refuse(RefusalReason.OPERATION_FAILED,
+                         f"{uri}: data at offset {offset}, expected {expected}")
+        if offset + len(data) > progress.size:
+            self._refuse(RefusalReason.TOO_LARGE, f"{uri}: more than the {progress.size} bytes "
+                         "the manifest states")
+        buffer = session.buffers.setdefault(uri, bytearray())
+        buffer += data
+        session.next_offset[uri] = offset + len(data)
+        self._program_ready(progress, session, buffer)
+        self.device.timer.wait_for_room()
+
+    def _resume_session(self, in_flight: UpdateInFlight) -> _Session:
+        self._resume(in_flight)
+        assert self._session is not None  # noqa: S101 - set by _resume
+        return self._session
+
+    def _program_ready(self, progress: PayloadProgress, session: _Session,
+                       buffer: bytearray) -> None:
+        flash, profile = self.device.flash, self.device.profile
+        partition = self.device.layout.find(progress.component_id)
+        assert partition is not None  # noqa: S101 - planned against the layout
+        start = partition.slots[progress.slot]
+        complete = session.next_offset[progress.uri] == progress.size
+        while len(buffer) >= profile.program_chunk or (complete and buffer):
+            done = session.next_offset[progress.uri] - len(buffer)
+            chunk = bytes(buffer[:profile.program_chunk])
+            address = start + done
+            sector = address // profile.sector_size
+            if sector not in session.erased:
+                flash.erase_sector(sector)
+                session.erased.add(sector)
+            flash.program(address, pad(chunk, profile.write_unit))
+            del buffer[:len(chunk)]
+            done += len(chunk)
+            if done % profile.sector_size == 0 or done == progress.size:
+                self._save_progress(progress.uri, done)
+
+    def _save_progress(self, uri: str, received: int) -> None:
+        in_flight = self._in_flight()
+        payloads = tuple(replace(p, received=received) if p.uri == uri else p
+                         for p in in_flight.payloads)
+        self.device.state = self.device.store.save(
+            replace(self.device.state, update=replace(in_flight, payloads=payloads)), "progress")
+
+    # -- finish and abort -----------------------------------------------------------------
+
+    def finish(self) -> UpdateResult:
+        """Install for real, record the candidate and the sequence number, reboot."""
+        in_flight = self._in_flight()
+        for p in in_flight.payloads:
+            if p.received < p.size:
+                self._refuse(RefusalReason.OPERATION_FAILED,
+                             f"{p.uri}: {p.received} of {p.size} bytes received")
+        envelope = self.device.state.envelopes[in_flight.manifest_digest]
+        authenticated = self._authenticate(envelope)
+        context = self._context(INSTALL, {p.uri: p.received for p in in_flight.payloads})
+        try:
+            self._run(authenticated, context, plan=False)
+        except UpdateRefused:
+            self.device.state = self.device.store.save(
+                replace(self.device.state, update=None), "abandon")
+            raise
+        self._commit(in_flight, context)
+        self.device.timer.drain()
+        if self.device.config.reboot_after_update:
+            self.device.reboot()
+        return UpdateResult(in_flight.sequence_number, in_flight.manifest_digest,
+                            self.device.components())
+
+    def _commit(self, in_flight: UpdateInFlight, context: StoreContext) -> None:
+        state = self.device.state
+        images = tuple(self._image_record(component, size, context)
+                       for component, size in context.written.items()
+                       if self._is_ab(component))
+        installation = Installation(in_flight.manifest_digest, in_flight.sequence_number, images)
+        record = ResultRecord(0, "installed", in_flight.sequence_number,
+                              in_flight.manifest_digest, int(time.time()))
+        anchors = state.trust_anchors + tuple(a for a in context.new_anchors
+                                              if a not in state.trust_anchors)
+        state = self.device.store.save(replace(
+            state, update=None, pending=installation if images else None, last_result=record,
+            trust_anchors=anchors), "candidate")
+        numbers = dict(state.sequence_numbers)
+        manifest_components = [*context.written, *(i.component_id for i in images)]
+        for component in manifest_components:
+            numbers[component] = max(numbers.get(component, 0), in_flight.sequence_number)
+        self.device.state = self.device.store.save(replace(state, sequence_numbers=numbers),
+                                                   "sequence-number")
+
+    def _image_record(self, component: ComponentId, size: int,
+                      context: StoreContext) -> ImageRecord:
+        partition = self.device.layout.find(component)
+        assert partition is not None  # noqa: S101 - written through the layout
+        slot = context.slots[component]
+        data = self.device.flash.read(partition.slots[slot], size)
+        return ImageRecord(component, slot, size, sha256(data))
+
+    def _is_ab(self, component: ComponentId) -> bool:
+        partition = self.device.layout.find(component)
+        return partition is not None and partition.is_ab
+
+    def abort(self) -> None:
+        """Forget the update in flight (nothing else changes)."""
+        self._session = None
+        state = self.device.state
+        if state.update is None:
+            return
+        record = ResultRecord(int(RefusalReason.OPERATION_FAILED), "aborted by the host",
+                              state.update.sequence_number, state.update.manifest_digest,
+                              int(time.time()))
+        self.device.state = self.device.store.save(
+            replace(state, update=None, last_result=record), "abort")
+
+    # -- refusals -------------------------------------------------------------------------
+
+    def _in_flight(self) -> UpdateInFlight:
+        if self.device.state.update is None:
+            self._refuse(RefusalReason.NO_UPDATE_IN_PROGRESS, "begin an update first")
+        assert self.device.state.update is not None  # noqa: S101 - _refuse raised otherwise
+        return self.device.state.update
+
+    def _refuse_processing(self, exc: ProcessingFailed, number: int, digest: bytes) -> None:
+        cause = exc.__cause__
+        location = exc.location
+        where = (f" ({location.section} command {location.offset}, component "
+                 f"{location.component_index})") if location else ""
+        if isinstance(cause, UpdateRefused):
+            reason, detail = cause.reason, cause.detail
+        else:
+            reason, detail = _processing_reason(exc), exc.detail
+        self._refuse(reason, detail + where, number=number, digest=digest, location=location)
+
+    def _refuse(self, reason: RefusalReason, detail: str, *, number: int | None = None,
+                digest: bytes | None = None, location: object = None) -> None:
+        """Record the refusal as the last result (a state save) and raise it."""
+        section = getattr(location, "section", None)
+        record = ResultRecord(int(reason), detail, number, digest, int(time.time()), section,
+                              getattr(location, "offset", None),
+                              getattr(location, "component_index", None))
+        self.device.state = self.device.store.save(
+            replace(self.device.state, last_result=record), "result")
+        raise UpdateRefused(reason, detail)
+
+
+def _unique(fetches: list[PlannedFetch]) -> list[PlannedFetch]:
+    seen: dict[str, PlannedFetch] = {}
+    for fetch in fetches:
+        seen.setdefault(fetch.uri, fetch)
+    return list(seen.values())
+
+
+def _anchors(pems: tuple[bytes, ...]) -> list[TrustAnchor]:
+    return [TrustAnchor.from_pem(pem, f"anchor {i}") for i, pem in enumerate(pems)]
+
+
+def _authentication_reason(exc: ManifestError) -> RefusalReason:
+    if isinstance(exc, DecodeError):
+        return RefusalReason.CBOR_PARSE
+    if isinstance(exc, UnsupportedAlgorithm):
+        return RefusalReason.ALG_UNSUPPORTED
+    if isinstance(exc, DigestMismatch) and exc.member.startswith("#"):
+        return RefusalReason.PAYLOAD_DIGEST_MISMATCH  # a tampered integrated payload
+    if isinstance(exc, (NoAuthenticationBlock, SignatureInvalid, DigestMismatch)):
+        return RefusalReason.UNAUTHORISED
+    return RefusalReason.UNAUTHORISED
+
+
+_CONDITION_REASONS = {
+    Command.VENDOR_IDENTIFIER: RefusalReason.WRONG_VENDOR,
+    Command.CLASS_IDENTIFIER: RefusalReason.WRONG_CLASS,
+    Command.IMAGE_MATCH: RefusalReason.PAYLOAD_DIGEST_MISMATCH,
+}
+
+
+def _processing_reason(exc: ProcessingFailed) -> RefusalReason:
+    if exc.location is not None and exc.reason == 10:  # condition-failed
+        return _CONDITION_REASONS.get(exc.location.command, RefusalReason.CONDITION_FAILED)
+    return RefusalReason(int(exc.reason))
