@@ -65,6 +65,10 @@ class Confirmation:
 class Participants(Protocol):
     """The people at the ceremony, as the runner sees them."""
 
+    def announce(self, prompt: StepPrompt) -> None:
+        """Show the step about to be performed (its text is read aloud)."""
+        ...
+
     def confirm(self, prompt: StepPrompt, person: str) -> Confirmation:
         """Ask `person` to confirm the step; a refusal aborts the ceremony."""
         ...
@@ -101,6 +105,9 @@ class AnswersFile:
         if answer is not None and not isinstance(answer, dict):
             raise CeremonyFileError(str(self.path), f"answers.{step.id}", "expected a table")
         return answer or {}
+
+    def announce(self, prompt: StepPrompt) -> None:
+        """See `Participants.announce`; a rehearsal has nobody to show it to."""
 
     def confirm(self, prompt: StepPrompt, person: str) -> Confirmation:
         """See `Participants.confirm`."""
