@@ -75,8 +75,17 @@ def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> A
             MemoryError, UnicodeError) as exc:
         raise DecodeError(path, f"malformed CBOR: {exc}") from exc
     if stream.tell() != len(data):
-        raise DecodeError(path, f"{len(data) - stream.tell()} trailing bytes after the item")
+        raise DecodeError(path, f"{len(data) - stream.tell()} trailing bytes after the item",
+                          hint=_hint_for(data))
     return value
+
+
+def _hint_for(data: bytes) -> str | None:
+    """A person who gives a text file (a .diag, a PEM, JSON) deserves to be told so."""
+    head = bytes(data[:64])
+    if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):
+        return "This looks like a text file, not binary CBOR: give the binary envelope."
+    return None
 
 
 def dumps(value: Any, *, path: str = "") -> bytes:
