@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import cbor2
 import pytest
@@ -28,7 +31,8 @@ from signing.management import export_public, generate, inventory, public_key_fo
 from signing.pin import FixedPinProvider
 from signing.token import find_key, find_modules, token_session, translate, translated
 from suit.cose import CoseAlgorithm
-from tests.fixtures.softhsm import SoftHsm
+from tests.fixtures.softhsm import SoftHsm, make_softhsm
+from tests.signing.cli import ROOT
 
 
 def _ref(text: str) -> Pkcs11Uri:
@@ -162,18 +166,19 @@ def test_mechanism_unsupported_is_translated(softhsm: SoftHsm, token_keys: dict[
             key.sign(b"data", mechanism=Mechanism.ECDSA_SHA256)
 
 
-def test_token_removed_mid_operation(softhsm: SoftHsm, tmp_path) -> None:
-    uri = softhsm.uri("removable", object="doomed")
-    generate(_ref(uri), "P-256", None)
-    signer = open_signer(uri)
-    try:
-        assert len(signer.sign(b"first")) == 64
-        shutil.rmtree(softhsm.token_directory("removable"))  # the token goes away
-        with pytest.raises(TokenRemoved) as info:
-            signer.sign(b"second")
-        assert "Reconnect" in info.value.hint
-    finally:
-        signer.close()
+def test_token_removed_mid_operation(tmp_path: Path) -> None:
+    # A token that vanishes breaks SoftHSM2's token list for the rest of the process, so
+    # this runs in a process of its own, on a SoftHSM2 installation of its own.
+    hsm = make_softhsm(tmp_path / "hsm", ("removable",))
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.signing.removal_probe", hsm.uri("removable", object="k"),
+         str(tmp_path / "hsm" / "tokens")],
+        cwd=ROOT, env={**os.environ, "SOFTHSM2_CONF": str(hsm.conf)}, capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first == "signed 64 bytes"
+    assert second.startswith("TokenRemoved: ") and "Reconnect the token" in second
 
 
 @pytest.mark.parametrize("exc", [p11.DeviceRemoved(), p11.TokenNotPresent(),
