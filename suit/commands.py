@@ -103,12 +103,13 @@ _PARAMETER_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
 }
 
 
+_PARAMETER_NAMES: Final = {p.value: p.name.lower().replace("_", "-") for p in Parameter}
+_COMMAND_NAMES: Final = {c.value: c.name.lower().replace("_", "-") for c in Command}
+
+
 def parameter_name(key: Any) -> str:
     """Short name of a parameter for paths: ``image-digest``, or the number."""
-    try:
-        return Parameter(key).name.lower().replace("_", "-")
-    except ValueError:
-        return str(key)
+    return _PARAMETER_NAMES.get(key) or str(key)
 
 
 def decode_parameters(value: Any, path: str) -> dict[int, Any]:
@@ -144,10 +145,7 @@ def parameters_value(params: dict[int, Any]) -> dict[int, Any]:
 
 def command_name(command: Any) -> str:
     """Short name of a command for paths: ``override-parameters``, or the number."""
-    try:
-        return Command(command).name.lower().replace("_", "-")
-    except ValueError:
-        return f"command-{command}"
+    return _COMMAND_NAMES.get(command) or f"command-{command}"
 
 
 def _component_index(value: Any, path: str) -> int | bool | tuple[int, ...]:
@@ -199,7 +197,7 @@ def _decode_argument(command: int, value: Any, path: str) -> Any:
     decoder = _ARGUMENT_DECODERS.get(command)
     if decoder is not None:
         return decoder(value, path)
-    if command in Command.__members__.values():
+    if command in _COMMAND_NAMES:
         return expect_uint(value, f"{path}/reporting-policy")
     return value  # private-use (negative) or unknown command: kept as is
 
