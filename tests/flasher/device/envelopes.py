@@ -32,6 +32,7 @@ from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
 VENDOR_ID = bytes.fromhex("fa6b4a53d5ad5fdfbe9de663e4d41ffe")
 CLASS_ID = bytes.fromhex("1492af1425695e48bf429b2d51f2ab45")
 APP = (b"\x00",)
+TRUST_ANCHOR_COMPONENT_ID = (b"suitwb", b"trust-anchors")
 SHA256 = -16
 
 
