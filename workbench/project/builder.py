@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from signing.audit import SigningAuditLog, new_record
+from signing.envelope import SignedEnvelope, sign_envelope
+from signing.signer import Signer
 from suit import cbor
 from suit.codec import decode_envelope, encode_envelope, encode_manifest, encode_severable
+from suit.cose import algorithm_name
 from suit.digest import digest_of
 from suit.model import (
     AuthenticationWrapper,
@@ -57,14 +61,14 @@ class BuildOptions:
     """How to build.
 
     Attributes:
-        signers: `signing.signer.Signer` objects; each adds one authentication block,
-            to this envelope and to every dependency built from a project.
+        signers: Each adds one authentication block, to this envelope and to every
+            dependency built from a project.
         sequence_number: Overrides the project's sequence number.
         environ: Where SOURCE_DATE_EPOCH is looked up (default: os.environ).
         clock: The clock a ``"utc"`` sequence number falls back to.
     """
 
-    signers: Sequence[Any] = ()
+    signers: Sequence[Signer] = ()
     sequence_number: int | None = None
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
@@ -87,6 +91,7 @@ class BuildResult:
     manifest: bytes
     sequence_source: str
     dependencies: dict[str, bytes] = field(default_factory=dict)
+    signatures: tuple[SignedEnvelope, ...] = ()
 
     @property
     def manifest_digest(self) -> bytes:
@@ -195,11 +200,12 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
     manifest, severed = sever(build_manifest(project, resolved), project.severable)
     envelope = Envelope(AuthenticationWrapper(digest_of(manifest_bstr(manifest))), manifest,
                         severed=severed, integrated=_integrated(project, resolved))
-    data = encode_envelope(envelope)
+    data, signatures = encode_envelope(envelope), ()
     if options.signers:
-        data = sign(data, options.signers)
+        data, signatures = sign(data, options.signers)
         envelope = decode_envelope(data)
-    return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built)
+    return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built,
+                       signatures)
 
 
 def _integrated(project: Project, resolved: Resolved) -> dict[str, bytes]:
@@ -214,15 +220,30 @@ def _integrated(project: Project, resolved: Resolved) -> dict[str, bytes]:
     return out
 
 
-def sign(data: bytes, signers: Sequence[Any]) -> bytes:
+def sign(data: bytes, signers: Sequence[Signer]) -> tuple[bytes, tuple[SignedEnvelope, ...]]:
     """Add one authentication block per signer (signing.envelope; M37 §8.3)."""
-    from signing.envelope import sign_envelope  # the signing layer, below workbench
-
+    signed = []
     for signer in signers:
-        data = sign_envelope(decode_envelope(data), signer).data
-    return data
+        result = sign_envelope(decode_envelope(data), signer)
+        signed.append(result)
+        data = result.data
+    return data, tuple(signed)
 
 
-def write_envelope(result: BuildResult, path: Path) -> None:
-    """Write the envelope atomically (temp file + os.replace)."""
+def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | None = None) -> None:
+    """Record each signature in the audit log, then write the envelope atomically.
+
+    The order follows `workbench.signing`: a signature that was made is recorded even if
+    the output cannot be written; no output appears unless its signatures are recorded.
+    """
+    if audit is not None:
+        manifest = result.envelope.manifest
+        for signed in result.signatures:
+            identity = signed.identity
+            audit.append(new_record(
+                key_reference=identity.key_reference, kid=identity.kid,
+                algorithm=algorithm_name(identity.algorithm.algorithm),
+                manifest_digest=result.manifest_digest,
+                sequence_number=manifest.sequence_number, output_path=str(Path(path).resolve()),
+                output=result.data))
     write_atomic(path, result.data)

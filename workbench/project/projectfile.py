@@ -8,8 +8,6 @@ so a typo never silently drops a condition. Saving is atomic (temp file + os.rep
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import tomllib
 import types
 import typing
@@ -18,6 +16,8 @@ from typing import Any, Final
 
 import tomli_w
 
+from workbench import files
+from workbench.errors import FileAccessError
 from workbench.project.errors import ProjectFileError
 from workbench.project.model import (
     Component,
@@ -86,27 +86,16 @@ def save_project(project: Project, path: Path | None = None) -> Path:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same folder and os.replace, so a
-    reader never sees half a file.
+    """Write `data` atomically (workbench.files), creating the folder if needed.
 
     Raises:
-        ProjectFileError: the folder cannot be written.
+        FileAccessError: the folder cannot be written.
     """
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ProjectFileError(str(path), f"cannot write: {exc}") from exc
+        raise FileAccessError(str(path), exc.strerror or str(exc)) from exc
+    files.write_atomic(path, data)
 
 
 # --- generic mapping between dataclasses and tables ----------------------------------------

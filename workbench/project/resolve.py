@@ -77,19 +77,33 @@ def resolve(project: Project, build_dependency: DependencyBuilder,
 
 
 def device_ids(project: Project) -> tuple[bytes | None, bytes | None]:
-    """The vendor and class ids: as given, or UUID5-derived (M37 Appendix B)."""
+    """The vendor and class ids: as given, or UUID5-derived (M37 Appendix B).
+
+    Raises:
+        ProjectFileError: a given id that disagrees with the one its domain or model derives.
+    """
     device = project.device
     vendor = values.parse_uuid(device.vendor_id, "device.vendor-id") if device.vendor_id else None
-    if vendor is None and device.vendor_domain:
-        vendor = values.vendor_uuid(device.vendor_domain).bytes
+    if device.vendor_domain:
+        derived = values.vendor_uuid(device.vendor_domain).bytes
+        _agree(vendor, derived, "device.vendor-id", "UUID5(DNS, vendor-domain)")
+        vendor = derived
     klass = values.parse_uuid(device.class_id, "device.class-id") if device.class_id else None
-    if klass is None and device.model:
+    if device.model:
         if vendor is None:
             raise ProjectFileError("device.model", "a class id derives from the vendor id",
                                    hint="Give device.vendor-domain or device.vendor-id too.")
-
-        klass = values.class_uuid(uuid.UUID(bytes=vendor), device.model).bytes
+        derived = values.class_uuid(uuid.UUID(bytes=vendor), device.model).bytes
+        _agree(klass, derived, "device.class-id", "UUID5(vendor-id, model)")
+        klass = derived
     return vendor, klass
+
+
+def _agree(given: bytes | None, derived: bytes, where: str, rule: str) -> None:
+    if given is not None and given != derived:
+        raise ProjectFileError(where, f"{uuid.UUID(bytes=given)} is not {rule} = "
+                               f"{uuid.UUID(bytes=derived)}",
+                               hint="Remove the id to derive it, or fix the domain or model.")
 
 
 def sequence(project: Project, override: int | None, environ: Mapping[str, str] | None,

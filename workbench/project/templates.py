@@ -1,0 +1,100 @@
+"""Project templates for the device classes of RFC 9019 §5 (resources/templates/).
+
+A new project is a copy of a template folder (project files and placeholder images, so it
+builds at once) whose project files record the vendor and class ids they target: the
+given or template vendor domain and model, and the UUIDs derived from them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from workbench.project import values
+from workbench.project.errors import TemplateError
+from workbench.project.projectfile import load_project, write_atomic
+
+TEMPLATES_DIR: Final = Path(__file__).resolve().parents[2] / "resources" / "templates"
+PROJECT_FILE: Final = "project.toml"
+#: The templates, in the order of RFC 9019 §5.
+NAMES: Final = ("single-mcu", "secure-normal", "dual-cpu-shared", "dual-cpu-bus", "linux")
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template: its name and one line saying what it is for."""
+
+    name: str
+    description: str
+
+
+def list_templates(folder: Path = TEMPLATES_DIR) -> list[TemplateInfo]:
+    """The templates there are, with their descriptions."""
+    return [TemplateInfo(name, load_project(folder / name / PROJECT_FILE).description)
+            for name in NAMES if (folder / name / PROJECT_FILE).is_file()]
+
+
+def create_project(name: str, destination: Path, *, vendor_domain: str | None = None,
+                   model: str | None = None, folder: Path = TEMPLATES_DIR) -> Path:
+    """Copy template `name` to `destination` and record its device ids.
+
+    Args:
+        vendor_domain: The vendor's DNS domain (vendor id = UUID5(DNS, domain)).
+        model: The model name (class id = UUID5(vendor id, model)); dependency projects
+            of the template get ``<model>-<their folder>``.
+
+    Returns:
+        The new project file.
+
+    Raises:
+        TemplateError: unknown template, or a destination that is not empty.
+    """
+    source = folder / name
+    if name not in NAMES or not (source / PROJECT_FILE).is_file():
+        raise TemplateError(name, "no such template")
+    destination = Path(destination)
+    if destination.exists() and any(destination.iterdir()):
+        raise TemplateError(name, f"{destination} exists and is not empty",
+                            hint="Give a new or empty folder.")
+    try:
+        shutil.copytree(source, destination, dirs_exist_ok=True)
+    except OSError as exc:
+        raise TemplateError(name, f"cannot create {destination}: {exc.strerror or exc}") from exc
+    for project_file in sorted(destination.rglob(PROJECT_FILE)):
+        sub = project_file.parent.relative_to(destination)
+        sub_model = None if model is None else (model if sub == Path(".") else f"{model}-{sub.name}")
+        record_device(project_file, vendor_domain, sub_model)
+    return destination / PROJECT_FILE
+
+
+def record_device(project_file: Path, vendor_domain: str | None, model: str | None) -> None:
+    """Set the device's domain and model (when given) and write the ids they derive.
+
+    The [device] table is rewritten in place, so the template's comments stay.
+    """
+    device = load_project(project_file).device
+    domain, model = vendor_domain or device.vendor_domain, model or device.model
+    if not domain:
+        return
+    vendor = values.vendor_uuid(domain)
+    lines = [f"vendor-domain = {_quote(domain)}"]
+    if model:
+        lines += [f"model = {_quote(model)}", f"vendor-id = \"{vendor}\"",
+                  f"class-id = \"{values.class_uuid(vendor, model)}\""]
+    else:
+        lines.append(f"vendor-id = \"{vendor}\"")
+    text = project_file.read_text(encoding="utf-8")
+    table = re.compile(r"^\[device\]\n(?:(?:vendor-domain|model|vendor-id|class-id) = .*\n)*",
+                       re.MULTILINE)
+    block = "[device]\n" + "\n".join(lines) + "\n"
+    text = table.sub(lambda _: block, text, count=1) if table.search(text) else \
+        text + "\n" + block
+    write_atomic(project_file, text.encode("utf-8"))
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
