@@ -1,0 +1,96 @@
+"""Ceremony use cases shared by `suitwb ceremony` and the GUI wizard.
+
+The runner, shares and transcript live in `signing.ceremony`; this layer wires files to
+them: which output directory, the answers file for rehearsals, signing an envelope with
+an unlocked key (recorded in the signing audit log like any other signature), and
+checking a transcript against a trust-anchor file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from signing.audit import SigningAuditLog
+from signing.ceremony.answers import AnswersFile, Participants
+from signing.ceremony.checking import (
+    TranscriptReport,
+    check_chain,
+    load_transcript,
+    verify_transcript,
+)
+from signing.ceremony.errors import CeremonyError
+from signing.ceremony.model import Ceremony, load_ceremony
+from signing.ceremony.runner import CeremonyResult, CeremonyRunner
+from signing.ceremony.transcript import Transcript
+from signing.ceremony.unlock import Unlocked, unlock
+from suit.keys import TrustAnchor
+from workbench.errors import FileAccessError
+from workbench.signing import SignOutcome, sign_file
+
+
+def prepare_ceremony(ceremony_file: Path, participants: Participants | None = None, *,
+                     answers: Path | None = None, output: Path | None = None) -> CeremonyRunner:
+    """Load a ceremony file and make its runner.
+
+    Args:
+        ceremony_file: The TOML ceremony file.
+        participants: Who confirms (the terminal, the wizard); ignored with `answers`.
+        answers: An answers file: rehearse without anybody at the keyboard.
+        output: Where outputs go, instead of the file's ``outputs.directory``.
+    """
+    ceremony: Ceremony = load_ceremony(ceremony_file)
+    who: Participants | None = AnswersFile(answers) if answers is not None else participants
+    if who is None:
+        raise CeremonyError("a ceremony needs participants or an answers file")
+    return CeremonyRunner(ceremony, who, output)
+
+
+def run_ceremony(ceremony_file: Path, participants: Participants | None = None, *,
+                 answers: Path | None = None, output: Path | None = None) -> CeremonyResult:
+    """Run a whole ceremony (see `prepare_ceremony` for the arguments).
+
+    Raises:
+        CeremonyFileError: the ceremony or answers file is not usable.
+        CeremonyAborted: it stopped; the transcript says where and why.
+    """
+    return prepare_ceremony(ceremony_file, participants, answers=answers, output=output).run()
+
+
+def check_transcript(transcript: Path, anchor: Path | None = None) -> TranscriptReport:
+    """Verify a transcript file, optionally against a trust anchor (PEM or COSE_Key)."""
+    data = _read(transcript)
+    trust = TrustAnchor.load(_read(anchor), str(anchor)) if anchor is not None else None
+    return verify_transcript(data, trust)
+
+
+def unlock_shares(shares: Sequence[Path], key_label: str | None = None) -> Unlocked:
+    """Rebuild the PIN from custodians' share files (see `signing.ceremony.unlock`)."""
+    return unlock(shares, key_label)
+
+
+def sign_with_shares(shares: Sequence[Path], source: Path, output: Path,
+                     key_label: str | None = None,
+                     audit: SigningAuditLog | None = None) -> SignOutcome:
+    """Unlock the ceremony key with `shares` and sign the envelope `source` into `output`."""
+    unlocked = unlock(shares, key_label)
+    signer = unlocked.open_signer()
+    try:
+        return sign_file(source, output, signer, audit or SigningAuditLog())
+    finally:
+        signer.close()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise FileAccessError(str(path), exc.strerror or "cannot read") from exc
+
+
+
+def read_transcript(path: Path) -> Transcript:
+    """A transcript file, parsed and its chain checked (for printing and the wizard)."""
+    transcript = load_transcript(_read(path))
+    check_chain(transcript)
+    return transcript
