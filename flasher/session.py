@@ -211,12 +211,14 @@ class _StreamWindow:
     def __init__(self, stream: int, data: bytes, start: int, agreed: Hello,
                  config: SessionConfig) -> None:
         self.stream, self.data, self.config = stream, data, config
-        self.frame_size = agreed.frame_size
+        self.max_frame = self.frame_size = agreed.frame_size
+        self.clean_frames = 0  # frames acknowledged since the last go-back
         self.limit = agreed.frame_size * agreed.window
         self.acked = self.next = start
         self.last_progress = time.monotonic()
         self.stalls = 0
-        self.last_nak: tuple[int, float] = (-1, 0.0)
+        self.tx_seq = 0  # DATA frames sent; a frame's seq is this counter (16 bits)
+        self.rewind_seq = 0  # the first seq (16 bits) sent after the last go-back
 
     @property
     def complete(self) -> bool:
@@ -227,9 +229,10 @@ class _StreamWindow:
         out = []
         while self.next < len(self.data) and self.next - self.acked < self.limit:
             chunk = self.data[self.next:self.next + self.frame_size]
-            out.append(encode_frame(MessageType.DATA, self.next & 0xFFFF,
+            out.append(encode_frame(MessageType.DATA, self.tx_seq & 0xFFFF,
                                     protocol.encode_data(self.stream, self.next, chunk)))
             self.next += len(chunk)
+            self.tx_seq += 1
         return out
 
     def absorb(self, frame: Frame) -> bool:
@@ -244,24 +247,34 @@ class _StreamWindow:
         if stream != self.stream or offset > len(self.data):
             return False
         if frame.kind == MessageType.NAK:
-            self._rewind(offset)
+            self._rewind(offset, frame.seq)
             return False
         if offset <= self.acked:
             return False
         self.acked, self.next = offset, max(self.next, offset)
         self.last_progress, self.stalls = time.monotonic(), 0
+        self.clean_frames += 1
+        if self.clean_frames >= 32 and self.frame_size < self.max_frame:
+            self.frame_size, self.clean_frames = min(self.max_frame, self.frame_size * 2), 0
         return True
 
-    def _rewind(self, offset: int) -> None:
-        # One NAK per gap is enough; a repeat within a stall period is an echo of frames
-        # that were already in flight, and going back again would only duplicate them.
-        now = time.monotonic()
-        last_offset, last_time = self.last_nak
-        if offset < self.acked or (offset == last_offset and
-                                   now - last_time < self.config.stall_timeout):
+    def _rewind(self, offset: int, trigger: int) -> None:
+        # A NAK echoes the seq of the out-of-order frame that caused it. Frames sent before
+        # the last go-back were already in flight: their NAKs say nothing new, and going
+        # back again would only duplicate data. A NAK caused by a frame sent after it means
+        # the resent frame was lost too (§5.3).
+        if offset < self.acked or (trigger - self.rewind_seq) & 0xFFFF >= 0x8000:
             return
-        self.last_nak = (offset, now)
-        self.next = offset
+        self._go_back(offset)
+
+    def _go_back(self, offset: int) -> None:
+        self.next, self.rewind_seq = offset, self.tx_seq & 0xFFFF
+        # A noisy line loses long frames more often (a frame survives a bit error rate p
+        # with probability (1-p)^(8n)): halve the frame on repeated losses, grow it again
+        # after a clean run. Offsets are in bytes, so the device needs no notice.
+        if self.clean_frames < 4:
+            self.frame_size = max(64, self.frame_size // 2)
+        self.clean_frames = 0
 
     def check_stall(self, port: str) -> None:
         """Go back to the last acknowledged offset when nothing moved for a while."""
@@ -272,4 +285,5 @@ class _StreamWindow:
         if self.stalls > self.config.max_stalls:
             raise DeviceNotResponding(port, f"ACK of stream {self.stream} at {self.acked}",
                                       idle * self.stalls)
-        self.next, self.last_progress = self.acked, time.monotonic()
+        self._go_back(self.acked)
+        self.last_progress = time.monotonic()

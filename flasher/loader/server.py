@@ -59,7 +59,6 @@ class _Session:
     plan: list[PayloadRequest] | None = None
     received: list[int] = field(default_factory=list)  # per payload stream, next offset
     stored: list[int] = field(default_factory=list)  # per payload stream, written to flash
-    nak_sent: dict[int, int] = field(default_factory=dict)  # stream -> offset last NAKed
     failure: UpdateRefused | None = None
 
 
@@ -188,7 +187,6 @@ class RecoveryServer:
         session.plan, session.failure = plan, None
         session.received = [r.received for r in plan]
         session.stored = list(session.received)
-        session.nak_sent.clear()
         return MessageType.PLAN, protocol.encode_plan(plan)
 
     def _finish(self, body: bytes) -> tuple[MessageType, bytes]:
@@ -239,7 +237,7 @@ class RecoveryServer:
         elif session.plan is None or stream > len(session.plan):
             self._error_limited(frame.seq, ErrorCode.BAD_STATE, f"no stream {stream} now")
         else:
-            self._on_payload_data(session, stream, offset, chunk)
+            self._on_payload_data(session, frame.seq, (stream, offset), chunk)
 
     def _on_envelope_data(self, session: _Session, seq: int, offset: int, chunk: bytes) -> None:
         have = len(session.envelope)
@@ -248,17 +246,18 @@ class RecoveryServer:
             return
         if offset == have and have + len(chunk) <= session.envelope_size:
             session.envelope += chunk
-            session.nak_sent.pop(0, None)
         elif offset > have:
-            self._nak_once(session, 0, have)
+            self._nak(seq, 0, have)
             return
         self._send(encode_frame(MessageType.ACK, 0, protocol.encode_ack(0, len(session.envelope))))
 
-    def _on_payload_data(self, session: _Session, stream: int, offset: int, chunk: bytes) -> None:
+    def _on_payload_data(self, session: _Session, seq: int, place: tuple[int, int],
+                         chunk: bytes) -> None:
+        stream, offset = place
         index = stream - 1
         expected = session.received[index]
         if offset > expected:
-            self._nak_once(session, stream, expected)
+            self._nak(seq, stream, expected)
         elif offset < expected:
             # A duplicate (go-back-N overlap or a duplicated frame): re-acknowledge so a
             # host that lost the last ACK learns where the device is.
@@ -266,14 +265,13 @@ class RecoveryServer:
                 stream, session.stored[index])))
         elif session.failure is None:
             session.received[index] = offset + len(chunk)
-            session.nak_sent.pop(stream, None)
             self._writes.put((stream, index, offset, chunk))  # blocks when flash is behind
 
-    def _nak_once(self, session: _Session, stream: int, expected: int) -> None:
-        if session.nak_sent.get(stream) == expected:
-            return
-        session.nak_sent[stream] = expected
-        self._send(encode_frame(MessageType.NAK, 0, protocol.encode_ack(stream, expected)))
+    def _nak(self, seq: int, stream: int, expected: int) -> None:
+        # Every out-of-order frame is answered, echoing its seq: the host tells from the seq
+        # whether the gap is one it already went back for (§5.3). NAKs are 12 bytes on the
+        # otherwise idle return line.
+        self._send(encode_frame(MessageType.NAK, seq, protocol.encode_ack(stream, expected)))
 
     def _write_loop(self) -> None:
         while (item := self._writes.get()) is not None:

@@ -42,6 +42,10 @@ class FakeDevice:
     envelopes: list[bytes] = field(default_factory=list)
     sequence_number: int = 0
     last: UpdateRecord | None = None
+    slot_limit: int | None = None  # refuse writes beyond this many bytes
+    writes: int = 0
+    aborted: int = 0
+    resumed_at: list[int] = field(default_factory=list)  # `received` of resumed begins
 
     def identity(self) -> DeviceIdentity:
         return IDENTITY
@@ -58,6 +62,8 @@ class FakeDevice:
             raise UpdateRefused(self.refuse, "refused by the fake")
         if not self.envelopes or self.envelopes[-1] != envelope:
             self.stored = {uri: bytearray() for uri in self.payloads}
+        else:
+            self.resumed_at.extend(len(b) for b in self.stored.values())
         self.envelopes.append(envelope)
         return [PayloadRequest(uri, len(data), len(self.stored[uri]))
                 for uri, data in self.payloads.items()]
@@ -66,7 +72,8 @@ class FakeDevice:
         buffer = self.stored[uri]
         if offset != len(buffer):
             raise UpdateRefused(RefusalReason.OPERATION_FAILED, f"offset {offset} != {len(buffer)}")
-        if offset + len(data) > len(self.payloads[uri]):
+        self.writes += 1
+        if offset + len(data) > min(len(self.payloads[uri]), self.slot_limit or 1 << 62):
             raise UpdateRefused(RefusalReason.TOO_LARGE, "payload larger than its slot")
         if self.write_delay:
             time.sleep(self.write_delay)
@@ -83,6 +90,7 @@ class FakeDevice:
         return UpdateResult(self.sequence_number, digest, self.status().components)
 
     def abort_update(self) -> None:
+        self.aborted += 1
         self.stored = {uri: bytearray() for uri in self.payloads}
 
 
