@@ -1,9 +1,143 @@
-"""`suitwb` commands of issue 4 (see the module's register function)."""
+"""`suitwb new`, `suitwb build` and `suitwb lint` (issue 4): thin wrappers over
+`workbench.project` (docs/project-format.md)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from signing.audit import SigningAuditLog
+from signing.backends import open_signer
+from suit.lint import Severity
+from workbench.cli.signing_cmds import TerminalPinProvider
+from workbench.project.builder import BuildOptions, build_project, write_envelope
+from workbench.project.lint import (
+    ALL_RULES,
+    LintReport,
+    lint_envelope_file,
+    lint_project,
+    previous_from_audit_log,
+    previous_from_envelope,
+)
+from workbench.project.projectfile import load_project
+from workbench.project.templates import create_project, list_templates
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the `suitwb` parser."""
+    p = sub.add_parser("new", help="start a release project from a template",
+                       description="Create a release project (project.toml and placeholder "
+                       "images) for one of the device classes of RFC 9019 §5.")
+    p.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="the new project folder")
+    p.add_argument("--template", metavar="NAME", help="the template (see --list)")
+    p.add_argument("--list", action="store_true", help="list the templates")
+    p.add_argument("--vendor-domain", metavar="DOMAIN",
+                   help="vendor id = UUID5(DNS, DOMAIN) (default: the template's)")
+    p.add_argument("--model", metavar="NAME", help="class id = UUID5(vendor id, NAME)")
+    p.set_defaults(func=_new)
+
+    p = sub.add_parser("build", help="build a release project into a SUIT envelope",
+                       description="Build the envelope a project describes. The manifest is "
+                       "deterministic: the same project and images give the same bytes.")
+    p.add_argument("project", type=Path, metavar="PROJECT", help="project.toml (or its folder)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.suit")
+    p.add_argument("--sign", action="append", default=[], metavar="REF",
+                   help="sign with this key file or pkcs11: URI (repeatable)")
+    p.add_argument("--sequence-number", type=int, metavar="N",
+                   help="override the project's sequence number")
+    p.add_argument("--no-audit", action="store_true",
+                   help="do not record the signatures in the signing audit log")
+    p.set_defaults(func=_build)
+
+    p = sub.add_parser("lint", help="check a project or an envelope",
+                       description="Report rule findings (id, severity, fix hint). Exit "
+                       "status 1 when any finding is an error.")
+    p.add_argument("target", type=Path, metavar="PROJECT|ENVELOPE")
+    previous = p.add_mutually_exclusive_group()
+    previous.add_argument("--previous", type=Path, metavar="ENVELOPE",
+                          help="the last release: the sequence number must be above its")
+    previous.add_argument("--audit-log", nargs="?", const="", metavar="DB",
+                          help="compare with the highest sequence number the signing "
+                          "audit log records (default log when no DB given)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--rules", action="store_true", help="list the rules and exit")
+    p.set_defaults(func=_lint)
+
+
+def _project_file(path: Path) -> Path:
+    return path / "project.toml" if path.is_dir() else path
+
+
+def _new(args: argparse.Namespace) -> int:
+    if args.list:
+        for info in list_templates():
+            print(f"{info.name:<16} {info.description}")
+        return 0
+    if not args.template or args.directory is None:
+        print("suitwb new: give --template NAME DIR, or --list", file=sys.stderr)
+        return 2
+    project_file = create_project(args.template, args.directory,
+                                  vendor_domain=args.vendor_domain, model=args.model)
+    device = load_project(project_file).device
+    print(f"created {project_file} from template {args.template}")
+    print(f"  vendor id {device.vendor_id} ({device.vendor_domain})")
+    print(f"  class id  {device.class_id} ({device.model})")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    project = load_project(_project_file(args.project))
+    with ExitStack() as stack:
+        signers = []
+        for ref in args.sign:
+            signer = open_signer(ref, None, TerminalPinProvider())
+            stack.callback(signer.close)
+            signers.append(signer)
+        result = build_project(project, BuildOptions(signers=signers,
+                                                     sequence_number=args.sequence_number))
+    audit = None if args.no_audit or not result.signatures else SigningAuditLog()
+    write_envelope(result, args.output, audit)
+    manifest = result.envelope.manifest
+    print(f"built {args.output}: {len(result.data)} bytes, sequence number "
+          f"{manifest.sequence_number} (from {result.sequence_source}), manifest digest "
+          f"sha256:{result.manifest_digest.hex()}, "
+          f"{len(result.envelope.authentication.blocks)} signature(s)")
+    if result.sequence_source == "clock":
+        print("note: the sequence number came from the clock; set SOURCE_DATE_EPOCH for "
+              "reproducible builds", file=sys.stderr)
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    if args.rules:
+        for rule in ALL_RULES.values():
+            print(f"{rule.id} {rule.severity.value:<7} {rule.name}: {rule.summary}")
+        return 0
+    previous = None
+    if args.previous is not None:
+        previous = previous_from_envelope(args.previous)
+    elif args.audit_log is not None:
+        previous = previous_from_audit_log(Path(args.audit_log) if args.audit_log else None)
+    target = args.target
+    if target.is_dir() or target.suffix == ".toml":
+        report = lint_project(load_project(_project_file(target)), previous)
+    else:
+        report = lint_envelope_file(target, previous)
+    _print_report(report, args.json)
+    return 1 if report.errors else 0
+
+
+def _print_report(report: LintReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{"id": f.id, "name": f.rule.name, "severity": f.severity.value,
+                           "where": f.where, "message": f.message, "hint": f.rule.hint}
+                          for f in report.findings], indent=2))
+        return
+    for f in report.findings:
+        print(f"{f.severity.value}: {f.id} {f.rule.name}: {f.where}: {f.message}")
+        print(f"  hint: {f.rule.hint}")
+    warnings = sum(f.severity is Severity.WARNING for f in report.findings)
+    print(f"{report.errors} error(s), {warnings} warning(s)")

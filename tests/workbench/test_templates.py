@@ -1,0 +1,69 @@
+"""Acceptance: every template builds, signs, verifies and lints clean, through the real
+`suitwb` command line."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from suit.codec import decode_envelope
+from tests.workbench.conftest import run_suitwb
+from workbench.project.projectfile import load_project
+from workbench.project.templates import NAMES, create_project, list_templates
+from workbench.project.errors import TemplateError
+
+
+def test_list_names_every_template() -> None:
+    result = run_suitwb("new", "--list")
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.splitlines()]
+    assert listed == list(NAMES)
+    assert {t.name for t in list_templates()} == set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_template_builds_signs_verifies_and_lints_clean(
+        name: str, tmp_path: Path, signing_key: tuple[Path, Path], data_dir: Path) -> None:
+    private, public = signing_key
+    project = tmp_path / name
+    created = run_suitwb("new", "--template", name, project)
+    assert created.returncode == 0, created.stderr
+    out = tmp_path / f"{name}.suit"
+    built = run_suitwb("build", project, "-o", out, "--sign", private)
+    assert built.returncode == 0, built.stderr
+    envelope = decode_envelope(out.read_bytes())
+    assert len(envelope.authentication.blocks) == 1
+    assert envelope.authentication.blocks[0].message.algorithm == -9  # ESP256 by default
+    verified = run_suitwb("verify", out, "--key", public)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for target in (out, project):
+        linted = run_suitwb("lint", target)
+        assert linted.returncode == 0, linted.stdout
+        assert "0 error(s), 0 warning(s)" in linted.stdout
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_new_project_records_its_device_ids(name: str, tmp_path: Path) -> None:
+    project_file = create_project(name, tmp_path / "p", vendor_domain="acme.example",
+                                  model="widget")
+    device = load_project(project_file).device
+    vendor = uuid.uuid5(uuid.NAMESPACE_DNS, "acme.example")
+    assert device.vendor_id == str(vendor)
+    assert device.class_id == str(uuid.uuid5(vendor, "widget"))
+    # Comments of the template survive.
+    assert project_file.read_text().startswith("#")
+
+
+def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(TemplateError, match="not empty"):
+        create_project("linux", tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_unknown_template_is_a_typed_error(tmp_path: Path) -> None:
+    result = run_suitwb("new", "--template", "toaster", tmp_path / "x")
+    assert result.returncode == 2
+    assert "no such template" in result.stderr and "suitwb new --list" in result.stderr
