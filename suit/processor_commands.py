@@ -15,6 +15,7 @@ from typing import Any, Final
 from suit.errors import WorkbenchError
 from suit.model import Command, CommandItem, CommandSequence, Parameter
 from suit.processor import Location, ProcessingFailed, Processor, ReportReason
+from suit.processor_conditions import PER_COMPONENT
 
 #: Parameters a directive or condition of this processor can use. Encryption info is not
 #: supported (no decryption here), so a manifest using it is refused (rule 10).
@@ -117,45 +118,47 @@ class Interpreter:
         self.params: dict[int, dict[int, Any]] = {}
         self.selected: tuple[int, ...] = (0,) if processor.index_count == 1 else ()
         self.soft_failure = False
+        self.top_offset = 0
 
     def run_top(self, sequence: CommandSequence, name: str) -> None:
         """Run a top-level sequence; a condition failure here fails the procedure."""
         try:
-            self.run(sequence, name)
+            for offset, item in enumerate(sequence.commands):
+                self.top_offset = offset  # reported for failures nested below this command
+                self._run_item(item, f"{name}[{offset}]")
         except _ConditionFailed as failed:
             raise ProcessingFailed(ReportReason.CONDITION_FAILED, failed.detail,
                                    failed.location) from None
 
     def run(self, sequence: CommandSequence, path: str) -> None:
-        """Run `sequence`; `path` names it in locations (``install/try-each[1]``)."""
+        """Run a nested sequence; `path` names it in locations (``install[0]/try-each[1]``)."""
         for offset, item in enumerate(sequence.commands):
-            self._run_item(item, offset, f"{path}[{offset}]")
+            self._run_item(item, f"{path}[{offset}]")
 
-    def _run_item(self, item: CommandItem, offset: int, path: str) -> None:
+    def _run_item(self, item: CommandItem, path: str) -> None:
         command = Command(item.command)
         handler = _GLOBAL.get(command)
         if handler is not None:
-            handler(self, item.argument, self._location(offset, command, path, None))
+            handler(self, item.argument, self._location(command, path, None))
             return
         if not self.selected:
             raise ProcessingFailed(ReportReason.OPERATION_FAILED,
                                    f"{command.spec_name} with no component selected: with "
                                    "several components a sequence must start with "
                                    "set-component-index (M37 §6.2)",
-                                   self._location(offset, command, path, None))
+                                   self._location(command, path, None))
         for index in self.selected:
-            location = self._location(offset, command, path, index)
+            location = self._location(command, path, index)
             try:
-                _PER_COMPONENT[command](self, index, item.argument, location)
+                PER_COMPONENT[command](self, index, item.argument, location)
             except WorkbenchError as exc:
                 if isinstance(exc, ProcessingFailed):
                     raise
+                # A store failure (the device's error) gets the location of its command.
                 raise ProcessingFailed(_reason_of(exc), str(exc), location) from exc
 
-    def _location(self, offset: int, command: int, path: str, index: int | None) -> Location:
-        # The offset reported is the command's number in its top-level sequence.
-        top = int(path.split("[", 1)[1].split("]", 1)[0]) if "[" in path else offset
-        return Location(self.section, top, index, command, path)
+    def _location(self, command: int, path: str, index: int | None) -> Location:
+        return Location(self.section, self.top_offset, index, command, path)
 
     # -- helpers used by the handlers -----------------------------------------------------
 
@@ -296,7 +299,5 @@ _GLOBAL: Final[dict[Command, Callable[[Interpreter, Any, Location], None]]] = {
     Command.TRY_EACH: _try_each,
     Command.RUN_SEQUENCE: _run_sequence,
 }
-
-from suit.processor_conditions import PER_COMPONENT as _PER_COMPONENT  # noqa: E402
 
 __all__ = ["Interpreter", "check_supported"]
