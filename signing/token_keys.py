@@ -18,7 +18,7 @@ from signing.algorithms import ED25519, P256, P384, SECRET
 from signing.errors import ExportRefused, KeyExists, KeyNotFound, MechanismUnsupported, WrongKeyType
 from signing.keyref import Pkcs11Uri
 from signing.signer import PublicKey
-from signing.token import find_key, find_token, load_module, translated
+from signing.token import find_key, load_module, translated
 
 # DER ECParameters (RFC 5480 §2.1.1 namedCurve; RFC 8410 §3 id-Ed25519).
 CURVE_PARAMS: Final = {P256: encode_named_curve_parameters("secp256r1"),
@@ -160,7 +160,3 @@ def export_public_key(session: Any, uri: Pkcs11Uri) -> tuple[PublicKey, bytes]:
     with translated("public key export", uri.redacted()):
         return public_key_of(obj), bytes(obj[Attribute.ID])
 
-
-def token_for(uri: Pkcs11Uri, module: str) -> Any:
-    """The token `uri` names in `module` (a convenience for the CLI layer)."""
-    return find_token(load_module(module), uri)

@@ -14,7 +14,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric import ec
 from pkcs11 import Attribute, Mechanism, ObjectClass
 
-from signing.algorithms import ED25519, P256, P384, SECRET, choose_algorithm, ecdsa_signature_size
+from signing.algorithms import P256, P384, SECRET, choose_algorithm, ecdsa_signature_size
 from signing.cose_key import thumbprint
 from signing.errors import KeyNotFound, MechanismUnsupported, SigningError, TokenError
 from signing.keyref import Pkcs11Uri

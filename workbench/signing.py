@@ -53,10 +53,12 @@ def read_envelope(path: Path) -> Envelope:
 
 
 def sign_file(source: Path, output: Path, signer: Signer, audit: SigningAuditLog,
-              policy: BlockPolicy = BlockPolicy.REFUSE) -> SignOutcome:
-    """Add `signer`'s authentication block to the envelope in `source`, write `output`."""
+              policy: BlockPolicy = BlockPolicy.REFUSE, operator: str | None = None) -> SignOutcome:
+    """Add `signer`'s authentication block to the envelope in `source`, write `output`.
+
+    `operator` names the person in the audit log (default: the OS user)."""
     envelope = read_envelope(source)
-    return _finish(envelope, sign_envelope(envelope, signer, policy), output, audit)
+    return _finish(envelope, sign_envelope(envelope, signer, policy), output, audit, operator)
 
 
 def export_tbs_file(source: Path, tbs_path: Path, public_key_path: Path,
@@ -72,7 +74,8 @@ def export_tbs_file(source: Path, tbs_path: Path, public_key_path: Path,
 def import_signature_file(source: Path, output: Path, signature_path: Path,
                           public_key_path: Path, audit: SigningAuditLog, *,
                           algorithm: CoseAlgorithm | None = None,
-                          policy: BlockPolicy = BlockPolicy.REFUSE) -> SignOutcome:
+                          policy: BlockPolicy = BlockPolicy.REFUSE,
+                          operator: str | None = None) -> SignOutcome:
     """Phase 2: check the external signature in `signature_path` and write `output`."""
     envelope = read_envelope(source)
     identity = external_identity(load_public_key(public_key_path),
@@ -82,18 +85,18 @@ def import_signature_file(source: Path, output: Path, signature_path: Path,
     except OSError as exc:
         raise EnvelopeFileError(str(signature_path), f"cannot read: {exc.strerror}") from exc
     return _finish(envelope, import_signature(envelope, identity, signature, policy),
-                   output, audit)
+                   output, audit, operator)
 
 
 def _finish(envelope: Envelope, signed: SignedEnvelope, output: Path,
-            audit: SigningAuditLog) -> SignOutcome:
+            audit: SigningAuditLog, operator: str | None) -> SignOutcome:
     identity = signed.identity
     record = new_record(
         key_reference=identity.key_reference, kid=identity.kid,
         algorithm=algorithm_name(identity.algorithm.algorithm),
         manifest_digest=envelope.authentication.digest.value,
         sequence_number=envelope.manifest.sequence_number, output_path=str(output.resolve()),
-        output=signed.data)
+        output=signed.data, operator=operator)
     seq = audit.append(record)
     write_atomic(output, signed.data)
     return SignOutcome(signed, seq, len(decode_envelope(signed.data).authentication.blocks))

@@ -8,7 +8,7 @@ import hashlib
 
 import cbor2
 import pytest
-from pkcs11 import Attribute, Mechanism, ObjectClass
+from pkcs11 import Attribute, Mechanism
 from pycose.keys import EC2Key, OKPKey, SymmetricKey
 
 from signing.envelope import BlockPolicy

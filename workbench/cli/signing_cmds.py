@@ -60,6 +60,8 @@ def _register_sign(sub: argparse._SubParsersAction) -> None:
                    "ES384, Ed25519, EdDSA, HMAC-256-256")
     p.add_argument("--policy", choices=[m.value for m in BlockPolicy], default="refuse",
                    help="when a block for the same key exists (default: refuse)")
+    p.add_argument("--operator", metavar="NAME",
+                   help="who signs, for the audit log (default: the OS user name)")
     phase = p.add_mutually_exclusive_group()
     phase.add_argument("--export-tbs", type=Path, metavar="FILE",
                        help="write the exact bytes to be signed, for an external signer")
@@ -90,11 +92,13 @@ def _sign(args: argparse.Namespace) -> int:
     if args.import_signature is not None:
         outcome = import_signature_file(args.input, args.output, args.import_signature,
                                         Path(args.key), SigningAuditLog(),
-                                        algorithm=_algorithm(args), policy=policy)
+                                        algorithm=_algorithm(args), policy=policy,
+                                        operator=args.operator)
     else:
         signer = open_signer(args.key, _algorithm(args), TerminalPinProvider())
         try:
-            outcome = sign_file(args.input, args.output, signer, SigningAuditLog(), policy)
+            outcome = sign_file(args.input, args.output, signer, SigningAuditLog(), policy,
+                                args.operator)
         finally:
             signer.close()
     identity = outcome.signed.identity
