@@ -1,9 +1,269 @@
-"""`suitwb` commands of issue 5 (see the module's register function)."""
+"""`suitwb flash`, `suitwb device serve|status|reboot`, `suitwb ports`, `suitwb records`.
+
+The commands talk to the person; the work is in `workbench.flashing` and `flasher`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+from flasher import operations
+from flasher.errors import FlasherError
+from flasher.loader.serve import PseudoTerminal
+from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
+from flasher.operations import FlashOptions, FlashOutcome, Progress
+from flasher.ports import list_serial_ports
+from flasher.records import FactoryRecords
+from flasher.transport import DEFAULT_BAUD
+from workbench import flashing
+from workbench.files import write_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's commands to the `suitwb` parser."""
+    """Add `flash`, `device`, `ports` and `records`."""
+    _register_flash(sub)
+    device = sub.add_parser("device", help="a device's status, or serve a virtual device")
+    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    _register_serve(device_sub)
+    status = device_sub.add_parser("status", help="ask a device for its status report")
+    status.add_argument("--port", required=True, help="port path or pyserial URL")
+    status.add_argument("--baud", type=int, default=DEFAULT_BAUD)
+    status.add_argument("--json", action="store_true", help="print JSON on stdout")
+    status.set_defaults(func=run_status)
+    reboot = device_sub.add_parser("reboot", help="ask a device to leave the loader and boot")
+    reboot.add_argument("--port", required=True)
+    reboot.add_argument("--baud", type=int, default=DEFAULT_BAUD)
+    reboot.set_defaults(func=run_reboot)
+    ports = sub.add_parser("ports", help="list serial ports with USB VID:PID and serial number")
+    ports.add_argument("--json", action="store_true")
+    ports.set_defaults(func=run_ports)
+    records = sub.add_parser("records", help="factory records of flash attempts")
+    records_sub = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    export = records_sub.add_parser("export", help="export every attempt")
+    export.add_argument("--csv", action="store_true", required=True, help="as CSV")
+    export.add_argument("--output", "-o", type=Path, help="write to this file (default stdout)")
+    export.add_argument("--db", type=Path, help="the records database (default: data dir)")
+    export.set_defaults(func=run_records_export)
+
+
+def _register_flash(sub: argparse._SubParsersAction) -> None:
+    flash = sub.add_parser(
+        "flash", help="push a signed bundle to one or more devices over serial",
+        description="Exit 0: every device installed the bundle; 1: a device refused it or "
+                    "the transfer failed; 2: bad input.")
+    flash.add_argument("bundle", type=Path, help="the signed envelope")
+    flash.add_argument("--port", action="append", required=True,
+                       help="port path or pyserial URL (socket://, loop://); repeat for a gang")
+    flash.add_argument("--payload", action="append", default=[], metavar="URI=FILE",
+                       help="serve FILE when the device fetches URI; repeatable")
+    flash.add_argument("--baud", type=int, default=DEFAULT_BAUD)
+    flash.add_argument("--json", action="store_true", help="print one JSON object per port")
+    flash.add_argument("--operator", help="recorded operator (default: the OS user)")
+    flash.add_argument("--station", help="recorded station (default: the host name)")
+    flash.add_argument("--records", type=Path, help="records database (default: data dir)")
+    flash.set_defaults(func=run_flash)
+
+
+def _register_serve(device_sub: argparse._SubParsersAction) -> None:
+    serve = device_sub.add_parser(
+        "serve", help="run a virtual device's recovery loader on a pty or a port",
+        description="With --pty the first stdout line is the pseudo-terminal's path alone. "
+                    "Serves until interrupted; state persists in --state.")
+    where = serve.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="create a pseudo-terminal")
+    where.add_argument("--port", help="serve on an existing port (path or pyserial URL)")
+    serve.add_argument("--baud", type=int, help="pace the line at this baud rate (8N1)")
+    serve.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
+                       help="flash profile (default %(default)s)")
+    serve.add_argument("--state", type=Path, default=Path("device-state"),
+                       help="state directory (default ./device-state)")
+    serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
+                       help="a public key the device trusts; repeatable")
+    serve.add_argument("--vendor-id", type=uuid.UUID, default=flashing.EXAMPLE_VENDOR_ID,
+                       metavar="UUID")
+    serve.add_argument("--class-id", type=uuid.UUID, default=flashing.EXAMPLE_CLASS_ID,
+                       metavar="UUID")
+    serve.set_defaults(func=run_serve)
+
+
+# -- flash ------------------------------------------------------------------------------
+
+def run_flash(args: argparse.Namespace) -> int:
+    bundle = flashing.load_bundle(args.bundle, [_payload_arg(p) for p in args.payload])
+    job = flashing.FlashJob(
+        bundle, args.port, flashing.Station.current(args.operator, args.station),
+        FactoryRecords(args.records or flashing.records_path()),
+        FlashOptions(baudrate=args.baud))
+    board = ProgressBoard(args.port, sys.stderr)
+    try:
+        outcomes = job.run(board.update)
+    except KeyboardInterrupt:
+        job.cancel.set()
+        raise
+    board.finish()
+    _print_outcomes(outcomes, args.json)
+    return 0 if all(o.result == "ok" for o in outcomes) else 1
+
+
+def _payload_arg(text: str) -> tuple[str, Path]:
+    uri, sep, file = text.partition("=")
+    if not sep or not uri or not file:
+        raise FlasherError(f"--payload {text!r}: expected URI=FILE",
+                           hint="For example --payload http://example.com/app.bin=app.bin")
+    return uri, Path(file)
+
+
+def _print_outcomes(outcomes: list[FlashOutcome], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([flashing.outcome_json(o) for o in outcomes], indent=2))
+        return
+    for outcome in outcomes:
+        line = f"{outcome.port}: {outcome.result} ({outcome.bytes} bytes in {outcome.seconds:.1f} s"
+        line += f", {outcome.sessions} sessions)" if outcome.sessions > 1 else ")"
+        if outcome.update is not None:
+            line += f", sequence number {outcome.update.sequence_number}"
+        if outcome.reason:
+            line += f": {outcome.reason}"
+        print(line)
+
+
+class ProgressBoard:
+    """One progress line per device: redrawn in place on a terminal, plain lines otherwise
+    (only when a device changes stage, so logs stay short)."""
+
+    def __init__(self, ports: list[str], stream: TextIO) -> None:
+        self.ports, self.stream = ports, stream
+        self.tty = stream.isatty()
+        self.latest: dict[str, Progress] = {}
+        self.lock = threading.Lock()
+        self.drawn = False
+        self.last_draw = 0.0
+
+    def update(self, progress: Progress) -> None:
+        """Record a report (called from the gang's threads)."""
+        with self.lock:
+            previous = self.latest.get(progress.port)
+            self.latest[progress.port] = progress
+            if not self.tty:
+                if previous is None or previous.stage != progress.stage:
+                    print(_line(progress), file=self.stream, flush=True)
+            elif time.monotonic() - self.last_draw > 0.1:
+                self._draw()
+
+    def finish(self) -> None:
+        """Draw the final state."""
+        with self.lock:
+            if self.tty and self.latest:
+                self._draw()
+
+    def _draw(self) -> None:
+        if self.drawn:
+            self.stream.write(f"\x1b[{len(self.ports)}F")  # back to the first line
+        for port in self.ports:
+            progress = self.latest.get(port)
+            text = _line(progress) if progress else f"{port}: waiting"
+            self.stream.write("\r\x1b[2K" + text + "\n")
+        self.stream.flush()
+        self.drawn, self.last_draw = True, time.monotonic()
+
+
+def _line(progress: Progress) -> str:
+    total = max(progress.bytes_total, 1)
+    fraction = min(progress.bytes_done / total, 1.0)
+    bar = "#" * int(fraction * 30)
+    eta = f" ETA {progress.eta:4.0f} s" if progress.eta is not None and progress.eta > 0 else ""
+    return (f"{progress.port}: [{bar:<30}] {fraction:4.0%} {progress.stage.value:<12} "
+            f"{progress.bytes_done}/{progress.bytes_total} B {progress.rate / 1024:7.1f} KiB/s{eta}")
+
+
+# -- device status, reboot, serve -------------------------------------------------------
+
+def run_status(args: argparse.Namespace) -> int:
+    status = operations.read_status(args.port, options=FlashOptions(baudrate=args.baud))
+    report = flashing.status_json(status)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"vendor id:  {report['vendor_id']}\nclass id:   {report['class_id']}\n"
+          f"device id:  {report['device_id']}")
+    for component in report["components"]:
+        print(f"component {'/'.join(component['id'])}: sequence number "
+              f"{component['sequence_number']}, digest {component['digest'] or '-'}, "
+              f"{component['size']} bytes")
+    for slot, state in report["slots"].items():
+        print(f"slot {slot}: {state}")
+    last = report["last_result"]
+    print("last update: " + ("none" if last is None else
+                             f"{last['result']} ({last['detail']}), sequence number "
+                             f"{last['sequence_number']}"))
+    return 0
+
+
+def run_reboot(args: argparse.Namespace) -> int:
+    operations.reboot(args.port, options=FlashOptions(baudrate=args.baud))
+    print(f"{args.port}: rebooting")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
+                                      args.vendor_id, args.class_id, args.baud)
+    device = flashing.open_virtual_device(spec)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        if args.pty:
+            pty = PseudoTerminal()
+            print(pty.path, flush=True)  # alone on the first line: scripts read it
+            try:
+                flashing.serve_on_pty(device, pty, args.baud, stop)
+            finally:
+                pty.close()
+        else:
+            print(f"serving on {args.port}", flush=True)
+            flashing.serve_on_port(device, args.port, args.baud, stop)
+    finally:
+        device.close()
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+# -- ports, records ---------------------------------------------------------------------
+
+def run_ports(args: argparse.Namespace) -> int:
+    ports = list_serial_ports()
+    if args.json:
+        print(json.dumps([{"device": p.device, "description": p.description,
+                           "usb_id": p.usb_id, "serial_number": p.serial_number}
+                          for p in ports], indent=2))
+        return 0
+    for port in ports:
+        usb = f" [{port.usb_id}" + (f" SN {port.serial_number}]" if port.serial_number else "]") \
+            if port.usb_id else ""
+        print(f"{port.device}  {port.description}{usb}")
+    if not ports:
+        print("no serial ports found", file=sys.stderr)
+    return 0
+
+
+def run_records_export(args: argparse.Namespace) -> int:
+    text = FactoryRecords(args.db or flashing.records_path()).export_csv()
+    if args.output:
+        write_atomic(args.output, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,122 @@
+"""Factory records: every flash attempt, appended to an SQLite database.
+
+One row per attempt and port (device id, port, bundle digest, sequence number, result,
+reason, bytes, timings, operator, station), so a station's history can be audited and
+exported to CSV. Rows are only ever inserted; nothing updates or deletes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Final
+
+from flasher.errors import RecordsError
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    seconds REAL NOT NULL,
+    port TEXT NOT NULL,
+    device_id TEXT,
+    bundle TEXT NOT NULL,
+    bundle_digest TEXT NOT NULL,
+    sequence_number INTEGER,
+    result TEXT NOT NULL,
+    reason TEXT,
+    bytes INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    operator TEXT NOT NULL,
+    station TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One flash attempt on one port (a row of the `attempts` table).
+
+    Attributes:
+        started: When it began, seconds since the epoch (UTC).
+        seconds: How long it took.
+        device_id: The device's id in hex, None if it never answered.
+        bundle_digest: SHA-256 of the envelope, hex.
+        sequence_number: The installed (or offered) manifest sequence number.
+        result: ``ok``, ``refused``, ``failed`` or ``cancelled``.
+        reason: Why not ok.
+        sessions: Sessions used (more than one after a resume).
+    """
+
+    started: float
+    seconds: float
+    port: str
+    device_id: str | None
+    bundle: str
+    bundle_digest: str
+    sequence_number: int | None
+    result: str
+    reason: str | None
+    bytes: int
+    sessions: int
+    operator: str
+    station: str
+
+
+_COLUMNS: Final = tuple(f.name for f in fields(AttemptRecord))
+
+
+class FactoryRecords:
+    """The records database at `path` (created on first use, parent folders included)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A short busy timeout: gang threads and other stations' processes append at once.
+            connection = sqlite3.connect(self.path, timeout=10)
+            try:
+                with connection:
+                    connection.execute(_SCHEMA)
+                    yield connection
+            finally:
+                connection.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordsError(str(self.path), str(exc)) from exc
+
+    def append(self, record: AttemptRecord) -> None:
+        """Insert one attempt (a transaction of its own: it survives a crash right after)."""
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        with self._connect() as db:
+            db.execute(f"INSERT INTO attempts ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                       tuple(asdict(record).values()))
+
+    def all(self) -> list[AttemptRecord]:
+        """Every attempt, oldest first."""
+        with self._connect() as db:
+            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM attempts ORDER BY id").fetchall()
+        return [AttemptRecord(*row) for row in rows]
+
+    def export_csv(self) -> str:
+        """Every attempt as CSV text with a header row (times in UTC ISO 8601)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_COLUMNS)
+        for record in self.all():
+            row = asdict(record)
+            row["started"] = _iso(record.started)
+            writer.writerow(row[c] if row[c] is not None else "" for c in _COLUMNS)
+        return out.getvalue()
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")

@@ -1,0 +1,216 @@
+"""Flashing use cases shared by the CLI and the GUI: load a bundle, flash a gang of ports
+with factory records, read a device's status, serve a virtual device.
+
+Everything here returns data; `workbench/cli/device_cmds.py` and the GUI present it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import platformdirs
+
+from flasher.errors import BundleError
+from flasher.gang import GangFlash
+from flasher.loader.contract import DeviceStatus
+from flasher.loader.device import DeviceConfig, VirtualDevice
+from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
+from flasher.loader.server import ServerConfig
+from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback
+from flasher.records import AttemptRecord, FactoryRecords
+from workbench.files import read_bytes
+
+DATA_DIR_ENV: Final = "SUITWB_DATA_DIR"
+RECORDS_FILE: Final = "factory-records.sqlite"
+MAX_BUNDLE: Final = 64 * 1024 * 1024
+#: The vendor and class ids of the SUIT manifest examples (M37 App. B), the defaults of
+#: `suitwb device serve` so the published example bundles address the virtual device.
+EXAMPLE_VENDOR_ID: Final = uuid.UUID("fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe")
+EXAMPLE_CLASS_ID: Final = uuid.UUID("1492af14-2569-5e48-bf42-9b2d51f2ab45")
+
+
+def data_dir() -> Path:
+    """``$SUITWB_DATA_DIR`` if set, else the platform's user data directory."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    return Path(platformdirs.user_data_dir("suit-workbench", appauthor=False))
+
+
+def records_path() -> Path:
+    """Where the factory records database lives."""
+    return data_dir() / RECORDS_FILE
+
+
+@dataclass(frozen=True)
+class Station:
+    """Who flashes where: recorded with every attempt."""
+
+    operator: str
+    station: str
+
+    @classmethod
+    def current(cls, operator: str | None = None, station: str | None = None) -> Station:
+        """The OS user and host name unless given."""
+        return cls(operator or _os_user(), station or socket.gethostname())
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def load_bundle(path: Path, payloads: Sequence[tuple[str, Path]] = ()) -> Bundle:
+    """The signed envelope at `path` and the payload files served for fetch URIs.
+
+    Args:
+        path: The envelope file.
+        payloads: (URI, file) pairs for payloads the manifest fetches from elsewhere.
+    """
+    envelope = read_bytes(path, limit=MAX_BUNDLE)
+    served = {uri: read_bytes(file, limit=MAX_BUNDLE) for uri, file in payloads}
+    if not envelope:
+        raise BundleError(str(path), "the file is empty")
+    return Bundle.from_bytes(envelope, served, name=str(path))
+
+
+@dataclass
+class FlashJob:
+    """Flash one bundle to several ports and record every attempt.
+
+    Attributes:
+        bundle: What to send.
+        ports: Where.
+        station: Who and where, for the records.
+        records: The records database, None to keep no records.
+        options: Timeouts and sizes.
+    """
+
+    bundle: Bundle
+    ports: Sequence[str]
+    station: Station
+    records: FactoryRecords | None
+    options: FlashOptions = field(default_factory=FlashOptions)
+
+    def __post_init__(self) -> None:
+        self._gang = GangFlash(self.ports, self.bundle, self.options)
+
+    @property
+    def cancel(self) -> threading.Event:
+        """Set it to cancel every port (each ends with result ``cancelled``)."""
+        return self._gang.cancel
+
+    def run(self, on_progress: ProgressCallback | None = None) -> list[FlashOutcome]:
+        """Flash all ports in parallel; each attempt is recorded as it ends."""
+        return self._gang.run(on_progress, self._record)
+
+    def _record(self, outcome: FlashOutcome) -> None:
+        if self.records is not None:
+            self.records.append(attempt_record(outcome, self.bundle, self.station))
+
+
+def attempt_record(outcome: FlashOutcome, bundle: Bundle, station: Station) -> AttemptRecord:
+    """The factory record of one outcome."""
+    number = outcome.update.sequence_number if outcome.update else bundle.sequence_number
+    return AttemptRecord(
+        started=outcome.started, seconds=round(outcome.seconds, 3), port=outcome.port,
+        device_id=outcome.identity.device_id.hex() if outcome.identity else None,
+        bundle=bundle.name, bundle_digest=bundle.digest.hex(), sequence_number=number,
+        result=outcome.result, reason=outcome.reason, bytes=outcome.bytes,
+        sessions=outcome.sessions, operator=station.operator, station=station.station)
+
+
+def outcome_json(outcome: FlashOutcome) -> dict[str, Any]:
+    """The JSON object `suitwb flash --json` prints for one port."""
+    return {"port": outcome.port, "result": outcome.result, "bytes": outcome.bytes,
+            "seconds": round(outcome.seconds, 3), "reason": outcome.reason,
+            "refusal": outcome.refusal.name.lower() if outcome.refusal is not None else None,
+            "device_id": outcome.identity.device_id.hex() if outcome.identity else None,
+            "sequence_number": outcome.update.sequence_number if outcome.update else None,
+            "sessions": outcome.sessions}
+
+
+def status_json(status: DeviceStatus) -> dict[str, Any]:
+    """The JSON object `suitwb device status --json` prints."""
+    identity, last = status.identity, status.last_result
+    return {
+        "vendor_id": _uuid_text(identity.vendor_id), "class_id": _uuid_text(identity.class_id),
+        "device_id": identity.device_id.hex(),
+        "components": [{"id": [part.hex() for part in c.component_id],
+                        "sequence_number": c.sequence_number,
+                        "digest": c.digest.hex() if c.digest is not None else None,
+                        "size": c.size, "active_slot": c.active_slot}
+                       for c in status.components],
+        "slots": dict(status.slots),
+        "last_result": None if last is None else {
+            "result": last.result.name.lower(), "detail": last.detail,
+            "sequence_number": last.sequence_number,
+            "manifest_digest": last.manifest_digest.hex() if last.manifest_digest else None,
+            "time": last.time},
+    }
+
+
+def _uuid_text(raw: bytes) -> str:
+    return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else raw.hex()
+
+
+@dataclass(frozen=True)
+class VirtualDeviceSpec:
+    """What `suitwb device serve` builds.
+
+    Attributes:
+        state_dir: Flash contents, sequence numbers and trust anchors persist here.
+        profile: The flash profile name.
+        trust_anchors: PEM public key files the device trusts (added to its store).
+        vendor_id: The SUIT vendor id it answers to.
+        class_id: The SUIT class id it answers to.
+        baud: Pace the line (and the flash, in real time) like a UART at this rate.
+    """
+
+    state_dir: Path
+    profile: str
+    trust_anchors: Sequence[Path] = ()
+    vendor_id: uuid.UUID = EXAMPLE_VENDOR_ID
+    class_id: uuid.UUID = EXAMPLE_CLASS_ID
+    baud: int | None = None
+
+
+def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
+    """The virtual device of `spec`, its state loaded from (or provisioned in) `state_dir`."""
+    anchors = [read_bytes(path, limit=1 << 16) for path in spec.trust_anchors]
+    # With a paced line the flash works in real time too, so the line and the flash
+    # compete as on a real device; unpaced (tests) both are as fast as the machine.
+    return VirtualDevice(DeviceConfig(
+        state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
+        profile=spec.profile, trust_anchors=anchors, realtime=spec.baud is not None))
+
+
+def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:
+    """The server limits for `device` (its envelope limit) at `baud`."""
+    return ServerConfig(max_envelope=device.config.max_envelope_size, baud=baud)
+
+
+def serve_on_pty(device: VirtualDevice, pty: PseudoTerminal, baud: int | None,
+                 stop: threading.Event) -> None:
+    """Serve `device` on the pseudo-terminal until `stop` is set."""
+    serve_transport(pty.transport, device, server_config(device, baud), stop,
+                    reboot=lambda: _reboot(device))
+
+
+def serve_on_port(device: VirtualDevice, url: str, baud: int | None,
+                  stop: threading.Event) -> None:
+    """Serve `device` on an existing port until `stop` is set (reopened if it drops)."""
+    serve_port(url, device, server_config(device, baud), stop, reboot=lambda: _reboot(device))
+
+
+def _reboot(device: VirtualDevice) -> None:
+    device.reboot()
