@@ -123,22 +123,23 @@ class SetSeverable:
 
     member: str
     severed: bool
-    _was: bool = False
+    _before: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return f"{'Sever' if self.severed else 'Keep inline'} {self.member}"
 
     def do(self, project: Project) -> None:
-        self._was = self.member in project.severable
-        if self.severed and not self._was:
+        self._before = list(project.severable)
+        if self.severed and self.member not in project.severable:
             project.severable.append(self.member)
-        elif not self.severed and self._was:
+        elif not self.severed and self.member in project.severable:
             project.severable.remove(self.member)
         project.notify("changed", ("severable",))
 
     def undo(self, project: Project) -> None:
-        SetSeverable(self.member, self._was).do(project)
+        project.severable[:] = self._before
+        project.notify("changed", ("severable",))
 
 
 @dataclass
