@@ -234,14 +234,24 @@ class Updater:
             self.device.state = self.device.store.save(
                 replace(self.device.state, update=None), "abandon")
             raise
-        self._commit(in_flight, context)
+        installed = self._commit(in_flight, context)
         self.device.timer.drain()
         if self.device.config.reboot_after_update:
-            self.device.reboot()
+            self._reboot_into(installed)
         return UpdateResult(in_flight.sequence_number, in_flight.manifest_digest,
                             self.device.components())
 
-    def _commit(self, in_flight: UpdateInFlight, context: StoreContext) -> None:
+    def _reboot_into(self, installed: Installation) -> None:
+        """Reboot; refuse if the bootloader did not accept the new images."""
+        result = self.device.reboot()
+        booted = result.booted
+        if installed.images and (booted is None
+                                 or booted.manifest_digest != installed.manifest_digest):
+            raise UpdateRefused(RefusalReason.OPERATION_FAILED,
+                                "installed, but the bootloader rejected it: "
+                                + "; ".join(result.rejected))
+
+    def _commit(self, in_flight: UpdateInFlight, context: StoreContext) -> Installation:
         state = self.device.state
         images = tuple(self._image_record(component, size, context)
                        for component, size in context.written.items()
@@ -260,6 +270,7 @@ class Updater:
             numbers[component] = max(numbers.get(component, 0), in_flight.sequence_number)
         self.device.state = self.device.store.save(replace(state, sequence_numbers=numbers),
                                                    "sequence-number")
+        return installation
 
     def _image_record(self, component: ComponentId, size: int,
                       context: StoreContext) -> ImageRecord:

@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from flasher.errors import RefusalReason
+import pytest
+
+from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.layout import APP
 from tests.flasher.device.conftest import image_of, install
-from tests.flasher.device.envelopes import app_update, new_key_pem
+from suit.model import Command, Digest, Parameter
+from tests.flasher.device.envelopes import app_update, new_key_pem, seq
 
 Maker = Callable[..., VirtualDevice]
 FIRST, SECOND = image_of(10_000, 1), image_of(11_000, 2)
@@ -77,3 +80,16 @@ def test_the_boot_runs_the_manifests_invoke_sequence(make_device: Maker) -> None
     device = make_device()
     install(device, app_update(1, FIRST), FIRST)
     assert device.reboot().invoked == ((APP, b"go"),)
+
+
+def test_an_update_whose_validate_fails_at_boot_is_reported_and_not_run(make_device: Maker) -> None:
+    device = make_device()
+    install(device, app_update(1, FIRST), FIRST)
+    build = app_update(2, SECOND)
+    build.validate = seq((Command.OVERRIDE_PARAMETERS,
+                          {Parameter.IMAGE_DIGEST: Digest(-16, b"\x00" * 32)}),
+                         (Command.IMAGE_MATCH, 15))
+    with pytest.raises(UpdateRefused, match="bootloader rejected"):
+        install(device, build, SECOND)
+    assert device.last_boot.booted.sequence_number == 1
+    assert device.status().slots["app/A"] == "active"
