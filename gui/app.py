@@ -1,23 +1,101 @@
-"""Application start-up: parse the window's arguments, create the QApplication, show the
-main window. (Minimal window until the GUI issues land.)"""
+"""Application start-up: parse the window's arguments, create the QApplication, build the
+main window with its views, and either run it or (``--screenshot``) render it to a PNG.
+
+    suit-workbench [--demo] [--screenshot PATH] [FILE ...]
+
+FILE may be a project (``.toml``) or an envelope (``.suit``, ``.cbor``) to inspect.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui.main_window import MainWindow
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The window's command line."""
+    parser = argparse.ArgumentParser(prog="suit-workbench",
+                                     description="SUIT Workbench: the workstation window.")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the demo workspace (created on first run in the data dir)")
+    parser.add_argument("--screenshot", metavar="PATH",
+                        help="open the demo workspace, render the window to PATH (PNG) and exit")
+    parser.add_argument("files", nargs="*", help="project (.toml) or envelopes to open")
+    return parser.parse_args(list(argv))
+
+
+def application() -> QApplication:
+    """The QApplication, created once."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(["suit-workbench"])
+        app.setApplicationName("SUIT Workbench")
+        app.setOrganizationName("SUIT Workbench")
+    return app  # type: ignore[return-value]
+
+
+def build_window() -> MainWindow:
+    """The main window with every view of this release registered."""
+    from gui.authoring.install import install_authoring
+    window = MainWindow()
+    install_authoring(window)
+    return window
+
+
+def settle(window: MainWindow, rounds: int = 50) -> None:
+    """Let background jobs finish and their results reach the views."""
+    app = application()
+    for _ in range(rounds):
+        app.processEvents()
+        if not window.runner.busy:
+            break
+        window.runner.wait(100)
+    app.processEvents()
+
+
+def save_screenshot(window: MainWindow, path: str | Path) -> Path:
+    """Render the window to a PNG file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settle(window)
+    if not window.grab().save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+    return path
 
 
 def main(argv: Sequence[str]) -> int:
     """Open the workstation; return the Qt event loop's exit status."""
-    parser = argparse.ArgumentParser(prog="suit-workbench")
-    parser.add_argument("--demo", action="store_true", help="open the demo workspace")
-    args = parser.parse_args(list(argv))
-    app = QApplication.instance() or QApplication(["suit-workbench"])
-    window = QMainWindow()
-    window.setWindowTitle("SUIT Workbench" + (" — demo workspace" if args.demo else ""))
-    window.setCentralWidget(QLabel("SUIT Workbench"))
-    window.resize(1200, 800)
+    args = parse_args(argv)
+    app = application()
+    window = build_window()
+    if args.screenshot:
+        window.resize(1280, 800)  # the README's size, whatever the saved layout says
+    else:
+        window.restore_layout()
+    if args.demo or args.screenshot:
+        from gui.authoring.demo import open_demo
+        open_demo(window)
+    for name in args.files:
+        window.open_path(name)
     window.show()
+    if args.screenshot:
+        QTimer.singleShot(0, lambda: app.exit(_screenshot_and_close(window, args.screenshot)))
     return app.exec()
+
+
+def _screenshot_and_close(window: MainWindow, path: str) -> int:
+    try:
+        save_screenshot(window, path)
+    except OSError as exc:
+        print(f"suit-workbench: error: {exc}", file=sys.stderr)
+        return 2
+    window.workspace.mark_saved()  # nothing to ask about: the demo is saved on disk
+    window.close()
+    return 0

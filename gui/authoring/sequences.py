@@ -1,0 +1,272 @@
+"""Command sequences as ordered lists, and the palette of conditions and directives.
+
+A sequence the project does not give explicitly shows what the builder generates (in
+grey). The first edit — a command dragged in from the palette, a move, a removal or an
+argument edited in place — makes it explicit: one `SetMapEntry` on ``sequences`` carrying
+the whole new list, so one undo restores the previous state, generated or explicit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from gui.authoring.notation import (
+    command_entry,
+    default_argument,
+    describe,
+    palette_commands,
+    parse_argument,
+    toml_value,
+)
+from gui.authoring.session import Preview
+from gui.workspace import Workspace
+from suit.errors import WorkbenchError
+from suit.model import Digest, DigestAlgorithm
+from workbench.project.commands import SetMapEntry
+from workbench.project.explicit import ExplicitSequences
+from workbench.project.images import ImageInfo
+from workbench.project.resolve import DependencyInfo, Resolved, device_ids
+
+COMMAND_MIME: Final = "application/x-suitwb-command"
+ENTRY_MIME: Final = "application/x-suitwb-sequence-entry"
+#: The sequences the editor shows, in the order a device runs them (M37 §6, §8.4.6).
+EDITED_SEQUENCES: Final = ("shared", "dependency-resolution", "payload-fetch", "install",
+                           "validate", "load", "invoke")
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class PaletteModel(QAbstractListModel):
+    """Every condition and directive, to drag into a sequence."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._commands = palette_commands()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._commands)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        name, spec, condition = self._commands[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return spec
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{spec}: drag into a sequence (starts as {toml_value(default_argument(name))})"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor("#1565c0" if condition else "#6a1b9a"))
+        if role == Qt.ItemDataRole.UserRole:
+            return name
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def mimeTypes(self) -> list[str]:
+        return [COMMAND_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        rows = [i.row() for i in indexes if i.isValid()]
+        if rows:
+            mime.setData(COMMAND_MIME, self._commands[rows[0]][0].encode("utf-8"))
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def row_of(self, name: str) -> int:
+        """The row of a command by its notation name (``vendor-identifier``)."""
+        return next(i for i, c in enumerate(self._commands) if c[0] == name)
+
+
+class SequenceModel(QAbstractListModel):
+    """One command sequence of the open project.
+
+    Signals:
+        refused(str): an edit was refused, with the reason and hint.
+    """
+
+    refused = Signal(str)
+
+    def __init__(self, workspace: Workspace, name: str, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.name = name
+        self.preview = Preview()
+        workspace.projectOpened.connect(self._reset)
+        workspace.projectChanged.connect(self._changed)
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+    def _changed(self, _event: str, subject: Any) -> None:
+        if subject == ("sequences",) or _event.startswith("component"):
+            self._reset()
+
+    def set_preview(self, preview: Preview) -> None:
+        """New generated sequences (shown while this one is not explicit)."""
+        self.preview = preview
+        if not self.explicit:
+            self._reset()
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the project gives this sequence itself."""
+        project = self.workspace.project
+        return project is not None and self.name in project.sequences
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """The commands shown: explicit, else generated."""
+        project = self.workspace.project
+        if project is None:
+            return []
+        if self.name in project.sequences:
+            return project.sequences[self.name]
+        return self.preview.generated.get(self.name, [])
+
+    # --- display and in-place editing -----------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{index.row()}  {describe(entry)}"
+        if role == Qt.ItemDataRole.EditRole:
+            return toml_value(command_entry(entry)[1])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return ("Double-click to edit the argument." if self.explicit else
+                    "Generated by the builder; any edit makes this sequence explicit.")
+        if role == Qt.ItemDataRole.ForegroundRole and not self.explicit:
+            return QBrush(QColor("#757575"))
+        if role == Qt.ItemDataRole.FontRole and not self.explicit:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled)
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """Edit an argument in place; refused (with `refused`) when it does not parse."""
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        entries = [dict(e) for e in self.entries]
+        name, _old = command_entry(entries[index.row()])
+        try:
+            argument = parse_argument(str(value), f"{self.name}[{index.row()}].{name}")
+            entries[index.row()] = {name: argument}
+            self.commit(entries)
+        except WorkbenchError as exc:
+            self.refused.emit(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
+            return False
+        return True
+
+    # --- edits ----------------------------------------------------------------------------
+
+    def validate(self, entries: list[dict[str, Any]]) -> None:
+        """Refuse a sequence the builder would refuse (unknown command, bad argument).
+
+        Raises:
+            ProjectFileError: with where and why.
+        """
+        project = self.workspace.project
+        assert project is not None  # edits only happen with a project open
+        vendor, klass = device_ids(project)
+        # Only the shape is checked here: references need a name, not a computed digest.
+        placeholder = ImageInfo(Digest(DigestAlgorithm.SHA256, bytes(32)), 0)
+        images = {c.name: placeholder for c in project.components if c.has_image}
+        deps = {d.name: DependencyInfo(placeholder.digest, 0) for d in project.dependencies}
+        ExplicitSequences(Resolved(vendor, klass, images, {}, deps, 0, "project")).sequence(
+            entries, f"sequences.{self.name}")
+
+    def commit(self, entries: list[dict[str, Any]]) -> None:
+        """Replace the sequence with `entries` as one undoable edit."""
+        self.validate(entries)
+        self.workspace.push(SetMapEntry(("sequences",), self.name, entries))
+
+    def insert_command(self, row: int, name: str, argument: Any = None) -> None:
+        """Insert a command (from the palette) before `row` (-1: at the end)."""
+        entries = list(self.entries)
+        row = len(entries) if row < 0 or row > len(entries) else row
+        entries.insert(row, {name: default_argument(name) if argument is None else argument})
+        self.commit(entries)
+
+    def move(self, source: int, target: int) -> None:
+        """Move the command at `source` to before row `target`."""
+        entries = list(self.entries)
+        entry = entries.pop(source)
+        entries.insert(target - 1 if target > source else target, entry)
+        self.commit(entries)
+
+    def remove(self, rows: list[int]) -> None:
+        """Remove commands."""
+        entries = [e for i, e in enumerate(self.entries) if i not in set(rows)]
+        self.commit(entries)
+
+    def revert(self) -> None:
+        """Drop the explicit sequence: the builder generates it again."""
+        if self.explicit:
+            self.workspace.push(SetMapEntry(("sequences",), self.name, None))
+
+    # --- drag and drop --------------------------------------------------------------------
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [COMMAND_MIME, ENTRY_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        if rows:
+            mime.setData(ENTRY_MIME, json.dumps({"sequence": self.name, "row": rows[0]}).encode())
+        return mime
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                        parent: _Index) -> bool:
+        if data.hasFormat(COMMAND_MIME):
+            return True
+        if data.hasFormat(ENTRY_MIME):
+            return json.loads(bytes(data.data(ENTRY_MIME).data()))["sequence"] == self.name
+        return False
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: _Index) -> bool:
+        """A palette command is inserted; an entry of this sequence is moved."""
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        target = row if row >= 0 else parent.row() if parent.isValid() else self.rowCount()
+        try:
+            if data.hasFormat(COMMAND_MIME):
+                self.insert_command(target, bytes(data.data(COMMAND_MIME).data()).decode())
+            else:
+                self.move(json.loads(bytes(data.data(ENTRY_MIME).data()))["row"], target)
+        except WorkbenchError as exc:
+            self.refused.emit(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
+            return False
+        return True
