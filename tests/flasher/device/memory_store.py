@@ -57,12 +57,12 @@ class MemoryStore:
 
     def fetch(self, component_id: ComponentId, request: FetchRequest) -> None:
         self.log.append(("fetch", component_id, request.uri))
-        data = request.integrated if request.integrated is not None else self.payloads[request.uri]
+        data = request.integrated if request.integrated is not None else self.payloads.get(request.uri, b"")
         self.images[component_id] = data
 
     def fetch_dependency(self, uri: str, max_size: int) -> bytes:
         self.log.append(("fetch-dependency", uri))
-        return self.payloads[uri]
+        return self.payloads.get(uri, b"")
 
     def write(self, component_id: ComponentId, content: bytes) -> None:
         self.log.append(("write", component_id, content))
