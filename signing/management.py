@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from signing.algorithms import SECRET, key_kind
 from signing.cose_key import thumbprint
-from signing.errors import ExportRefused, KeyReferenceError, WrongKeyType
+from signing.errors import ExportRefused, KeyNotFound, KeyReferenceError, WrongKeyType
 from signing.external import load_public_key
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
@@ -81,8 +81,15 @@ def public_key_for(ref: KeyRef, pins: PinProvider | None) -> tuple[PublicKey, by
                 raise ExportRefused(f"refusing to export a secret key: {ref.path}") from exc
             raise
         return public, thumbprint(public)
-    with token_session(ref, pins) as session:
-        return export_public_key(session, ref)
+    if ref.object_type in ("private", "secret-key"):
+        raise ExportRefused(f"refusing to export a {ref.object_type} key: {ref.redacted()}")
+    # Public keys are usually public objects (CKA_PRIVATE false): try without the PIN first.
+    try:
+        with token_session(ref, pins, login=False) as session:
+            return export_public_key(session, ref)
+    except KeyNotFound:
+        with token_session(ref, pins) as session:
+            return export_public_key(session, ref)
 
 
 def export_public(ref: KeyRef, fmt: str, pins: PinProvider | None) -> bytes:

@@ -39,6 +39,9 @@ MODULE_GLOBS: Final = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/li
 #: Environment variable naming the module when a URI gives no module-path.
 MODULE_ENV: Final = "SUITWB_PKCS11_MODULE"
 SOFTHSM_MODULE: Final = "/usr/lib/softhsm/libsofthsm2.so"
+# Shims that wrap another module rather than present tokens (p11-kit's proxy, OpenSC's
+# logging spy, which needs PKCS11SPY set and prints a banner when loaded).
+_NOT_TOKENS: Final = ("p11-kit", "pkcs11-spy")
 
 _REMOVED: Final = (p11.DeviceRemoved, p11.TokenNotPresent, p11.SessionHandleInvalid,
                    p11.SessionClosed, p11.DeviceError, p11.TokenNotRecognised,
@@ -50,11 +53,14 @@ _OBJECT_CLASSES: Final = {"private": ObjectClass.PRIVATE_KEY, "public": ObjectCl
 
 def find_modules() -> list[str]:
     """PKCS#11 modules installed on this machine, plus the one SUITWB_PKCS11_MODULE names."""
-    found = {p for pattern in MODULE_GLOBS for p in glob.glob(pattern)
-             if "p11-kit" not in Path(p).name}
+    candidates = [p for pattern in MODULE_GLOBS for p in sorted(glob.glob(pattern))
+                  if not Path(p).name.startswith(_NOT_TOKENS)]
     if os.environ.get(MODULE_ENV):
-        found.add(os.environ[MODULE_ENV])
-    return sorted(found)
+        candidates.insert(0, os.environ[MODULE_ENV])
+    by_file: dict[str, str] = {}
+    for path in candidates:  # one entry per module file, under its first-listed name
+        by_file.setdefault(os.path.realpath(path), path)
+    return list(by_file.values())
 
 
 def module_path_for(uri: Pkcs11Uri) -> str:

@@ -36,6 +36,9 @@ def test_pin_is_absent_from_everything_the_run_produced(softhsm: SoftHsm, tmp_pa
     assert [r.returncode for r in runs[-4:]] == [2, 2, 0, 0]
     assert "PIN or passphrase incorrect" in runs[6].stderr and "no such key" in runs[7].stderr
     assert "2 record(s)" in runs[9].stdout
+    listing = runs[1].stdout
+    assert "token 'operator'  manufacturer 'SoftHSM project'" in listing
+    assert "private    P-256" in listing and "label 'leak-test'" in listing
     for run in runs:
         assert pin not in run.stdout and pin not in run.stderr
     files = [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -95,7 +95,8 @@ def test_export_pem_and_cose_key_match_the_signing_key(softhsm: SoftHsm,
 
 @pytest.mark.parametrize("suffix", [";type=private", ";type=secret-key"])
 def test_export_of_private_or_secret_keys_is_refused(suffix: str, softhsm: SoftHsm) -> None:
-    uri = softhsm.uri("release", object="p256").replace("?", suffix + "?", 1)
+    # Refused before any login: no PIN is given, and none is asked for.
+    uri = softhsm.uri("release", pin=False, object="p256").replace("?", suffix + "?", 1)
     with pytest.raises(ExportRefused):
         export_public(_ref(uri), "pem", None)
 

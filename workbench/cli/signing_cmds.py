@@ -16,7 +16,7 @@ from signing.algorithms import kind_for_algorithm, parse_algorithm
 from signing.audit import SigningAuditLog
 from signing.backends import open_signer
 from signing.envelope import BlockPolicy
-from signing.errors import KeyReferenceError, PinUnavailable
+from signing.errors import KeyReferenceError, ModuleNotFound, PinUnavailable, TokenError
 from signing.files import write_atomic
 from signing.keyref import Pkcs11Uri, parse_key_reference
 from signing.management import FORMATS, export_public, generate, inventory
@@ -136,7 +136,14 @@ def _keys_list(args: argparse.Namespace) -> int:
     pins = TerminalPinProvider() if args.login else None
     for module in modules:
         print(f"module {module}")
-        for entry in inventory(module, pins, token=args.token, login=args.login):
+        try:
+            entries = inventory(module, pins, token=args.token, login=args.login)
+        except (ModuleNotFound, TokenError) as exc:
+            if args.module:  # the one module asked for: its failure is the answer
+                raise
+            print(f"  (skipped: {exc})")
+            continue
+        for entry in entries:
             t = entry.token
             print(f"  token {t.label!r}  manufacturer {t.manufacturer!r}  model {t.model!r}"
                   f"  serial {t.serial}")
