@@ -123,12 +123,14 @@ class FlashOptions:
         reconnects: Sessions reopened after a lost line or a device reset before giving up.
         reconnect_delay: Seconds to wait before reopening the port.
         baudrate: The baud rate set on real ports.
+        write_timeout: Seconds a write may block on a line that does not drain.
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
     reconnects: int = 5
     reconnect_delay: float = 0.5
     baudrate: int = DEFAULT_BAUD
+    write_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,8 @@ def _payload_for(bundle: Bundle, request: PayloadRequest) -> bytes:
 
 
 def _opener(port: str, options: FlashOptions, opener: Opener | None) -> Opener:
-    return opener or (lambda: SerialTransport.open(port, options.baudrate))
+    return opener or (lambda: SerialTransport.open(port, options.baudrate,
+                                                   options.write_timeout))
 
 
 def flash(port: str, bundle: Bundle, *, options: FlashOptions | None = None,

@@ -44,11 +44,16 @@ class SerialTransport:
         self.name = name
 
     @classmethod
-    def open(cls, url: str, baudrate: int = DEFAULT_BAUD) -> SerialTransport:
-        """Open `url` with `serial.serial_for_url` (8N1, no flow control)."""
+    def open(cls, url: str, baudrate: int = DEFAULT_BAUD,
+             write_timeout: float = 10.0) -> SerialTransport:
+        """Open `url` with `serial.serial_for_url` (8N1, no flow control).
+
+        `write_timeout` bounds how long a write may block on a line nobody reads (a device
+        that died with the buffers full); it then fails as a TransportError.
+        """
         try:
             port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05,
-                                         write_timeout=30, exclusive=_exclusive(url))
+                                         write_timeout=write_timeout, exclusive=_exclusive(url))
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TransportError(url, f"cannot open: {exc}") from exc
         return cls(port, url)
