@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, Final
 
 from suit import cbor
-from suit.codec import member_name, severed_member_content
+from suit.codec import decode_envelope, member_name, severed_member_content
 from suit.digest import compute
 from suit.errors import ManifestError
 from suit.model import (
@@ -26,6 +26,7 @@ from suit.model import (
     TextMap,
 )
 from suit.payloads import integrated_digests, manifest_sequences
+from suit.verify import manifest_bstr
 
 
 class Severity(Enum):
@@ -250,9 +251,6 @@ def _severed(envelope: Envelope) -> Iterator[Finding]:
 
 
 def _dependencies(envelope: Envelope) -> Iterator[Finding]:
-    from suit.codec import decode_envelope
-    from suit.verify import manifest_bstr
-
     for key, digest in integrated_digests(envelope).items():
         data = envelope.integrated.get(key)
         if data is None or compute(digest.algorithm, data) == digest.value:

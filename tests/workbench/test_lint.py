@@ -18,7 +18,7 @@ from tests.fixtures.vectors import MANIFEST_SPEC, TRUST_DOMAINS
 from tests.workbench.conftest import GOLDEN, run_suitwb
 from workbench.project.builder import BuildOptions, build_project, write_envelope
 from workbench.project.lint import ALL_RULES, lint_envelope_file, lint_project
-from workbench.project.model import Component, Dependency, Device, Image, Project
+from workbench.project.model import Component, Device, Image, Project
 from workbench.project.projectfile import load_project
 from signing.audit import SigningAuditLog
 from signing.backends import open_signer

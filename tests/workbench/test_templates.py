@@ -67,3 +67,22 @@ def test_unknown_template_is_a_typed_error(tmp_path: Path) -> None:
     result = run_suitwb("new", "--template", "toaster", tmp_path / "x")
     assert result.returncode == 2
     assert "no such template" in result.stderr and "suitwb new --list" in result.stderr
+
+
+def test_build_signs_with_a_key_in_a_real_token(tmp_path: Path, softhsm: object,
+                                                data_dir: Path) -> None:
+    """`--sign pkcs11:...` through the signing layer, on the session's SoftHSM2 token."""
+    uri = softhsm.uri("release", object="workbench-build", id="%57%42")  # type: ignore[attr-defined]
+    generated = run_suitwb("keys", "generate", "--key", uri, "--alg", "ESP256")
+    assert generated.returncode == 0, generated.stderr
+    public = tmp_path / "token-public.pem"
+    exported = run_suitwb("keys", "export", "--key", uri, "-o", public)
+    assert exported.returncode == 0, exported.stderr
+    assert run_suitwb("new", "--template", "secure-normal", tmp_path / "p").returncode == 0
+    out = tmp_path / "release.suit"
+    built = run_suitwb("build", tmp_path / "p", "-o", out, "--sign", uri)
+    assert built.returncode == 0, built.stderr
+    assert decode_envelope(out.read_bytes()).authentication.blocks[0].message.kid == b"WB"
+    assert run_suitwb("verify", out, "--key", public).returncode == 0
+    audit = run_suitwb("audit", "show")
+    assert "workbench-build" in audit.stdout and " seq-number 1 " in audit.stdout
