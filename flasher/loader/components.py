@@ -116,14 +116,14 @@ class FlashStore:
         partition = self.layout.find(component_id)
         if partition is None or length is None or length > partition.slot_size:
             return None
-        start = self._start(partition, component_id)
+        start = self._read_start(partition, component_id)
         return digests.compute(algorithm, self.flash.read(start, length))
 
     def read(self, component_id: ComponentId, size: int) -> bytes | None:
         partition = self.layout.find(component_id)
         if partition is None or size > partition.slot_size:
             return None
-        return self.flash.read(self._start(partition, component_id), size)
+        return self.flash.read(self._read_start(partition, component_id), size)
 
     def _touched(self, component_id: ComponentId) -> bool:
         return component_id in self.ctx.written or any(
@@ -131,6 +131,13 @@ class FlashStore:
 
     def _known_size(self, component_id: ComponentId) -> int | None:
         return self.ctx.written.get(component_id, self.ctx.sizes.get(component_id))
+
+    def _read_start(self, partition: Partition, component_id: ComponentId) -> int:
+        """Where to read: the slot this run writes if it wrote it, else the running image."""
+        if partition.is_ab and not self._touched(component_id) \
+                and component_id in self.ctx.active:
+            return partition.slots[self.ctx.active[component_id]]
+        return self._start(partition, component_id)
 
     def _start(self, partition: Partition, component_id: ComponentId) -> int:
         slot = self.ctx.slots.get(component_id, 0) if partition.is_ab else 0

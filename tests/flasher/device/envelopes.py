@@ -32,6 +32,7 @@ from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
 VENDOR_ID = bytes.fromhex("fa6b4a53d5ad5fdfbe9de663e4d41ffe")
 CLASS_ID = bytes.fromhex("1492af1425695e48bf429b2d51f2ab45")
 APP = (b"\x00",)
+STAGING = (b"\x02",)
 TRUST_ANCHOR_COMPONENT_ID = (b"suitwb", b"trust-anchors")
 SHA256 = -16
 
@@ -129,3 +130,19 @@ def app_update(number: int, image: bytes, *, uri: str = "http://example.com/app.
     if integrated:
         build.integrated = {"#app": image}
     return build
+
+
+def staged_update(number: int, image: bytes) -> Build:
+    """Like M37 Example 4: fetch into the staging area, then copy into the app slot."""
+    fetch = seq((Command.SET_COMPONENT_INDEX, 1),
+                (Command.OVERRIDE_PARAMETERS, {Parameter.URI: "http://host/staged.bin",
+                                               **image_params(image)}),
+                (Command.FETCH, 2), (Command.IMAGE_MATCH, 15),
+                (Command.SET_COMPONENT_INDEX, 0),
+                (Command.OVERRIDE_PARAMETERS, {Parameter.SOURCE_COMPONENT: 1}),
+                (Command.COPY, 2), (Command.IMAGE_MATCH, 15))
+    shared = identity_shared(image)
+    shared = seq((Command.SET_COMPONENT_INDEX, 0),
+                 *((item.command, item.argument) for item in shared.commands))
+    return Build(number, components=(APP, STAGING), shared=shared, install=fetch,
+                 validate=seq((Command.SET_COMPONENT_INDEX, 0), (Command.IMAGE_MATCH, 15)))

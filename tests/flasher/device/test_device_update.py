@@ -21,6 +21,7 @@ from tests.flasher.device.envelopes import (
     app_update,
     new_key_pem,
     seq,
+    staged_update,
 )
 
 Maker = Callable[..., VirtualDevice]
@@ -168,3 +169,13 @@ def test_a_power_cut_mid_update_leaves_a_resumable_update(make_device: Maker) ->
     assert device.status().slots["app/A"] == "receiving"
     install(device, build, image)
     assert device.last_boot.booted.sequence_number == 1
+
+
+def test_fetch_to_staging_then_copy_into_the_candidate_slot(make_device: Maker) -> None:
+    device = make_device()
+    first, second = image_of(7_000, 1), image_of(9_000, 2)
+    install(device, app_update(1, first), first)
+    install(device, staged_update(2, second), second)
+    assert device.last_boot.booted.sequence_number == 2
+    assert slot_bytes(device, APP, 1)[:9_000] == second
+    assert device.status().slots["app/B"] == "active"
