@@ -136,9 +136,11 @@ class RecoverySession:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             frame = self._next_frame(left)
-            if frame is not None and frame.seq == seq and frame.kind not in _STREAM_KINDS:
+            if frame is not None and frame.seq == seq and frame.kind in _REPLY_KINDS:
                 return frame
-        return None  # stale acks and old replies are dropped on the way
+        # Stale acks and old replies are dropped on the way, and so are requests: a line
+        # that echoes (a loopback with no device) must read as "no answer".
+        return None
 
     # -- streams ------------------------------------------------------------------------
 
@@ -191,7 +193,9 @@ class RecoverySession:
                 self._frames.put(frame)
 
 
-_STREAM_KINDS: Final = frozenset({MessageType.ACK, MessageType.NAK, MessageType.DATA})
+_REPLY_KINDS: Final = frozenset({
+    MessageType.HELLO_ACK, MessageType.STATUS_REPLY, MessageType.READY, MessageType.PLAN,
+    MessageType.DONE, MessageType.OK, MessageType.REFUSED, MessageType.ERROR})
 
 
 def _check_reply(reply: Frame, expect: MessageType) -> Frame:
