@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.device import DeviceConfig, VirtualDevice
@@ -15,7 +17,9 @@ from flasher.loader.layout import APP
 from suit import cbor
 from tests.fixtures.vectors import MANIFEST_SPEC
 from tests.flasher.device.conftest import image_of, install, slot_bytes
-from tests.flasher.device.envelopes import app_update, new_key_pem
+from suit.keys import TrustAnchor
+from suit.processor import authenticate
+from tests.flasher.device.envelopes import app_update, new_key_pem, spec_public_pem
 
 Maker = Callable[..., VirtualDevice]
 GOOD = image_of(20_000, 7)
@@ -141,3 +145,27 @@ def test_published_example_for_another_class_is_refused(config: DeviceConfig) ->
         assert device.status().last_result.result == RefusalReason.WRONG_CLASS
     finally:
         device.close()
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(0, 10_000), bit=st.integers(0, 7), cut=st.integers(0, 400))
+def test_any_damaged_envelope_is_refused_with_a_reason(running: VirtualDevice, position: int,
+                                                       bit: int, cut: int) -> None:
+    envelope = app_update(6, GOOD).envelope()
+    position %= len(envelope)
+    damaged = envelope[:position] + bytes([envelope[position] ^ (1 << bit)]) \
+        + envelope[position + 1:]
+    for candidate in (damaged, envelope[:cut % len(envelope)]):
+        try:
+            running.begin_update(candidate)
+        except UpdateRefused as refusal:
+            assert refusal.reason != RefusalReason.OK
+        else:
+            # Accepted: the flip must have left the manifest and its signature intact
+            # (e.g. a bit of an unused CBOR header form the decoder tolerates).
+            accepted = authenticate(candidate, [TrustAnchor.from_pem(spec_public_pem())])
+            assert accepted.report.manifest_digest.value == authenticate(
+                envelope, [TrustAnchor.from_pem(spec_public_pem())]).report.manifest_digest.value
+            running.abort_update()
+    assert running.status().components[0].sequence_number == 5
