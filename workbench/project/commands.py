@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.project.errors import ProjectFileError
-from workbench.project.model import Component, Dependency, Project, Slot
+from workbench.project.model import Project, Slot
 
 _MISSING: Any = object()
 
@@ -142,52 +142,80 @@ class SetSeverable:
         project.notify("changed", ("severable",))
 
 
-@dataclass
-class AddComponent:
-    """Add a component (at the end, or at `index`)."""
+def _members(project: Project, kind: str) -> list[Any]:
+    """The project's components or dependencies."""
+    return project.components if kind == "component" else project.dependencies
 
-    component: Component
+
+@dataclass
+class _Insert:
+    """Insert a component or dependency (at the end, or at `index`)."""
+
+    item: Any
     index: int | None = None
+    kind = "component"
 
     @property
     def label(self) -> str:
-        return f"Add component {self.component.name}"
+        return f"Add {self.kind} {self.item.name}"
 
     def do(self, project: Project) -> None:
-        if any(c.name == self.component.name for c in project.components):
-            raise ProjectFileError(f"component {self.component.name}", "the name is taken")
-        index = len(project.components) if self.index is None else self.index
-        project.components.insert(index, self.component)
-        project.notify("component-added", self.component)
+        items = _members(project, self.kind)
+        if any(other.name == self.item.name for other in items):
+            raise ProjectFileError(f"{self.kind} {self.item.name}", "the name is taken")
+        items.insert(len(items) if self.index is None else self.index, self.item)
+        project.notify(f"{self.kind}-added", self.item)
 
     def undo(self, project: Project) -> None:
-        project.components.remove(self.component)
-        project.notify("component-removed", self.component)
+        _members(project, self.kind).remove(self.item)
+        project.notify(f"{self.kind}-removed", self.item)
 
 
 @dataclass
-class RemoveComponent:
-    """Remove a component by name."""
+class _Remove:
+    """Remove a component or dependency by name."""
 
     name: str
-    _removed: tuple[int, Component] | None = None
+    _removed: tuple[int, Any] | None = None
+    kind = "component"
 
     @property
     def label(self) -> str:
-        return f"Remove component {self.name}"
+        return f"Remove {self.kind} {self.name}"
 
     def do(self, project: Project) -> None:
-        component = _named(project.components, self.name, "component")
-        self._removed = (project.components.index(component), component)
-        project.components.remove(component)
-        project.notify("component-removed", component)
+        items = _members(project, self.kind)
+        item = _named(items, self.name, self.kind)
+        self._removed = (items.index(item), item)
+        items.remove(item)
+        project.notify(f"{self.kind}-removed", item)
 
     def undo(self, project: Project) -> None:
         if self._removed is None:
             return  # never done: nothing to revert
-        index, component = self._removed
-        project.components.insert(index, component)
-        project.notify("component-added", component)
+        index, item = self._removed
+        _members(project, self.kind).insert(index, item)
+        project.notify(f"{self.kind}-added", item)
+
+
+class AddComponent(_Insert):
+    """Add a component: ``AddComponent(Component(...), index=None)``."""
+
+
+class RemoveComponent(_Remove):
+    """Remove a component by name."""
+
+
+class AddDependency(_Insert):
+    """Add a dependency manifest (TD §5.2.2): ``AddDependency(Dependency(...))``."""
+
+    kind = "dependency"
+
+
+class RemoveDependency(_Remove):
+    """Remove a dependency by name."""
+
+    kind = "dependency"
 
 
 @dataclass
@@ -260,50 +288,6 @@ class AddSlot:
     def undo(self, project: Project) -> None:
         _named(project.components, self.component, "component").slots.remove(self.slot)
         project.notify("changed", ("component", self.component, "slots"))
-
-
-@dataclass
-class AddDependency:
-    """Add a dependency manifest (TD §5.2.2)."""
-
-    dependency: Dependency
-
-    @property
-    def label(self) -> str:
-        return f"Add dependency {self.dependency.name}"
-
-    def do(self, project: Project) -> None:
-        project.dependencies.append(self.dependency)
-        project.notify("dependency-added", self.dependency)
-
-    def undo(self, project: Project) -> None:
-        project.dependencies.remove(self.dependency)
-        project.notify("dependency-removed", self.dependency)
-
-
-@dataclass
-class RemoveDependency:
-    """Remove a dependency by name."""
-
-    name: str
-    _removed: tuple[int, Dependency] | None = None
-
-    @property
-    def label(self) -> str:
-        return f"Remove dependency {self.name}"
-
-    def do(self, project: Project) -> None:
-        dependency = _named(project.dependencies, self.name, "dependency")
-        self._removed = (project.dependencies.index(dependency), dependency)
-        project.dependencies.remove(dependency)
-        project.notify("dependency-removed", dependency)
-
-    def undo(self, project: Project) -> None:
-        if self._removed is None:
-            return  # never done: nothing to revert
-        index, dependency = self._removed
-        project.dependencies.insert(index, dependency)
-        project.notify("dependency-added", dependency)
 
 
 class EditHistory:
