@@ -31,6 +31,7 @@ from signing.errors import (
 )
 from signing.keyref import Pkcs11Uri
 from signing.pin import PinProvider, PinRequest, resolve_pin
+from signing.token_logins import LEDGER
 
 #: Where Debian and common HSM vendors install PKCS#11 modules.
 MODULE_GLOBS: Final = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",
@@ -106,17 +107,18 @@ def open_session(token: Any, uri: Pkcs11Uri, pins: PinProvider | None, *,
                  login: bool = True, rw: bool = False) -> Any:
     """Open a session on `token`, logged in as the user when `login`.
 
-    If this process is already logged in to the token (another open session), PKCS#11
-    shares that login (v2.40 §5.6), so the session is opened without logging in again.
+    If this process is already logged in to the token, the session shares that login
+    (`signing.token_logins`) and no PIN is asked for.
     """
     if not login:
         with translated("open session", token.label):
             return token.open(rw=rw)
-    pin = resolve_pin(PinRequest("token PIN", token.label), pins, pin_value=uri.pin_value,
-                      pin_source=uri.pin_source)
+    def pin() -> str:
+        return resolve_pin(PinRequest("token PIN", token.label), pins,
+                           pin_value=uri.pin_value, pin_source=uri.pin_source)
     try:
-        return token.open(rw=rw, user_pin=pin)
-    except p11.UserAlreadyLoggedIn:
+        return LEDGER.open(token, pin, rw=rw)
+    except p11.UserAlreadyLoggedIn:  # logged in by code outside the ledger: share it
         with translated("open session", token.label):
             return token.open(rw=rw)
     except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange) as exc:
@@ -140,9 +142,11 @@ def token_session(uri: Pkcs11Uri, pins: PinProvider | None, *, login: bool = Tru
 
 
 def close_quietly(session: Any) -> None:
-    """Close a session; a token already gone cannot be closed and needs no closing."""
+    """Close a session (logging out only with the token's last session); a token already
+    gone cannot be closed and needs no closing."""
     try:
-        session.close()
+        if not LEDGER.close(session):
+            session.close()
     except p11.PKCS11Error:
         pass
 

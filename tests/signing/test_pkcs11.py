@@ -186,3 +186,21 @@ def test_token_removed_mid_operation(tmp_path: Path) -> None:
                                  p11.SessionHandleInvalid(), p11.SessionClosed()])
 def test_lost_token_errors_map_to_token_removed(exc: Exception) -> None:
     assert isinstance(translate(exc, "sign", "token"), TokenRemoved)
+
+
+def test_two_signers_on_one_token_share_the_login(softhsm: SoftHsm, token_keys: dict[str, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # PKCS#11 logs every session of the process out when the logged-in one closes; the
+    # login ledger keeps the token logged in until the last signer is closed.
+    monkeypatch.delenv("SUITWB_PIN", raising=False)
+    first = open_signer(token_keys["P-256"])
+    second = open_signer(softhsm.uri("release", pin=False, object="ed25519"))  # no PIN needed
+    try:
+        assert len(first.sign(b"a")) == 64 and len(second.sign(b"b")) == 64
+        first.close()
+        assert len(second.sign(b"c")) == 64
+    finally:
+        first.close()
+        second.close()
+    with pytest.raises(PinUnavailable):  # logged out now: a PIN is needed again
+        open_signer(softhsm.uri("release", pin=False, object="ed25519"))
