@@ -5,7 +5,7 @@ At every start the bootloader considers, in order, the installation waiting to b
 
 1. its envelope, kept in the persistent state, still authenticates with the trust anchors
    (RFC 9019 §4.1: "fetch the manifest from nonvolatile storage ... for subsequent
-   cryptographic verification");
+   cryptographic verification"), or with a key rotated out after it was installed;
 2. every image's slot hashes to the digest recorded when it was installed;
 3. the manifest's Invocation procedure (validate, load, invoke) runs to the end, so its
    own image-match conditions pass too.
@@ -117,8 +117,10 @@ class Bootloader:
                                 "hold the installed image")
                 return None
         try:
-            anchors = [TrustAnchor.from_pem(pem, f"anchor {i}")
-                       for i, pem in enumerate(state.trust_anchors)]
+            # Keys rotated out still verify the images installed while they were trusted;
+            # they are never used for a new update (docs/loader.md, key rotation).
+            anchors = [TrustAnchor.from_pem(pem, f"anchor {i}") for i, pem in
+                       enumerate(state.trust_anchors + state.retired_anchors)]
             authenticated = authenticate(envelope, anchors)
             if authenticated.report.manifest_digest.value != installation.manifest_digest:
                 rejected.append(f"{label}: stored manifest does not match the slot table")

@@ -17,6 +17,7 @@ whatever a manifest says, an update never writes the image that boots.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Final
@@ -25,7 +26,7 @@ from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import TRUST_ANCHOR_COMPONENT, ComponentId, Layout, Partition
 from suit import digest as digests
-from suit.errors import ManifestError
+from suit.errors import ManifestError, TrustAnchorError
 from suit.keys import TrustAnchor
 from suit.processor import DIGEST_PENDING, DeviceFacts, FetchRequest
 
@@ -65,7 +66,7 @@ class StoreContext:
     identity: tuple[bytes, bytes, bytes]
     fetches: list[PlannedFetch] = field(default_factory=list)
     written: dict[ComponentId, int] = field(default_factory=dict)
-    new_anchors: list[bytes] = field(default_factory=list)
+    new_anchors: tuple[bytes, ...] | None = None  # the replacement trust-anchor store
     invoked: list[tuple[ComponentId, bytes | None]] = field(default_factory=list)
 
 
@@ -212,14 +213,20 @@ class FlashStore:
         return False  # the loader does not wait for events (UM §5): the directive fails
 
     def _install_anchor(self, content: bytes) -> None:
+        """Writing the trust-anchor store replaces it with the PEM key(s) in `content`
+        (key rotation: the keys not listed are no longer trusted for updates)."""
         if self.ctx.mode == BOOT:
             raise _refuse(RefusalReason.COMPONENT_UNAUTHORISED, "trust anchors change only "
                                                                 "in an update")
+        keys = split_pem(content)
         try:
-            TrustAnchor.from_pem(content, "new trust anchor")
+            if not keys:
+                raise TrustAnchorError("new trust anchors: no PEM public key in the content")
+            for index, key in enumerate(keys):
+                TrustAnchor.from_pem(key, f"new trust anchor {index}")
         except ManifestError as exc:
             raise _refuse(RefusalReason.OPERATION_FAILED, str(exc)) from exc
-        self.ctx.new_anchors.append(bytes(content))
+        self.ctx.new_anchors = keys
 
     def _writable_region(self, component_id: ComponentId) -> Partition:
         """The partition to write; refuses the active slot and, at boot, any image."""
@@ -267,3 +274,14 @@ def pad(data: bytes, unit: int) -> bytes:
 def sha256(data: bytes) -> bytes:
     """SHA-256, the digest the slot table records."""
     return hashlib.sha256(data).digest()
+
+
+def split_pem(blob: bytes) -> tuple[bytes, ...]:
+    """Each PEM block of a bundle (``-----BEGIN ...`` to ``-----END ...-----``), in order."""
+    blocks = []
+    for match in _PEM_BLOCK.finditer(blob):
+        blocks.append(match.group(0) + b"\n")
+    return tuple(blocks)
+
+
+_PEM_BLOCK: Final = re.compile(rb"-----BEGIN [^-]+-----.*?-----END [^-]+-----", re.DOTALL)

@@ -8,8 +8,9 @@ Construct it from a `DeviceConfig`::
 - ``state_dir``: where the flash image (``flash.bin``) and the two state copies live; all
   of it persists across restarts (``suitwb device serve --state``).
 - ``profile``: a flash profile name (`flasher.loader.profiles`), default ``nrf52840``.
-- ``trust_anchors``: PEM public keys. They provision the trust-anchor store and are added
-  to it at each start; removing an anchor takes a signed manifest (key rotation).
+- ``trust_anchors``: PEM public keys (a blob may hold several PEM blocks). They are added
+  to the trust-anchor store at each start until a signed manifest rotates the store;
+  from then on only signed manifests change it (key rotation).
 - ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
 - ``device_id``: optional; a random one is chosen at the first start and kept.
 - ``realtime``: pace flash work in real time (benchmarks); tests leave it off.
@@ -33,6 +34,7 @@ from typing import Final
 
 from flasher.errors import FlasherError, RefusalReason
 from flasher.loader.bootloader import Bootloader, BootResult
+from flasher.loader.components import split_pem
 from flasher.loader.contract import (
     ComponentStatus,
     DeviceIdentity,
@@ -118,9 +120,13 @@ class VirtualDevice:
     def _load_or_provision(self) -> DeviceState:
         state = self.store.load() if self.store.exists() else DeviceState(
             device_id=self.config.device_id or os.urandom(16))
-        for index, pem in enumerate(self.config.trust_anchors):
+        configured = [key for blob in self.config.trust_anchors for key in split_pem(blob)]
+        for index, pem in enumerate(configured):
             TrustAnchor.from_pem(pem, f"trust anchor {index}")  # refuse a bad key at start
-        added = tuple(pem for pem in self.config.trust_anchors if pem not in state.trust_anchors)
+        # After a key rotation the store belongs to the signed manifests: start-up anchors
+        # (perhaps the rotated-out key, still on the command line) are no longer added.
+        added = () if state.anchors_rotated else tuple(
+            dict.fromkeys(pem for pem in configured if pem not in state.trust_anchors))
         if added or not self.store.exists():
             state = self.store.save(replace(state, trust_anchors=state.trust_anchors + added),
                                     "provision")

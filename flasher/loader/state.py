@@ -113,6 +113,8 @@ class DeviceState:
     last_result: ResultRecord | None = None
     boot_count: int = 0
     device_id: bytes = b""  # chosen at first start when the configuration gives none
+    retired_anchors: tuple[bytes, ...] = ()  # rotated out: verify old images at boot only
+    anchors_rotated: bool = False  # once rotated, start-up anchors are no longer added
     generation: int = 0
 
     def referenced_envelopes(self) -> dict[bytes, bytes]:
@@ -221,6 +223,8 @@ def _to_plain(state: DeviceState) -> dict[str, Any]:
         "last": None if state.last_result is None else list(_result_fields(state.last_result)),
         "boots": state.boot_count,
         "device": state.device_id,
+        "retired": list(state.retired_anchors),
+        "rotated": state.anchors_rotated,
     }
 
 
@@ -237,6 +241,8 @@ def _from_plain(plain: dict[str, Any]) -> DeviceState:
         last_result=None if last is None else ResultRecord(*last),
         boot_count=plain["boots"],
         device_id=plain["device"],
+        retired_anchors=tuple(plain["retired"]),
+        anchors_rotated=plain["rotated"],
     )
 
 

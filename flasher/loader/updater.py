@@ -259,11 +259,15 @@ class Updater:
         installation = Installation(in_flight.manifest_digest, in_flight.sequence_number, images)
         record = ResultRecord(0, "installed", in_flight.sequence_number,
                               in_flight.manifest_digest, int(time.time()))
-        anchors = state.trust_anchors + tuple(a for a in context.new_anchors
-                                              if a not in state.trust_anchors)
+        anchors, retired = state.trust_anchors, state.retired_anchors
+        if context.new_anchors is not None:  # key rotation: the store is replaced
+            anchors = context.new_anchors
+            retired = retired + tuple(a for a in state.trust_anchors if a not in anchors)
         state = self.device.store.save(replace(
             state, update=None, pending=installation if images else None, last_result=record,
-            trust_anchors=anchors), "candidate")
+            trust_anchors=anchors, retired_anchors=retired,
+            anchors_rotated=state.anchors_rotated or context.new_anchors is not None),
+            "candidate")
         numbers = dict(state.sequence_numbers)
         manifest_components = [*context.written, *(i.component_id for i in images)]
         for component in manifest_components:

@@ -144,18 +144,38 @@ def test_config_checks_id_lengths(tmp_path) -> None:
         DeviceConfig(state_dir=tmp_path, vendor_id=b"short", class_id=CLASS_ID)
 
 
-def test_key_rotation_installs_a_new_trust_anchor(make_device: Maker) -> None:
+def test_key_rotation_replaces_the_trust_anchor_store(make_device: Maker) -> None:
     device = make_device()
+    running = image_of(4_000, 1)
+    install(device, app_update(1, running), running)
     new_private, new_public = new_key_pem()
-    rotate = Build(1, components=(TRUST_ANCHOR_COMPONENT_ID,),
+    rotate = Build(2, components=(TRUST_ANCHOR_COMPONENT_ID,),
                    install=seq((Command.OVERRIDE_PARAMETERS, {Parameter.CONTENT: new_public}),
                                (Command.WRITE, 15)))
-    assert device.begin_update(rotate.envelope()) == []
+    assert device.begin_update(rotate.envelope()) == []  # signed by the old (spec) key
     device.finish_update()
-    assert new_public in device.state.trust_anchors
-    image = image_of(4_000)
-    install(device, app_update(2, image, key_pem=new_private), image)
-    assert device.last_boot.booted.sequence_number == 2
+    assert device.state.trust_anchors == (new_public,)
+    # The image installed under the old key still boots (its key is retired, not trusted).
+    assert device.last_boot.booted.sequence_number == 1
+    with pytest.raises(UpdateRefused) as caught:  # the old key no longer signs updates
+        device.begin_update(app_update(3, image_of(4_000, 2)).envelope())
+    assert caught.value.reason == RefusalReason.UNAUTHORISED
+    device.close()
+    device = make_device()  # restarted with the old key in its configuration
+    assert device.state.trust_anchors == (new_public,)
+    image = image_of(4_000, 3)
+    install(device, app_update(3, image, key_pem=new_private), image)
+    assert device.last_boot.booted.sequence_number == 3
+
+
+def test_rotation_content_must_be_a_public_key(make_device: Maker) -> None:
+    device = make_device()
+    rotate = Build(1, components=(TRUST_ANCHOR_COMPONENT_ID,),
+                   install=seq((Command.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"not a key"}),
+                               (Command.WRITE, 15)))
+    with pytest.raises(UpdateRefused, match="no PEM public key"):
+        device.begin_update(rotate.envelope())
+    assert len(device.state.trust_anchors) == 1
 
 
 def test_a_power_cut_mid_update_leaves_a_resumable_update(make_device: Maker) -> None:
