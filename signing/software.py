@@ -6,7 +6,6 @@ SUITWB_PIN in CI) and is dropped once the key is loaded.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from pathlib import Path
 
@@ -47,7 +46,7 @@ class SoftwareSigner:
         if key is None:
             raise KeyFileError(self._identity.key_reference, "the signer was closed")
         if isinstance(key, bytes):
-            return hmac.new(key, tbs, getattr(hashlib, str(alg.hash_name))).digest()
+            return hmac.new(key, tbs, str(alg.hash_name)).digest()
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(tbs)
         der = key.sign(tbs, ec.ECDSA(_HASHES[str(alg.hash_name)]()))

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from signing.ceremony import hsm
+from signing.ceremony.actions import ACTION_FUNCTIONS
 from signing.ceremony.answers import Participants, StepPrompt
 from signing.ceremony.errors import CeremonyAborted, CeremonyError
-from signing.ceremony.model import Ceremony, Step
+from signing.ceremony.model import Ceremony
 from signing.ceremony.transcript import ABORTED, COMPLETED, Transcript, sign_transcript
 from signing.errors import SigningError
 from signing.files import write_atomic
@@ -153,10 +154,8 @@ class CeremonyRunner:
     def run_next(self) -> StepPrompt:
         """Run the next step: show it, act, have its role confirm; return the prompt with
         the step's facts. Any failure or refusal aborts the ceremony."""
-        from signing.ceremony.actions import ACTION_FUNCTIONS  # actions import this module
-
         step = self.ceremony.steps[self.next_step]
-        with self.aborting_on_failure(step):
+        with self.aborting_on_failure(step.id):
             self.record("step", step.id, {"number": self.next_step + 1, "action": step.action,
                                           "role": step.role, "text": step.text})
             self.participants.announce(self.prompt())
@@ -179,9 +178,9 @@ class CeremonyRunner:
             if not answer.accepted:
                 raise CeremonyAborted(step.id, f"{person} refused: {answer.note or 'no reason given'}")
 
-    def aborting_on_failure(self, step: Step) -> _AbortGuard:
-        """A context manager that aborts the ceremony on any exception inside."""
-        return _AbortGuard(self, step.id)
+    def aborting_on_failure(self, step_id: str) -> _AbortGuard:
+        """A context manager that aborts the ceremony, at `step_id`, on any exception inside."""
+        return _AbortGuard(self, step_id)
 
     def abort(self, step_id: str, reason: str) -> Path:
         """Destroy what was made, close the transcript as aborted, write it."""
@@ -236,7 +235,7 @@ class CeremonyRunner:
         if final_pin is None or temporary is None or self.state.session is None:
             raise CeremonyError("the ceremony made no token and split no PIN")
         key = self.ceremony.signing_key.label
-        with self.aborting_on_failure(Step("finish", "read", "administrator", "", key)):
+        with self.aborting_on_failure("finish"):
             self.record("commit", "finish", {"signing_key": key,
                                              "outputs": sorted(self.state.outputs)})
             self.record("end", "finish", {"status": COMPLETED})

@@ -21,10 +21,8 @@ from typing import Any, Final
 
 from signing.ceremony.errors import TranscriptError
 from signing.signer import Signer
-from suit.cose import CoseHeader, CoseSign1, decode_cose, encode_protected, sig_structure
-from suit.errors import ManifestError
-from suit.keys import TrustAnchor, encode_cose_key
-from suit.verify import verify_signature
+from suit.cose import CoseHeader, CoseSign1, encode_protected, sig_structure
+from suit.keys import encode_cose_key
 
 FORMAT: Final = "suitwb-ceremony-transcript/1"
 #: COSE content type (RFC 9052 §3.1, label 3) naming what the signature is over, so a

@@ -4,6 +4,7 @@ key in the token, export its public key, sign a manifest-spec example, and have 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,9 +87,10 @@ def test_second_signer_appends_both_verify(softhsm: SoftHsm, token_keys: dict[st
     assert after[0] == before[0] == envelope_parts(EXAMPLE.read_bytes())[0]
     assert after[1] == before[1]  # the manifest digest, unchanged
     assert after[2][0] == before[2][0] and len(after[2]) == 2
-    for name in ("author.pem", "operator.pem"):
-        assert suitwb("verify", tmp_path / "two.suit", "--key", tmp_path / name,
-                      data_dir=tmp_path).returncode == 0
+    both = suitwb("verify", tmp_path / "two.suit", "--key", tmp_path / "author.pem", "--key",
+                  tmp_path / "operator.pem", "--json", data_dir=tmp_path)
+    report = json.loads(both.stdout[: both.stdout.rindex("}") + 1])
+    assert [Path(b["verified_by"]).name for b in report["blocks"]] == ["author.pem", "operator.pem"]
     refused = suitwb("sign", tmp_path / "two.suit", "-o", tmp_path / "three.suit", "--key",
                      operator, data_dir=tmp_path, check=False)
     assert refused.returncode == 2 and "already has an authentication block" in refused.stderr

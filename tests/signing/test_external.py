@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from signing.envelope import BlockPolicy
 from signing.errors import ExternalSignatureInvalid
-from signing.external import external_identity, import_signature
+from signing.external import export_to_be_signed, external_identity, import_signature
 from suit.codec import decode_envelope
 from suit.cose import CoseAlgorithm
 from tests.fixtures.vectors import MANIFEST_SPEC
@@ -50,7 +50,6 @@ def test_two_phase_signing_through_the_cli(kind: str, alg: str, software_keys: S
 def test_der_and_raw_signatures_are_both_accepted(software_keys: SoftwareKeys, tmp_path: Path) -> None:
     envelope = decode_envelope(EXAMPLE.read_bytes())
     identity = external_identity(software_keys.public_key("P-256"), "ext")
-    from signing.external import export_to_be_signed
     (tmp_path / "tbs").write_bytes(export_to_be_signed(envelope, identity).data)
     openssl_sign(software_keys.path("P-256"), "P-256", CoseAlgorithm.ESP256, tmp_path / "tbs",
                  tmp_path / "der")

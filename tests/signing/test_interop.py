@@ -14,6 +14,7 @@ from pycose.messages import Mac0Message, Sign1Message
 from signing.envelope import BlockPolicy, attach_block
 from signing.external import external_identity, import_signature
 from suit.codec import decode_envelope, encode_envelope
+from suit.cose import CoseAlgorithm
 from suit.keys import TrustAnchor
 from suit.verify import verify_envelope
 from tests.fixtures.vectors import MANIFEST_SPEC
@@ -51,7 +52,6 @@ def test_our_verifier_accepts_pycose_signatures(kind: str, alg: int,
 @pytest.mark.parametrize(("kind", "alg"), CASES)
 def test_import_accepts_a_pycose_signature_over_its_own_structure(
         kind: str, alg: int, software_keys: SoftwareKeys) -> None:
-    from suit.cose import CoseAlgorithm
     envelope = decode_envelope(UNSIGNED.read_bytes())
     identity = external_identity(software_keys.public_key(kind), "ext", CoseAlgorithm(alg))
     _manifest, digest, _blocks = envelope_parts(UNSIGNED.read_bytes())

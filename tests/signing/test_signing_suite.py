@@ -8,10 +8,13 @@ import hashlib
 
 import cbor2
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pkcs11 import Attribute, Mechanism
 from pycose.keys import EC2Key, OKPKey, SymmetricKey
 
 from signing.envelope import BlockPolicy
+from signing.errors import BlockExists
 from signing.keyref import parse_key_reference
 from signing.token import find_key, token_session
 from suit.codec import decode_envelope
@@ -33,8 +36,6 @@ SIGNED = MANIFEST_SPEC / "example1.cbor"
 
 
 def _rfc9679_kid(public: object) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
     if isinstance(public, ec.EllipticCurvePublicKey):
         n = public.public_numbers()
         size = (public.curve.key_size + 7) // 8
@@ -46,7 +47,6 @@ def _rfc9679_kid(public: object) -> bytes:
 
 
 def _pycose_key(backend: Backend) -> object:
-    from cryptography.hazmat.primitives.asymmetric import ec
     if backend.secret is not None:
         return SymmetricKey(k=backend.secret)
     if isinstance(backend.public_key, ec.EllipticCurvePublicKey):
@@ -124,7 +124,6 @@ def test_second_block_appends_and_leaves_the_manifest_alone(backend: Backend) ->
 
 def test_policy_refuse_then_replace(backend: Backend) -> None:
     first = backend.sign(decode_envelope(UNSIGNED.read_bytes()), BlockPolicy.REFUSE)
-    from signing.errors import BlockExists
     with pytest.raises(BlockExists):
         backend.sign(decode_envelope(first.data), BlockPolicy.REFUSE)
     replaced = backend.sign(decode_envelope(first.data), BlockPolicy.REPLACE)
