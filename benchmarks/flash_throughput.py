@@ -1,0 +1,172 @@
+"""Payload throughput of `suitwb flash` as a percentage of the serial line's rate.
+
+The line rate is baud/10 bytes per second (8N1: 10 bits per byte). Three figures:
+
+1. **Protocol, 1 MiB**: a 1 MiB payload over a line paced at 115200 and 921600 baud, into
+   the recovery server backed by a device that only keeps the bytes (the protocol's own
+   efficiency: framing, window, acknowledgements, handshake, install round trip).
+2. **Virtual device, default flash profile**: `suitwb device serve --pty --baud N`
+   (a separate process, flash timed in real time) with the largest image its app slot
+   holds (256 KiB with the nRF52840 profile). Where the flash is slower than the line
+   (921600 baud), the figure that matters is the percentage of the flash's sustained rate.
+3. **Slow flash**: the ``slow`` profile at 115200 baud, as a percentage of its sustained rate.
+
+Slow: about 2.5 minutes (1 MiB at 115200 baud takes 91 s of line time by itself).
+`python -m benchmarks.flash_throughput [--quick]` (--quick: 1/8 of the sizes).
+Targets: >= 95 % of the line; >= 90 % of the flash's sustained write rate when it is slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flasher.loader.contract import (
+    DeviceIdentity,
+    DeviceStatus,
+    PayloadRequest,
+    UpdateResult,
+)
+from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
+from flasher.loader.serve import PseudoTerminal
+from flasher.loader.server import RecoveryServer, ServerConfig
+from flasher.operations import Bundle, flash
+from tests.fixtures.vectors import SPEC_KEY_PUBLIC  # the published key signs the bundles
+from tests.flasher.device.envelopes import app_update
+
+ROOT = Path(__file__).resolve().parents[1]
+URI = "http://example.com/app.bin"
+MIB = 1024 * 1024
+
+
+class SinkDevice:
+    """A device that accepts one payload of `size` bytes and keeps only its digest."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.hash, self.received = size, hashlib.sha256(), 0
+
+    def identity(self) -> DeviceIdentity:
+        return DeviceIdentity(b"\x00" * 16, b"\x00" * 16, b"sink")
+
+    def status(self) -> DeviceStatus:
+        return DeviceStatus(self.identity(), ())
+
+    def begin_update(self, envelope: bytes) -> list[PayloadRequest]:
+        return [PayloadRequest(URI, self.size, self.received)]
+
+    def write_payload(self, uri: str, offset: int, data: bytes) -> None:
+        self.hash.update(data)
+        self.received = offset + len(data)
+
+    def finish_update(self) -> UpdateResult:
+        return UpdateResult(1, self.hash.digest(), ())
+
+    def abort_update(self) -> None:
+        self.received = 0
+
+
+def image(size: int) -> bytes:
+    """Deterministic incompressible bytes."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(counter.to_bytes(8, "big")).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def signed_bundle(data: bytes, number: int = 1) -> Bundle:
+    """A bundle signed by the published spec key, fetching `data` from URI."""
+    return Bundle.from_bytes(app_update(number, data, uri=URI).envelope(), {URI: data})
+
+
+def timed_flash(port: str, bundle: Bundle) -> float:
+    """Seconds for a complete flash (handshake to DONE); raises if it did not succeed."""
+    began = time.perf_counter()
+    outcome = flash(port, bundle)
+    elapsed = time.perf_counter() - began
+    if outcome.result != "ok":
+        raise RuntimeError(f"{port}: {outcome.result}: {outcome.reason}")
+    return elapsed
+
+
+def protocol_figure(size: int, baud: int) -> float:
+    """Payload bytes per second over a paced line into a sink device."""
+    data = image(size)
+    pty = PseudoTerminal()
+    stop = threading.Event()
+    sink = SinkDevice(size)
+    server = RecoveryServer(pty.transport, sink, ServerConfig(baud=baud))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        elapsed = timed_flash(pty.path, Bundle(b"\xd8\x6b\xa0" * 100, {URI: data}))
+    finally:
+        stop.set()
+        thread.join()
+        pty.close()
+    if sink.hash.digest() != hashlib.sha256(data).digest():
+        raise RuntimeError("the sink received other bytes")
+    return size / elapsed
+
+
+@contextmanager
+def served_devices(count: int, baud: int, profile: str, folder: Path) -> Iterator[list[str]]:
+    """`count` processes of `suitwb device serve --pty --baud BAUD`; yields their ptys."""
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli.main", "device", "serve", "--pty",
+         "--baud", str(baud), "--profile", profile, "--state", str(folder / f"device-{i}"),
+         "--trust-anchor", str(SPEC_KEY_PUBLIC)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True) for i in range(count)]
+    try:
+        yield [p.stdout.readline().strip() for p in processes]  # type: ignore[union-attr]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+def device_figure(size: int, baud: int, profile: str) -> float:
+    """Payload bytes per second into a `suitwb device serve` process."""
+    with tempfile.TemporaryDirectory() as folder, \
+            served_devices(1, baud, profile, Path(folder)) as [port]:
+        return size / timed_flash(port, signed_bundle(image(size)))
+
+
+def _line(label: str, rate: float, reference: float, what: str) -> None:
+    print(f"{label:<48} {rate / 1024:8.2f} KiB/s  {100 * rate / reference:5.1f} % of {what}",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+    scale = 8 if quick else 1
+    for baud in (115200, 921600):
+        _line(f"protocol, {MIB // scale // 1024} KiB payload, {baud} baud",
+              protocol_figure(MIB // scale, baud), baud / 10, "line")
+    default = get_profile(DEFAULT_PROFILE)
+    slot = default.size // 4  # the default layout's app slot (a quarter of the flash)
+    for baud in (115200, 921600):
+        rate = device_figure(slot // scale, baud, DEFAULT_PROFILE)
+        line_rate = baud / 10
+        _line(f"virtual device ({default.name}), {slot // scale // 1024} KiB, {baud} baud",
+              rate, line_rate, "line")
+        if default.sustained_write_rate < line_rate:
+            _line("  the flash is slower than this line:", rate, default.sustained_write_rate,
+                  f"flash ({default.sustained_write_rate / 1024:.1f} KiB/s)")
+    slow = get_profile("slow")
+    rate = device_figure(32 * 1024 // scale, 115200, "slow")
+    _line("virtual device (slow), 32 KiB, 115200 baud", rate, slow.sustained_write_rate,
+          f"flash ({slow.sustained_write_rate / 1024:.1f} KiB/s)")
+
+
+if __name__ == "__main__":
+    main()
