@@ -5,7 +5,6 @@ rehearsal shared by the tests that only read its results (a ceremony takes ~1 s)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,5 +84,3 @@ def rehearsal(softhsm: SoftHsm, tmp_path_factory: pytest.TempPathFactory) -> Reh
     return Rehearsal(directory, directory / "out", result, runner,
                      runner.ceremony.hsm.token_label)
 
-
-MakeRunner = Callable[..., CeremonyRunner]
