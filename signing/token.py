@@ -113,6 +113,7 @@ def open_session(token: Any, uri: Pkcs11Uri, pins: PinProvider | None, *,
     if not login:
         with translated("open session", token.label):
             return token.open(rw=rw)
+
     def pin() -> str:
         return resolve_pin(PinRequest("token PIN", token.label), pins,
                            pin_value=uri.pin_value, pin_source=uri.pin_source)

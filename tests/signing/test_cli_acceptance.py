@@ -16,6 +16,7 @@ from signing.token import find_key, token_session
 from tests.fixtures.softhsm import SoftHsm
 from tests.fixtures.vectors import MANIFEST_SPEC
 from tests.signing.cli import suitwb
+from tests.signing.conftest import HMAC_SECRET
 from tests.signing.independent import decode_block, envelope_parts, expected_tbs, verify_with_cryptography
 
 EXAMPLE = MANIFEST_SPEC / "example3-unsigned.cbor"
@@ -43,6 +44,13 @@ def test_generate_sign_verify_in_softhsm(alg: str, softhsm: SoftHsm, tmp_path: P
     verify_with_cryptography(COSE_IDS[alg], public, expected_tbs(tag, protected, digest), signature)
 
 
+def test_keys_list_names_a_module_that_cannot_load(softhsm: SoftHsm, tmp_path: Path) -> None:
+    result = suitwb("keys", "list", "--module", softhsm.conf, data_dir=tmp_path, check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (f"suitwb: error: PKCS#11 module {softhsm.conf}: "
+                                             "cannot be loaded")
+
+
 def test_hmac_in_softhsm(softhsm: SoftHsm, tmp_path: Path) -> None:
     uri = softhsm.uri("operator", object="cli-hmac")
     suitwb("keys", "generate", "--key", uri, "--alg", "HMAC-256-256", data_dir=tmp_path)
@@ -61,7 +69,6 @@ def test_hmac_in_softhsm(softhsm: SoftHsm, tmp_path: Path) -> None:
 
 
 def test_software_hmac_verifies_with_secret_hex(software_keys, tmp_path: Path) -> None:
-    from tests.signing.conftest import HMAC_SECRET
     suitwb("sign", EXAMPLE, "-o", tmp_path / "mac.suit", "--key", software_keys.path("secret"),
            data_dir=tmp_path)
     ok = suitwb("verify", tmp_path / "mac.suit", "--secret-hex", HMAC_SECRET.hex(),

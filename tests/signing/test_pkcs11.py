@@ -135,6 +135,8 @@ def test_module_not_found(softhsm: SoftHsm) -> None:
     with pytest.raises(ModuleNotFound) as info:
         open_signer("pkcs11:token=release;object=p256?module-path=/nonexistent/libnope.so")
     assert "/nonexistent/libnope.so" in str(info.value) and info.value.hint
+    with pytest.raises(ModuleNotFound, match="cannot be loaded"):  # a file, but no module
+        open_signer(f"pkcs11:token=release;object=p256?module-path={softhsm.conf}")
 
 
 def test_no_such_token(softhsm: SoftHsm) -> None:
