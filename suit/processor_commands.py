@@ -247,8 +247,11 @@ def _copy_params(it: Interpreter, argument: Any, location: Location) -> None:
 # --- try-each and run-sequence (M37 §8.4.10.2, §8.4.10.5) ------------------------------
 
 def _try_each(it: Interpreter, argument: Any, location: Location) -> None:
-    for index in it.selected or (None,):
+    saved = it.selected
+    for index in saved or (None,):
         _try_each_once(it, argument, location, index)
+    if len(saved) > 1:
+        it.selected = saved  # each component had its own run; the selection stands
 
 
 def _try_each_once(it: Interpreter, alternatives: Any, location: Location,

@@ -155,3 +155,13 @@ def test_a_condition_on_an_unknown_fact_fails() -> None:
     with pytest.raises(ProcessingFailed):
         process(seq((OVERRIDE, {Parameter.MINIMUM_BATTERY: 1}), (Command.MINIMUM_BATTERY, 0)),
                 memory())
+
+
+def test_try_each_over_several_components_runs_once_per_component() -> None:
+    first = seq((OVERRIDE, {Parameter.CONTENT: b"aa"}), (Command.CHECK_CONTENT, 0),
+                (OVERRIDE, {Parameter.CONTENT: b"matched aa"}), (Command.WRITE, 0))
+    second = seq((OVERRIDE, {Parameter.CONTENT: b"bb"}), (Command.CHECK_CONTENT, 0),
+                 (OVERRIDE, {Parameter.CONTENT: b"matched bb"}), (Command.WRITE, 0))
+    install = seq((Command.SET_COMPONENT_INDEX, True), (Command.TRY_EACH, (first, second)))
+    process(install, store := memory(images={A: b"aa", B: b"bb"}), components=(A, B))
+    assert store.effects("write") == [(A, b"matched aa"), (B, b"matched bb")]
