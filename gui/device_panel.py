@@ -1,0 +1,89 @@
+"""The device status panel: identity, components with their sequence numbers, slots and
+the last update's result of the selected device, read over the recovery protocol in a
+worker (`flasher.operations.read_status`, shaped by `workbench.flashing.status_json`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from flasher.operations import read_status
+from gui.keys_panel import fill_table, make_table
+from gui.workers import Job, JobRunner, Progress
+from workbench import flashing
+
+
+def _read(progress: Progress, port: str) -> dict[str, Any]:
+    progress(0, 0, f"asking {port} for its status")
+    return flashing.status_json(read_status(port))
+
+
+class DevicePanel(QWidget):
+    """Status of one device.
+
+    Signals:
+        failed(object, str): an error and what was being done.
+        updated(object): the status report (the JSON-shaped dict) just shown.
+    """
+
+    failed = Signal(object, str)
+    updated = Signal(object)
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.port: str | None = None
+        self.status: dict[str, Any] | None = None
+        self.labels = {name: QLabel("—") for name in
+                       ("port", "vendor_id", "class_id", "device_id", "last_result")}
+        for name, label in self.labels.items():
+            label.setObjectName(f"device-{name}")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(label.textInteractionFlags().TextSelectableByMouse)
+        self.components = make_table(["Component", "Sequence", "Size", "Active slot", "Digest"])
+        self.components.setObjectName("device-components")
+        self.slots = make_table(["Slot", "State"])
+        self.slots.setObjectName("device-slots")
+        refresh = QPushButton("Read status")
+        refresh.clicked.connect(lambda: self.show_port(self.port) if self.port else None)
+        form = QFormLayout()
+        for title, name in (("Port", "port"), ("Vendor id", "vendor_id"), ("Class id", "class_id"),
+                            ("Device id", "device_id"), ("Last update", "last_result")):
+            form.addRow(title, self.labels[name])
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.components, 2)
+        layout.addWidget(self.slots, 1)
+        layout.addWidget(refresh)
+
+    def show_port(self, port: str) -> Job:
+        """Read and show the status of the device on `port`."""
+        self.port = port
+        self.labels["port"].setText(f"{port} (reading…)")
+        return self.runner.submit(_read, port, title=f"Reading status of {port}",
+                                  on_success=lambda status: self._show(port, status),
+                                  on_error=lambda exc: self._failed(port, exc))
+
+    def _show(self, port: str, status: dict[str, Any]) -> None:
+        if port != self.port:
+            return  # another device was selected meanwhile
+        self.status = status
+        self.labels["port"].setText(port)
+        for name in ("vendor_id", "class_id", "device_id"):
+            self.labels[name].setText(status[name])
+        last = status["last_result"]
+        self.labels["last_result"].setText("none yet" if last is None else
+                                           f"{last['result']} — sequence number "
+                                           f"{last['sequence_number']}: {last['detail']}")
+        fill_table(self.components, [["/".join(c["id"]), str(c["sequence_number"]), str(c["size"]),
+                                      "" if c["active_slot"] is None else str(c["active_slot"]),
+                                      c["digest"] or ""] for c in status["components"]])
+        fill_table(self.slots, [[name, state] for name, state in status["slots"].items()])
+        self.updated.emit(status)
+
+    def _failed(self, port: str, exc: BaseException) -> None:
+        self.labels["port"].setText(f"{port} (no status)")
+        self.failed.emit(exc, f"read the status of {port}")

@@ -1,0 +1,250 @@
+"""Puts signing, keys, flashing, device status and records into the main window, and opens
+the demo workspace with its token key and virtual device.
+
+`install(window)` adds the views and docks through the window's extension points;
+`open_demo(window)` creates what the demo needs (`workbench.demo`), opens its project,
+starts its virtual device on a pseudo-terminal and fills the panels, so build, sign and
+flash work at once. With ``flow=True`` (``--screenshot``) it also runs build, sign and
+flash itself, so the picture shows a signed release and a flashed device.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QTextBrowser
+
+from gui.device_panel import DevicePanel
+from gui.flash_panel import FlashPanel
+from gui.keys_panel import KeysPanel
+from gui.pin_dialog import DialogPinProvider
+from gui.records_panel import RecordsPanel
+from gui.signing_panel import SigningPanel
+from signing.token import SOFTHSM_MODULE
+from suit.errors import WorkbenchError
+from workbench.demo import DemoConfig, DemoDevice, DemoWorkspace, ensure_demo, payloads_of
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+
+@dataclass
+class Part2:
+    """The panels of part 2 and the demo's running parts (tests reach them here)."""
+
+    window: MainWindow
+    pins: DialogPinProvider
+    signing: SigningPanel
+    keys: KeysPanel
+    flash: FlashPanel
+    device: DevicePanel
+    records: RecordsPanel
+    notes: QTextBrowser
+    demo: DemoWorkspace | None = None
+    devices: list[DemoDevice] = field(default_factory=list)
+
+    def start_device(self, state: Path | None = None, description: str = "") -> str:
+        """Serve a demo virtual device (state dir `state`) and list it in the flash panel."""
+        assert self.demo is not None  # callers open the demo first
+        device = DemoDevice(self.demo.device_spec(state))
+        path = device.start()
+        self.devices.append(device)
+        self.flash.add_virtual(path, description or "virtual demo device (trusts the demo key)")
+        return path
+
+    def shutdown(self) -> None:
+        """Stop every virtual device the workspace started."""
+        for device in self.devices:
+            if device.path is not None:
+                self.flash.remove_virtual(device.path)
+            device.stop()
+        self.devices.clear()
+
+
+def _payloads(window: MainWindow) -> list[tuple[str, Path]]:
+    project = window.workspace.project
+    return [] if project is None else payloads_of(project)
+
+
+def install(window: MainWindow) -> Part2:
+    """Create the part-2 panels and wire them into `window`."""
+    runner = window.runner
+    pins = DialogPinProvider(window)
+    parts = Part2(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
+                  FlashPanel(runner, lambda: _payloads(window)), DevicePanel(runner),
+                  RecordsPanel(runner), QTextBrowser())
+    window.add_view("sign", "Sign", parts.signing)
+    window.add_view("keys", "Keys", parts.keys)
+    window.add_view("flash", "Flash", parts.flash)
+    window.add_view("records", "Records", parts.records)
+    window.register_dock("device", "Device status", parts.device, Qt.DockWidgetArea.RightDockWidgetArea)
+    window.register_dock("notes", "Workspace notes", parts.notes, Qt.DockWidgetArea.BottomDockWidgetArea)
+    if "lint" in window.docks:
+        window.tabifyDockWidget(window.docks["lint"], window.docks["notes"])
+    window.docks["notes"].hide()
+    for panel in (parts.signing, parts.keys, parts.flash, parts.device, parts.records):
+        panel.failed.connect(lambda exc, doing: window.errors.show(exc, doing))
+    _wire(window, parts)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(parts.shutdown)
+    atexit.register(parts.shutdown)
+    window.part2 = parts  # type: ignore[attr-defined]
+    return parts
+
+
+def _wire(window: MainWindow, parts: Part2) -> None:
+    parts.signing.signed.connect(lambda outcome: _signed(parts, outcome))
+    parts.flash.portSelected.connect(lambda port: _select_port(parts, port))
+    parts.flash.flashed.connect(lambda outcomes: _flashed(parts, outcomes))
+    parts.keys.exported.connect(lambda path: window.statusBar().showMessage(
+        f"Public key written to {path}", 8000))
+    session = getattr(getattr(window, "authoring", None), "session", None)
+    if session is not None:
+        session.built.connect(lambda path: _built(parts, Path(path)))
+
+
+def _built(parts: Part2, path: Path) -> None:
+    parts.signing.source.setText(str(path))
+    if not parts.signing.output.text():
+        parts.signing.output.setText(str(path.with_name(f"{path.stem}-signed.suit")))
+
+
+def _signed(parts: Part2, outcome: Any) -> None:
+    parts.flash.bundle.setText(str(outcome.output))
+    parts.window.statusBar().showMessage(f"Signed and verified: {outcome.output}", 10000)
+    parts.records.refresh()
+
+
+def _select_port(parts: Part2, port: str) -> None:
+    if parts.flash.job is None:  # never talk to a device that is being flashed
+        parts.device.show_port(port)
+
+
+def _flashed(parts: Part2, outcomes: list[Any]) -> None:
+    ports = parts.flash.selected_ports()
+    port = ports[0] if len(ports) == 1 else (outcomes[0].port if outcomes else None)
+    if port is not None:
+        parts.device.show_port(port)
+    parts.records.refresh()
+
+
+# --- the demo workspace ----------------------------------------------------------------------
+
+def open_demo(window: MainWindow, flow: bool = False, config: DemoConfig | None = None) -> Part2 | None:
+    """Create (first run) and open the demo workspace; with `flow`, also build, sign and
+    flash it and wait until the panels show the result (``--screenshot``)."""
+    parts: Part2 = getattr(window, "part2", None) or install(window)
+    try:
+        parts.demo = ensure_demo(config)
+    except WorkbenchError as exc:
+        window.errors.show(exc, "set up the demo workspace")
+        return None
+    from gui.authoring.demo import open_demo as open_project
+    open_project(window)
+    _fill(parts, parts.demo)
+    if flow:
+        run_flow(parts)
+    return parts
+
+
+def _fill(parts: Part2, demo: DemoWorkspace) -> None:
+    notes = demo.notes_file.read_text(encoding="utf-8")
+    parts.notes.setMarkdown(notes)
+    parts.window.docks["notes"].show()
+    parts.window.docks["notes"].raise_()
+    project = parts.window.workspace.project
+    build = (project.folder if project else demo.project_file.parent) / "build" / \
+        f"{project.name if project else 'single-mcu'}.suit"
+    parts.signing.source.setText(str(build))
+    parts.signing.output.setText(str(demo.release_file))
+    if demo.key_uri not in parts.signing.keys:
+        parts.signing.add_key(demo.key_uri)
+    parts.keys.browser.module.setCurrentText(SOFTHSM_MODULE)
+    parts.signing.browser.module.setCurrentText(SOFTHSM_MODULE)
+    parts.flash.bundle.setText(str(demo.release_file))
+    port = parts.start_device()
+    parts.flash.select_ports([port])
+    parts.window.statusBar().showMessage(
+        f"Demo workspace ready: the demo token's PIN is in the notes ({demo.notes_file}).", 15000)
+
+
+def run_flow(parts: Part2, timeout: float = 120.0) -> bool:
+    """Build, sign with the demo PIN, flash the demo device and read its status; wait for it.
+
+    Only for the scripted demo (``--screenshot``): it pumps the event loop while waiting,
+    which the window does before `exec()` starts.
+    """
+    assert parts.demo is not None
+    authoring = getattr(parts.window, "authoring", None)
+    done: list[bool] = []
+    hooks = _Chain(parts, done)
+    parts.signing.pins = parts.demo.pins()
+    try:
+        if authoring is not None:
+            authoring.session.built.connect(hooks.built)
+            authoring.build()
+        else:
+            hooks.built("")
+        return _pump_until(lambda: bool(done), timeout)
+    finally:
+        parts.signing.pins = parts.pins
+        hooks.disconnect(authoring)
+
+
+class _Chain(QObject):
+    """One-shot links: built -> sign, signed -> flash, flashed -> status shown."""
+
+    def __init__(self, parts: Part2, done: list[bool]) -> None:
+        super().__init__()
+        self.parts, self.done = parts, done
+        self.flashed_once = False
+        parts.signing.signed.connect(self.signed)
+        parts.signing.failed.connect(self.stop)
+        parts.flash.flashed.connect(self.flashed)
+        parts.flash.failed.connect(self.stop)
+        parts.device.updated.connect(self.status_shown)
+        parts.device.failed.connect(self.status_shown)
+
+    def built(self, _path: str) -> None:
+        self.parts.signing.sign()
+
+    def signed(self, _outcome: object) -> None:
+        self.parts.flash.flash()
+
+    def flashed(self, _outcomes: object) -> None:
+        self.flashed_once = True
+        self.parts.window.show_view("flash")
+
+    def status_shown(self, *_args: object) -> None:
+        if self.flashed_once:  # not the status read when the device was first selected
+            self.done.append(True)
+
+    def stop(self, *_args: object) -> None:
+        self.done.append(True)
+
+    def disconnect(self, authoring: Any) -> None:  # type: ignore[override]
+        for signal, slot in ((self.parts.signing.signed, self.signed),
+                             (self.parts.signing.failed, self.stop),
+                             (self.parts.flash.flashed, self.flashed),
+                             (self.parts.flash.failed, self.stop),
+                             (self.parts.device.updated, self.status_shown),
+                             (self.parts.device.failed, self.status_shown)):
+            signal.disconnect(slot)
+        if authoring is not None:
+            authoring.session.built.disconnect(self.built)
+
+
+def _pump_until(condition: Any, timeout: float) -> bool:
+    app = QApplication.instance()
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        app.processEvents()  # type: ignore[union-attr]
+        time.sleep(0.01)
+    app.processEvents()  # type: ignore[union-attr]
+    return bool(condition())

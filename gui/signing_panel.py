@@ -1,0 +1,182 @@
+"""The sign panel: choose the envelope, one or more keys (key files, or token keys found
+in the configured PKCS#11 modules), the block policy; sign in a worker, one step per key
+with its progress, verify the result, and only then save it (`workbench.demo.sign_release`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.keys_panel import TokenBrowser, fill_table, key_uri, make_table
+from gui.workers import Job, JobRunner
+from signing.envelope import BlockPolicy
+from signing.pin import PinProvider
+from workbench.demo import ReleaseSigned, sign_release
+
+_STATES = ("waiting", "opening key", "signing")
+
+
+def _path_row(edit: QLineEdit, browse: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return row
+
+
+class SigningPanel(QWidget):
+    """Sign an envelope with several keys in turn.
+
+    Signals:
+        failed(object, str): an error and what was being done.
+        signed(object): the `ReleaseSigned` of a saved release.
+    """
+
+    failed = Signal(object, str)
+    signed = Signal(object)
+
+    def __init__(self, runner: JobRunner, pins: PinProvider, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner, self.pins = runner, pins
+        self.keys: list[str] = []
+        self.job: Job | None = None
+        self.source, self.output = QLineEdit(), QLineEdit()
+        self.source.setObjectName("sign-source")
+        self.output.setObjectName("sign-output")
+        self.policy = QComboBox()
+        for policy in BlockPolicy:
+            self.policy.addItem(f"{policy.value}: an existing block of the same key", policy)
+        self.browser = TokenBrowser(runner)
+        self.browser.failed.connect(self.failed)
+        self.steps = make_table(["#", "Key", "State"])
+        self.steps.setObjectName("sign-steps")
+        self.progress = QProgressBar()
+        self.result = QLabel("Not signed yet.")
+        self.result.setObjectName("sign-result")
+        self.result.setWordWrap(True)
+        self.sign_button = QPushButton("Sign, verify and save")
+        self.sign_button.setObjectName("sign-button")
+        self.sign_button.clicked.connect(self.sign)
+        self._layout()
+
+    def _layout(self) -> None:
+        files = QFormLayout()
+        browse_source, browse_output = QPushButton("…"), QPushButton("…")
+        browse_source.clicked.connect(lambda: self._browse(self.source, save=False))
+        browse_output.clicked.connect(lambda: self._browse(self.output, save=True))
+        files.addRow("Envelope to sign", _path_row(self.source, browse_source))
+        files.addRow("Signed output", _path_row(self.output, browse_output))
+        files.addRow("Signing policy", self.policy)
+        add_token, add_file, remove = (QPushButton("Add token key ↓"), QPushButton("Add key file…"),
+                                       QPushButton("Remove signer"))
+        add_token.clicked.connect(self.add_selected_token_key)
+        add_file.clicked.connect(self._add_key_file)
+        remove.clicked.connect(self._remove_step)
+        buttons = QHBoxLayout()
+        for button in (add_token, add_file, remove):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        signers = QGroupBox("Signers, in turn")
+        column = QVBoxLayout(signers)
+        column.addLayout(buttons)
+        column.addWidget(self.steps)
+        keys = QGroupBox("Keys in PKCS#11 tokens")
+        QVBoxLayout(keys).addWidget(self.browser)
+        split = QSplitter()
+        split.addWidget(keys)
+        split.addWidget(signers)
+        layout = QVBoxLayout(self)
+        layout.addLayout(files)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.result)
+        layout.addWidget(self.sign_button)
+
+    # --- signers ----------------------------------------------------------------------------
+
+    def add_key(self, reference: str) -> None:
+        """Add a signer: a key file path or a PKCS#11 URI (no PIN in it)."""
+        self.keys.append(reference)
+        self._show_steps(["waiting"] * len(self.keys))
+
+    def add_selected_token_key(self) -> None:
+        """Add the key selected in the token browser."""
+        chosen = self.browser.current_key()
+        if chosen is not None:
+            self.add_key(key_uri(*chosen))
+
+    def _add_key_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Signing key", "", "Keys (*.pem *.cose *.key);;All files (*)")
+        if name:
+            self.add_key(name)
+
+    def _remove_step(self) -> None:
+        rows = self.steps.selectionModel().selectedRows()
+        if rows:
+            del self.keys[rows[0].row()]
+            self._show_steps(["waiting"] * len(self.keys))
+
+    def _show_steps(self, states: list[str]) -> None:
+        fill_table(self.steps, [[str(i + 1), key, state]
+                                for i, (key, state) in enumerate(zip(self.keys, states))])
+
+    def _browse(self, edit: QLineEdit, *, save: bool) -> None:
+        dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        name, _ = dialog(self, "Envelope", edit.text(), "SUIT envelopes (*.suit);;All files (*)")
+        if name:
+            edit.setText(name)
+
+    # --- signing ------------------------------------------------------------------------------
+
+    def sign(self) -> Job | None:
+        """Sign in a worker; the PIN dialog opens when a token needs it."""
+        source, output = Path(self.source.text()), Path(self.output.text())
+        policy: BlockPolicy = self.policy.currentData()
+        self.sign_button.setEnabled(False)
+        self.result.setText("Signing…")
+        self.job = self.runner.submit(sign_release, source, output, list(self.keys), self.pins,
+                                      policy, title=f"Signing {source.name}",
+                                      on_success=self._signed, on_error=self._failed)
+        self.job.progressed.connect(self._progressed)
+        return self.job
+
+    def _progressed(self, done: int, total: int, what: str) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        step, phase = divmod(done, 2)
+        states = [("done" if i < step else _STATES[1 + phase] if i == step else "waiting")
+                  for i in range(len(self.keys))]
+        if done >= total - 1:
+            states = ["done"] * len(self.keys)
+        self._show_steps(states)
+        self.result.setText(what)
+
+    def _signed(self, outcome: ReleaseSigned) -> None:
+        self.sign_button.setEnabled(True)
+        self._show_steps(["done"] * len(self.keys))
+        verified = sum(1 for b in outcome.report.blocks if b.verified_by)
+        self.result.setText(f"Verified ({verified} of {len(outcome.report.blocks)} blocks by the "
+                            f"signers' keys) and saved to {outcome.output}; audit records "
+                            f"{', '.join(map(str, outcome.audit_seqs))}.")
+        self.signed.emit(outcome)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.sign_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.result.setText(f"Not signed: {exc}. Nothing was written.")
+        self.failed.emit(exc, "sign the envelope")
