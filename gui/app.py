@@ -46,6 +46,8 @@ def build_window() -> MainWindow:
     from gui.authoring.install import install_authoring
     window = MainWindow()
     install_authoring(window)
+    from gui.part2 import install
+    install(window)
     return window
 
 
@@ -80,8 +82,8 @@ def main(argv: Sequence[str]) -> int:
     else:
         window.restore_layout()
     if args.demo or args.screenshot:
-        from gui.authoring.demo import open_demo
-        open_demo(window)
+        from gui.part2 import open_demo  # opens the project too, then the demo's token and device
+        open_demo(window, flow=bool(args.screenshot))
     for name in args.files:
         window.open_path(name)
     window.show()
