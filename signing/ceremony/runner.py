@@ -23,7 +23,7 @@ from typing import Any
 
 from signing.ceremony import hsm
 from signing.ceremony.actions import ACTION_FUNCTIONS
-from signing.ceremony.answers import Participants, StepPrompt
+from signing.ceremony.answers import Confirmation, Participants, StepPrompt
 from signing.ceremony.errors import CeremonyAborted, CeremonyError
 from signing.ceremony.model import Ceremony
 from signing.ceremony.transcript import ABORTED, COMPLETED, Transcript, sign_transcript
@@ -154,29 +154,50 @@ class CeremonyRunner:
     def run_next(self) -> StepPrompt:
         """Run the next step: show it, act, have its role confirm; return the prompt with
         the step's facts. Any failure or refusal aborts the ceremony."""
+        return self.confirm_performed(self.perform_next())
+
+    def perform_next(self) -> StepPrompt:
+        """First half of `run_next`: show the next step and do its action; return the
+        prompt with the facts to check (the GUI wizard shows them before confirming)."""
         step = self.ceremony.steps[self.next_step]
         with self.aborting_on_failure(step.id):
             self.record("step", step.id, {"number": self.next_step + 1, "action": step.action,
                                           "role": step.role, "text": step.text})
             self.participants.announce(self.prompt())
             facts = ACTION_FUNCTIONS[step.action](self, step)
-            prompt = self.prompt(facts)
+        return self.prompt(facts)
+
+    def confirm_performed(self, prompt: StepPrompt) -> StepPrompt:
+        """Second half of `run_next`: every person the role names confirms (or refuses,
+        which aborts); the transcript is saved and the runner moves to the next step."""
+        with self.aborting_on_failure(prompt.step.id):
             self._confirm(prompt)
         self.save()
         self.next_step += 1
         return prompt
 
     def _confirm(self, prompt: StepPrompt) -> None:
-        step = prompt.step
-        for person in self.ceremony.roles.members(step.role):
+        for person in self.ceremony.roles.members(prompt.step.role):
             answer = self.participants.confirm(prompt, person)
-            self.record("confirmation", step.id, {
-                "person": answer.person, "role": self.ceremony.roles.role_of(answer.person),
-                "accepted": answer.accepted, "initials": answer.initials, "note": answer.note})
             if answer.person != person:
-                raise CeremonyAborted(step.id, f"{answer.person} answered for {person}")
-            if not answer.accepted:
-                raise CeremonyAborted(step.id, f"{person} refused: {answer.note or 'no reason given'}")
+                raise CeremonyAborted(prompt.step.id, f"{answer.person} answered for {person}")
+            self._record_answer(prompt, answer)
+
+    def _record_answer(self, prompt: StepPrompt, answer: Confirmation) -> None:
+        self.record("confirmation", prompt.step.id, {
+            "person": answer.person, "role": self.ceremony.roles.role_of(answer.person),
+            "accepted": answer.accepted, "initials": answer.initials, "note": answer.note})
+        if not answer.accepted:
+            raise CeremonyAborted(prompt.step.id, f"{answer.person} refused: "
+                                                  f"{answer.note or 'no reason given'}")
+
+    def refuse_performed(self, prompt: StepPrompt, answer: Confirmation) -> None:
+        """One person refuses the performed step, whatever the others said: recorded, and
+        the ceremony aborts (raises `CeremonyAborted`). For the GUI, where anyone may
+        press Refuse at any time."""
+        with self.aborting_on_failure(prompt.step.id):
+            self._record_answer(prompt, answer)
+            raise CeremonyAborted(prompt.step.id, f"{answer.person} refused")
 
     def aborting_on_failure(self, step_id: str) -> _AbortGuard:
         """A context manager that aborts the ceremony, at `step_id`, on any exception inside."""
