@@ -77,9 +77,9 @@ STM32F4: Final = FlashProfile(
 
 SLOW: Final = FlashProfile(
     name="slow",
-    description="deliberately slow flash (about 3 KiB/s), slower than a 115200-baud line",
-    size=1024 * 1024, sector_size=4096, write_unit=256, program_chunk=1024,
-    erase_time=1.0, program_time=0.015, buffer_size=2 * 4096)
+    description="deliberately slow flash (about 3.3 KiB/s), slower than a 115200-baud line",
+    size=1024 * 1024, sector_size=4096, write_unit=256, program_chunk=256,
+    erase_time=0.25, program_time=0.06, buffer_size=2 * 4096)
 
 PROFILES: Final = {profile.name: profile for profile in (NRF52840, STM32F4, SLOW)}
 DEFAULT_PROFILE: Final = NRF52840.name
