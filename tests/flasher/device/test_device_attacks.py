@@ -96,6 +96,10 @@ def test_tampered_integrated_payload(running: VirtualDevice) -> None:
 def test_wrong_vendor(running: VirtualDevice) -> None:
     refusal = attempt(running, app_update(6, GOOD, vendor=b"\x01" * 16).envelope())
     assert refusal.reason == RefusalReason.WRONG_VENDOR
+    # The record says where: the shared sequence's vendor check, command 1, component 0.
+    record = running.state.last_result
+    assert (record.section, record.offset, record.component_index) == ("shared-sequence", 1, 0)
+    assert "shared-sequence command 1, component 0" in refusal.detail
 
 
 def test_wrong_class(running: VirtualDevice) -> None:

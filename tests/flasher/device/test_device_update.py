@@ -199,3 +199,33 @@ def test_fetch_to_staging_then_copy_into_the_candidate_slot(make_device: Maker) 
     assert device.last_boot.booted.sequence_number == 2
     assert slot_bytes(device, APP, 1)[:9_000] == second
     assert device.status().slots["app/B"] == "active"
+
+
+def test_two_images_switch_together(make_device: Maker) -> None:
+    """Like M37 Example 5: one manifest, two A/B components, one slot switch."""
+    from flasher.loader.layout import SECOND
+    from tests.flasher.device.envelopes import image_params
+    device = make_device()
+    app, radio = image_of(6_000, 1), image_of(5_000, 2)
+
+    def fetch(index: int, uri: str, image: bytes) -> list[tuple[int, object]]:
+        return [(Command.SET_COMPONENT_INDEX, index),
+                (Command.OVERRIDE_PARAMETERS, {Parameter.URI: uri, **image_params(image)}),
+                (Command.FETCH, 2), (Command.IMAGE_MATCH, 15)]
+
+    shared = seq((Command.SET_COMPONENT_INDEX, 0),
+                 (Command.OVERRIDE_PARAMETERS, {Parameter.VENDOR_ID: VENDOR_ID,
+                                                Parameter.CLASS_ID: CLASS_ID}),
+                 (Command.VENDOR_IDENTIFIER, 15), (Command.CLASS_IDENTIFIER, 15))
+    build = Build(1, components=(APP, SECOND), shared=shared,
+                  install=seq(*fetch(0, "http://h/app", app), *fetch(1, "http://h/radio", radio)))
+    requests = device.begin_update(build.envelope())
+    assert [(r.uri, r.size) for r in requests] == [("http://h/app", 6_000), ("http://h/radio", 5_000)]
+    for request, image in zip(requests, (app, radio)):
+        device.write_payload(request.uri, 0, image)
+    device.finish_update()
+    booted = device.last_boot.booted
+    assert {image.component_id for image in booted.images} == {APP, SECOND}
+    status = device.status()
+    assert status.slots["app/A"] == "active" and status.slots["second/A"] == "active"
+    assert [c.sequence_number for c in status.components[:2]] == [1, 1]
