@@ -14,7 +14,15 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from signing.algorithms import SECRET, key_kind
 from signing.cose_key import thumbprint
-from signing.errors import ExportRefused, KeyNotFound, KeyReferenceError, WrongKeyType
+from signing.errors import (
+    ExportRefused,
+    KeyNotFound,
+    KeyReferenceError,
+    PinIncorrect,
+    PinLocked,
+    PinUnavailable,
+    WrongKeyType,
+)
 from signing.external import load_public_key
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
@@ -35,28 +43,47 @@ FORMATS: Final = ("pem", "cose")
 
 @dataclass(frozen=True)
 class TokenInventory:
-    """A token and the keys visible on it (private ones only after login)."""
+    """A token and the keys visible on it (private ones only after login).
+
+    Attributes:
+        login_problem: Why logging in failed (wrong PIN...), in which case only the
+            public keys are listed; None when not asked to log in or when it worked.
+    """
 
     token: TokenInfo
     keys: tuple[KeyInfo, ...]
     logged_in: bool
+    login_problem: str | None = None
 
 
 def inventory(module: str, pins: PinProvider | None, *, token: str | None = None,
               login: bool = False) -> list[TokenInventory]:
-    """Tokens of `module` (optionally only the one labelled `token`) with their keys."""
+    """Tokens of `module` (optionally only the one labelled `token`) with their keys.
+
+    Each token has a PIN of its own, so a failed login on one is reported with that
+    token and does not stop the listing.
+    """
     lib = load_module(module)
     result = []
     for info in list_tokens(module):
-        if token is not None and info.label != token:
-            continue
-        uri = Pkcs11Uri({"token": info.label, "serial": info.serial}, module_path=module)
-        session = open_session(find_token(lib, uri), uri, pins, login=login)
-        try:
-            result.append(TokenInventory(info, tuple(list_keys(session)), login))
-        finally:
-            close_quietly(session)
+        if token is None or info.label == token:
+            uri = Pkcs11Uri({"token": info.label, "serial": info.serial}, module_path=module)
+            result.append(_token_inventory(find_token(lib, uri), uri, info, pins, login))
     return result
+
+
+def _token_inventory(token: object, uri: Pkcs11Uri, info: TokenInfo, pins: PinProvider | None,
+                     login: bool) -> TokenInventory:
+    problem = None
+    try:
+        session = open_session(token, uri, pins, login=login)
+    except (PinIncorrect, PinLocked, PinUnavailable) as exc:
+        problem, login = str(exc), False
+        session = open_session(token, uri, pins, login=False)
+    try:
+        return TokenInventory(info, tuple(list_keys(session)), login, problem)
+    finally:
+        close_quietly(session)
 
 
 def generate(uri: Pkcs11Uri, kind: str, pins: PinProvider | None) -> KeyInfo:

@@ -19,7 +19,8 @@ def test_pin_is_absent_from_everything_the_run_produced(softhsm: SoftHsm, tmp_pa
     env = {"SUITWB_PIN": pin}
     runs = [
         suitwb("keys", "generate", "--key", with_value, "--alg", "ESP256", data_dir=tmp_path),
-        suitwb("keys", "list", "--module", softhsm.module, "--login", data_dir=tmp_path, env=env),
+        suitwb("keys", "list", "--module", softhsm.module, "--token", "operator", "--login",
+               data_dir=tmp_path, env=env),
         suitwb("keys", "export", "--key", with_value, "-o", tmp_path / "pub.pem", data_dir=tmp_path),
         suitwb("keys", "export", "--key", no_pin, "-o", tmp_path / "pub.cose", "--format", "cose",
                data_dir=tmp_path, env=env),

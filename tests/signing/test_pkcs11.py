@@ -46,10 +46,11 @@ def test_softhsm_module_is_found(softhsm: SoftHsm) -> None:
 
 
 def test_inventory_lists_tokens_and_keys(softhsm: SoftHsm, token_keys: dict[str, str]) -> None:
-    tokens = {e.token.label: e for e in inventory(softhsm.module, FixedPinProvider(softhsm.user_pin),
-                                                   login=True)}
-    assert {"release", "operator"} <= set(tokens)
-    release = tokens["release"]
+    tokens = {e.token.label: e for e in inventory(softhsm.module, None)}
+    assert {"release", "operator"} <= set(tokens)  # other tests may add tokens of their own
+    release = inventory(softhsm.module, FixedPinProvider(softhsm.user_pin), token="release",
+                        login=True)[0]
+    assert release.logged_in and release.login_problem is None
     assert release.token.manufacturer == "SoftHSM project" and release.token.serial
     assert release.token.model.startswith("SoftHSM")
     kinds = {(k.label, k.object_type): k.kind for k in release.keys}
@@ -57,6 +58,9 @@ def test_inventory_lists_tokens_and_keys(softhsm: SoftHsm, token_keys: dict[str,
     assert kinds[("ed25519", "private")] == "Ed25519" and kinds[("hmac", "secret-key")] == "secret"
     public_only = inventory(softhsm.module, None, token="release")[0]
     assert {k.object_type for k in public_only.keys} == {"public"}  # private keys need login
+    wrong = inventory(softhsm.module, FixedPinProvider("wrong-pin"), token="release", login=True)[0]
+    assert not wrong.logged_in and "PIN or passphrase incorrect" in str(wrong.login_problem)
+    assert {k.object_type for k in wrong.keys} == {"public"}
 
 
 @pytest.mark.parametrize("kind", ["P-256", "P-384", "Ed25519", "secret"])

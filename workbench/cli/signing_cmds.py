@@ -147,6 +147,8 @@ def _keys_list(args: argparse.Namespace) -> int:
             t = entry.token
             print(f"  token {t.label!r}  manufacturer {t.manufacturer!r}  model {t.model!r}"
                   f"  serial {t.serial}")
+            if entry.login_problem:
+                print(f"    (not logged in: {entry.login_problem}; public keys only)")
             for key in entry.keys:
                 print(f"    {key.object_type:<10} {key.kind:<7} id {key.key_id.hex() or '-':<32}"
                       f" label {key.label!r}")
