@@ -234,7 +234,8 @@ class Updater:
             self.device.state = self.device.store.save(
                 replace(self.device.state, update=None), "abandon")
             raise
-        installed = self._commit(in_flight, context)
+        installed = self._commit(in_flight, context,
+                                 authenticated.envelope.manifest.common.components)
         self.device.timer.drain()
         if self.device.config.reboot_after_update:
             self._reboot_into(installed)
@@ -251,7 +252,8 @@ class Updater:
                                 "installed, but the bootloader rejected it: "
                                 + "; ".join(result.rejected))
 
-    def _commit(self, in_flight: UpdateInFlight, context: StoreContext) -> Installation:
+    def _commit(self, in_flight: UpdateInFlight, context: StoreContext,
+                components: tuple[ComponentId, ...]) -> Installation:
         state = self.device.state
         images = tuple(self._image_record(component, size, context)
                        for component, size in context.written.items()
@@ -269,8 +271,8 @@ class Updater:
             anchors_rotated=state.anchors_rotated or context.new_anchors is not None),
             "candidate")
         numbers = dict(state.sequence_numbers)
-        manifest_components = [*context.written, *(i.component_id for i in images)]
-        for component in manifest_components:
+        # M37 §8.4.2: the sequence number now stands for every component the manifest names.
+        for component in (*components, *context.written):
             numbers[component] = max(numbers.get(component, 0), in_flight.sequence_number)
         self.device.state = self.device.store.save(replace(state, sequence_numbers=numbers),
                                                    "sequence-number")
