@@ -99,6 +99,7 @@ class StepPage(QWizardPage):
         total = len(wizard.runner.ceremony.steps)
         self.setTitle(f"Step {index + 1} of {total}: {self.step.id}")
         self.setSubTitle(f"{self.step.action}, confirmed by {self.step.role}")
+        self.setCommitPage(True)  # a confirmed step cannot be taken back: no Back button
         layout = QVBoxLayout(self)
         text = QLabel(self.step.text.strip())
         text.setWordWrap(True)
@@ -256,6 +257,7 @@ class CeremonyWizard(QWizard):
         self.aborted: CeremonyAborted | None = None
         self.result: CeremonyResult | None = None
         self.setWindowTitle(f"Key ceremony: {self.runner.ceremony.name}")
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Confirm step")
         self.addPage(IntroPage(self.runner))
         self.step_pages = [StepPage(self, i) for i in range(len(self.runner.ceremony.steps))]
         for page in self.step_pages:

@@ -10,6 +10,8 @@ from signing.ceremony.checking import verify_transcript
 from suit.keys import TrustAnchor
 from tests.ceremony.conftest import token_objects, unique_label, write_ceremony
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ceremony"
+
 
 def _wizard(qtbot, tmp_path: Path) -> CeremonyWizard:
     label = unique_label("gui")
@@ -20,6 +22,14 @@ def _wizard(qtbot, tmp_path: Path) -> CeremonyWizard:
     wizard.show()
     wizard.next()  # past the introduction
     return wizard
+
+
+def _screenshot(wizard: CeremonyWizard, name: str) -> None:
+    page = wizard.currentPage()
+    if isinstance(page, StepPage):
+        page.perform()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert wizard.grab().save(str(ARTIFACTS / name))
 
 
 def _confirm_step(wizard: CeremonyWizard) -> StepPage:
@@ -37,7 +47,9 @@ def _confirm_step(wizard: CeremonyWizard) -> StepPage:
 
 def test_a_ceremony_clicked_through_completes(qtbot, softhsm, tmp_path: Path) -> None:
     wizard = _wizard(qtbot, tmp_path)
-    pages = [_confirm_step(wizard) for _ in range(7)]
+    pages = [_confirm_step(wizard) for _ in range(4)]
+    _screenshot(wizard, "wizard-export-step.png")  # the export step, performed
+    pages += [_confirm_step(wizard) for _ in range(3)]
     assert "manufacturer: SoftHSM project" in pages[1].facts.toPlainText()
     assert "thumbprint:" in pages[4].facts.toPlainText()
     assert wizard.currentId() == wizard.finish_id
