@@ -160,12 +160,21 @@ class CeremonyRunner:
         """First half of `run_next`: show the next step and do its action; return the
         prompt with the facts to check (the GUI wizard shows them before confirming)."""
         step = self.ceremony.steps[self.next_step]
+        if not self.transcript.entries:
+            self._refuse_used_output()
         with self.aborting_on_failure(step.id):
             self.record("step", step.id, {"number": self.next_step + 1, "action": step.action,
                                           "role": step.role, "text": step.text})
             self.participants.announce(self.prompt())
             facts = ACTION_FUNCTIONS[step.action](self, step)
         return self.prompt(facts)
+
+    def _refuse_used_output(self) -> None:
+        # Never overwrite another ceremony's record or shares (a rehearsal run into the
+        # real ceremony's directory would destroy the evidence).
+        if (self.out / TRANSCRIPT_NAME).exists():
+            raise CeremonyError(f"{self.out} already holds a ceremony transcript",
+                                hint="Give each ceremony its own output directory (--out).")
 
     def confirm_performed(self, prompt: StepPrompt) -> StepPrompt:
         """Second half of `run_next`: every person the role names confirms (or refuses,

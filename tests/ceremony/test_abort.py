@@ -129,3 +129,14 @@ def test_runner_refuses_to_finish_early(softhsm, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="steps left"):
         runner.finish()
     assert load_ceremony(EXAMPLES / "root-key.toml").steps[0].id == STEPS[0]
+
+
+def test_a_used_output_directory_is_refused_before_anything_is_made(softhsm,
+                                                                    tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "transcript.json").write_text("{}")
+    runner = rehearse(tmp_path)
+    with pytest.raises(Exception, match="already holds a ceremony transcript"):
+        runner.run()
+    assert runner.transcript.entries == [] and runner.state.token is None
+    assert (tmp_path / "out" / "transcript.json").read_text() == "{}"
