@@ -89,7 +89,7 @@ def block_kids(block: AuthenticationBlock) -> list[bytes]:
     message = block.message
     if isinstance(message, CoseSign):
         return [s.kid for s in message.signatures if s.kid is not None]
-    kid = getattr(message, "kid", None)
+    kid = message.kid  # every COSE message has headers; kid may be absent or not bytes
     return [kid] if isinstance(kid, bytes) else []
 
 

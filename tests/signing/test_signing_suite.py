@@ -123,10 +123,12 @@ def test_second_block_appends_and_leaves_the_manifest_alone(backend: Backend) ->
 
 
 def test_policy_refuse_then_replace(backend: Backend) -> None:
-    first = backend.sign(decode_envelope(UNSIGNED.read_bytes()), BlockPolicy.REFUSE)
+    spec_block = envelope_parts(SIGNED.read_bytes())[2][0]
+    first = backend.sign(decode_envelope(SIGNED.read_bytes()), BlockPolicy.REFUSE)
     with pytest.raises(BlockExists):
         backend.sign(decode_envelope(first.data), BlockPolicy.REFUSE)
     replaced = backend.sign(decode_envelope(first.data), BlockPolicy.REPLACE)
-    assert len(envelope_parts(replaced.data)[2]) == 1
+    blocks = envelope_parts(replaced.data)[2]
+    assert blocks == [spec_block, replaced.block]  # the other signer's block is kept
     appended = backend.sign(decode_envelope(first.data), BlockPolicy.APPEND)
-    assert len(envelope_parts(appended.data)[2]) == 2
+    assert envelope_parts(appended.data)[2] == [spec_block, first.block, appended.block]
