@@ -216,7 +216,7 @@ def _transfer(session: RecoverySession, bundle: Bundle, tracker: _Tracker,
         tracker.close_stream()
     tracker.report(Stage.INSTALLING)
     done = session.request(MessageType.FINISH, b"", expect=MessageType.DONE,
-                           timeout=session.config.finish_timeout)
+                           patience=session.config.finish_timeout)
     return protocol.decode_result(done.body)
 
 

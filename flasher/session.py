@@ -45,7 +45,7 @@ class SessionConfig:
         stall_timeout: Seconds without acknowledged progress before going back to the last
             acknowledged offset (go-back-N).
         max_stalls: Consecutive stalls before the device is declared not responding.
-        finish_timeout: Seconds the device may take to install (FINISH) before a retry.
+        finish_timeout: Seconds the host keeps asking for FINISH's answer (installing takes time).
     """
 
     frame_size: int = 2048
@@ -113,8 +113,12 @@ class RecoverySession:
     # -- requests -----------------------------------------------------------------------
 
     def request(self, kind: MessageType, body: bytes, *, expect: MessageType,
-                timeout: float | None = None) -> Frame:
+                patience: float = 0.0) -> Frame:
         """Send a control request and return its reply, retrying with the same seq.
+
+        The request is sent again every `reply_timeout` seconds, at least `retries` times
+        and for at least `patience` seconds (FINISH: an install can take a while; resending
+        is harmless because the device answers a repeat from its reply cache, §4).
 
         Raises:
             UpdateRefused: The device answered REFUSED.
@@ -123,14 +127,15 @@ class RecoverySession:
         """
         self._seq = (self._seq + 1) & 0xFFFF
         wire = encode_frame(kind, self._seq, body)
-        per_try = timeout or self.config.reply_timeout
-        for _ in range(self.config.retries):
+        began = time.monotonic()
+        tries = 0
+        while tries < self.config.retries or time.monotonic() - began < patience:
+            tries += 1
             self._send_raw(wire)
-            reply = self._await_reply(self._seq, per_try)
+            reply = self._await_reply(self._seq, self.config.reply_timeout)
             if reply is not None:
                 return _check_reply(reply, expect)
-        raise DeviceNotResponding(self.transport.name, expect.name,
-                                  per_try * self.config.retries)
+        raise DeviceNotResponding(self.transport.name, expect.name, time.monotonic() - began)
 
     def _await_reply(self, seq: int, timeout: float) -> Frame | None:
         deadline = time.monotonic() + timeout

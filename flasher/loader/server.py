@@ -277,6 +277,8 @@ class RecoveryServer:
         while (item := self._writes.get()) is not None:
             try:
                 self._write_one(*item)
+            except TransportError:
+                pass  # the line is gone; the serve loop ends on its own read error
             finally:
                 self._writes.task_done()
         self._writes.task_done()
@@ -287,16 +289,21 @@ class RecoveryServer:
             return
         try:
             self.device.write_payload(session.plan[index].uri, offset, chunk)
+        except UpdateRefused as exc:
+            self._fail(session, exc)
+            return
         except WorkbenchError as exc:
-            session.failure = exc if isinstance(exc, UpdateRefused) else UpdateRefused(
-                RefusalReason.OPERATION_FAILED, str(exc))
-            exc = session.failure
-            self._send(encode_frame(MessageType.REFUSED, 0,
-                                    protocol.encode_refusal(exc.reason, exc.detail)))
+            self._fail(session, UpdateRefused(RefusalReason.OPERATION_FAILED, str(exc)))
             return
         session.stored[index] = offset + len(chunk)
         self._send(encode_frame(MessageType.ACK, 0,
                                 protocol.encode_ack(stream, session.stored[index])))
+
+    def _fail(self, session: _Session, refusal: UpdateRefused) -> None:
+        # The update is over: later DATA is dropped and FINISH answers with this refusal.
+        session.failure = refusal
+        self._send(encode_frame(MessageType.REFUSED, 0,
+                                protocol.encode_refusal(refusal.reason, refusal.detail)))
 
     def _drain_writes(self) -> None:
         self._writes.join()
