@@ -135,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("transcript", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
+    # Printing needs fonts, not a screen: run headless unless told otherwise (servers, CI).
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     try:
         write_pdf(read_transcript(args.transcript), args.output)
