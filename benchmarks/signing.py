@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import statistics
 import subprocess
 import tempfile
@@ -59,10 +60,14 @@ def _median_ms(samples: list[float]) -> float:
 
 
 def interleaved(funcs: dict[str, Callable[[], object]], rounds: int = ROUNDS) -> dict[str, float]:
-    """Median milliseconds per call of each function, measured round-robin."""
+    """Median milliseconds per call of each function, measured round-robin in a shuffled
+    order each round (so no function always follows the same one)."""
     samples: dict[str, list[float]] = {name: [] for name in funcs}
+    order = list(funcs.items())
+    shuffler = random.Random(9019)
     for _ in range(rounds):
-        for name, func in funcs.items():
+        shuffler.shuffle(order)
+        for name, func in order:
             start = time.perf_counter()
             func()
             samples[name].append(time.perf_counter() - start)
@@ -72,9 +77,10 @@ def interleaved(funcs: dict[str, Callable[[], object]], rounds: int = ROUNDS) ->
 def _bare_sign(signer: Any, tbs: bytes) -> Callable[[], object]:
     # The reference: python-pkcs11 on the very key object our signer holds.
     key = signer._key  # noqa: SLF001 - the benchmark compares against the same key handle
+    ecdsa, eddsa = Mechanism.ECDSA, Mechanism.EDDSA  # looked up once, as our signer does
     if signer.identity.algorithm.family == "ecdsa":
-        return lambda: key.sign(hashlib.sha256(tbs).digest(), mechanism=Mechanism.ECDSA)
-    return lambda: key.sign(tbs, mechanism=Mechanism.EDDSA)
+        return lambda: key.sign(hashlib.sha256(tbs).digest(), mechanism=ecdsa)
+    return lambda: key.sign(tbs, mechanism=eddsa)
 
 
 def _open_sign_close(uri: str, tbs: bytes, rounds: int = 50) -> float:
