@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +19,12 @@ from flasher.errors import RecordsError
 from flasher.operations import Progress, Stage
 from flasher.ports import PortInfo, list_serial_ports
 from flasher.records import AttemptRecord, FactoryRecords
-from tests.flasher.cli import device_serve, suitwb
+from tests.fixtures.vectors import SPEC_KEY_PUBLIC
+from tests.flasher.cli import ROOT, device_serve, suitwb
+from tests.flasher.device.envelopes import app_update
 from workbench.cli.device_cmds import ProgressBoard
+
+URI = "http://example.com/app.bin"
 
 
 def test_ports_json_lists_what_pyserial_finds(tmp_path: Path) -> None:
@@ -86,3 +95,43 @@ def test_records_round_trip_and_unwritable_database(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(RecordsError):
         FactoryRecords(tmp_path / "file" / "records.sqlite").append(first)
+
+
+def test_progress_board_redraws_in_place_on_a_terminal() -> None:
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(slave, "w", closefd=False) as stream:
+            board = ProgressBoard(["p1", "p2"], stream)
+            board.update(Progress("p1", Stage.PAYLOAD, 100, 400, 50.0, 6.0))
+            board.last_draw = 0.0  # allow the next redraw at once
+            board.update(Progress("p2", Stage.PAYLOAD, 200, 400, 50.0, 4.0))
+            board.finish()
+        output = os.read(master, 65536).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "p2: waiting" in output  # first draw: one line per device
+    assert output.count("\x1b[2F") == 2  # two redraws went back up over both lines
+    assert "p2: [" in output and "50%" in output
+
+
+def test_ctrl_c_cancels_the_gang_and_records_it(tmp_path: Path) -> None:
+    image = bytes(range(256)) * 1024
+    (tmp_path / "app.bin").write_bytes(image)
+    with device_serve("--state", tmp_path / "s", "--baud", "115200", "--trust-anchor",
+                      SPEC_KEY_PUBLIC, data_dir=tmp_path) as port:
+        (tmp_path / "b.suit").write_bytes(app_update(3, image, uri=URI).envelope())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workbench.cli.main", "flash", str(tmp_path / "b.suit"),
+             "--port", port, "--json", "--payload", f"{URI}={tmp_path / 'app.bin'}"],
+            cwd=ROOT, env={**os.environ, "SUITWB_DATA_DIR": str(tmp_path)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)  # a 256 KiB payload at 115200 baud takes 23 s: still sending
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert json.loads(out), err
+    [result] = json.loads(out)
+    assert result["result"] == "cancelled" and 0 < result["bytes"] < len(image)
+    rows = suitwb("records", "export", "--csv", data_dir=tmp_path).stdout.splitlines()
+    assert len(rows) == 2 and ",cancelled," in rows[1]

@@ -8,12 +8,17 @@ import csv
 import hashlib
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
-from tests.flasher.cli import device_serve, suitwb
+from tests.flasher.cli import ROOT, device_serve, suitwb
 from tests.flasher.device.conftest import image_of
 from tests.flasher.device.envelopes import app_update
 
@@ -89,3 +94,56 @@ def test_state_persists_and_rollback_is_refused_with_its_reason(tmp_path: Path, 
     [app] = [c for c in status["components"] if c["id"] == ["00"]]
     assert app["sequence_number"] == 9
     assert status["last_result"]["result"] == "rollback"
+
+
+def _bridge(left: socket.socket, right: socket.socket) -> None:
+    """Copy bytes both ways between two connected sockets (a null-modem cable)."""
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+    for src, dst in ((left, right), (right, left)):
+        threading.Thread(target=pump, args=(src, dst), daemon=True).start()
+
+
+def test_serve_on_an_existing_port_url(tmp_path: Path) -> None:
+    # `device serve --port socket://…` connects to a line (here: a TCP "cable" whose other
+    # end the flasher opens), as it would open a USB-serial loopback cable.
+    device_end, host_end = socket.create_server(("127.0.0.1", 0)), socket.create_server(("127.0.0.1", 0))
+    device_url = f"socket://127.0.0.1:{device_end.getsockname()[1]}"
+    host_url = f"socket://127.0.0.1:{host_end.getsockname()[1]}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli.main", "device", "serve", "--port", device_url,
+         "--state", str(tmp_path / "s")], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "SUITWB_DATA_DIR": str(tmp_path)})
+    try:
+        assert process.stdout.readline().strip() == f"serving on {device_url}"
+        device_end.settimeout(20)
+        device_sock, _ = device_end.accept()
+        accepted: list[socket.socket] = []
+        acceptor = threading.Thread(target=lambda: accepted.append(host_end.accept()[0]))
+        acceptor.start()
+        result: list[subprocess.CompletedProcess[str]] = []
+        runner = threading.Thread(target=lambda: result.append(suitwb(
+            "device", "status", "--port", host_url, "--json", data_dir=tmp_path)))
+        runner.start()
+        acceptor.join(timeout=20)
+        _bridge(device_sock, accepted[0])
+        runner.join(timeout=60)
+        status = json.loads(result[0].stdout)
+        assert status["vendor_id"] == "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe"
+        assert status["last_result"] is None
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        device_end.close()
+        host_end.close()

@@ -103,14 +103,38 @@ def run_flash(args: argparse.Namespace) -> int:
         FactoryRecords(args.records or flashing.records_path()),
         FlashOptions(baudrate=args.baud))
     board = ProgressBoard(args.port, sys.stderr)
-    try:
-        outcomes = job.run(board.update)
-    except KeyboardInterrupt:
-        job.cancel.set()
-        raise
+    outcomes, interrupted = _run_interruptible(job, board)
     board.finish()
     _print_outcomes(outcomes, args.json)
+    if interrupted:
+        return 130
     return 0 if all(o.result == "ok" for o in outcomes) else 1
+
+
+def _run_interruptible(job: flashing.FlashJob,
+                       board: ProgressBoard) -> tuple[list[FlashOutcome], bool]:
+    # Ctrl-C cancels every port cleanly (each device is told to abort, each attempt is
+    # recorded as cancelled) instead of killing the transfers mid-frame.
+    outcomes: list[FlashOutcome] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcomes.extend(job.run(board.update))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="flash-job", daemon=True).start()
+    interrupted = False
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
+    # finished while it still runs (CPython issue 90882).
+    while not done.is_set():
+        try:
+            done.wait(timeout=0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            job.cancel.set()
+    return outcomes, interrupted
 
 
 def _payload_arg(text: str) -> tuple[str, Path]:
