@@ -27,7 +27,12 @@ def bundle(number: int, image: bytes) -> Bundle:
 
 
 def app_status(served: ServedDevice) -> tuple[int, bytes | None]:
+    """(sequence number, digest) of the running app, after checking it boots."""
+    boot = served.device.reboot()  # the bootloader verifies the image before booting it
+    assert boot.booted is not None, boot.rejected
     app = served.device.status().components[0]
+    [booted] = [i for i in boot.booted.images if i.component_id == (b"\x00",)]
+    assert booted.digest == app.digest
     return app.sequence_number, app.digest
 
 
