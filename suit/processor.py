@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import Any, Final, Protocol
 
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope, severed_member_content
@@ -35,25 +35,8 @@ from suit.model import (
     Envelope,
     ManifestKey,
 )
+from suit.report import ReportReason
 from suit.verify import VerificationReport, verify_envelope
-
-
-class ReportReason(IntEnum):
-    """SUIT report reasons (draft-ietf-suit-report §4; SUIT-FACTS §9)."""
-
-    OK = 0
-    CBOR_PARSE = 1
-    COSE_UNSUPPORTED = 2
-    ALG_UNSUPPORTED = 3
-    UNAUTHORISED = 4
-    COMMAND_UNSUPPORTED = 5
-    COMPONENT_UNSUPPORTED = 6
-    COMPONENT_UNAUTHORISED = 7
-    PARAMETER_UNSUPPORTED = 8
-    SEVERING_UNSUPPORTED = 9
-    CONDITION_FAILED = 10
-    OPERATION_FAILED = 11
-    INVOKE_PENDING = 12
 
 
 class Procedure(Enum):
