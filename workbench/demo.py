@@ -243,18 +243,20 @@ def _key(root: Path, uri: Pkcs11Uri, pin: str) -> Path:
 
 def notes_text(demo: DemoWorkspace) -> str:
     """The workspace's notes: what is here, the demo PIN, and the minute-long tour."""
-    return f"""# SUIT Workbench demo workspace
+    return f"""### SUIT Workbench demo workspace
+
+**Demo token PIN: {demo.pin}** — type it when the PIN dialog asks (a demo PIN, written
+down on purpose; never write a real one down).
 
 Everything here was made on the first run and is only for trying the workbench out.
 
 - Project: `{demo.project_file}` (template {TEMPLATE}, RFC 9019 §5.1)
 - Signing key: `{demo.key_uri}`
   (SoftHSM2 token `{demo.token_label}`, configuration `{demo.softhsm_conf}`)
-- **Demo token PIN: {demo.pin}**  (a demo PIN; never write a real one down)
 - Public key the demo device trusts: `{demo.public_key}`
 - Virtual device state: `{demo.device_state}`
 
-## In a minute
+#### In a minute
 
 1. Build ▸ Build envelope (Ctrl+B).
 2. Sign tab: the demo key is already chosen; press Sign and type the PIN above.
