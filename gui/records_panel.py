@@ -61,6 +61,13 @@ def _verify(progress: Progress, path: Path | None) -> int:
     return SigningAuditLog(path).verify()
 
 
+def _item(text: str) -> QStandardItem:
+    """A cell; whole numbers are stored as numbers so they sort as numbers."""
+    item = QStandardItem()
+    item.setData(int(text) if text.isdigit() else text, Qt.ItemDataRole.DisplayRole)
+    return item
+
+
 class RecordTable(QWidget):
     """One filterable, sortable table with CSV export of the rows the filter shows."""
 
@@ -79,6 +86,7 @@ class RecordTable(QWidget):
         self.view = QTableView()
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # oldest first
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
         layout = QVBoxLayout(self)
@@ -90,12 +98,12 @@ class RecordTable(QWidget):
         """Replace the rows."""
         self.model.removeRows(0, self.model.rowCount())
         for row in rows:
-            self.model.appendRow([QStandardItem(text) for text in row])
+            self.model.appendRow([_item(text) for text in row])
         self.view.resizeColumnsToContents()
 
     def visible_rows(self) -> list[list[str]]:
         """The rows the filter lets through, in the view's order."""
-        return [[self.proxy.index(r, c).data() or "" for c in range(len(self.columns))]
+        return [[str(self.proxy.index(r, c).data() or "") for c in range(len(self.columns))]
                 for r in range(self.proxy.rowCount())]
 
     def csv_text(self) -> str:

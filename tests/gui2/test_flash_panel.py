@@ -1,0 +1,87 @@
+"""The flash panel: four virtual devices flashed at once (four progress bars, four
+results, four factory records), cancel and retry-failed on a paced line, and the port
+list following hot-plug."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from flasher.ports import PortInfo
+from flasher.records import FactoryRecords
+from gui.part2 import Part2
+from tests.gui2.steps import TIMEOUT, build, flash_selected, result_column, sign_with_demo_pin
+from workbench import flashing
+from workbench.demo import DemoDevice
+
+
+def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: Part2,
+                                                            tmp_path: Path) -> None:
+    ports = [parts.flash.selected_ports()[0]]
+    ports += [parts.start_device(tmp_path / f"device-{n}") for n in range(3)]
+    build(qtbot, parts)
+    sign_with_demo_pin(qtbot, parts)
+    parts.flash.select_ports(ports)
+    assert parts.flash.selected_ports() == sorted(ports, key=[p.device for p in parts.flash.ports].index)
+    seen: dict[str, int] = {}
+    parts.flash._progressed.connect(lambda p: seen.__setitem__(p.port, seen.get(p.port, 0) + 1))
+    outcomes = flash_selected(qtbot, parts)
+    assert sorted(o.port for o in outcomes) == sorted(ports)
+    assert [o.result for o in outcomes] == ["ok"] * 4
+    # One bar per device, each driven by its own device's reports, each full.
+    assert sorted(parts.flash.bars) == sorted(ports) and set(seen) == set(ports)
+    for port, bar in parts.flash.bars.items():
+        assert parts.flash.runs.cellWidget(parts.flash._row(port), 1) is bar
+        assert bar.value() == bar.maximum() > 0
+    assert result_column(parts, 5) == ["ok"] * 4
+    assert parts.flash.summary.text() == "4 of 4 device(s) updated."
+    records = FactoryRecords(flashing.records_path()).all()
+    assert sorted(r.port for r in records) == sorted(ports)
+    assert len({r.device_id for r in records}) == 4 and {r.result for r in records} == {"ok"}
+
+
+def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path) -> None:
+    build(qtbot, parts)
+    sign_with_demo_pin(qtbot, parts)
+    # A device on a paced line (19200 baud, flash in real time), so there is time to cancel.
+    spec = dataclasses.replace(parts.demo.device_spec(tmp_path / "slow"), baud=19200)
+    slow = DemoDevice(spec)
+    parts.devices.append(slow)
+    port = slow.start()
+    parts.flash.add_virtual(port, "paced virtual device")
+    parts.flash.select_ports([port])
+    with qtbot.waitSignal(parts.flash._progressed, timeout=TIMEOUT,
+                          check_params_cb=lambda p: p.bytes_done > 0):
+        qtbot.mouseClick(parts.flash.flash_button, Qt.MouseButton.LeftButton)
+    assert parts.flash.cancel_button.isEnabled()
+    with qtbot.waitSignal(parts.flash.flashed, timeout=TIMEOUT) as flashed:
+        qtbot.mouseClick(parts.flash.cancel_button, Qt.MouseButton.LeftButton)
+    [cancelled] = flashed.args[0]
+    assert cancelled.result == "cancelled" and result_column(parts, 5) == ["cancelled"]
+    assert parts.flash.retry_button.isEnabled()
+    with qtbot.waitSignal(parts.flash.flashed, timeout=TIMEOUT) as flashed:
+        qtbot.mouseClick(parts.flash.retry_button, Qt.MouseButton.LeftButton)
+    [retried] = flashed.args[0]
+    assert (retried.port, retried.result) == (port, "ok")
+    assert [r.result for r in FactoryRecords(flashing.records_path()).all()] == ["cancelled", "ok"]
+
+
+def test_port_list_follows_hot_plug_and_keeps_the_selection(qtbot, parts: Part2,
+                                                            monkeypatch) -> None:
+    # No USB device can be plugged in on this machine, so the OS listing is replaced by
+    # one that changes; the panel's polling, diffing and selection are real.
+    plugged: list[PortInfo] = []
+    monkeypatch.setattr("gui.flash_panel.list_serial_ports", lambda: list(plugged))
+    [virtual] = parts.flash.selected_ports()
+    plugged.append(PortInfo("/dev/ttyACM7", "Nordic nRF52840 DK", 0x1915, 0x520F, "E1A2B3"))
+    qtbot.waitUntil(lambda: len(parts.flash.ports) == 2, timeout=5000)  # the 2 s poll
+    table = parts.flash.port_table
+    assert [table.item(1, c).text() for c in range(4)] == ["/dev/ttyACM7", "Nordic nRF52840 DK",
+                                                           "1915:520f", "E1A2B3"]
+    assert table.item(0, 0).text() == virtual and parts.flash.selected_ports() == [virtual]
+    plugged.clear()
+    parts.flash.scan_ports()
+    qtbot.waitUntil(lambda: len(parts.flash.ports) == 1, timeout=5000)
+    assert parts.flash.selected_ports() == [virtual]
