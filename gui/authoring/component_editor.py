@@ -229,12 +229,18 @@ class ComponentEditor(QWidget):
             self.load()
 
     def _set(self, path: tuple[str, ...], value: Any) -> None:
-        project = self.workspace.project
-        obj: Any = project
-        for part in path[:-1]:
-            obj = getattr(obj, part.replace("-", "_"))
-        if getattr(obj, path[-1].replace("-", "_")) != value:
+        if self._current(path) != value:
             self.workspace.push(SetValue(path, value))
+
+    def _current(self, path: tuple[str, ...]) -> Any:
+        """The value a SetValue path names now (``("component", name, member)`` too)."""
+        obj: Any = self.workspace.project
+        rest = path
+        if path[0] == "component":
+            obj, rest = obj.component(path[1]), path[2:]
+        for part in rest[:-1]:
+            obj = getattr(obj, part.replace("-", "_"))
+        return getattr(obj, rest[-1].replace("-", "_"))
 
     def _field(self, member: str, value: Any) -> None:
         if self.name is not None:

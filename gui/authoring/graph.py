@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -192,8 +193,8 @@ class GraphView(QGraphicsView):
     # --- selection ------------------------------------------------------------------------
 
     def _scene_selected(self) -> None:
-        if self._syncing:
-            return
+        if self._syncing or not shiboken6.isValid(self.graph):
+            return  # the scene emits while it is being destroyed at shutdown
         selected = [i for i in self.graph.selectedItems() if isinstance(i, Node)]
         if selected and selected[0].key.kind != "available":
             self.workspace.select(selected[0].key.kind, selected[0].key.name)
