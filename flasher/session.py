@@ -49,7 +49,7 @@ class SessionConfig:
     """
 
     frame_size: int = 2048
-    window: int = 8
+    window: int = 4
     reply_timeout: float = 1.0
     retries: int = 5
     stall_timeout: float = 3.0
@@ -168,7 +168,8 @@ class RecoverySession:
             frame = self._next_frame(_POLL)
             if frame is not None and window.absorb(frame) and on_progress is not None:
                 on_progress(window.acked)
-            window.check_stall(self.transport.name)
+            for chunk in window.check_stall(self.transport.name):
+                self._send_raw(chunk)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -222,7 +223,12 @@ class _StreamWindow:
         self.stream, self.data, self.config = stream, data, config
         self.max_frame = self.frame_size = agreed.frame_size
         self.clean_frames = 0  # frames acknowledged since the last go-back
-        self.limit = agreed.frame_size * agreed.window
+        self.ack_interval = config.stall_timeout / 6  # smoothed time between ACKs
+        self.last_probe = 0.0
+        # The window in bytes: it halves on every loss and grows back by about a frame
+        # per window acknowledged (as TCP's congestion window does), so on a noisy line a
+        # go-back resends little, and on a clean one the whole agreed window is used.
+        self.max_window = self.window = agreed.frame_size * agreed.window
         self.acked = self.next = start
         self.last_progress = time.monotonic()
         self.stalls = 0
@@ -236,7 +242,7 @@ class _StreamWindow:
     def sendable(self) -> list[bytes]:
         """Frames that fit in the window now."""
         out = []
-        while self.next < len(self.data) and self.next - self.acked < self.limit:
+        while self.next < len(self.data) and self.next - self.acked < self.window:
             chunk = self.data[self.next:self.next + self.frame_size]
             out.append(encode_frame(MessageType.DATA, self.tx_seq & 0xFFFF,
                                     protocol.encode_data(self.stream, self.next, chunk)))
@@ -260,8 +266,12 @@ class _StreamWindow:
             return False
         if offset <= self.acked:
             return False
+        self.window = min(self.max_window, self.window + max(
+            1, (offset - self.acked) * self.frame_size // self.window))
+        now = time.monotonic()
+        self.ack_interval = 0.8 * self.ack_interval + 0.2 * (now - self.last_progress)
         self.acked, self.next = offset, max(self.next, offset)
-        self.last_progress, self.stalls = time.monotonic(), 0
+        self.last_progress, self.stalls = now, 0
         self.clean_frames += 1
         if self.clean_frames >= 32 and self.frame_size < self.max_frame:
             self.frame_size, self.clean_frames = min(self.max_frame, self.frame_size * 2), 0
@@ -283,16 +293,32 @@ class _StreamWindow:
         # after a clean run. Offsets are in bytes, so the device needs no notice.
         if self.clean_frames < 4:
             self.frame_size = max(64, self.frame_size // 2)
+        self.window = max(2 * self.frame_size, self.window // 2)
         self.clean_frames = 0
 
-    def check_stall(self, port: str) -> None:
-        """Go back to the last acknowledged offset when nothing moved for a while."""
-        idle = time.monotonic() - self.last_progress
-        if idle < self.config.stall_timeout:
-            return
-        self.stalls += 1
-        if self.stalls > self.config.max_stalls:
-            raise DeviceNotResponding(port, f"ACK of stream {self.stream} at {self.acked}",
-                                      idle * self.stalls)
-        self._go_back(self.acked)
-        self.last_progress = time.monotonic()
+    def check_stall(self, port: str) -> list[bytes]:
+        """Frames to send because nothing moved for a while: a probe, or a go-back.
+
+        After a few acknowledgement intervals without progress the first unacknowledged
+        frame is sent again alone (a tail-loss probe, as TCP's): the device acknowledges
+        it, takes it, or answers NAK, so a lost last frame or a lost NAK costs milliseconds
+        rather than the stall timeout. After the stall timeout the host goes back.
+        """
+        now = time.monotonic()
+        idle = now - self.last_progress
+        if idle >= self.config.stall_timeout:
+            self.stalls += 1
+            if self.stalls > self.config.max_stalls:
+                raise DeviceNotResponding(port, f"ACK of stream {self.stream} at {self.acked}",
+                                          idle * self.stalls)
+            self._go_back(self.acked)
+            self.last_progress = self.last_probe = now
+            return []
+        if self.acked >= self.next or now - max(self.last_probe, self.last_progress) \
+                < max(0.05, 4 * self.ack_interval):
+            return []
+        self.last_probe = now
+        chunk = self.data[self.acked:self.acked + self.frame_size]
+        self.tx_seq += 1
+        return [encode_frame(MessageType.DATA, (self.tx_seq - 1) & 0xFFFF,
+                             protocol.encode_data(self.stream, self.acked, chunk))]

@@ -261,11 +261,15 @@ class RecoveryServer:
         elif offset < expected:
             # A duplicate (go-back-N overlap or a duplicated frame): re-acknowledge so a
             # host that lost the last ACK learns where the device is.
-            self._send(encode_frame(MessageType.ACK, 0, protocol.encode_ack(
-                stream, session.stored[index])))
+            self._send(encode_frame(MessageType.ACK, 0, protocol.encode_ack(stream, expected)))
         elif session.failure is None:
             session.received[index] = offset + len(chunk)
             self._writes.put((stream, index, offset, chunk))  # blocks when flash is behind
+            # Acknowledged once the writer has taken it: the acknowledgement comes back
+            # within a frame time, so a small window keeps the line full; a flash that is
+            # behind delays the put above, and with it the ACK (flow control, §5.1).
+            self._send(encode_frame(MessageType.ACK, 0,
+                                    protocol.encode_ack(stream, session.received[index])))
 
     def _nak(self, seq: int, stream: int, expected: int) -> None:
         # Every out-of-order frame is answered, echoing its seq: the host tells from the seq
@@ -296,8 +300,6 @@ class RecoveryServer:
             self._fail(session, UpdateRefused(RefusalReason.OPERATION_FAILED, str(exc)))
             return
         session.stored[index] = offset + len(chunk)
-        self._send(encode_frame(MessageType.ACK, 0,
-                                protocol.encode_ack(stream, session.stored[index])))
 
     def _fail(self, session: _Session, refusal: UpdateRefused) -> None:
         # The update is over: later DATA is dropped and FINISH answers with this refusal.

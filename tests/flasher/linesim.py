@@ -44,6 +44,7 @@ class LineSimulator:
         self.counts = {"corrupted": 0, "dropped": 0, "duplicated": 0, "frames": 0}
         self._rng = {"up": random.Random(faults.seed), "down": random.Random(faults.seed + 1)}
         self._pending = {"up": bytearray(), "down": bytearray()}
+        self._mangle_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True, name="line-simulator")
         self._thread.start()
 
@@ -64,42 +65,55 @@ class LineSimulator:
         os.close(self._pty)
 
     def _run(self) -> None:
+        # One thread per direction: a write that blocks on a full pty must not hold up
+        # the acknowledgements flowing the other way.
+        down = threading.Thread(target=self._run_down, daemon=True, name="line-down")
+        down.start()
         while not self._stop.is_set():
             with self._lock:
                 conn = self._conn
-            sources = [self._pty, self._listener] + ([conn] if conn else [])
-            ready, _, _ = select.select(sources, [], [], 0.05)
-            for source in ready:
-                self._service(source, conn)
+            ready, _, _ = select.select([self._listener] + ([conn] if conn else []), [], [], 0.05)
+            if self._listener in ready:
+                new, _ = self._listener.accept()
+                with self._lock:
+                    if self._conn is not None:
+                        self._conn.close()
+                    self._conn = new
+            elif conn is not None and conn in ready:
+                self._up(conn)
+        down.join()
 
-    def _service(self, source: object, conn: socket.socket | None) -> None:
-        if source is self._listener:
-            new, _ = self._listener.accept()
+    def _up(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.disconnect()
+            return
+        out = self._mangle("up", data)
+        if out:
+            os.write(self._pty, out)
+
+    def _run_down(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self._pty], [], [], 0.05)
+            if not ready:
+                continue
+            out = self._mangle("down", os.read(self._pty, 65536))
             with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = new
-        elif source is self._pty:
-            data = os.read(self._pty, 65536)
-            out = self._mangle("down", data)
+                conn = self._conn
             if conn is not None and out:
                 try:
                     conn.sendall(out)
                 except OSError:
                     self.disconnect()
-        else:
-            try:
-                data = conn.recv(65536) if conn else b""
-            except OSError:
-                data = b""
-            if not data:
-                self.disconnect()
-                return
-            out = self._mangle("up", data)
-            if out:
-                os.write(self._pty, out)
 
     def _mangle(self, direction: str, data: bytes) -> bytes:
+        with self._mangle_lock:  # the counters are shared by both directions
+            return self._mangle_locked(direction, data)
+
+    def _mangle_locked(self, direction: str, data: bytes) -> bytes:
         pending = self._pending[direction]
         pending += data
         cut = pending.rfind(b"\x00")
