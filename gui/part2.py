@@ -27,7 +27,14 @@ from gui.records_panel import RecordsPanel
 from gui.signing_panel import SigningPanel
 from signing.token import SOFTHSM_MODULE
 from suit.errors import WorkbenchError
-from workbench.demo import DemoConfig, DemoDevice, DemoWorkspace, ensure_demo, payloads_of
+from workbench.demo import (
+    KEY_LABEL,
+    DemoConfig,
+    DemoDevice,
+    DemoWorkspace,
+    ensure_demo,
+    payloads_of,
+)
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -165,8 +172,11 @@ def _fill(parts: Part2, demo: DemoWorkspace) -> None:
     parts.signing.output.setText(str(demo.release_file))
     if demo.key_uri not in parts.signing.keys:
         parts.signing.add_key(demo.key_uri)
-    parts.keys.browser.module.setCurrentText(SOFTHSM_MODULE)
-    parts.signing.browser.module.setCurrentText(SOFTHSM_MODULE)
+    for browser in (parts.keys.browser, parts.signing.browser):
+        browser.module.setCurrentText(SOFTHSM_MODULE)
+        browser.listed.connect(lambda b=browser: b.select_token(demo.token_label)
+                               and b.select_key(KEY_LABEL))
+        browser.refresh()
     parts.flash.bundle.setText(str(demo.release_file))
     port = parts.start_device()
     parts.flash.select_ports([port])

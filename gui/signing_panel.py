@@ -61,10 +61,14 @@ class SigningPanel(QWidget):
         self.policy = QComboBox()
         for policy in BlockPolicy:
             self.policy.addItem(f"{policy.value}: an existing block of the same key", policy)
+        self.policy.setCurrentIndex(self.policy.findData(BlockPolicy.REFUSE))  # the safe default
         self.browser = TokenBrowser(runner)
         self.browser.failed.connect(self.failed)
         self.steps = make_table(["#", "Key", "State"])
         self.steps.setObjectName("sign-steps")
+        for column in (0, 2):
+            self.steps.horizontalHeader().setSectionResizeMode(
+                column, self.steps.horizontalHeader().ResizeMode.ResizeToContents)
         self.progress = QProgressBar()
         self.result = QLabel("Not signed yet.")
         self.result.setObjectName("sign-result")
