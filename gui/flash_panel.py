@@ -163,8 +163,14 @@ class FlashPanel(QWidget):
         if self._scanning:
             return
         self._scanning = True
-        threading.Thread(target=lambda: self._ports_found.emit(list_serial_ports()),
-                         name="port scan", daemon=True).start()
+        threading.Thread(target=self._scan, name="port scan", daemon=True).start()
+
+    def _scan(self) -> None:
+        found = list_serial_ports()
+        try:
+            self._ports_found.emit(found)
+        except RuntimeError:  # the panel was deleted while the thread listed the ports
+            pass
 
     def _set_ports(self, found: list[PortInfo]) -> None:
         self._scanning = False

@@ -73,6 +73,11 @@ class Part2:
         self.devices.clear()
 
 
+def _stop_all(devices: list[DemoDevice]) -> None:
+    for device in devices:
+        device.stop()
+
+
 def _payloads(window: MainWindow) -> list[tuple[str, Path]]:
     project = window.workspace.project
     return [] if project is None else payloads_of(project)
@@ -100,7 +105,7 @@ def install(window: MainWindow) -> Part2:
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(parts.shutdown)
-    atexit.register(parts.shutdown)
+    atexit.register(_stop_all, parts.devices)  # no Qt at exit: the widgets may be gone
     window.part2 = parts  # type: ignore[attr-defined]
     return parts
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import serial
 from PySide6.QtCore import Qt
 
 from flasher.ports import PortInfo
@@ -85,3 +86,22 @@ def test_port_list_follows_hot_plug_and_keeps_the_selection(qtbot, parts: Part2,
     parts.flash.scan_ports()
     qtbot.waitUntil(lambda: len(parts.flash.ports) == 1, timeout=5000)
     assert parts.flash.selected_ports() == [virtual]
+
+
+def test_a_port_another_program_holds_shows_the_busy_hint(qtbot, parts: Part2) -> None:
+    build(qtbot, parts)
+    sign_with_demo_pin(qtbot, parts)
+    [port] = parts.flash.selected_ports()
+    holder = serial.Serial(port, exclusive=True)  # another program has the port open
+    try:
+        with qtbot.waitSignal(parts.flash.flashed, timeout=TIMEOUT) as flashed:
+            qtbot.mouseClick(parts.flash.flash_button, Qt.MouseButton.LeftButton)
+    finally:
+        holder.close()
+    [outcome] = flashed.args[0]
+    assert outcome.result == "failed" and "lock" in outcome.reason.lower()
+    shown = parts.window.errors.last
+    assert shown is not None and port in shown.message
+    assert shown.hint.startswith("Another program has the port open")
+    assert result_column(parts, 5) == ["failed"] and parts.flash.retry_button.isEnabled()
+
