@@ -219,11 +219,13 @@ class FlashPanel(QWidget):
         self.cancel_button.setEnabled(True)
         self.retry_button.setEnabled(False)
         self.summary.setText(f"Flashing {len(ports)} device(s)…")
-        self.job = self.runner.submit(self._run, Path(self.bundle.text()), ports,
-                                      list(self.payloads()), title=f"Flashing {len(ports)} device(s)",
-                                      on_success=self._done, on_error=self._failed)
-        self.job.finished.connect(self._ended)
-        return self.job
+        job = Job(self._run, Path(self.bundle.text()), ports, list(self.payloads()),
+                  title=f"Flashing {len(ports)} device(s)")
+        job.succeeded.connect(self._done)  # all connected before the job can end
+        job.failed.connect(self._failed)
+        job.finished.connect(self._ended)
+        self.job = self.runner.start(job)
+        return job
 
     def _run(self, progress: Callable[[int, int, str], None], bundle_path: Path,
              ports: list[str], payloads: list[tuple[str, Path]]) -> list[FlashOutcome]:

@@ -5,6 +5,7 @@ panel. All token work runs in workers; PINs come from the PIN dialog.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -34,6 +35,11 @@ from suit.errors import WorkbenchError
 from workbench.files import write_atomic
 
 KINDS = ("P-256", "P-384", "Ed25519")
+#: Serialises the window's token work. python-pkcs11 loads each module once per process,
+#: and two workers listing SoftHSM2's tokens at the same moment crashed the process (seen
+#: in tests), so every PKCS#11 job of the GUI holds this lock; it is process-wide because
+#: the loaded module is.
+TOKEN_LOCK = threading.Lock()
 
 
 def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
@@ -65,7 +71,8 @@ def key_uri(token: TokenInfo, key: KeyInfo) -> str:
 
 def _discover(progress: Progress, module: str) -> list[management.TokenInventory]:
     progress(0, 0, f"listing tokens of {Path(module).name}")
-    return management.inventory(module, None)
+    with TOKEN_LOCK:
+        return management.inventory(module, None)
 
 
 class TokenBrowser(QWidget):
@@ -203,8 +210,7 @@ class KeysPanel(QWidget):
         uri = Pkcs11Uri({"token": inv.token.label, "serial": inv.token.serial, "object": label},
                         module_path=inv.token.module)
         kind = self.kind.currentText()
-        self.runner.submit(lambda progress: management.generate(uri, kind, self.pins),
-                           title=f"Generating {kind} key {label}",
+        self.runner.submit(_generate, uri, kind, self.pins, title=f"Generating {kind} key {label}",
                            on_success=self._generated,
                            on_error=lambda exc: self.failed.emit(exc, "generate the key"))
 
@@ -235,5 +241,13 @@ class KeysPanel(QWidget):
 
 def _export(progress: Progress, uri: Pkcs11Uri, fmt: str, path: Path, pins: PinProvider) -> Path:
     progress(0, 0, f"reading {uri.object_label}")
-    write_atomic(path, management.export_public(uri, fmt, pins))
+    with TOKEN_LOCK:
+        data = management.export_public(uri, fmt, pins)
+    write_atomic(path, data)
     return path
+
+
+def _generate(progress: Progress, uri: Pkcs11Uri, kind: str, pins: PinProvider) -> KeyInfo:
+    progress(0, 0, f"generating {uri.object_label}")
+    with TOKEN_LOCK:
+        return management.generate(uri, kind, pins)

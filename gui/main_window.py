@@ -136,17 +136,17 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence.StandardKey.Undo)
         else:
             action = stack.createRedoAction(self, "&Redo")
-            action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+            action.setShortcuts(QKeySequence.StandardKey.Redo)  # Ctrl+Y and Ctrl+Shift+Z here
         return action
 
     def _refresh_view_shortcuts(self) -> None:
         for action in self.view_shortcuts:
             self.removeAction(action)
         self.view_shortcuts = []
-        for number, key in enumerate(list(self.views)[:9], start=1):
+        for number in range(1, min(len(self.views), 9) + 1):  # in tab order
             action = QAction(self)
             action.setShortcut(QKeySequence(f"Ctrl+{number}"))
-            action.triggered.connect(lambda _c=False, k=key: self.show_view(k))
+            action.triggered.connect(lambda _c=False, i=number - 1: self.tabs.setCurrentIndex(i))
             self.addAction(action)
             self.view_shortcuts.append(action)
 

@@ -6,6 +6,7 @@ with its progress, verify the result, and only then save it (`workbench.demo.sig
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -23,13 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.keys_panel import TokenBrowser, fill_table, key_uri, make_table
-from gui.workers import Job, JobRunner
+from gui.keys_panel import TOKEN_LOCK, TokenBrowser, fill_table, key_uri, make_table
+from gui.workers import Job, JobRunner, Progress
 from signing.envelope import BlockPolicy
 from signing.pin import PinProvider
 from workbench.demo import ReleaseSigned, sign_release
 
 _STATES = ("waiting", "opening key", "signing")
+
+
+def _sign(progress: Progress, *args: Any) -> ReleaseSigned:
+    with TOKEN_LOCK:  # see TOKEN_LOCK: one PKCS#11 job at a time
+        return sign_release(progress, *args)
 
 
 def _path_row(edit: QLineEdit, browse: QPushButton) -> QHBoxLayout:
@@ -45,10 +51,12 @@ class SigningPanel(QWidget):
     Signals:
         failed(object, str): an error and what was being done.
         signed(object): the `ReleaseSigned` of a saved release.
+        stepsShown(object): the list of step states just shown (``waiting``...).
     """
 
     failed = Signal(object, str)
     signed = Signal(object)
+    stepsShown = Signal(object)
 
     def __init__(self, runner: JobRunner, pins: PinProvider, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,6 +146,7 @@ class SigningPanel(QWidget):
     def _show_steps(self, states: list[str]) -> None:
         fill_table(self.steps, [[str(i + 1), key, state]
                                 for i, (key, state) in enumerate(zip(self.keys, states))])
+        self.stepsShown.emit(list(states))
 
     def _browse(self, edit: QLineEdit, *, save: bool) -> None:
         dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
@@ -153,11 +162,14 @@ class SigningPanel(QWidget):
         policy: BlockPolicy = self.policy.currentData()
         self.sign_button.setEnabled(False)
         self.result.setText("Signing…")
-        self.job = self.runner.submit(sign_release, source, output, list(self.keys), self.pins,
-                                      policy, title=f"Signing {source.name}",
-                                      on_success=self._signed, on_error=self._failed)
-        self.job.progressed.connect(self._progressed)
-        return self.job
+        job = Job(_sign, source, output, list(self.keys), self.pins, policy,
+                  title=f"Signing {source.name}")
+        # Connected before the job starts, so not even its first report is missed.
+        job.progressed.connect(self._progressed)
+        job.succeeded.connect(self._signed)
+        job.failed.connect(self._failed)
+        self.job = self.runner.start(job)
+        return job
 
     def _progressed(self, done: int, total: int, what: str) -> None:
         self.progress.setRange(0, total)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from suit.codec import member_name
-from suit.model import EnvelopeKey, ManifestKey
+from suit.lint import Severity, lint_envelope
+from suit.model import Envelope, EnvelopeKey, ManifestKey
 from suit.spans import Path, SpanIndex, Step
 from suit.verify import VerificationReport
 
@@ -80,6 +81,30 @@ def _member_key(name: str) -> int:
         if member_name(key) == name:
             return int(key)
     raise ValueError(name)
+
+
+def lint_findings(envelope: Envelope, spans: SpanIndex) -> list[Finding]:
+    """`suit.lint` rules on the envelope, each placed on the member its ``where`` names
+    (``manifest/invoke``, ``envelope/install``; anything else on the manifest)."""
+    root = envelope_root(spans)
+    manifest = (*root, EnvelopeKey.MANIFEST, Step.WRAPPED)
+    found = []
+    for item in lint_envelope(envelope):
+        severity = ERROR if item.severity is Severity.ERROR else WARNING
+        found.append(Finding(severity, f"{item.id} {item.message}",
+                             _lint_place(item.where, root, manifest, spans), item.rule.hint))
+    return found
+
+
+def _lint_place(where: str, root: Path, manifest: Path, spans: SpanIndex) -> Path:
+    area, _, member = where.partition("/")
+    try:
+        key: object = _member_key(member)
+    except ValueError:
+        return manifest
+    # An absent severed member is found at its digest in the manifest.
+    candidates = [(*manifest, key)] if area == "manifest" else [(*root, key), (*manifest, key)]
+    return next((p for p in candidates if p in spans.by_path), manifest)
 
 
 def encoding_findings(data: bytes, spans: SpanIndex) -> list[Finding]:

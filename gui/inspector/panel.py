@@ -28,6 +28,7 @@ from gui.inspector.findings import (
     SEVERITY_ORDER,
     Finding,
     encoding_findings,
+    lint_findings,
     verification_findings,
 )
 from gui.inspector.hex_view import HexView
@@ -69,7 +70,8 @@ def inspect_bytes(progress: Progress, data: bytes, name: str,
     progress(2, 4, "verifying")
     report = check_envelope(envelope, anchors)
     progress(3, 4, "rendering")
-    findings = verification_findings(report, spans, bool(anchors)) + encoding_findings(data, spans)
+    findings = (verification_findings(report, spans, bool(anchors)) + lint_findings(envelope, spans)
+                + encoding_findings(data, spans))
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return Inspection(name, bytes(data), envelope, spans, tree, report, envelope_diag(envelope),
                       findings, bool(anchors))

@@ -152,3 +152,14 @@ def test_tampered_manifest_digest_is_a_red_badge(qtbot, panel, tmp_path):
 def test_tree_model_passes_the_model_tester(qtbot, panel, qtmodeltester):
     _open(qtbot, panel, MANIFEST_SPEC / "example3.cbor")
     qtmodeltester.check(panel.model)
+
+
+def test_lint_finding_jumps_to_the_severed_members_digest(qtbot, panel):
+    _open(qtbot, panel, MANIFEST_SPEC / "example2-severed.cbor")
+    number = next(i for i, f in enumerate(panel.finding_list) if f.message.startswith("SUIT006 install"))
+    item = panel.findings.item(number)
+    assert "Distribute the unsevered envelope" in item.text()
+    panel.findings.itemClicked.emit(item)
+    span = panel.model.data(panel.tree.currentIndex(), SpanRole)
+    assert span.path == (Step.TAGGED, 3, Step.WRAPPED, 20)  # manifest/install: its digest
+    assert span.kind == "array" and panel.hex.selection == (span.start, span.end)
