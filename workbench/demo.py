@@ -43,7 +43,7 @@ from signing.pin import FixedPinProvider, PinProvider
 from signing.token import SOFTHSM_MODULE
 from suit.codec import decode_envelope
 from suit.cose import algorithm_name
-from suit.errors import WorkbenchError
+from suit.errors import SignatureInvalid, WorkbenchError
 from suit.keys import TrustAnchor
 from suit.verify import VerificationReport, verify_envelope
 from workbench import flashing
@@ -369,11 +369,23 @@ def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[
     anchors = [TrustAnchor(s.identity.key_reference, public_key=s.identity.public_key,
                            kid=s.identity.kid) for s in signed if s.identity.public_key]
     report = verify_envelope(data, anchors)
+    _every_new_block_verified(report, signed)
     seqs = _record(audit or SigningAuditLog(), signed, output, data)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(output, data)
     progress(total, total, f"saved {output.name}")
     return ReleaseSigned(output, tuple(signed), report, seqs)
+
+
+def _every_new_block_verified(report: VerificationReport, signed: Sequence[SignedEnvelope]) -> None:
+    # verify_envelope accepts an envelope when any block verifies; a release we sign must
+    # carry no block of ours that fails (MAC blocks need the secret: they are not checked).
+    new_blocks = report.blocks[len(report.blocks) - len(signed):]
+    failures = [f"block {block.index} ({one.identity.key_reference}): {block.reason or 'no match'}"
+                for block, one in zip(new_blocks, signed)
+                if one.identity.public_key is not None and not block.verified_by]
+    if failures:
+        raise SignatureInvalid(failures)
 
 
 def _record(audit: SigningAuditLog, signed: Sequence[SignedEnvelope], output: Path,

@@ -105,3 +105,15 @@ def test_a_port_another_program_holds_shows_the_busy_hint(qtbot, parts: Part2) -
     assert shown.hint.startswith("Another program has the port open")
     assert result_column(parts, 5) == ["failed"] and parts.flash.retry_button.isEnabled()
 
+
+
+def test_a_missing_bundle_is_reported_and_the_panel_stays_usable(qtbot, parts: Part2,
+                                                                 tmp_path: Path) -> None:
+    parts.flash.bundle.setText(str(tmp_path / "nothing-here.suit"))
+    with qtbot.waitSignal(parts.flash.failed, timeout=TIMEOUT):
+        qtbot.mouseClick(parts.flash.flash_button, Qt.MouseButton.LeftButton)
+    shown = parts.window.errors.last
+    assert shown is not None and shown.title == "Could not flash"
+    assert "nothing-here.suit" in shown.message and shown.hint
+    qtbot.waitUntil(lambda: parts.flash.job is None, timeout=TIMEOUT)
+    assert parts.flash.flash_button.isEnabled() and not parts.flash.cancel_button.isEnabled()
