@@ -41,9 +41,15 @@ def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: Part
     records = FactoryRecords(flashing.records_path()).all()
     assert sorted(r.port for r in records) == sorted(ports)
     assert len({r.device_id for r in records}) == 4 and {r.result for r in records} == {"ok"}
+    # Selecting one device shows that device's status.
+    with qtbot.waitSignal(parts.device.updated, timeout=TIMEOUT) as shown:
+        parts.flash.select_ports([ports[2]])
+    [third] = [r for r in records if r.port == ports[2]]
+    assert shown.args[0]["device_id"] == third.device_id
+    assert parts.device.labels["device_id"].text() == third.device_id
 
 
-def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path) -> None:
+def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path, ticks) -> None:
     build(qtbot, parts)
     sign_with_demo_pin(qtbot, parts)
     # A device on a paced line (19200 baud, flash in real time), so there is time to cancel.
@@ -53,6 +59,7 @@ def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path
     port = slow.start()
     parts.flash.add_virtual(port, "paced virtual device")
     parts.flash.select_ports([port])
+    ticks.start()
     with qtbot.waitSignal(parts.flash._progressed, timeout=TIMEOUT,
                           check_params_cb=lambda p: p.bytes_done > 0):
         qtbot.mouseClick(parts.flash.flash_button, Qt.MouseButton.LeftButton)
@@ -65,6 +72,11 @@ def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path
     with qtbot.waitSignal(parts.flash.flashed, timeout=TIMEOUT) as flashed:
         qtbot.mouseClick(parts.flash.retry_button, Qt.MouseButton.LeftButton)
     [retried] = flashed.args[0]
+    ticks.stop()
+    # About two seconds of flashing on a paced line: the event loop kept its 10 ms pulse.
+    elapsed = ticks.times[-1] - ticks.times[0]
+    assert elapsed > 0.5 and len(ticks.times) >= 0.3 * elapsed / 0.010, (len(ticks.times), elapsed)
+    assert ticks.longest_gap < 0.2, ticks.longest_gap
     assert (retried.port, retried.result) == (port, "ok")
     assert [r.result for r in FactoryRecords(flashing.records_path()).all()] == ["cancelled", "ok"]
 
@@ -117,3 +129,12 @@ def test_a_missing_bundle_is_reported_and_the_panel_stays_usable(qtbot, parts: P
     assert "nothing-here.suit" in shown.message and shown.hint
     qtbot.waitUntil(lambda: parts.flash.job is None, timeout=TIMEOUT)
     assert parts.flash.flash_button.isEnabled() and not parts.flash.cancel_button.isEnabled()
+
+
+def test_the_demo_device_stops_with_the_workspace(parts: Part2) -> None:
+    [device] = parts.devices
+    path = device.path
+    assert path is not None and Path(path).exists()
+    parts.shutdown()
+    assert device.path is None and path not in [p.device for p in parts.flash.ports]
+    assert not Path(path).exists()  # the pseudo-terminal is gone with the device
