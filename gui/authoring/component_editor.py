@@ -49,6 +49,7 @@ class ComponentEditor(QWidget):
         self.preview = Preview()
         self.name: str | None = None
         self._loading = False
+        self._choices: dict[int, list[str]] = {}
         self.error = QLabel()
         self.error.setStyleSheet("color:#c62828;")
         self.error.setWordWrap(True)
@@ -125,9 +126,11 @@ class ComponentEditor(QWidget):
         return self.group
 
     def _combo(self, form: QFormLayout, label: str, member: str) -> QComboBox:
+        # Item data is kept here, not in the combo: QComboBox's userData API is among the
+        # calls PySide6 6.12 mis-counts references in (gui/_refcount_guard.py).
         combo = QComboBox()
-        combo.activated.connect(lambda _i: self._commit(
-            lambda: self._field(member, combo.currentData())))
+        combo.activated.connect(lambda i: self._commit(
+            lambda: self._field(member, self._choices[id(combo)][i - 1] if i > 0 else None)))
         form.addRow(label, combo)
         return combo
 
@@ -189,13 +192,14 @@ class ComponentEditor(QWidget):
         self.image_info.setText(self._image_text(c))
         self.slots.setText("; ".join(s.image.file or "(stated)" for s in c.slots) or "none")
         self.uri.setText(c.uri or "")
+        others = [o.name for o in self.workspace.project.components  # type: ignore[union-attr]
+                  if o.name != c.name]
         for combo, current in ((self.staging, c.staging), (self.load_from, c.load_from)):
-            combo.clear()
-            combo.addItem("(none)", None)
-            for other in self.workspace.project.components:  # type: ignore[union-attr]
-                if other.name != c.name:
-                    combo.addItem(other.name, other.name)
-            combo.setCurrentIndex(max(0, combo.findData(current)))
+            if self._choices.get(id(combo)) != others:  # 500 components: refill only on change
+                combo.clear()
+                combo.addItems(["(none)", *others])
+                self._choices[id(combo)] = others
+            combo.setCurrentIndex(others.index(current) + 1 if current in others else 0)
         self.integrated.setChecked(c.integrated)
         self.invoke.setChecked(c.invoke)
         self.validate.setCurrentIndex([v for _t, v in _VALIDATE_CHOICES].index(c.validate))

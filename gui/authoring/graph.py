@@ -15,7 +15,7 @@ from typing import Final
 
 import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsItem,
@@ -177,11 +177,24 @@ class GraphView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.graph.selectionChanged.connect(self._scene_selected)
         workspace.selectionChanged.connect(self.follow)
+        self._stale = True
         workspace.projectOpened.connect(self.refresh)
         workspace.projectChanged.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
-        """Rebuild the scene and keep the selection."""
+        """Rebuild the scene now if it is on screen, else when it is next shown (a large
+        release has hundreds of nodes: no edit should wait for a graph nobody sees)."""
+        self._stale = True
+        if self.isVisible():
+            self._rebuild()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale:
+            self._rebuild()
+        super().showEvent(event)
+
+    def _rebuild(self) -> None:
+        self._stale = False
         self._syncing = True
         try:
             self.graph.rebuild()

@@ -20,14 +20,26 @@ _Index = QModelIndex | QPersistentModelIndex
 
 @dataclass(eq=False)
 class Node:
-    """One row: an item, its label and its children."""
+    """One row: an item and its children; its texts are made when first shown (a large
+    envelope has tens of thousands of items, most of them never scrolled to)."""
 
     span: ItemSpan | None
-    label: str
-    value: str
     parent: Node | None
     row: int
+    role: int = naming.ANY
+    before: ItemSpan | None = None
     children: list[Node] = field(default_factory=list)
+    texts: tuple[str, str] | None = None
+
+    def text(self, column: int, data: bytes) -> str:
+        """The label (column 0) or value (column 1)."""
+        if self.texts is None:
+            span = self.span
+            assert span is not None  # the invisible root is never displayed
+            key = span.path[-1] if span.path else None
+            self.texts = (naming.label(self.role, key, span, self.before),
+                          naming.value_text(span, data))
+        return self.texts[column]
 
 
 @dataclass
@@ -36,11 +48,12 @@ class NodeTree:
 
     root: Node
     by_path: dict[Path, Node]
+    data: bytes
 
 
 def build_tree(data: bytes, spans: SpanIndex) -> NodeTree:
     """Label every located item with its spec name (pure Python: safe in a worker)."""
-    root = Node(None, "", "", None, 0)
+    root = Node(None, None, 0)
     by_path: dict[Path, Node] = {}
     roles: dict[Path, int] = {(): naming.ENVELOPE}
     previous: dict[Path, ItemSpan] = {}
@@ -52,12 +65,11 @@ def build_tree(data: bytes, spans: SpanIndex) -> NodeTree:
         role = roles.get(parent_path, naming.ANY)
         if span.path:
             roles[span.path] = naming.child_role(role, key, before)
-        text = naming.label(role, key, span, before)
-        node = Node(span, text, naming.value_text(span, data), parent, len(parent.children))
+        node = Node(span, parent, len(parent.children), role, before)
         parent.children.append(node)
         by_path[span.path] = node
         previous[parent_path] = span
-    return NodeTree(root, by_path)
+    return NodeTree(root, by_path, data)
 
 
 class EnvelopeTreeModel(QAbstractItemModel):
@@ -67,7 +79,7 @@ class EnvelopeTreeModel(QAbstractItemModel):
 
     def __init__(self, tree: NodeTree, parent: Any = None) -> None:
         super().__init__(parent)
-        self._root, self._by_path = tree.root, tree.by_path
+        self._root, self._by_path, self._data = tree.root, tree.by_path, tree.data
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -114,7 +126,7 @@ class EnvelopeTreeModel(QAbstractItemModel):
             return None
         node = self._node(index)
         if role == Qt.ItemDataRole.DisplayRole:
-            return node.label if index.column() == 0 else node.value
+            return node.text(index.column(), self._data)
         if role == Qt.ItemDataRole.ToolTipRole and node.span is not None:
             return f"bytes {node.span.start}–{node.span.end - 1} ({node.span.end - node.span.start})"
         if role == SpanRole:

@@ -162,6 +162,7 @@ def test_graph_drag_from_manifest_to_an_available_envelope_adds_a_dependency(qtb
     deps = tmp_path / "release" / "deps"
     deps.mkdir()
     (deps / "radio.suit").write_bytes((MANIFEST_SPEC / "example1.cbor").read_bytes())
+    window.show_view("graph")
     view = window.authoring.graph.view
     view.refresh()
     manifest = NodeKey("manifest", "single-mcu")
