@@ -27,6 +27,7 @@ from gui.records_panel import RecordsPanel
 from gui.signing_panel import SigningPanel
 from signing.token import SOFTHSM_MODULE
 from suit.errors import WorkbenchError
+from workbench.project.commands import SetValue
 from workbench.demo import (
     KEY_LABEL,
     DemoConfig,
@@ -201,15 +202,29 @@ def run_flow(parts: Part2, timeout: float = 120.0) -> bool:
     hooks = _Chain(parts, done)
     parts.signing.pins = parts.demo.pins()
     try:
+        _above_device(parts)
         if authoring is not None:
             authoring.session.built.connect(hooks.built)
+            authoring.session.failed.connect(hooks.stop)
             authoring.build()
         else:
             hooks.built("")
         return _pump_until(lambda: bool(done), timeout)
     finally:
         parts.signing.pins = parts.pins
-        hooks.disconnect(authoring)
+        hooks.detach(authoring)
+
+
+def _above_device(parts: Part2) -> None:
+    """Raise the project's sequence number above the device's, so a demo flashed before
+    takes the new release instead of refusing it as a rollback (M37 §8.4.8.3)."""
+    _pump_until(lambda: parts.device.status is not None, 10.0)  # the first status read
+    project = parts.window.workspace.project
+    if parts.device.status is None or project is None:
+        return
+    installed = max((c["sequence_number"] for c in parts.device.status["components"]), default=0)
+    if isinstance(project.sequence_number, int) and project.sequence_number <= installed:
+        parts.window.workspace.push(SetValue(("sequence_number",), installed + 1))
 
 
 class _Chain(QObject):
@@ -243,7 +258,7 @@ class _Chain(QObject):
     def stop(self, *_args: object) -> None:
         self.done.append(True)
 
-    def disconnect(self, authoring: Any) -> None:  # type: ignore[override]
+    def detach(self, authoring: Any) -> None:
         for signal, slot in ((self.parts.signing.signed, self.signed),
                              (self.parts.signing.failed, self.stop),
                              (self.parts.flash.flashed, self.flashed),
@@ -253,6 +268,7 @@ class _Chain(QObject):
             signal.disconnect(slot)
         if authoring is not None:
             authoring.session.built.disconnect(self.built)
+            authoring.session.failed.disconnect(self.stop)
 
 
 def _pump_until(condition: Any, timeout: float) -> bool:

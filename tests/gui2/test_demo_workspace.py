@@ -72,5 +72,11 @@ def test_screenshot_shows_the_demo_signed_and_flashed(data_dir: Path, artifacts:
     [(_seq, signature)] = SigningAuditLog(data_dir / "signing-audit.sqlite3").entries()
     assert signature.output_path == str(release)
     [attempt] = FactoryRecords(data_dir / "factory-records.sqlite").all()
-    assert attempt.result == "ok" and attempt.sequence_number == 1
+    assert (attempt.result, attempt.sequence_number) == ("ok", 1)
     assert (demo / "device" / "flash.bin").is_file()
+    # Again on the same workspace: the device already runs release 1, so the scripted demo
+    # releases 2 rather than showing a rollback refusal.
+    again = _run(["-m", "gui", "--screenshot", str(shot)], data_dir)
+    assert again.returncode == 0, again.stderr
+    attempts = FactoryRecords(data_dir / "factory-records.sqlite").all()
+    assert [(a.result, a.sequence_number) for a in attempts] == [("ok", 1), ("ok", 2)]
