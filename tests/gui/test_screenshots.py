@@ -14,6 +14,7 @@ from PySide6.QtGui import QImage
 from gui.app import build_window, save_screenshot, settle
 from gui.authoring.demo import open_demo
 from tests.fixtures.vectors import MANIFEST_SPEC
+from workbench.project.commands import SetValue
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,12 +44,19 @@ def test_screenshot_of_each_main_view(qtbot, demo_window, artifacts):
     parts = window.authoring
     with qtbot.waitSignal(parts.session.built, timeout=20000) as built:
         parts.build()
+    # A second component loaded from the first gives the graph an edge to show.
+    parts.add_component()
+    window.workspace.push(SetValue(("component", "component1", "load-from"), "app"))
+    window.workspace.push(SetValue(("component", "component1", "display-name"), "RAM copy"))
+    window.workspace.select("component", "app")
     shots = {}
     for view in ("components", "sequences", "graph"):
         window.show_view(view)
         if view == "sequences":
             parts.sequences.show_sequence("install")
+            window.docks["palette"].raise_()
         shots[view] = save_screenshot(window, artifacts / f"{view}.png")
+        window.docks["editor"].raise_()
     with qtbot.waitSignal(window.inspector.loaded, timeout=20000):
         window.open_envelope(built.args[0])
     path = window.inspector.inspection.spans.by_path
