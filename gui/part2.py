@@ -184,6 +184,7 @@ def _fill(parts: Part2, demo: DemoWorkspace) -> None:
                                and b.select_key(KEY_LABEL))
         browser.refresh()
     parts.flash.bundle.setText(str(demo.release_file))
+    parts.records.refresh()
     port = parts.start_device()
     parts.flash.select_ports([port])
     parts.window.statusBar().showMessage(
