@@ -10,6 +10,9 @@ The line rate is baud/10 bytes per second (8N1: 10 bits per byte). Three figures
    holds (256 KiB with the nRF52840 profile). Where the flash is slower than the line
    (921600 baud), the figure that matters is the percentage of the flash's sustained rate.
 3. **Slow flash**: the ``slow`` profile at 115200 baud, as a percentage of its sustained rate.
+4. **Noisy line**: the protocol figure again with one byte in 10^4 corrupted (both ways)
+   by the test suite's line simulator; the clean figure through the same simulator is the
+   reference, since the simulator's own forwarding costs some throughput.
 
 Slow: about 2.5 minutes (1 MiB at 115200 baud takes 91 s of line time by itself).
 `python -m benchmarks.flash_throughput [--quick]` (--quick: 1/8 of the sizes).
@@ -40,6 +43,7 @@ from flasher.loader.server import RecoveryServer, ServerConfig
 from flasher.operations import Bundle, flash
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC  # the published key signs the bundles
 from tests.flasher.device.envelopes import app_update
+from tests.flasher.linesim import Faults, LineSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 URI = "http://example.com/app.bin"
@@ -97,8 +101,9 @@ def timed_flash(port: str, bundle: Bundle) -> float:
     return elapsed
 
 
-def protocol_figure(size: int, baud: int) -> float:
-    """Payload bytes per second over a paced line into a sink device."""
+def protocol_figure(size: int, baud: int, noise: float | None = None) -> float:
+    """Payload bytes per second over a paced line into a sink device; with `noise` set,
+    through the line simulator corrupting that fraction of bytes."""
     data = image(size)
     pty = PseudoTerminal()
     stop = threading.Event()
@@ -106,9 +111,13 @@ def protocol_figure(size: int, baud: int) -> float:
     server = RecoveryServer(pty.transport, sink, ServerConfig(baud=baud))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.serve, args=(stop,), daemon=True)
     thread.start()
+    line = None if noise is None else LineSimulator(pty.path, Faults(corrupt_per_byte=noise))
     try:
-        elapsed = timed_flash(pty.path, Bundle(b"\xd8\x6b\xa0" * 100, {URI: data}))
+        elapsed = timed_flash(line.url if line else pty.path,
+                              Bundle(b"\xd8\x6b\xa0" * 100, {URI: data}))
     finally:
+        if line is not None:
+            line.close()
         stop.set()
         thread.join()
         pty.close()
@@ -166,6 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     rate = device_figure(32 * 1024 // scale, 115200, "slow")
     _line("virtual device (slow), 32 KiB, 115200 baud", rate, slow.sustained_write_rate,
           f"flash ({slow.sustained_write_rate / 1024:.1f} KiB/s)")
+    clean = protocol_figure(256 * 1024 // scale, 921600, noise=0.0)
+    _line(f"protocol via line simulator, {256 // scale} KiB, 921600 baud", clean, 92160, "line")
+    noisy = protocol_figure(256 * 1024 // scale, 921600, noise=1e-4)
+    _line("  same, 1e-4 of bytes corrupted", noisy, clean, "the clean simulated line")
 
 
 if __name__ == "__main__":
