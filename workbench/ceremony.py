@@ -15,6 +15,7 @@ from signing.audit import SigningAuditLog
 from signing.ceremony.answers import AnswersFile, Participants
 from signing.ceremony.checking import (
     TranscriptReport,
+    check_artefacts,
     check_chain,
     load_transcript,
     verify_transcript,
@@ -62,6 +63,12 @@ def check_transcript(transcript: Path, anchor: Path | None = None) -> Transcript
     data = _read(transcript)
     trust = TrustAnchor.load(_read(anchor), str(anchor)) if anchor is not None else None
     return verify_transcript(data, trust)
+
+
+def check_outputs(transcript: Path, directory: Path) -> dict[str, str]:
+    """Output name -> ``ok`` / ``missing`` / ``differs`` against the recorded digests (call
+    after `check_transcript`, which establishes that the digests can be trusted)."""
+    return check_artefacts(load_transcript(_read(transcript)), directory)
 
 
 def unlock_shares(shares: Sequence[Path], key_label: str | None = None) -> Unlocked:

@@ -7,8 +7,10 @@ COSE_Key, or the one a device holds) it must be that same key.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from signing.ceremony.errors import TranscriptError
@@ -156,3 +158,25 @@ def same_key(anchor: TrustAnchor, other: TrustAnchor) -> bool:
     if anchor.public_key is None or other.public_key is None:
         return False
     return cose_key_value(anchor.public_key) == cose_key_value(other.public_key)
+
+
+def check_artefacts(transcript: Transcript, directory: Path) -> dict[str, str]:
+    """Compare the files in `directory` with the digests the transcript recorded.
+
+    Returns:
+        Output name to ``ok``, ``missing`` or ``differs``, for every artefact recorded
+        (a transcript whose ceremony aborted records files it then removed: ``missing``).
+    """
+    found: dict[str, str] = {}
+    for entry in transcript.entries:
+        data = entry.get("data", {})
+        if entry.get("kind") != "artefact" or not isinstance(data, dict):
+            continue
+        name = str(data.get("file"))
+        path = directory / name
+        if not path.is_file():
+            found[name] = "missing"
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[name] = "ok" if digest == data.get("sha256") else "differs"
+    return found

@@ -141,3 +141,21 @@ def test_pdf_command_prints_an_existing_transcript_without_a_display(ran: Path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert out.read_bytes().startswith(b"%PDF-") and os.path.getsize(out) > 10_000
+
+
+def test_verify_checks_the_outputs_against_the_recorded_digests(ran: Path,
+                                                                tmp_path: Path) -> None:
+    good = suitwb("ceremony", "verify", ran / "transcript.json", "--outputs", ran,
+                  data_dir=tmp_path)
+    assert "  ok       suit-root.pem" in good.stdout
+    assert "  ok       shares/carol-custodian.share.json" in good.stdout
+    copy = tmp_path / "copy"
+    shutil.copytree(ran, copy)
+    (copy / "suit-root.pem").write_bytes(b"-----BEGIN PUBLIC KEY-----\nswapped\n")
+    (copy / "trust-anchors.cbor").unlink()
+    bad = suitwb("ceremony", "verify", copy / "transcript.json", "--outputs", copy, "--json",
+                 data_dir=tmp_path, check=False)
+    assert bad.returncode == 1
+    outputs = json.loads(bad.stdout)["outputs"]
+    assert outputs["suit-root.pem"] == "differs" and outputs["trust-anchors.cbor"] == "missing"
+    assert outputs["suit-root.cose_key"] == "ok"

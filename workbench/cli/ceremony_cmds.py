@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("transcript", type=Path, metavar="TRANSCRIPT")
     p.add_argument("--anchor", type=Path, metavar="FILE",
                    help="the trust anchor (PEM or COSE_Key) the signing key must be")
+    p.add_argument("--outputs", type=Path, metavar="DIR",
+                   help="also check the files in DIR against the digests recorded")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_verify)
     _register_unlock(actions)
@@ -109,17 +111,23 @@ def _run(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     report = use_cases.check_transcript(args.transcript, args.anchor)
+    outputs = use_cases.check_outputs(args.transcript, args.outputs) if args.outputs else {}
     if args.json:
         print(json.dumps({"ceremony": report.ceremony, "status": report.status,
                           "entries": report.entries, "head": report.head,
-                          "signer_kid": report.signer_kid, "abort_reason": report.abort_reason}))
+                          "signer_kid": report.signer_kid, "abort_reason": report.abort_reason,
+                          "outputs": outputs}))
     elif report.status == COMPLETED:
         print(f"{args.transcript}: OK: {report.ceremony!r}, {report.entries} entries, chain "
               f"intact, signed by kid {report.signer_kid}")
     else:
         print(f"{args.transcript}: chain intact but the ceremony is {report.status}"
               + (f": {report.abort_reason}" if report.abort_reason else ""))
-    return 0 if report.status == COMPLETED else 1
+    if not args.json:
+        for name, verdict in sorted(outputs.items()):
+            print(f"  {verdict:8} {name}")
+    bad_outputs = any(v != "ok" for v in outputs.values())
+    return 0 if report.status == COMPLETED and not bad_outputs else 1
 
 
 def _unlock(args: argparse.Namespace) -> int:
