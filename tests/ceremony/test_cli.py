@@ -92,12 +92,13 @@ def test_refusing_at_the_terminal_aborts(softhsm, tmp_path: Path) -> None:
     # Everyone confirms the opening; the witness refuses at the HSM check.
     run = subprocess.run([sys.executable, "-m", "workbench.cli.main", "ceremony", "run",
                           str(ceremony), "--out", str(tmp_path / "out")],
-                         input="AA\nCC\nDC\nEC\nWW\nrefuse seal broken\n", text=True,
+                         input="AA\n\nCC\nDC\nEC\nWW\nrefuse seal broken\n", text=True,
                          capture_output=True, timeout=60, cwd=ROOT)
     assert run.returncode == 1
     assert "== Step 2/7: record-hsm (record-hsm), confirmed by witnesses" in run.stdout
     assert "manufacturer: SoftHSM project" in run.stdout
     assert "Walter Witness refused: seal broken" in run.stderr
+    assert run.stdout.count("Carol Custodian: type your initials") == 2  # empty line: asked again
 
 
 def test_bad_ceremony_file_is_status_2_with_a_hint(tmp_path: Path) -> None:

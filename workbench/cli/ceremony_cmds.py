@@ -81,12 +81,14 @@ class TerminalParticipants:
             self._facts_shown_for = prompt.step.id
             for name, value in prompt.facts.items():
                 print(f"   {name}: {value}")
-        try:
-            answer = input(f"   {person}: type your initials to confirm, "
-                           "or 'refuse REASON': ").strip()
-        except EOFError:
-            return Confirmation(person, False, "", "no answer (end of input)")
-        if answer.lower().startswith("refuse") or not answer:
+        answer = ""
+        while not answer:  # an empty line asks again; only "refuse" refuses
+            try:
+                answer = input(f"   {person}: type your initials to confirm, "
+                               "or 'refuse REASON': ").strip()
+            except EOFError:
+                return Confirmation(person, False, "", "no answer (end of input)")
+        if answer.lower().startswith("refuse"):
             return Confirmation(person, False, "", answer[6:].strip() or "refused")
         return Confirmation(person, True, answer)
 
