@@ -14,11 +14,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
     QWidget,
 )
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         #: File suffix -> how to open it (authoring registers ``.toml``).
         self.openers: dict[str, Callable[[str | Path], None]] = {}
         self.views: dict[str, QWidget] = {}
+        self._holders: dict[str, QScrollArea] = {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
@@ -74,16 +77,28 @@ class MainWindow(QMainWindow):
         """Add a central view as a tab (Ctrl+1, Ctrl+2… switch between them)."""
         widget.setObjectName(f"view-{key}")
         self.views[key] = widget
+        # In a scroll area, so one wide view cannot force the whole window (and its docks)
+        # wider: it scrolls instead when the window is narrower than it needs.
+        holder = QScrollArea()
+        holder.setWidgetResizable(True)
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        holder.setWidget(widget)
+        self._holders[key] = holder
         if position is None:
-            self.tabs.addTab(widget, title)
+            self.tabs.addTab(holder, title)
         else:
-            self.tabs.insertTab(position, widget, title)
+            self.tabs.insertTab(position, holder, title)
         self._refresh_view_shortcuts()
 
     def show_view(self, key: str) -> QWidget:
         """Bring a central view to the front."""
-        self.tabs.setCurrentWidget(self.views[key])
+        self.tabs.setCurrentWidget(self._holders[key])
         return self.views[key]
+
+    def current_view(self) -> str | None:
+        """The key of the central view in front."""
+        current = self.tabs.currentWidget()
+        return next((k for k, h in self._holders.items() if h is current), None)
 
     def register_dock(self, key: str, title: str, widget: QWidget,
                       area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:

@@ -1,29 +1,36 @@
 """Long work off the UI thread: hashing large images, verifying, building.
 
 A job is a plain function that takes a `Progress` callback as its first argument (the
-core's functions take such callbacks, STYLE.md §6). It runs on Qt's thread pool; its
-progress, result and error come back as signals delivered on the UI thread, so no widget
-is ever touched from a worker.
+core's functions take such callbacks, STYLE.md §6). It runs on a Python thread that
+touches no Qt object at all: its progress, result or exception go into a queue, and the
+runner, on the UI thread, drains the queue every few milliseconds and emits the job's
+signals there. (Emitting Qt signals from Python worker threads proved fragile under
+PySide6 6.12 — objects deleted while events for them were queued — so no Qt call crosses
+threads.)
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 #: progress(done, total, what): `total` 0 means unknown.
 Progress = Callable[[int, int, str], None]
+#: How often the UI thread collects what the workers reported.
+POLL_MS: Final = 10
 
 
 class Cancelled(Exception):
-    """Raised inside a job by `Job.progress` once cancellation was asked for."""
+    """Raised inside a job by its progress callback once cancellation was asked for."""
 
 
 class Job(QObject):
-    """One unit of background work.
+    """One unit of background work; its signals are emitted on the UI thread.
 
     Signals:
         progressed(int, int, str): done, total, what is being done.
@@ -40,10 +47,11 @@ class Job(QObject):
     def __init__(self, function: Callable[..., Any], *args: Any, title: str = "") -> None:
         super().__init__()
         self.title = title
-        self._function = function
-        self._args = args
-        self._cancel = threading.Event()
+        self.function = function
+        self.args = args
         self.done = False
+        self._cancel = threading.Event()
+        self._reports: queue.SimpleQueue[tuple[Job, str, Any]] | None = None
 
     def cancel(self) -> None:
         """Ask the job to stop at its next progress report."""
@@ -53,32 +61,12 @@ class Job(QObject):
         """The callback handed to the job's function (called on the worker thread)."""
         if self._cancel.is_set():
             raise Cancelled(self.title)
-        self.progressed.emit(done, total, what)
-
-    def run(self) -> None:
-        """Run the function (on a pool thread) and report through signals."""
-        try:
-            result = self._function(self.progress, *self._args)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes to the UI
-            self.failed.emit(exc)
-        else:
-            self.succeeded.emit(result)
-        finally:
-            self.done = True
-            self.finished.emit()
-
-
-class _Runnable(QRunnable):
-    def __init__(self, job: Job) -> None:
-        super().__init__()
-        self.job = job
-
-    def run(self) -> None:
-        self.job.run()
+        if self._reports is not None:
+            self._reports.put((self, "progress", (done, total, what)))
 
 
 class JobRunner(QObject):
-    """Starts jobs and keeps them alive until they finish.
+    """Starts jobs on worker threads and delivers their reports on the UI thread.
 
     Signals:
         started(object): a job began (the window shows a progress bar for it).
@@ -88,16 +76,52 @@ class JobRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
+        self._reports: queue.SimpleQueue[tuple[Job, str, Any]] = queue.SimpleQueue()
         self._running: set[Job] = set()
+        self._threads: set[threading.Thread] = set()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.deliver)
 
     def start(self, job: Job) -> Job:
-        """Run `job` on the pool; returns it for chaining connections."""
+        """Run `job` on a new worker thread; returns it for chaining connections."""
+        job._reports = self._reports
         self._running.add(job)
-        job.finished.connect(lambda: self._running.discard(job))
         self.started.emit(job)
-        self._pool.start(_Runnable(job))
+        thread = threading.Thread(target=self._work, args=(job,), name=job.title or "job",
+                                  daemon=True)
+        self._threads.add(thread)
+        thread.start()
+        self._timer.start()
         return job
+
+    def _work(self, job: Job) -> None:
+        """The worker thread: run the function, queue the outcome. No Qt here."""
+        try:
+            result = job.function(job.progress, *job.args)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the UI
+            self._reports.put((job, "failed", exc))
+        else:
+            self._reports.put((job, "succeeded", result))
+        finally:
+            self._threads.discard(threading.current_thread())
+
+    def deliver(self) -> None:
+        """Emit what the workers reported (UI thread; the timer calls it)."""
+        while True:
+            try:
+                job, kind, payload = self._reports.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "progress":
+                job.progressed.emit(*payload)
+                continue
+            job.done = True
+            self._running.discard(job)
+            (job.succeeded if kind == "succeeded" else job.failed).emit(payload)
+            job.finished.emit()
+        if not self._running:
+            self._timer.stop()
 
     def submit(self, function: Callable[..., Any], *args: Any, title: str = "",
                on_success: Callable[[Any], None] | None = None,
@@ -112,9 +136,14 @@ class JobRunner(QObject):
 
     @property
     def busy(self) -> bool:
-        """Whether any job is still running."""
+        """Whether any job has not delivered its outcome yet."""
         return bool(self._running)
 
     def wait(self, msecs: int = 30000) -> bool:
-        """Wait for the pool to drain (tests and shutdown only; never on a UI path)."""
-        return self._pool.waitForDone(msecs)
+        """Wait for the workers, then deliver their reports here (tests and shutdown
+        only; never on a UI path). Returns whether everything finished in time."""
+        deadline = time.monotonic() + msecs / 1000
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.deliver()
+        return not self._running

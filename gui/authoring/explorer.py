@@ -32,11 +32,16 @@ class ProjectExplorer(QTreeWidget):
         self.currentItemChanged.connect(self._chosen)
         self.itemActivated.connect(self._activated)
         workspace.projectOpened.connect(self.refresh)
-        workspace.projectChanged.connect(lambda event, _s: self._changed(event))
+        workspace.projectChanged.connect(self._changed)
         workspace.selectionChanged.connect(self.follow)
 
-    def _changed(self, event: str) -> None:
-        if event != "changed":  # structure changed: components or dependencies
+    def _changed(self, event: str, subject: object) -> None:
+        # Structure changes, renames, display names and explicit sequences show here;
+        # other member changes (a URI, an image) do not.
+        shown = isinstance(subject, tuple) and (
+            subject in (("name",), ("sequences",)) or (subject[:1] == ("component",) and (
+                len(subject) == 2 or subject[-1] in ("display-name", "display_name"))))
+        if event != "changed" or shown:
             self.refresh()
 
     def refresh(self) -> None:

@@ -30,6 +30,7 @@ class Node:
     before: ItemSpan | None = None
     children: list[Node] = field(default_factory=list)
     texts: tuple[str, str] | None = None
+    number: int = -1  # position in NodeTree.nodes: the index's internal id
 
     def text(self, column: int, data: bytes) -> str:
         """The label (column 0) or value (column 1)."""
@@ -49,12 +50,14 @@ class NodeTree:
     root: Node
     by_path: dict[Path, Node]
     data: bytes
+    nodes: list[Node] = field(default_factory=list)
 
 
 def build_tree(data: bytes, spans: SpanIndex) -> NodeTree:
     """Label every located item with its spec name (pure Python: safe in a worker)."""
     root = Node(None, None, 0)
     by_path: dict[Path, Node] = {}
+    nodes: list[Node] = []
     roles: dict[Path, int] = {(): naming.ENVELOPE}
     previous: dict[Path, ItemSpan] = {}
     for span in spans:
@@ -65,11 +68,12 @@ def build_tree(data: bytes, spans: SpanIndex) -> NodeTree:
         role = roles.get(parent_path, naming.ANY)
         if span.path:
             roles[span.path] = naming.child_role(role, key, before)
-        node = Node(span, parent, len(parent.children), role, before)
+        node = Node(span, parent, len(parent.children), role, before, number=len(nodes))
+        nodes.append(node)
         parent.children.append(node)
         by_path[span.path] = node
         previous[parent_path] = span
-    return NodeTree(root, by_path, data)
+    return NodeTree(root, by_path, data, nodes)
 
 
 class EnvelopeTreeModel(QAbstractItemModel):
@@ -80,6 +84,9 @@ class EnvelopeTreeModel(QAbstractItemModel):
     def __init__(self, tree: NodeTree, parent: Any = None) -> None:
         super().__init__(parent)
         self._root, self._by_path, self._data = tree.root, tree.by_path, tree.data
+        # Indexes carry a node's number, not a pointer to it: Qt may still hold an index
+        # after Python collected what a pointer would point to.
+        self._nodes = tree.nodes
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -88,14 +95,14 @@ class EnvelopeTreeModel(QAbstractItemModel):
         node = self._by_path.get(path)
         if node is None:
             return QModelIndex()
-        return self.createIndex(node.row, 0, node)
+        return self.createIndex(node.row, 0, node.number)
 
     def span_at(self, index: _Index) -> ItemSpan | None:
         """The span of a row."""
         return self._node(index).span if index.isValid() else None
 
     def _node(self, index: _Index) -> Node:
-        return index.internalPointer() if index.isValid() else self._root  # type: ignore[no-any-return]
+        return self._nodes[index.internalId()] if index.isValid() else self._root
 
     # --- QAbstractItemModel ---------------------------------------------------------------
 
@@ -103,7 +110,7 @@ class EnvelopeTreeModel(QAbstractItemModel):
         node = self._node(parent)
         if not (0 <= row < len(node.children) and 0 <= column < 2):
             return QModelIndex()
-        return self.createIndex(row, column, node.children[row])
+        return self.createIndex(row, column, node.children[row].number)
 
     def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         if not index.isValid():
@@ -111,7 +118,7 @@ class EnvelopeTreeModel(QAbstractItemModel):
         up = self._node(index).parent
         if up is None or up is self._root:
             return QModelIndex()
-        return self.createIndex(up.row, 0, up)
+        return self.createIndex(up.row, 0, up.number)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         if parent.isValid() and parent.column() != 0:

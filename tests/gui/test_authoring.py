@@ -119,7 +119,7 @@ def test_new_user_flow_from_template_to_inspector(qtbot, window, tmp_path):
     assert bytes.fromhex(digest) in digests
     with qtbot.waitSignal(window.inspector.loaded, timeout=20000):
         action(window, "Inspect last build").trigger()
-    assert window.tabs.currentWidget() is window.inspector
+    assert window.current_view() == "inspector"
     assert window.inspector.inspection.data == data
     assert window.inspector.badge_labels["digest"].property("state") == "ok"
     assert window.inspector.badge_labels["signature"].text() == "unsigned"

@@ -189,3 +189,20 @@ def test_preview_hashes_images_in_a_worker_with_progress(qtbot, tmp_path):
     assert len(hashing) >= 2 and hashing[-1][0] == hashing[-1][1] == big.stat().st_size
     assert preview.images["app[0]"].digest.value == hashlib.sha256(big.read_bytes()).digest()
     assert preview.result is not None and preview.error is None
+
+
+def test_explorer_follows_renames_and_selects_everywhere(qtbot, window, tmp_path):
+    new_project(qtbot, window, tmp_path / "release")
+    parts = window.authoring
+    parts.add_component()
+    from tests.gui.test_authoring import type_into
+    type_into(qtbot, parts.editor.component_name, "radio")
+    assert window.workspace.project.components[1].name == "radio"
+    labels = [i.text(0) for i in parts.explorer._items()]
+    assert "radio" in labels and "component1" not in labels
+    item = next(i for i in parts.explorer._items() if i.text(0) == "Application")
+    parts.explorer.setCurrentItem(item)
+    assert window.workspace.selection == ("component", "app")
+    assert parts.components_view.currentIndex().row() == 0
+    window.workspace.undo_stack.undo()
+    assert "component1" in [i.text(0) for i in parts.explorer._items()]
