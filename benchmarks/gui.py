@@ -143,12 +143,15 @@ def main() -> None:
     app.processEvents()
     inspector_ready = time.perf_counter() - start
 
+    previewed: list[float] = []
+    window.authoring.session.previewed.connect(lambda _p: previewed.append(time.perf_counter()))
     start = time.perf_counter()
     window.authoring.open_project(project_file)
     app.processEvents()
     project_ready = time.perf_counter() - start
-    wait_for(window.authoring.session.previewed)
-    preview_ready = time.perf_counter() - start
+    if not previewed:  # the worker may already have delivered it
+        wait_for(window.authoring.session.previewed)
+    preview_ready = previewed[0] - start
 
     beat = Heartbeat()
     beat.start()
