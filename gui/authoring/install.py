@@ -218,7 +218,7 @@ def _views(window: MainWindow, parts: Authoring) -> None:
     window.tabifyDockWidget(window.docks["editor"], window.docks["palette"])
     window.docks["editor"].raise_()
     window.default_layout.append(lambda: window.resizeDocks(
-        [window.docks["explorer"], window.docks["editor"]], [180, 440], Qt.Orientation.Horizontal))
+        [window.docks["explorer"], window.docks["editor"]], [180, 380], Qt.Orientation.Horizontal))
     window.default_layout.append(lambda: window.resizeDocks(
         [window.docks["lint"]], [120], Qt.Orientation.Vertical))
     window.tabs.setCurrentIndex(0)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from gui.app import build_window, save_screenshot, settle
@@ -57,6 +58,11 @@ def test_screenshot_of_each_main_view(qtbot, demo_window, artifacts):
             window.docks["palette"].raise_()
         shots[view] = save_screenshot(window, artifacts / f"{view}.png")
         window.docks["editor"].raise_()
+    # The inspector and the diff are wide views: the right-hand docks step aside.
+    right = [d for d in window.docks.values()
+             if window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+    for dock in right:
+        dock.hide()
     with qtbot.waitSignal(window.inspector.loaded, timeout=20000):
         window.open_envelope(built.args[0])
     path = window.inspector.inspection.spans.by_path
@@ -68,6 +74,8 @@ def test_screenshot_of_each_main_view(qtbot, demo_window, artifacts):
         window.diff.set_file(1, MANIFEST_SPEC / "example5.cbor")
     settle(window)
     shots["diff"] = save_screenshot(window, artifacts / "diff.png")
+    for dock in right:
+        dock.show()
     for name, shot in shots.items():
         image = QImage(str(shot))
         assert (image.width(), image.height()) == (1280, 800), name
