@@ -14,10 +14,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -104,11 +107,21 @@ class ComponentEditor(QWidget):
         self.image_info.setWordWrap(True)
         self.image_info.setTextInteractionFlags(self.image_info.textInteractionFlags().TextSelectableByMouse)
         form.addRow("Computed", self.image_info)
-        self.slots = QLabel()
+        # A/B slots (M37 §8.4.8.9): each an image and the URI it is fetched from.
+        self.slots = QTableWidget(0, 2)
+        self.slots.setHorizontalHeaderLabels(["Slot image", "Fetch URI"])
+        self.slots.horizontalHeader().setStretchLastSection(True)
+        self.slots.setMaximumHeight(110)
+        self.slots.itemChanged.connect(lambda _item: self._commit(self._set_slots))
         add_slot = QPushButton("Add slot image…")
         add_slot.clicked.connect(self._add_slot)
+        remove_slot = QPushButton("Remove slot")
+        remove_slot.clicked.connect(lambda: self._commit(self._remove_slot))
+        buttons = QHBoxLayout()
+        buttons.addWidget(add_slot)
+        buttons.addWidget(remove_slot)
         form.addRow("Slots", self.slots)
-        form.addRow("", add_slot)
+        form.addRow("", buttons)
         self.uri = self._line(form, "Fetch URI", lambda v: self._field("uri", v or None))
         self.staging = self._combo(form, "Stored via (staging)", "staging")
         self.load_from = self._combo(form, "Loaded from", "load-from")
@@ -190,7 +203,10 @@ class ComponentEditor(QWidget):
         self.component_id.setText(", ".join(c.id))
         self.image_file.setText(c.image.file or "" if c.image else "")
         self.image_info.setText(self._image_text(c))
-        self.slots.setText("; ".join(s.image.file or "(stated)" for s in c.slots) or "none")
+        self.slots.setRowCount(len(c.slots))
+        for row, slot in enumerate(c.slots):
+            self.slots.setItem(row, 0, QTableWidgetItem(slot.image.file or ""))
+            self.slots.setItem(row, 1, QTableWidgetItem(slot.uri or ""))
         self.uri.setText(c.uri or "")
         others = [o.name for o in self.workspace.project.components  # type: ignore[union-attr]
                   if o.name != c.name]
@@ -288,6 +304,27 @@ class ComponentEditor(QWidget):
             return str(Path(path).resolve().relative_to(folder))
         except ValueError:
             return path
+
+    def _set_slots(self) -> None:
+        """The slot table's files and URIs -> one edit replacing the slot list."""
+        c = self.component
+        if c is None:
+            return
+        slots = []
+        for row, old in enumerate(c.slots):
+            file = (self.slots.item(row, 0).text().strip() if self.slots.item(row, 0) else "")
+            uri = (self.slots.item(row, 1).text().strip() if self.slots.item(row, 1) else "")
+            image = Image(file=file or None, digest=None if file else old.image.digest,
+                          size=None if file else old.image.size)
+            slots.append(Slot(image, uri or None))
+        if [(s.image.file, s.uri) for s in slots] != [(s.image.file, s.uri) for s in c.slots]:
+            self._field("slots", slots)
+
+    def _remove_slot(self) -> None:
+        c = self.component
+        row = self.slots.currentRow()
+        if c is not None and 0 <= row < len(c.slots):
+            self._field("slots", [s for k, s in enumerate(c.slots) if k != row])
 
     def _add_slot(self) -> None:
         project = self.workspace.project

@@ -205,3 +205,21 @@ def test_refused_edit_changes_nothing_and_says_why(qtbot, window, tmp_path):
     assert "odd number of hex digits" in parts.editor.error.text()
     assert window.workspace.project.components[0].id == ["h'00'"]
     assert window.workspace.undo_stack.count() == 0
+
+
+def test_slot_uri_edited_in_the_editor_builds_and_undoes(qtbot, window, tmp_path):
+    new_project(qtbot, window, tmp_path / "release")
+    parts = window.authoring
+    table = parts.editor.slots
+    assert table.rowCount() == 2 and table.item(0, 0).text() == "images/app-slot-a.bin"
+    table.item(1, 1).setText("https://mirror.example.com/b.bin")
+    slots = window.workspace.project.component("app").slots
+    assert slots[1].uri == "https://mirror.example.com/b.bin"
+    assert slots[1].image.file == "images/app-slot-b.bin"
+    assert slots[0].uri == "https://updates.example.com/single-mcu/app-slot-a.bin"
+    with qtbot.waitSignal(parts.session.built, timeout=20000) as built:
+        parts.build()
+    assert b"https://mirror.example.com/b.bin" in open(built.args[0], "rb").read()
+    window.workspace.undo_stack.undo()
+    assert window.workspace.project.component("app").slots[1].uri.startswith("https://updates")
+    assert table.item(1, 1).text().startswith("https://updates")
