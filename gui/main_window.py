@@ -113,8 +113,9 @@ class MainWindow(QMainWindow):
 
     # --- menus and shortcuts --------------------------------------------------------------
 
-    def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
-                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None) -> QAction:
+    def add_action(self, menu: QMenu, text: str, slot: Callable[[], object],
+                   shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None) -> QAction:
+        """Add a menu entry (with an optional shortcut) that calls `slot`."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -125,16 +126,16 @@ class MainWindow(QMainWindow):
     def _menus(self) -> None:
         bar = self.menuBar()
         self.file_menu = bar.addMenu("&File")
-        self.inspect_action = self._action(self.file_menu, "&Inspect envelope…",
+        self.inspect_action = self.add_action(self.file_menu, "&Inspect envelope…",
                                            self.choose_envelope, "Ctrl+I")
-        self.compare_action = self._action(self.file_menu, "&Compare envelopes…",
+        self.compare_action = self.add_action(self.file_menu, "&Compare envelopes…",
                                            lambda: self.show_view("diff"), "Ctrl+D")
         self.recent_menu = self.file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.file_menu.addSeparator()
-        self._action(self.file_menu, "Trust &anchors…", self.choose_trust_anchors)
+        self.add_action(self.file_menu, "Trust &anchors…", self.choose_trust_anchors)
         self.file_menu.addSeparator()
-        self._action(self.file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.add_action(self.file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.edit_menu = bar.addMenu("&Edit")
         undo = self.workspace_action("undo")
         redo = self.workspace_action("redo")

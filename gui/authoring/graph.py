@@ -15,7 +15,7 @@ from typing import Final
 
 import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsItem,
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from gui.workspace import Workspace
 from suit.errors import WorkbenchError
-from workbench.project.commands import AddDependency, SetValue
+from workbench.project.commands import AddDependency, RemoveDependency, SetValue
 from workbench.project.model import Dependency, Project
 
 NODE_W, NODE_H, GAP = 170.0, 46.0, 30.0
@@ -248,6 +248,18 @@ class GraphView(QGraphicsView):
         super().mouseReleaseEvent(event)
         if source is not None and target is not None and target is not source:
             self.relate(source.key, target.key)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Delete removes a selected dependency (components are removed in their list)."""
+        selected = [i for i in self.graph.selectedItems() if isinstance(i, Node)]
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and selected \
+                and selected[0].key.kind == "dependency":
+            try:
+                self.workspace.push(RemoveDependency(selected[0].key.name))
+            except WorkbenchError as exc:
+                self.refused.emit(str(exc))
+            return
+        super().keyPressEvent(event)
 
     def relate(self, source: NodeKey, target: NodeKey) -> bool:
         """Create the relation a drag from `source` to `target` means; False if none."""

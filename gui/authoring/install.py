@@ -231,14 +231,14 @@ def _menus(window: MainWindow, parts: Authoring) -> None:
                              ("&Open project…", lambda: _open_dialog(window, parts), "Ctrl+O"),
                              ("&Save project", parts.save, "Ctrl+S"),
                              ("Save project &as…", parts.save_as, "Ctrl+Shift+S")):
-        action = window._action(menu, text, slot, keys)
+        action = window.add_action(menu, text, slot, keys)
         menu.insertAction(first, action)
     menu.insertSeparator(first)
     build = window.menuBar().addMenu("&Build")
-    window._action(build, "&Build envelope", parts.build, "Ctrl+B")
-    window._action(build, "&Inspect last build", parts.inspect_last_build, "Ctrl+Shift+I")
+    window.add_action(build, "&Build envelope", parts.build, "Ctrl+B")
+    window.add_action(build, "&Inspect last build", parts.inspect_last_build, "Ctrl+Shift+I")
     window.edit_menu.addSeparator()
-    window._action(window.edit_menu, "Add &component", parts.add_component, "Ctrl+Shift+N")
+    window.add_action(window.edit_menu, "Add &component", parts.add_component, "Ctrl+Shift+N")
 
 
 def _new_dialog(window: MainWindow, parts: Authoring) -> NewProjectDialog:

@@ -172,6 +172,12 @@ def test_graph_drag_from_manifest_to_an_available_envelope_adds_a_dependency(qtb
     dependency = window.workspace.project.dependencies[0]
     assert (dependency.name, dependency.envelope) == ("radio", "deps/radio.suit")
     assert NodeKey("dependency", "radio") in view.graph.nodes
+    window.workspace.select("dependency", "radio")
+    assert view.graph.nodes[NodeKey("dependency", "radio")].isSelected()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert window.workspace.project.dependencies == []
+    window.workspace.undo_stack.undo()
+    assert window.workspace.project.dependencies[0].name == "radio"
 
 
 def test_preview_hashes_images_in_a_worker_with_progress(qtbot, tmp_path):
