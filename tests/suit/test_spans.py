@@ -8,6 +8,8 @@ from typing import Any
 
 import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from suit.errors import DecodeError
 from suit.spans import Step, locate
@@ -90,3 +92,29 @@ def test_byte_string_that_only_looks_like_cbor_is_a_leaf():
 def test_malformed_bytes_are_typed_errors(data, problem):
     with pytest.raises(DecodeError, match=problem):
         locate(data)
+
+
+_scalars = (st.integers(min_value=-2**64, max_value=2**64 - 1) | st.binary(max_size=40)
+            | st.text(max_size=20) | st.booleans() | st.none())
+_values = st.recursive(
+    _scalars,
+    lambda inner: (st.lists(inner, max_size=5)
+                   | st.dictionaries(st.integers(-30, 30) | st.text(max_size=5), inner, max_size=5)
+                   | inner.map(lambda v: cbor2.dumps(v))  # bstr-wrapped CBOR, as SUIT nests it
+                   | inner.map(lambda v: cbor2.CBORTag(107, v))),
+    max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_values)
+def test_any_value_every_span_decodes_to_its_path(value):
+    data = cbor2.dumps(value, canonical=True)
+    whole = cbor2.loads(data)
+    index = locate(data)
+    assert index.spans[0].end == len(data)
+    for span in index:
+        assert cbor2.dumps(cbor2.loads(data[span.start:span.end])) == \
+            cbor2.dumps(_follow(whole, span.path))
+    for offset in range(len(data)):
+        span = index.at(offset)
+        assert span is not None and span.selection_start <= offset < span.end
