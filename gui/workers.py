@@ -107,8 +107,12 @@ class JobRunner(QObject):
             self._threads.discard(threading.current_thread())
 
     def deliver(self) -> None:
-        """Emit what the workers reported (UI thread; the timer calls it)."""
-        while True:
+        """Emit what the workers reported (UI thread; the timer calls it).
+
+        Only what was queued when the call began: a report queued by a job that a slot
+        started meanwhile waits for the next round, as a queued Qt event would.
+        """
+        for _ in range(self._reports.qsize()):
             try:
                 job, kind, payload = self._reports.get_nowait()
             except queue.Empty:
