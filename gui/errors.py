@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from suit.errors import WorkbenchError
@@ -61,7 +61,7 @@ class ErrorPresenter(QObject):
             box.setInformativeText(record.hint)
         if record.details:
             box.setDetailedText(record.details)
-        box.setWindowModality(box.windowModality().WindowModal)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()  # not exec(): the event loop keeps running and workers keep reporting
         self.box, self.last = box, record
         self.presented.emit(record)

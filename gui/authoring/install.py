@@ -49,6 +49,8 @@ class Authoring:
     graph: GraphPanel
     lint: LintPanel
     explorer: ProjectExplorer
+    add_button: QPushButton | None = None
+    remove_button: QPushButton | None = None
 
     # --- actions --------------------------------------------------------------------------
 
@@ -204,7 +206,7 @@ def _views(window: MainWindow, parts: Authoring) -> None:
     layout = QVBoxLayout(page)
     layout.addLayout(bar)
     layout.addWidget(parts.components_view, 1)
-    parts.add_button, parts.remove_button = add, remove  # type: ignore[attr-defined]
+    parts.add_button, parts.remove_button = add, remove
     window.add_view("components", "Components", page, 0)
     window.add_view("sequences", "Sequences", parts.sequences, 1)
     window.add_view("graph", "Dependencies", parts.graph, 2)

@@ -40,6 +40,7 @@ from suit.model import Envelope
 from suit.render import envelope_diag
 from suit.spans import SpanIndex, locate
 from suit.verify import VerificationReport, check_envelope
+from workbench.errors import FileAccessError
 
 _BADGE_STYLE = {"ok": "#2e7d32", "bad": "#c62828", "warn": "#ef6c00", "info": "#546e7a"}
 
@@ -155,7 +156,6 @@ class InspectorPanel(QWidget):
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            from workbench.errors import FileAccessError
             self.failed.emit(FileAccessError(str(path), exc.strerror or str(exc)))
             return
         self.open_bytes(data, Path(path).name, anchors)
