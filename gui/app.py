@@ -28,7 +28,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--screenshot", metavar="PATH",
                         help="open the demo workspace, render the window to PATH (PNG) and exit")
     parser.add_argument("files", nargs="*", help="project (.toml) or envelopes to open")
-    return parser.parse_args(list(argv))
+    argv = list(argv)
+    if argv[:1] == ["--"]:  # `suitwb gui -- --screenshot x.png` passes the separator on
+        argv = argv[1:]
+    return parser.parse_args(argv)
 
 
 def application() -> QApplication:
