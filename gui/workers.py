@@ -4,9 +4,8 @@ A job is a plain function that takes a `Progress` callback as its first argument
 core's functions take such callbacks, STYLE.md §6). It runs on a Python thread that
 touches no Qt object at all: its progress, result or exception go into a queue, and the
 runner, on the UI thread, drains the queue every few milliseconds and emits the job's
-signals there. (Emitting Qt signals from Python worker threads proved fragile under
-PySide6 6.12 — objects deleted while events for them were queued — so no Qt call crosses
-threads.)
+signals there. No Qt call crosses threads, so a job can never touch a widget that the
+UI thread has deleted meanwhile.
 """
 
 from __future__ import annotations

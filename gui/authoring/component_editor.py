@@ -139,8 +139,7 @@ class ComponentEditor(QWidget):
         return self.group
 
     def _combo(self, form: QFormLayout, label: str, member: str) -> QComboBox:
-        # Item data is kept here, not in the combo: QComboBox's userData API is among the
-        # calls PySide6 6.12 mis-counts references in (gui/_refcount_guard.py).
+        # Item data is kept here, keyed by the combo, so the choices stay plain Python values.
         combo = QComboBox()
         combo.activated.connect(lambda i: self._commit(
             lambda: self._field(member, self._choices[id(combo)][i - 1] if i > 0 else None)))

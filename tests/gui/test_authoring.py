@@ -127,7 +127,7 @@ def test_new_user_flow_from_template_to_inspector(qtbot, window, tmp_path):
 
 def test_view_level_drop_of_a_palette_command(qtbot, window, tmp_path):
     """Once through Qt's own drop handling: drag-enter, drag-move and drop events."""
-    from PySide6.QtCore import QPointF
+    from PySide6.QtCore import QPoint, QPointF
     from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 
     new_project(qtbot, window, tmp_path / "release")
@@ -138,11 +138,13 @@ def test_view_level_drop_of_a_palette_command(qtbot, window, tmp_path):
     viewport = page.list.viewport()
     rect = page.list.visualRect(page.model.index(0, 0))
     point = QPointF(rect.center().x(), rect.top() + 1)
+    # Drag enter/move take an integer position; the drop event takes a QPointF.
+    where = QPoint(rect.center().x(), rect.top() + 1)
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, buttons, mods)
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    move = QDragMoveEvent(point, Qt.DropAction.CopyAction, mime, buttons, mods)
+    move = QDragMoveEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(viewport, move)
     drop = QDropEvent(point, Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(viewport, drop)
