@@ -28,21 +28,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
-    gui = sub.add_parser("gui", help="open the workstation window")
-    gui.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for suit-workbench")
-    gui.set_defaults(func=_run_gui)
+    # Listed for --help only: main() hands `gui ...` to the window before parsing, since
+    # argparse cannot pass options like --screenshot through a subcommand untouched.
+    sub.add_parser("gui", help="open the workstation window (suitwb gui [--demo] [--screenshot PNG])")
     return parser
 
 
-def _run_gui(args: argparse.Namespace) -> int:
+def _run_gui(rest: Sequence[str]) -> int:
     # The GUI is the layer above this one, so it is started as its own program rather
     # than imported (import-linter's layers contract, pyproject.toml).
-    os.execv(sys.executable, [sys.executable, "-m", "gui", *args.rest])
+    os.execv(sys.executable, [sys.executable, "-m", "gui", *rest])
     return 0  # pragma: no cover - execv does not return
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `suitwb` and return its exit status (0 ok, 1 checked and refused, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["gui"]:
+        return _run_gui(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -59,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main() -> int:
     """Entry point of `suit-workbench`."""
-    return _run_gui(argparse.Namespace(rest=sys.argv[1:]))
+    return _run_gui(sys.argv[1:])
 
 
 if __name__ == "__main__":
