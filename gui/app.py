@@ -51,6 +51,8 @@ def build_window() -> MainWindow:
     install_authoring(window)
     from gui.part2 import install
     install(window)
+    from gui.ceremony_wizard import install as install_ceremonies
+    install_ceremonies(window)
     return window
 
 

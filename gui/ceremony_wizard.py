@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.ceremony_pdf import write_pdf
+from suit.errors import WorkbenchError
 from signing.ceremony.answers import Confirmation, StepPrompt
 from signing.ceremony.errors import CeremonyAborted
 from signing.ceremony.runner import CeremonyResult, CeremonyRunner
@@ -239,6 +240,28 @@ class FinishPage(QWizardPage):
         path, _ = QFileDialog.getSaveFileName(self, "Print to PDF", "ceremony.pdf", "PDF (*.pdf)")
         if path:
             self.owner.print_pdf(Path(path))
+
+
+def install(window: Any) -> None:
+    """Add Tools → Key ceremony… to the main window: pick a ceremony file, run the wizard."""
+    tools = window.menuBar().addMenu("&Tools")
+    window.ceremony_action = window.add_action(tools, "&Key ceremony…", lambda: open_ceremony(window))
+
+
+def open_ceremony(window: Any, path: Path | None = None) -> CeremonyWizard | None:
+    """Start the wizard for `path` (asked for when None); errors go to the window's presenter."""
+    if path is None:
+        chosen, _ = QFileDialog.getOpenFileName(window, "Ceremony file", "", "Ceremony files (*.toml)")
+        if not chosen:
+            return None
+        path = Path(chosen)
+    try:
+        wizard = CeremonyWizard(path, parent=window)
+    except WorkbenchError as exc:
+        window.errors.show(exc, f"start the ceremony {path.name}")
+        return None
+    wizard.open()
+    return wizard
 
 
 class CeremonyWizard(QWizard):

@@ -85,3 +85,24 @@ def test_cancelling_mid_ceremony_aborts(qtbot, softhsm, tmp_path: Path) -> None:
     report = verify_transcript((tmp_path / "out" / "transcript.json").read_bytes())
     assert (report.status, report.abort_reason) == ("aborted", "cancelled by the administrator")
     assert token_objects(softhsm, wizard.runner.state.identity.serial) == []
+
+
+def test_main_window_opens_the_wizard_from_the_tools_menu(qtbot, softhsm, tmp_path: Path) -> None:
+    from gui.app import build_window
+    from gui.ceremony_wizard import open_ceremony
+    window = build_window()
+    qtbot.addWidget(window)
+    assert window.ceremony_action.text() == "&Key ceremony…"
+    ceremony = write_ceremony(tmp_path, "root-key.toml",
+                              {'token_label = "suit-root-2026"': f'token_label = "{unique_label("menu")}"'})
+    wizard = open_ceremony(window, ceremony)
+    assert wizard is not None and wizard.isVisible() and wizard.parent() is window
+    wizard.reject()
+    # A ceremony file that does not parse goes to the error presenter, not a traceback.
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is not toml = = =")
+    shown = []
+    # The presenter opens a modal box, which would block a headless test: record instead.
+    window.errors.show = lambda exc, doing="": shown.append((exc, doing))
+    assert open_ceremony(window, bad) is None
+    assert shown and "bad.toml" in shown[0][1]
