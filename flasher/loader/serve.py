@@ -21,6 +21,7 @@ from flasher.loader.server import RecoveryServer, ServerConfig
 from flasher.transport import SerialTransport, Transport
 
 _REOPEN_DELAY: Final = 0.5
+_WRITE_PATIENCE: Final = 0.5  # seconds a full pty may hold up the device's output
 
 
 class FdTransport:
@@ -34,22 +35,41 @@ class FdTransport:
     def __init__(self, fd: int, name: str) -> None:
         self.fd = fd
         self.name = name
+        os.set_blocking(fd, False)
+        self._dropping = False
 
     def read(self, size: int, timeout: float) -> bytes:
         """Up to `size` bytes, b"" after `timeout` seconds without any."""
         try:
             ready, _, _ = select.select([self.fd], [], [], timeout)
             return os.read(self.fd, size) if ready else b""
+        except BlockingIOError:
+            return b""
         except OSError as exc:
             raise TransportError(self.name, f"read failed: {exc}") from exc
 
     def write(self, data: bytes) -> None:
-        """Write all of `data`."""
+        """Write `data`; what the other side leaves unread for too long is dropped.
+
+        A UART transmits whether or not anyone listens, so a device must never block on
+        its output: a pty whose other end is not being read fills up, and then the rest of
+        the frame is lost as it would be on a wire with no receiver.
+        """
         view = memoryview(data)
         try:
             while view:
-                select.select([], [self.fd], [], 1.0)
-                view = view[os.write(self.fd, view):]
+                # Once output was dropped, later frames are dropped at once until the other
+                # side reads again (else every reply would wait out the patience).
+                patience = 0.0 if self._dropping else _WRITE_PATIENCE
+                _, ready, _ = select.select([], [self.fd], [], patience)
+                if not ready:
+                    self._dropping = True
+                    return
+                self._dropping = False
+                try:
+                    view = view[os.write(self.fd, view):]
+                except BlockingIOError:
+                    continue
         except OSError as exc:
             raise TransportError(self.name, f"write failed: {exc}") from exc
 

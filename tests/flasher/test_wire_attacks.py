@@ -3,6 +3,7 @@ reaches the host with its reason, and the active slot is never written."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -105,3 +106,37 @@ def test_garbage_envelope_and_garbage_frames(running: ServedDevice) -> None:
                                                     {URI: newer}), options=OPTIONS)
     assert outcome.result == "ok", outcome.reason
     assert running.device.status().components[0].sequence_number == 7
+
+
+def test_well_framed_garbage_messages_never_stop_the_loader(running: ServedDevice) -> None:
+    # Frames with a valid CRC but random types and bodies: the loader answers or ignores
+    # each, and never dies; the active slot stays as it was.
+    import random
+
+    from flasher.framing import encode_frame
+
+    rng = random.Random(11)
+    before = slot_bytes(running.device, APP, 0)
+    fd = os.open(running.path, os.O_RDWR | os.O_NOCTTY)
+    try:
+        for _ in range(1500):
+            body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
+            os.write(fd, encode_frame(rng.randrange(0x00, 0x20), rng.randrange(0x10000), body))
+    finally:
+        os.close(fd)
+    assert slot_bytes(running.device, APP, 0) == before
+    newer = image_of(8 * 1024, seed=6)
+    outcome = flash(running.path, Bundle.from_bytes(app_update(8, newer, uri=URI).envelope(),
+                                                    {URI: newer}), options=OPTIONS)
+    assert outcome.result == "ok", outcome.reason
+    assert running.device.status().components[0].sequence_number == 8
+
+
+def test_integrated_payload_travels_inside_the_envelope(running: ServedDevice) -> None:
+    image = image_of(12 * 1024, seed=7)
+    envelope = app_update(6, image, integrated=True).envelope()
+    outcome = flash(running.path, Bundle.from_bytes(envelope), options=OPTIONS)
+    assert outcome.result == "ok", outcome.reason
+    status = running.device.status().components[0]
+    assert status.sequence_number == 6
+    assert status.digest == hashlib.sha256(image).digest()
