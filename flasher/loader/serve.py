@@ -11,7 +11,6 @@ import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from typing import Final
 
@@ -88,6 +87,8 @@ class PseudoTerminal:
     """
 
     def __init__(self) -> None:
+        import tty  # POSIX only, imported here so the CLI still loads on Windows
+
         master, slave = os.openpty()
         tty.setraw(slave)  # 8-bit clean: no echo, no CR/LF translation, no signals
         self.path = os.ttyname(slave)
