@@ -1,6 +1,6 @@
 """The sign panel: choose the envelope, one or more keys (key files, or token keys found
 in the configured PKCS#11 modules), the block policy; sign in a worker, one step per key
-with its progress, verify the result, and only then save it (`workbench.demo.sign_release`).
+with its progress, verify the result, and only then save it (`workbench.signing.sign_release`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from gui.keys_panel import TOKEN_LOCK, TokenBrowser, fill_table, key_uri, make_t
 from gui.workers import Job, JobRunner, Progress
 from signing.envelope import BlockPolicy
 from signing.pin import PinProvider
-from workbench.demo import ReleaseSigned, sign_release
+from workbench.signing import ReleaseSigned, sign_release
 
 _STATES = ("waiting", "opening key", "signing")
 

@@ -13,10 +13,6 @@ On first run, in ``<data dir>/demo-workspace`` (SUITWB_DATA_DIR overrides the da
   ids, until it is stopped.
 
 Every step is idempotent: a second run finds what the first made and reuses it.
-
-This module also holds `sign_release`, the "sign with several keys, verify, then save"
-use case the GUI's sign panel runs; it belongs beside `workbench.signing.sign_file` and
-lives here until that module grows it.
 """
 
 from __future__ import annotations
@@ -28,24 +24,17 @@ import shutil
 import subprocess
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from flasher.loader.serve import PseudoTerminal
 from signing import management
-from signing.audit import SigningAuditLog, new_record
-from signing.backends import open_signer
-from signing.envelope import BlockPolicy, SignedEnvelope, sign_envelope
 from signing.keyref import Pkcs11Uri
 from signing.pin import FixedPinProvider, PinProvider
 from signing.token import SOFTHSM_MODULE
-from suit.codec import decode_envelope
-from suit.cose import algorithm_name
-from suit.errors import SignatureInvalid, WorkbenchError
-from suit.keys import TrustAnchor
-from suit.verify import VerificationReport, verify_envelope
+from suit.errors import WorkbenchError
 from workbench import flashing
 from workbench.files import read_bytes, write_atomic
 from workbench.project.model import Project
@@ -60,7 +49,6 @@ KEY_KIND: Final = "P-256"
 SETTINGS_FILE: Final = "demo.json"
 NOTES_FILE: Final = "NOTES.md"
 SOFTHSM_ENV: Final = "SOFTHSM2_CONF"
-MAX_ENVELOPE: Final = 64 * 1024 * 1024
 
 #: progress(done, total, what), as the GUI's workers hand it in.
 Progress = Callable[[int, int, str], None]
@@ -317,87 +305,3 @@ class DemoDevice:
         if self._pty is not None:
             self._pty.close()
             self._pty = None
-
-
-# --- signing a release: several signers in turn, verified before it is saved ------------
-
-@dataclass(frozen=True)
-class ReleaseSigned:
-    """What `sign_release` did.
-
-    Attributes:
-        output: The file written.
-        signatures: One per signer, in order.
-        report: The verification of the written bytes against the signers' public keys.
-        audit_seqs: The audit log's sequence numbers of the signatures.
-    """
-
-    output: Path
-    signatures: tuple[SignedEnvelope, ...]
-    report: VerificationReport
-    audit_seqs: tuple[int, ...]
-
-
-def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[str],
-                 pins: PinProvider | None, policy: BlockPolicy = BlockPolicy.REFUSE,
-                 audit: SigningAuditLog | None = None) -> ReleaseSigned:
-    """Add one authentication block per key in `keys` (key files or PKCS#11 URIs), in turn;
-    verify the result with the signers' public keys; then record and write it.
-
-    Nothing is written, and nothing recorded, unless every signer signed and the result
-    verifies. `progress` is called before each step (and may raise to cancel).
-
-    Raises:
-        SigningError: a signer failed (wrong PIN, missing key...).
-        VerificationError: the signed envelope does not verify.
-    """
-    if not keys:
-        raise DemoError("sign", "no signing key chosen", hint="Add a key file or a token key.")
-    envelope = decode_envelope(read_bytes(source, limit=MAX_ENVELOPE))
-    total, signed = 2 * len(keys) + 1, []
-    for index, key in enumerate(keys):
-        progress(2 * index, total, f"step {index + 1}: opening {key}")
-        signer = open_signer(key, pins=pins)
-        try:
-            progress(2 * index + 1, total, f"step {index + 1}: signing with {key}")
-            signed.append(sign_envelope(envelope, signer, policy))
-        finally:
-            signer.close()
-        envelope = decode_envelope(signed[-1].data)
-    progress(total - 1, total, "verifying the signed envelope")
-    data = signed[-1].data
-    anchors = [TrustAnchor(s.identity.key_reference, public_key=s.identity.public_key,
-                           kid=s.identity.kid) for s in signed if s.identity.public_key]
-    report = verify_envelope(data, anchors)
-    _every_new_block_verified(report, signed)
-    seqs = _record(audit or SigningAuditLog(), signed, output, data)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(output, data)
-    progress(total, total, f"saved {output.name}")
-    return ReleaseSigned(output, tuple(signed), report, seqs)
-
-
-def _every_new_block_verified(report: VerificationReport, signed: Sequence[SignedEnvelope]) -> None:
-    # verify_envelope accepts an envelope when any block verifies; a release we sign must
-    # carry no block of ours that fails (MAC blocks need the secret: they are not checked).
-    new_blocks = report.blocks[len(report.blocks) - len(signed):]
-    failures = [f"block {block.index} ({one.identity.key_reference}): {block.reason or 'no match'}"
-                for block, one in zip(new_blocks, signed)
-                if one.identity.public_key is not None and not block.verified_by]
-    if failures:
-        raise SignatureInvalid(failures)
-
-
-def _record(audit: SigningAuditLog, signed: Sequence[SignedEnvelope], output: Path,
-            data: bytes) -> tuple[int, ...]:
-    manifest = decode_envelope(data)
-    seqs = []
-    for one in signed:
-        identity = one.identity
-        seqs.append(audit.append(new_record(
-            key_reference=identity.key_reference, kid=identity.kid,
-            algorithm=algorithm_name(identity.algorithm.algorithm),
-            manifest_digest=manifest.authentication.digest.value,
-            sequence_number=manifest.manifest.sequence_number,
-            output_path=str(output.resolve()), output=data)))
-    return tuple(seqs)

@@ -72,7 +72,7 @@ def test_a_release_that_does_not_verify_is_not_saved(tmp_path, monkeypatch) -> N
 
     from signing.backends import open_signer
     from suit.errors import SignatureInvalid
-    from workbench import demo
+    from workbench import signing as signing_use_cases
     from workbench.project.builder import build_project, write_envelope
     from workbench.project.templates import create_project
     from workbench.project.projectfile import load_project
@@ -80,10 +80,10 @@ def test_a_release_that_does_not_verify_is_not_saved(tmp_path, monkeypatch) -> N
     project = load_project(create_project("single-mcu", tmp_path / "project"))
     source, output = tmp_path / "unsigned.suit", tmp_path / "signed.suit"
     write_envelope(build_project(project), source)
-    monkeypatch.setattr(demo, "open_signer", lambda key, pins=None: _FlippingSigner(open_signer(key)))
+    monkeypatch.setattr(signing_use_cases, "open_signer", lambda key, pins=None: _FlippingSigner(open_signer(key)))
     steps: list[str] = []
     with pytest.raises(SignatureInvalid):
-        demo.sign_release(lambda _d, _t, what: steps.append(what), source, output,
+        signing_use_cases.sign_release(lambda _d, _t, what: steps.append(what), source, output,
                           [str(SPEC_KEY_PRIVATE)], None)
     assert steps[-1] == "verifying the signed envelope"  # it got as far as checking
     assert not output.exists() and SigningAuditLog().entries() == []
