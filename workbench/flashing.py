@@ -174,6 +174,7 @@ class VirtualDeviceSpec:
         vendor_id: The SUIT vendor id it answers to.
         class_id: The SUIT class id it answers to.
         baud: Pace the line (and the flash, in real time) like a UART at this rate.
+        flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
     """
 
     state_dir: Path
@@ -182,6 +183,7 @@ class VirtualDeviceSpec:
     vendor_id: uuid.UUID = EXAMPLE_VENDOR_ID
     class_id: uuid.UUID = EXAMPLE_CLASS_ID
     baud: int | None = None
+    flash_size: int | None = None
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -191,7 +193,8 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
     # compete as on a real device; unpaced (tests) both are as fast as the machine.
     return VirtualDevice(DeviceConfig(
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
-        profile=spec.profile, trust_anchors=anchors, realtime=spec.baud is not None))
+        profile=spec.profile, flash_size=spec.flash_size, trust_anchors=anchors,
+        realtime=spec.baud is not None))
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

@@ -8,6 +8,8 @@ Construct it from a `DeviceConfig`::
 - ``state_dir``: where the flash image (``flash.bin``) and the two state copies live; all
   of it persists across restarts (``suitwb device serve --state``).
 - ``profile``: a flash profile name (`flasher.loader.profiles`), default ``nrf52840``.
+- ``flash_size``: optional; the profile's part with this much flash (same sectors and
+  timings), for images larger than its own slots hold.
 - ``trust_anchors``: PEM public keys (a blob may hold several PEM blocks). They are added
   to the trust-anchor store at each start until a signed manifest rotates the store;
   from then on only signed manifests change it (key rotation).
@@ -76,6 +78,7 @@ class DeviceConfig:
     vendor_id: bytes
     class_id: bytes
     profile: str = DEFAULT_PROFILE
+    flash_size: int | None = None
     trust_anchors: Sequence[bytes] = ()
     device_id: bytes | None = None
     realtime: bool = False
@@ -106,7 +109,7 @@ class VirtualDevice:
     def __init__(self, config: DeviceConfig, *, power: PowerSwitch | None = None) -> None:
         self.config = config
         self.power = power or PowerSwitch()
-        self.profile = get_profile(config.profile)
+        self.profile = get_profile(config.profile, config.flash_size)
         self.timer = FlashTimer(self.profile, realtime=config.realtime)
         self.flash = SimulatedFlash(config.state_dir / "flash.bin", self.profile, self.power,
                                     self.timer)

@@ -18,7 +18,7 @@ not the line, is the bottleneck.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from flasher.errors import FlasherError
@@ -98,13 +98,36 @@ class UnknownProfile(FlasherError):
         self.name = name
 
 
-def get_profile(name: str) -> FlashProfile:
-    """The profile called `name`.
+class FlashSizeError(FlasherError):
+    """A flash size the simulated part cannot have.
+
+    Attributes:
+        profile: The profile name.
+        size: The size asked for.
+        unit: What the size must be a multiple of.
+    """
+
+    def __init__(self, profile: str, size: int, unit: int) -> None:
+        super().__init__(f"flash size {size} for {profile}: not a positive multiple of {unit} bytes",
+                         hint=f"Give a multiple of {unit} (eight sectors), like {16 * unit}.")
+        self.profile, self.size, self.unit = profile, size, unit
+
+
+def get_profile(name: str, size: int | None = None) -> FlashProfile:
+    """The profile called `name`, optionally with `size` bytes of flash instead of its own
+    (a larger part of the same family: same sectors and timings, more of them).
 
     Raises:
         UnknownProfile: No profile has that name.
+        FlashSizeError: `size` is not a positive multiple of eight sectors.
     """
     try:
-        return PROFILES[name]
+        profile = PROFILES[name]
     except KeyError:
         raise UnknownProfile(name) from None
+    if size is None:
+        return profile
+    # The default layout splits the flash in eighths of whole sectors.
+    if size <= 0 or size % (8 * profile.sector_size):
+        raise FlashSizeError(profile.name, size, 8 * profile.sector_size)
+    return replace(profile, size=size)

@@ -83,6 +83,8 @@ def _register_serve(device_sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--baud", type=int, help="pace the line at this baud rate (8N1)")
     serve.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
                        help="flash profile (default %(default)s)")
+    serve.add_argument("--flash-size", type=_size, metavar="BYTES",
+                       help="flash of the profile's part (same timings), like 4M, for larger images")
     serve.add_argument("--state", type=Path, default=Path("device-state"),
                        help="state directory (default ./device-state)")
     serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
@@ -237,9 +239,20 @@ def run_reboot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(text: str) -> int:
+    """``4194304``, ``4096K`` or ``4M`` -> bytes."""
+    units = {"K": 1024, "M": 1024 * 1024}
+    try:
+        if text[-1:].upper() in units:
+            return int(text[:-1]) * units[text[-1].upper()]
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (like 4M or 4194304)") from None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
-                                      args.vendor_id, args.class_id, args.baud)
+                                      args.vendor_id, args.class_id, args.baud, args.flash_size)
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -229,3 +229,30 @@ def test_two_images_switch_together(make_device: Maker) -> None:
     status = device.status()
     assert status.slots["app/A"] == "active" and status.slots["second/A"] == "active"
     assert [c.sequence_number for c in status.components[:2]] == [1, 1]
+
+
+def test_a_larger_part_of_the_same_profile_holds_a_1_mib_image(config: DeviceConfig) -> None:
+    import dataclasses
+
+    from flasher.loader.profiles import FlashSizeError, get_profile
+    image = image_of(1024 * 1024)
+    small = VirtualDevice(config)
+    try:
+        with pytest.raises(UpdateRefused) as caught:
+            small.begin_update(app_update(1, image).envelope())
+        assert caught.value.reason == RefusalReason.TOO_LARGE  # 256 KiB app slots
+    finally:
+        small.close()
+    big_config = dataclasses.replace(config, state_dir=config.state_dir.parent / "big",
+                                     flash_size=4 * 1024 * 1024)
+    device = VirtualDevice(big_config)
+    try:
+        assert device.profile.size == 4 * 1024 * 1024
+        assert device.profile.erase_time == get_profile(config.profile).erase_time
+        install(device, app_update(1, image), image, chunk=16384)
+        assert hashlib.sha256(slot_bytes(device, APP, device.status().components[0].active_slot)[:len(image)]).digest() \
+            == hashlib.sha256(image).digest()
+    finally:
+        device.close()
+    with pytest.raises(FlashSizeError, match="multiple of"):
+        get_profile(config.profile, 1000)
