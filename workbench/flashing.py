@@ -21,7 +21,7 @@ import platformdirs
 from flasher.errors import BundleError
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
-from flasher.loader.device import DeviceConfig, VirtualDevice
+from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
 from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback
@@ -175,6 +175,7 @@ class VirtualDeviceSpec:
         class_id: The SUIT class id it answers to.
         baud: Pace the line (and the flash, in real time) like a UART at this rate.
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
+        battery_mwh: The simulated battery's charge (None: no gauge).
     """
 
     state_dir: Path
@@ -184,6 +185,7 @@ class VirtualDeviceSpec:
     class_id: uuid.UUID = EXAMPLE_CLASS_ID
     baud: int | None = None
     flash_size: int | None = None
+    battery_mwh: int | None = DEFAULT_BATTERY_MWH
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -193,7 +195,8 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
     # compete as on a real device; unpaced (tests) both are as fast as the machine.
     return VirtualDevice(DeviceConfig(
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
-        profile=spec.profile, flash_size=spec.flash_size, trust_anchors=anchors,
+        profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
+        trust_anchors=anchors,
         realtime=spec.baud is not None))
 
 

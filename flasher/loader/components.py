@@ -67,6 +67,7 @@ class StoreContext:
     fetches: list[PlannedFetch] = field(default_factory=list)
     written: dict[ComponentId, int] = field(default_factory=dict)
     new_anchors: tuple[bytes, ...] | None = None  # the replacement trust-anchor store
+    battery_mwh: int | None = None  # the simulated battery gauge; None: the device has none
     invoked: list[tuple[ComponentId, bytes | None]] = field(default_factory=list)
 
 
@@ -103,9 +104,10 @@ class FlashStore:
         return self.ctx.slots.get(component_id, 0) if partition.is_ab else 0
 
     def facts(self) -> DeviceFacts:
-        # The simulated device knows the time; battery and authorisation it does not
-        # model, so conditions on them fail (M37 §8.4.9: an unknown fact fails).
-        return DeviceFacts(now=int(time.time()))
+        # The simulated device knows the time and its simulated battery level; update
+        # authorisation it does not model, so that condition fails (M37 §8.4.9: an unknown
+        # fact fails), as does a battery condition on a device configured without a gauge.
+        return DeviceFacts(now=int(time.time()), battery_mwh=self.ctx.battery_mwh)
 
     # -- reading --------------------------------------------------------------------------
 

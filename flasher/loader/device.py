@@ -16,6 +16,9 @@ Construct it from a `DeviceConfig`::
 - ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
 - ``device_id``: optional; a random one is chosen at the first start and kept.
 - ``realtime``: pace flash work in real time (benchmarks); tests leave it off.
+- ``battery_mwh``: the simulated battery's charge, which minimum-battery conditions
+  (UM §5) compare against; default 4000 mWh (a charged coin-cell-class pack); None
+  simulates a device without a gauge, where such conditions fail.
 
 It implements `DeviceBehaviour` (flasher/loader/contract.py), manifest first (RFC 9019 §3):
 `begin_update` authenticates, checks rollback, support and capacity and runs the Update
@@ -70,6 +73,9 @@ class DeviceConfigError(FlasherError):
         self.problem = problem
 
 
+DEFAULT_BATTERY_MWH: Final = 4000
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeviceConfig:
     """How to build a `VirtualDevice` (see the module docstring for each field)."""
@@ -79,6 +85,7 @@ class DeviceConfig:
     class_id: bytes
     profile: str = DEFAULT_PROFILE
     flash_size: int | None = None
+    battery_mwh: int | None = DEFAULT_BATTERY_MWH
     trust_anchors: Sequence[bytes] = ()
     device_id: bytes | None = None
     realtime: bool = False

@@ -145,7 +145,8 @@ class Updater:
             if active_installation else {}
         slots = {p.component_id: 1 - active.get(p.component_id, 1)
                  for p in self.device.layout.partitions if p.is_ab}
-        return StoreContext(mode, slots, active, sizes, received, self.device._identity())
+        return StoreContext(mode, slots, active, sizes, received, self.device._identity(),
+                            battery_mwh=self.device.config.battery_mwh)
 
     def _run(self, authenticated: Authenticated, context: StoreContext, *, plan: bool) -> None:
         manifest = authenticated.envelope.manifest

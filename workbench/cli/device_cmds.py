@@ -85,6 +85,9 @@ def _register_serve(device_sub: argparse._SubParsersAction) -> None:
                        help="flash profile (default %(default)s)")
     serve.add_argument("--flash-size", type=_size, metavar="BYTES",
                        help="flash of the profile's part (same timings), like 4M, for larger images")
+    serve.add_argument("--battery-mwh", type=int, default=flashing.DEFAULT_BATTERY_MWH, metavar="N",
+                       help="simulated battery charge for minimum-battery conditions "
+                            "(default %(default)s; -1: no gauge, such conditions fail)")
     serve.add_argument("--state", type=Path, default=Path("device-state"),
                        help="state directory (default ./device-state)")
     serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
@@ -252,7 +255,8 @@ def _size(text: str) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
-                                      args.vendor_id, args.class_id, args.baud, args.flash_size)
+                                      args.vendor_id, args.class_id, args.baud, args.flash_size,
+                                      None if args.battery_mwh < 0 else args.battery_mwh)
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -256,3 +256,30 @@ def test_a_larger_part_of_the_same_profile_holds_a_1_mib_image(config: DeviceCon
         device.close()
     with pytest.raises(FlashSizeError, match="multiple of"):
         get_profile(config.profile, 1000)
+
+
+def _battery_update(image: bytes, need: int) -> object:
+    import dataclasses
+    build = app_update(1, image)
+    guarded = seq((Command.OVERRIDE_PARAMETERS, {Parameter.MINIMUM_BATTERY: need}),
+                  (Command.MINIMUM_BATTERY, 15), *[(c.command, c.argument) for c in build.install.commands])
+    return dataclasses.replace(build, install=guarded)
+
+
+def test_minimum_battery_is_checked_against_the_simulated_gauge(config: DeviceConfig) -> None:
+    import dataclasses
+    image = image_of(8_000)
+    for battery, accepted in ((4000, True), (100, False), (None, False)):
+        device = VirtualDevice(dataclasses.replace(
+            config, state_dir=config.state_dir.parent / f"battery-{battery}", battery_mwh=battery))
+        try:
+            if accepted:
+                install(device, _battery_update(image, 500), image)
+                assert device.status().components[0].sequence_number == 1
+            else:
+                with pytest.raises(UpdateRefused) as caught:
+                    device.begin_update(_battery_update(image, 500).envelope())
+                assert caught.value.reason == RefusalReason.CONDITION_FAILED
+                assert "battery" in caught.value.detail
+        finally:
+            device.close()
