@@ -38,7 +38,7 @@ from suit.errors import WorkbenchError
 from workbench import flashing
 from workbench.files import read_bytes, write_atomic
 from workbench.project.model import Project
-from workbench.project.projectfile import load_project, save_project
+from workbench.project.projectfile import load_project
 from workbench.project.templates import PROJECT_FILE, create_project
 
 DEMO_FOLDER: Final = "demo-workspace"
@@ -158,13 +158,9 @@ def ensure_demo(config: DemoConfig | None = None) -> DemoWorkspace:
 def _project(root: Path) -> Path:
     project_file = root / TEMPLATE / PROJECT_FILE
     if not project_file.is_file():
+        # The template as it is, minimum-battery condition included: the demo device's
+        # simulated gauge answers it (DeviceConfig.battery_mwh).
         create_project(TEMPLATE, project_file.parent)
-    project = load_project(project_file)
-    # The virtual device has no battery gauge, so the template's minimum-battery condition
-    # (update management §5) would refuse every demo update.
-    if project.update.minimum_battery is not None:
-        project.update.minimum_battery = None
-        save_project(project, project_file)
     return project_file
 
 

@@ -45,8 +45,8 @@ def test_first_run_creates_token_key_and_notes_and_a_second_run_reuses_them(data
     assert TrustAnchor.from_pem(pem).curve == "P-256"
     notes = Path(made["notes"]).read_text()
     assert f"Demo token PIN: {made['pin']}" in notes and len(made["pin"]) == 8
-    # The template's battery condition is gone: the virtual device has no battery gauge.
-    assert "minimum-battery" not in Path(made["project"]).read_text()
+    # The template unchanged: its battery condition is answered by the device's gauge.
+    assert "minimum-battery" in Path(made["project"]).read_text()
     listing = subprocess.run(["softhsm2-util", "--show-slots"], capture_output=True, text=True,
                              env={**os.environ, "SOFTHSM2_CONF": made["conf"]}, check=True)
     assert "suit-demo" in listing.stdout
