@@ -8,10 +8,12 @@ run in a worker; the gang's threads report progress through a queued signal.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -36,6 +38,7 @@ from gui.workers import Job, JobRunner
 from workbench import flashing
 
 HOTPLUG_MS = 2000
+DRAIN_MS = 30  # how often the UI thread shows what the worker threads reported
 _REPORT_EVERY = 0.05  # seconds between reports per port: plenty for a progress bar
 _RUN_COLUMNS = ["Port", "Progress", "Stage", "Rate", "ETA", "Result", "Sequence", "Reason"]
 PayloadSource = Callable[[], Sequence[tuple[str, Path]]]
@@ -78,13 +81,13 @@ class FlashPanel(QWidget):
         failed(object, str): an error and what was being done.
         flashed(object): the list of `FlashOutcome` of a finished run.
         portSelected(str): the port whose status should be shown.
+        progressed(object): one device's `Progress`, after its row was updated.
     """
 
     failed = Signal(object, str)
     flashed = Signal(object)
     portSelected = Signal(str)
-    _progressed = Signal(object)
-    _ports_found = Signal(object)
+    progressed = Signal(object)
 
     def __init__(self, runner: JobRunner, payloads: PayloadSource,
                  parent: QWidget | None = None) -> None:
@@ -113,8 +116,13 @@ class FlashPanel(QWidget):
         self.retry_button.clicked.connect(self.retry_failed)
         self.cancel_button.setEnabled(False)
         self.retry_button.setEnabled(False)
-        self._progressed.connect(self._show_progress)
-        self._ports_found.connect(self._set_ports)
+        # Worker threads (the gang's device threads, the port scan) never touch Qt: they put
+        # reports in this queue and the UI thread drains it (the JobRunner's rule).
+        self._reports: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setInterval(DRAIN_MS)
+        self._drain_timer.timeout.connect(self._drain)
+        self._drain_timer.start()
         self._layout()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.scan_ports)
@@ -166,11 +174,20 @@ class FlashPanel(QWidget):
         threading.Thread(target=self._scan, name="port scan", daemon=True).start()
 
     def _scan(self) -> None:
-        found = list_serial_ports()
-        try:
-            self._ports_found.emit(found)
-        except RuntimeError:  # the panel was deleted while the thread listed the ports
-            pass
+        self._reports.put(("ports", list_serial_ports()))
+
+    def _drain(self) -> None:
+        """Show what worker threads reported (UI thread, every DRAIN_MS)."""
+        for _ in range(self._reports.qsize()):
+            try:
+                kind, payload = self._reports.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "ports":
+                self._set_ports(payload)
+            else:
+                self._show_progress(payload)
+                self.progressed.emit(payload)
 
     def _set_ports(self, found: list[PortInfo]) -> None:
         self._scanning = False
@@ -236,7 +253,7 @@ class FlashPanel(QWidget):
         self.flash_job = job
         if self._cancel_asked:
             job.cancel.set()
-        return job.run(_Throttle(self._progressed.emit))
+        return job.run(_Throttle(lambda progress: self._reports.put(("progress", progress))))
 
     def cancel(self) -> None:
         """Cancel every device of the running flash (each ends ``cancelled``)."""
@@ -273,6 +290,7 @@ class FlashPanel(QWidget):
             self.runs.setItem(row, column, QTableWidgetItem(text))
 
     def _done(self, outcomes: list[FlashOutcome]) -> None:
+        self._drain()  # the last progress reports first, so they cannot overwrite results
         self.outcomes = outcomes
         for outcome in outcomes:
             row = self._row(outcome.port)

@@ -9,10 +9,11 @@ cleared as soon as it is read, and the provider forgets it when it returns it.
 
 from __future__ import annotations
 
+import queue
 import threading
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.workers import POLL_MS
 from signing.errors import PinUnavailable
 from signing.pin import PinRequest
 
@@ -71,13 +73,19 @@ class DialogPinProvider(QObject):
     """
 
     dialogOpened = Signal(object)
-    _asked = Signal(object, object)
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self._parent = parent
         self.dialog: PinDialog | None = None
-        self._asked.connect(self._ask)
+        self._ui_thread = threading.current_thread()
+        # Workers never touch Qt: they queue their request and the UI thread, polling,
+        # opens the dialog (the JobRunner's rule, gui/workers.py).
+        self._requests: queue.SimpleQueue[tuple[PinRequest, _Answer]] = queue.SimpleQueue()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._take_requests)
+        self._timer.start()
 
     def get_pin(self, request: PinRequest) -> str:
         """Ask on the UI thread and wait (call from a worker thread only).
@@ -85,16 +93,20 @@ class DialogPinProvider(QObject):
         Raises:
             PinUnavailable: the person cancelled the dialog.
         """
-        if QThread.currentThread() is self.thread():
+        if threading.current_thread() is self._ui_thread:
             raise RuntimeError("DialogPinProvider.get_pin would block the UI thread")
         answer = _Answer()
-        self._asked.emit(request, answer)
+        self._requests.put((request, answer))
         answer.done.wait()
         pin, answer.pin = answer.pin, None
         if pin is None:
             raise PinUnavailable(f"PIN entry for {request.target} was cancelled",
                                  hint="Sign again and enter the PIN to go on.")
         return pin
+
+    def _take_requests(self) -> None:
+        while not self._requests.empty():
+            self._ask(*self._requests.get_nowait())
 
     def _ask(self, request: PinRequest, answer: _Answer) -> None:
         dialog = PinDialog(request, self._parent)

@@ -27,7 +27,7 @@ def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: Part
     parts.flash.select_ports(ports)
     assert parts.flash.selected_ports() == sorted(ports, key=[p.device for p in parts.flash.ports].index)
     seen: dict[str, int] = {}
-    parts.flash._progressed.connect(lambda p: seen.__setitem__(p.port, seen.get(p.port, 0) + 1))
+    parts.flash.progressed.connect(lambda p: seen.__setitem__(p.port, seen.get(p.port, 0) + 1))
     outcomes = flash_selected(qtbot, parts)
     assert sorted(o.port for o in outcomes) == sorted(ports)
     assert [o.result for o in outcomes] == ["ok"] * 4
@@ -60,7 +60,7 @@ def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path
     parts.flash.add_virtual(port, "paced virtual device")
     parts.flash.select_ports([port])
     ticks.start()
-    with qtbot.waitSignal(parts.flash._progressed, timeout=TIMEOUT,
+    with qtbot.waitSignal(parts.flash.progressed, timeout=TIMEOUT,
                           check_params_cb=lambda p: p.bytes_done > 0):
         qtbot.mouseClick(parts.flash.flash_button, Qt.MouseButton.LeftButton)
     assert parts.flash.cancel_button.isEnabled()
