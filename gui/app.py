@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from gui.collector import UiThreadCollector
+
 from gui.main_window import MainWindow
 
 
@@ -41,6 +43,7 @@ def application() -> QApplication:
         app = QApplication(["suit-workbench"])
         app.setApplicationName("SUIT Workbench")
         app.setOrganizationName("SUIT Workbench")
+        UiThreadCollector(app).start()  # collection only on the UI thread (gui/collector.py)
     return app  # type: ignore[return-value]
 
 
