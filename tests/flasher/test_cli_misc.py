@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import sqlite3
 import subprocess
@@ -97,6 +98,18 @@ def test_records_round_trip_and_unwritable_database(tmp_path: Path) -> None:
         FactoryRecords(tmp_path / "file" / "records.sqlite").append(first)
 
 
+def _read_all(fd: int) -> bytes:
+    """Everything written to the pty so far: one read returns only what one write put in
+    the line discipline's buffer, so read until the terminal stays quiet."""
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def test_progress_board_redraws_in_place_on_a_terminal() -> None:
     master, slave = os.openpty()
     try:
@@ -106,7 +119,7 @@ def test_progress_board_redraws_in_place_on_a_terminal() -> None:
             board.last_draw = 0.0  # allow the next redraw at once
             board.update(Progress("p2", Stage.PAYLOAD, 200, 400, 50.0, 4.0))
             board.finish()
-        output = os.read(master, 65536).decode()
+        output = _read_all(master).decode()
     finally:
         os.close(master)
         os.close(slave)
