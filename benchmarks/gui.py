@@ -118,7 +118,6 @@ def edits(window: object) -> list[tuple[str, Callable[[], object]]]:
 
 
 def main() -> None:
-    import gui  # noqa: F401  (the refcount guard, before any Qt call)
     from gui.app import application, build_window
     from workbench.project.builder import build_project
     from suit.codec import decode_envelope

@@ -4,15 +4,15 @@ published `.diag` files, RFC 8610 Appendix G), a JSON summary, and a JSON tree."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from suit import cbor
 from suit.codec import member_name, severed_member_content
 from suit.commands import command_name, parameter_name
-from suit.cose import CoseHeader, CoseMessage, CoseSign, algorithm_name, decode_cose
+from suit.cose import CoseHeader, CoseMessage, CoseSign, algorithm_name
 from suit.digest import algorithm_name as digest_name
 from suit.model import (
+    Command,
     AuthenticationWrapper,
     CommandItem,
     CommandSequence,
@@ -25,6 +25,7 @@ from suit.model import (
     VersionMatch,
 )
 from suit.payloads import manifest_sequences
+from suit.verify import check_envelope
 
 Lines = list[str]
 INDENT = "  "
@@ -125,7 +126,6 @@ def sequence_diag(sequence: CommandSequence) -> Lines:
 
 
 def _command_spec_name(command: int) -> str:
-    from suit.model import Command
     try:
         return Command(command).spec_name
     except ValueError:
@@ -155,8 +155,8 @@ def text_diag(text: TextMap) -> Lines:
     for tag, lang in text.languages.items():
         entries = [[f"{k}: {value_diag(v)}"] for k, v in lang.fields.items()]
         entries += [[f"{_component_id(cid)}: {value_diag(fields)}"] for cid, fields in lang.components.items()]
-        languages.append([f"{value_diag(tag)}: " + _block("{", entries, "}")[0],
-                          *_block("{", entries, "}")[1:]])
+        block = _block("{", entries, "}")
+        languages.append([f"{value_diag(tag)}: {block[0]}", *block[1:]])
     return _block("{", languages, "}")
 
 
@@ -284,9 +284,8 @@ def sequence_json(sequence: CommandSequence) -> list[dict[str, Any]]:
     return out
 
 
-def inspect_summary(envelope: Envelope, severable_status: dict[str, Any] | None = None) -> dict[str, Any]:
+def inspect_summary(envelope: Envelope) -> dict[str, Any]:
     """The `suitwb inspect --format json` object (fields documented in README)."""
-    from suit.verify import check_envelope
     report = check_envelope(envelope, [])
     m = envelope.manifest
     return {
@@ -332,5 +331,3 @@ def summary_text(envelope: Envelope) -> str:
         lines.append(f"{name:<17}" + ", ".join(c["name"] for c in seq))
     return "\n".join(lines) + "\n"
 
-
-Renderer = Callable[[Envelope], str]
