@@ -330,4 +330,3 @@ def summary_text(envelope: Envelope) -> str:
     for name, seq in s["sequences"].items():
         lines.append(f"{name:<17}" + ", ".join(c["name"] for c in seq))
     return "\n".join(lines) + "\n"
-
