@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Final
 
+from suit.codec import decode_envelope
+from suit.model import Envelope
 from workbench.errors import FileAccessError
+
+#: Largest envelope file the CLI reads; integrated payloads for small devices fit easily.
+MAX_ENVELOPE: Final = 64 * 1024 * 1024
 
 
 def read_bytes(path: str | os.PathLike[str], *, limit: int | None = None) -> bytes:
@@ -18,6 +24,12 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int | None = None) -> byt
             return handle.read()
     except OSError as exc:
         raise FileAccessError(str(path), exc.strerror or str(exc)) from exc
+
+
+def read_envelope(path: str | os.PathLike[str], *, limit: int = MAX_ENVELOPE) -> Envelope:
+    """Read and decode an envelope file, refusing one over `limit` bytes before reading it
+    and decoding with the same limit (DecodeError for malformed bytes)."""
+    return decode_envelope(read_bytes(path, limit=limit), max_size=limit)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:

@@ -26,12 +26,14 @@ from signing.external import (
 from signing.files import write_atomic
 from signing.pin import PinProvider
 from signing.signer import Signer
-from suit.codec import decode_envelope
+from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
 from suit.cose import CoseAlgorithm, algorithm_name
 from suit.errors import SignatureInvalid
 from suit.keys import TrustAnchor
 from suit.model import Envelope
 from suit.verify import VerificationReport, verify_envelope
+from workbench import files
+from workbench.errors import FileAccessError
 
 #: progress(done, total, what); it may raise to cancel.
 Progress = Callable[[int, int, str], None]
@@ -55,10 +57,9 @@ class SignOutcome:
 def read_envelope(path: Path) -> Envelope:
     """Read and decode an envelope file (DecodeError for malformed bytes)."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EnvelopeFileError(str(path), f"cannot read: {exc.strerror}") from exc
-    return decode_envelope(data)
+        return files.read_envelope(path, limit=DEFAULT_MAX_SIZE)
+    except FileAccessError as exc:
+        raise EnvelopeFileError(str(path), f"cannot read: {exc.reason}") from exc
 
 
 def sign_file(source: Path, output: Path, signer: Signer, audit: SigningAuditLog,

@@ -8,15 +8,11 @@ import sys
 from typing import Any
 
 from suit import render
-from suit.codec import decode_envelope
 from suit.errors import DecodeError, ManifestError, VerificationError
 from suit.keys import TrustAnchor
 from suit.verify import VerificationReport, describe_algorithm, verify_envelope
 from workbench.errors import FileAccessError
-from workbench.files import read_bytes
-
-#: Largest envelope the CLI reads; integrated payloads for small devices fit easily.
-MAX_ENVELOPE = 64 * 1024 * 1024
+from workbench.files import read_bytes, read_envelope
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    envelope = decode_envelope(read_bytes(args.file, limit=MAX_ENVELOPE), max_size=MAX_ENVELOPE)
+    envelope = read_envelope(args.file)
     if args.format == "json":
         print(json.dumps(render.inspect_summary(envelope), indent=2))
     elif args.format == "diag":
@@ -53,8 +49,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         anchors = _anchors(args)
-        data = read_bytes(args.file, limit=MAX_ENVELOPE)
-        report = verify_envelope(decode_envelope(data, max_size=MAX_ENVELOPE), anchors)
+        report = verify_envelope(read_envelope(args.file), anchors)
     except (VerificationError, ManifestError, FileAccessError) as exc:
         status = exc.exit_status if isinstance(exc, VerificationError) else 2
         result = "failed" if status == 1 else "malformed" if isinstance(exc, DecodeError) else "error"

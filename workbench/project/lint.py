@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from signing.audit import SigningAuditLog
-from suit.codec import decode_envelope
+from suit.codec import DEFAULT_MAX_SIZE
 from suit.errors import WorkbenchError
 from suit.lint import RULES, Finding, Rule, Severity, lint_envelope
 from workbench import files
@@ -45,7 +45,8 @@ class LintReport:
 
 def previous_from_envelope(path: Path) -> int:
     """The sequence number of a previous release's envelope."""
-    return decode_envelope(files.read_bytes(path, limit=MAX_ENVELOPE)).manifest.sequence_number
+    # Only the manifest is looked at, as the decoder's default limit has always allowed.
+    return files.read_envelope(path, limit=DEFAULT_MAX_SIZE).manifest.sequence_number
 
 
 def previous_from_audit_log(path: Path | None = None) -> int | None:
@@ -74,7 +75,7 @@ def lint_project(project: Project, previous_sequence: int | None = None) -> Lint
 
 def lint_envelope_file(path: Path, previous_sequence: int | None = None) -> LintReport:
     """Lint an envelope file with the format rules."""
-    envelope = decode_envelope(files.read_bytes(path, limit=MAX_ENVELOPE), max_size=MAX_ENVELOPE)
+    envelope = files.read_envelope(path, limit=MAX_ENVELOPE)
     return LintReport(tuple(lint_envelope(envelope, previous_sequence=previous_sequence)))
 
 
