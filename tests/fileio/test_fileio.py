@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 import fileio
-from fileio import FileAccessError, check_output, open_regular, read_limited, write_atomic
+from fileio import (
+    FileAccessError,
+    check_output,
+    open_regular,
+    read_limited,
+    write_atomic,
+)
 from signing.errors import OutputError
 from suit.errors import WorkbenchError
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-
 from fileio import FileAccessError, read_limited
 from suit.codec import decode_envelope
 from suit.errors import ManifestError
@@ -19,7 +18,7 @@ from suit.model import Digest
 from workbench.project import values
 from workbench.project.errors import BuildError, ImageError, ProjectFileError
 from workbench.project.images import ImageInfo, digest_file
-from workbench.project.model import Component, Dependency, Image, Project
+from workbench.project.model import Component, Image, Project
 from workbench.project.paths import project_file
 from workbench.project.validate import validate_project
 
