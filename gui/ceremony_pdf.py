@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMarginsF
+from PySide6.QtCore import QBuffer, QIODevice, QMarginsF
 from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
+from fileio import check_output, write_atomic
 from signing.ceremony.transcript import Transcript
 from suit.errors import WorkbenchError
 from workbench.ceremony import read_transcript
@@ -112,9 +113,15 @@ def transcript_html(t: Transcript) -> str:
 
 
 def write_pdf(t: Transcript, output: Path) -> None:
-    """Lay out the record on A4 and write it to `output` atomically."""
-    tmp = output.with_name(f".{output.name}.tmp")
-    writer = QPdfWriter(str(tmp))
+    """Lay out the record on A4 in memory and write it to `output` atomically (`fileio`).
+
+    Raises:
+        FileAccessError: `output` may not be replaced or its folder is not writable.
+    """
+    check_output(output)  # refuse a device or FIFO before the layout work
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
     writer.setTitle(str(t.header.get("ceremony", {}).get("name", "Key ceremony")))
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
                                      QPageLayout.Orientation.Portrait, QMarginsF(15, 15, 15, 15),
@@ -125,8 +132,8 @@ def write_pdf(t: Transcript, output: Path) -> None:
     # No page size on the document: print_ then lays it out on the writer's page rectangle
     # with fonts scaled to its resolution (QTextDocument::print).
     document.print_(writer)
-    del writer  # the file is complete once the writer is gone
-    os.replace(tmp, output)
+    del writer  # the PDF is complete once the writer is gone
+    write_atomic(output, bytes(buffer.data().data()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

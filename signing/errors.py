@@ -6,6 +6,7 @@ them ever holds a PIN or passphrase: messages name keys by their redacted refere
 
 from __future__ import annotations
 
+from fileio import FileAccessError
 from suit.errors import WorkbenchError
 
 
@@ -205,18 +206,19 @@ class ExternalSignatureInvalid(SigningError):
     exit_status = 1
 
 
-class OutputError(SigningError):
-    """A file we write could not be written (nothing was left half-written).
+class OutputError(SigningError, FileAccessError):
+    """A file we write could not be written or may not be replaced (nothing was left
+    half-written). A `fileio.FileAccessError` too, so callers may catch either.
 
     Attributes:
         path: The file.
+        problem: What was wrong.
     """
 
     default_hint = "Check that the directory exists and is writable."
 
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        FileAccessError.__init__(self, path, problem, hint=hint)
 
 
 class AuditError(SigningError):

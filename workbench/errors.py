@@ -1,19 +1,11 @@
-"""Errors of the application layer (files, projects, use cases)."""
+"""Errors of the application layer (files, projects, use cases).
+
+`FileAccessError` lives in the leaf package `fileio` so every layer raises the same class;
+it is re-exported here for the callers that always imported it from this module.
+"""
 
 from __future__ import annotations
 
-from suit.errors import WorkbenchError
+from fileio.errors import FileAccessError
 
-
-class FileAccessError(WorkbenchError):
-    """A file that cannot be read or written.
-
-    Attributes:
-        path: The file.
-        reason: The operating system's reason.
-    """
-
-    def __init__(self, path: str, reason: str, *, hint: str | None = None) -> None:
-        super().__init__(f"{path}: {reason}", hint=hint or "Check the path and its permissions.")
-        self.path = path
-        self.reason = reason
+__all__ = ["FileAccessError"]

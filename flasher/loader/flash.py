@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from fileio import write_atomic
 from flasher.errors import FlasherError
 from flasher.loader.profiles import FlashProfile
 
@@ -222,9 +223,13 @@ class SimulatedFlash:
 
 
 def _create_erased(path: Path, size: int) -> None:
-    """Write a fresh, fully erased flash image atomically (temp file + os.replace)."""
+    """Write a fresh, fully erased flash image atomically and durably (`fileio`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".tmp")
-    with open(temp, "wb") as handle:
-        handle.write(bytes([ERASED]) * size)
-    os.replace(temp, path)
+    write_atomic(path, _erased_chunks(size))
+
+
+def _erased_chunks(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """`size` bytes of 0xFF in chunks, so a big flash never needs one big buffer."""
+    block = bytes([ERASED]) * min(size, chunk)
+    for start in range(0, size, chunk):
+        yield block[:min(chunk, size - start)]

@@ -161,7 +161,7 @@ def test_project_file_round_trips(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, where", [
     ('nmae = "x"', "nmae"),
-    ('[[component]]\nname = "a"\nid = ["h\'0\'"]\ncontent = "x"', "component a.id[0]"),
+    ('[[component]]\nname = "a"\nid = ["h\'0\'"]\ncontent = "x"', "component[0].id[0]"),
     ('[[component]]\nname = "a"', "component[0]"),
     ('[device]\nvendor-domain = "arm.com"\nvendor-id = "00000000-0000-0000-0000-000000000000"\n'
      '[[component]]\nname = "a"\nid = ["x"]\ncontent = "x"', "device.vendor-id"),

@@ -189,7 +189,28 @@ def test_lint_cli_exit_status_and_json(tmp_path: Path) -> None:
     assert all(rule_id in listed.stdout for rule_id in ALL_RULES)
 
 
-@pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_prj002_file_outside_the_project_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (tmp_path / "outside.bin").write_bytes(b"\x01" * 64)
+    project = _project(path=folder / "project.toml")
+    project.components[0].image = Image(file="../outside.bin")
+    # Without the opt-in the build refuses it (PRJ001, naming the member)...
+    findings = lint_project(project).findings
+    assert [f.id for f in findings] == ["PRJ001"]
+    assert "component[0].image.file" in findings[0].message
+    # ...with it, the build goes ahead and every such path is reported.
+    project.allow_outside_project = True
+    findings = lint_project(project).findings
+    assert [f.id for f in findings] == ["PRJ002"]
+    assert findings[0].where == "component[0].image.file" and "outside.bin" in findings[0].message
+    # A file inside the folder is no finding, opt-in or not.
+    (folder / "inside.bin").write_bytes(b"\x01" * 64)
+    project.components[0].image = Image(file="inside.bin")
+    assert _ids(project) == []
+
+
+@pytest.mark.parametrize("rule_id", sorted(ALL_RULES))
 def test_every_format_rule_is_tested_here(rule_id: str) -> None:
     source = Path(__file__).read_text()
     assert f"def test_{rule_id.lower()}_" in source

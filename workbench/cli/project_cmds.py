@@ -9,6 +9,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from fileio import check_output
 from signing.audit import SigningAuditLog
 from signing.backends import open_signer
 from suit.lint import Severity
@@ -22,6 +23,7 @@ from workbench.project.lint import (
     previous_from_audit_log,
     previous_from_envelope,
 )
+from workbench.project.paths import input_files
 from workbench.project.projectfile import load_project
 from workbench.project.templates import create_project, list_templates
 
@@ -90,6 +92,10 @@ def _new(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     project = load_project(_project_file(args.project))
+    # The output may not replace the project, its images or a key file; refused before
+    # anything is signed, so no signature is recorded for an output that cannot exist.
+    inputs = [*input_files(project), *(Path(ref) for ref in args.sign if not ref.startswith("pkcs11:"))]
+    check_output(args.output, inputs)
     with ExitStack() as stack:
         signers = []
         for ref in args.sign:
@@ -99,7 +105,7 @@ def _build(args: argparse.Namespace) -> int:
         result = build_project(project, BuildOptions(signers=signers,
                                                      sequence_number=args.sequence_number))
     audit = None if args.no_audit or not result.signatures else SigningAuditLog()
-    write_envelope(result, args.output, audit)
+    write_envelope(result, args.output, audit, inputs)
     manifest = result.envelope.manifest
     print(f"built {args.output}: {len(result.data)} bytes, sequence number "
           f"{manifest.sequence_number} (from {result.sequence_source}), manifest digest "

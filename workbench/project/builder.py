@@ -230,8 +230,13 @@ def sign(data: bytes, signers: Sequence[Signer]) -> tuple[bytes, tuple[SignedEnv
     return data, tuple(signed)
 
 
-def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | None = None) -> None:
+def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | None = None,
+                   protect: Sequence[Path] = ()) -> None:
     """Record each signature in the audit log, then write the envelope atomically.
+
+    `protect` names the build's inputs, which the output must not replace (check them
+    with `fileio.check_output` before signing, too: a refused output after signing leaves
+    a recorded signature with no file).
 
     The order follows `workbench.signing`: a signature that was made is recorded even if
     the output cannot be written; no output appears unless its signatures are recorded.
@@ -246,4 +251,4 @@ def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | Non
                 manifest_digest=result.manifest_digest,
                 sequence_number=manifest.sequence_number, output_path=str(Path(path).resolve()),
                 output=result.data))
-    write_atomic(path, result.data)
+    write_atomic(path, result.data, protect)

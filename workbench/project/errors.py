@@ -39,8 +39,8 @@ class ImageError(ProjectError):
 
     default_hint = "Check the image path; relative paths start at the project file's folder."
 
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {problem}", hint=hint)
         self.path = path
         self.problem = problem
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from fileio import FileAccessError, open_regular
 from suit.digest import StreamingDigest
 from suit.model import Digest, DigestAlgorithm
 from workbench.project.errors import ImageError
@@ -36,17 +37,20 @@ def digest_file(path: Path, algorithm: int = DigestAlgorithm.SHA256,
         progress: Called with the bytes read so far after each chunk.
 
     Raises:
-        ImageError: the file cannot be read.
+        ImageError: the file cannot be read or is not a regular file (a FIFO would never
+            end, a device would never end or block).
     """
     stream = StreamingDigest(algorithm)
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     try:
-        with open(path, "rb", buffering=0) as image:
+        with open_regular(path) as image:
             while count := image.readinto(buffer):
                 stream.update(view[:count])
                 if progress is not None:
                     progress(stream.size)
+    except FileAccessError as exc:
+        raise ImageError(str(path), f"{exc.problem}", hint=exc.hint) from exc
     except OSError as exc:
         raise ImageError(str(path), f"cannot read the image: {exc.strerror or exc}") from exc
     return ImageInfo(stream.finish(), stream.size)

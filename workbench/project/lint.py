@@ -21,11 +21,16 @@ from workbench.project import values
 from workbench.project.builder import BuildOptions, build_project
 from workbench.project.errors import ProjectError
 from workbench.project.model import Project
+from workbench.project.paths import outside_files
 from workbench.project.resolve import DependencyInfo, resolve
 
 PROJECT_RULES: Final = {
     "PRJ001": Rule("PRJ001", "build-fails", Severity.ERROR,
                    "the project cannot be built", "Fix the member the message names."),
+    "PRJ002": Rule("PRJ002", "outside-project", Severity.WARNING,
+                   "a file the project names lies outside its folder (allow-outside-project)",
+                   "Move the file into the project folder and drop allow-outside-project; "
+                   "its bytes are digested into, or carried in, the signed envelope."),
 }
 ALL_RULES: Final = {**RULES, **PROJECT_RULES}
 #: Envelopes larger than this are not linted (integrated payloads of big devices).
@@ -92,6 +97,17 @@ def _project_rules(project: Project) -> Iterator[Finding]:
                 yield Finding(RULES["SUIT004"], f"component {c.name} slot {k} has an image "
                               "file but no uri", f"component {c.name}")
     yield from _dependency_digests(project)
+    yield from _outside(project)
+
+
+def _outside(project: Project) -> Iterator[Finding]:
+    """PRJ002: every path reaching out of the folder (without the opt-in the build refuses
+    it, PRJ001); the opt-in is visible in the file, this makes each use visible too."""
+    if not project.allow_outside_project:
+        return
+    for where, name in outside_files(project):
+        yield Finding(PROJECT_RULES["PRJ002"], f"{name} is outside the project folder "
+                      f"{project.folder}", where)
 
 
 def _dependency_digests(project: Project) -> Iterator[Finding]:

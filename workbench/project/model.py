@@ -166,6 +166,10 @@ class Project:
             the envelope (M37 §8.4.12).
         report: Reporting policy per command kind, over `DEFAULT_REPORT`.
         sequences: Explicit command sequences (expert), replacing generated ones.
+        allow_outside_project: Let image and dependency paths reach outside the project
+            folder (absolute, ``..`` or through a symbolic link). Off by default: such a
+            file's bytes can land inside the signed envelope, so reaching out must be said
+            in the project file, and `suitwb lint` reports every such path (PRJ002).
         listeners: Called as ``listener(event, subject)`` after each change.
     """
 
@@ -184,6 +188,7 @@ class Project:
     components: list[Component] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     sequences: dict[str, list[Any]] = field(default_factory=dict)
+    allow_outside_project: bool = False
     path: Path | None = None
     listeners: list[Listener] = field(default_factory=list, repr=False)
 

@@ -2,7 +2,9 @@
 
 Members are written with dashes (``sequence-number``) and map one to one onto the
 dataclasses of `workbench.project.model`; unknown members are refused with their place,
-so a typo never silently drops a condition. Saving is atomic (temp file + os.replace).
+so a typo never silently drops a condition. Reading is bounded (a project file is small and
+regular: a FIFO or /dev/zero is refused), tables may nest only so deep (tomllib recurses),
+and saving goes through the one atomic writer (`fileio`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import dataclasses
 import tomllib
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import tomli_w
 
-from workbench import files
-from workbench.errors import FileAccessError
+import fileio
+from fileio import FileAccessError
 from workbench.project.errors import ProjectFileError
 from workbench.project.model import (
     Component,
@@ -35,19 +38,27 @@ _NESTED: Final[dict[str, tuple[str, type]]] = {
     "components": ("component", Component), "dependencies": ("dependency", Dependency),
     "image": ("image", Image), "slots": ("slot", Slot)}
 _SKIP: Final = frozenset({"path", "listeners"})
+#: Largest project file read; real ones are a few KiB.
+MAX_PROJECT_FILE: Final = 1 << 20
+#: Deepest nesting of tables and arrays accepted; the format needs five or six.
+MAX_DEPTH: Final = 32
 
 
 def load_project(path: Path) -> Project:
     """Read a project file.
 
     Raises:
-        ProjectFileError: unreadable file, TOML syntax error, or an invalid member.
+        ProjectFileError: unreadable or not a regular file, over `MAX_PROJECT_FILE`, not
+            UTF-8, a TOML syntax error, nested too deep, or an invalid member.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectFileError(str(path), f"cannot read: {exc}",
+        text = fileio.read_limited(path, MAX_PROJECT_FILE, regular_only=True).decode("utf-8")
+    except FileAccessError as exc:
+        raise ProjectFileError(str(path), exc.problem,
                                hint="Give the path of a project.toml file.") from exc
+    except UnicodeDecodeError as exc:
+        raise ProjectFileError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               hint="Save the project file as UTF-8.") from exc
     project = loads_project(text, str(path))
     project.path = Path(path).resolve()
     return project
@@ -59,7 +70,30 @@ def loads_project(text: str, where: str = "project") -> Project:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProjectFileError(where, f"TOML syntax error: {exc}") from exc
+    except RecursionError as exc:  # tomllib parses nested arrays and tables recursively
+        raise _too_deep(where) from exc
+    if _depth(table) > MAX_DEPTH:
+        raise _too_deep(where)
     return project_from_dict(table)
+
+
+def _too_deep(where: str) -> ProjectFileError:
+    return ProjectFileError(where, f"tables or arrays nested more than {MAX_DEPTH} deep",
+                            hint="A project file needs only a few levels; check the file.")
+
+
+def _depth(value: Any) -> int:
+    """How deep tables and arrays nest, found without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                deepest = max(deepest, level + 1)
+                if level + 1 <= MAX_DEPTH + 1:
+                    stack.append((child, level + 1))
+    return deepest
 
 
 def project_from_dict(table: dict[str, Any]) -> Project:
@@ -85,17 +119,18 @@ def save_project(project: Project, path: Path | None = None) -> Path:
     return target
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` atomically (workbench.files), creating the folder if needed.
+def write_atomic(path: Path, data: bytes, protect: Sequence[Path] = ()) -> None:
+    """Write `data` with `fileio.write_atomic`, creating the folder if needed.
 
     Raises:
-        FileAccessError: the folder cannot be written.
+        FileAccessError: the folder cannot be written, or the target may not be replaced
+            (not a regular file, or one of `protect`).
     """
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileAccessError(str(path), exc.strerror or str(exc)) from exc
-    files.write_atomic(path, data)
+    fileio.write_atomic(path, data, protect=protect)
 
 
 # --- generic mapping between dataclasses and tables ----------------------------------------

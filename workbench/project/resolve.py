@@ -9,15 +9,22 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
-
+from fileio import FileAccessError, read_limited
 from suit.codec import decode_envelope
 from suit.errors import ManifestError
 from suit.model import Digest
 from workbench.project import values
 from workbench.project.errors import BuildError, ImageError, ProjectFileError
 from workbench.project.images import ImageInfo, digest_file
-from workbench.project.model import Component, Dependency, Image, Project
+from workbench.project.model import Component, Image, Project
+from workbench.project.paths import project_file
+from workbench.project.validate import validate_project
+
+#: Largest file read whole into a build: integrated payloads and dependency envelopes go
+#: into the envelope, which `suitwb lint` reads up to the same size.
+MAX_INTEGRATED: Final = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,19 +67,22 @@ def resolve(project: Project, build_dependency: DependencyBuilder,
 
     Raises:
         ImageError: an image file cannot be read.
-        BuildError / ProjectFileError: a member that cannot be resolved.
+        BuildError / ProjectFileError: a member that is invalid or cannot be resolved.
     """
+    validate_project(project)
     algorithm = values.DIGEST_NAMES.get(project.digest_algorithm)
     if algorithm is None:
         raise ProjectFileError("digest-algorithm", f"unknown {project.digest_algorithm!r}")
-    images = {c.name: _image(project, c.image, algorithm, f"component {c.name}")
-              for c in project.components if c.image is not None}
-    slots = {c.name: [_image(project, s.image, algorithm, f"component {c.name} slot {k}")
-                      for k, s in enumerate(c.slots)] for c in project.components if c.slots}
+    images = {c.name: _image(project, c.image, algorithm, f"component[{i}].image")
+              for i, c in enumerate(project.components) if c.image is not None}
+    slots = {c.name: [_image(project, s.image, algorithm, f"component[{i}].slot[{k}].image")
+                      for k, s in enumerate(c.slots)]
+             for i, c in enumerate(project.components) if c.slots}
     vendor, klass = device_ids(project)
     number, source = sequence(project, sequence_number, environ, clock)
     return Resolved(vendor, klass, images, slots,
-                    {d.name: _dependency(project, d, build_dependency) for d in project.dependencies},
+                    {d.name: _dependency(project, i, build_dependency)
+                     for i, d in enumerate(project.dependencies)},
                     number, source, _payloads(project))
 
 
@@ -114,7 +124,7 @@ def sequence(project: Project, override: int | None, environ: Mapping[str, str] 
     only the first keeps builds deterministic (docs/project-format.md).
     """
     if override is not None:
-        return override, "option"
+        return values.check_uint64(override, "--sequence-number"), "option"
     number = project.sequence_number
     if isinstance(number, int):
         if number < 0:
@@ -125,31 +135,33 @@ def sequence(project: Project, override: int | None, environ: Mapping[str, str] 
     env = os.environ if environ is None else environ
     if "SOURCE_DATE_EPOCH" in env:
         try:
-            return int(env["SOURCE_DATE_EPOCH"]), "SOURCE_DATE_EPOCH"
+            epoch = int(env["SOURCE_DATE_EPOCH"])
         except ValueError as exc:
             raise BuildError("SOURCE_DATE_EPOCH", "not a whole number of seconds") from exc
+        return values.check_uint64(epoch, "SOURCE_DATE_EPOCH"), "SOURCE_DATE_EPOCH"
     return int(clock()), "clock"
 
 
 def _image(project: Project, image: Image, algorithm: int, where: str) -> ImageInfo:
     if image.file is not None:
-        info = digest_file(project.folder / image.file, algorithm)
+        info = digest_file(project_file(project, image.file, f"{where}.file"), algorithm)
         if image.digest is not None and values.parse_digest(image.digest, where) != info.digest:
             raise BuildError(where, f"{image.file} does not have the stated digest",
                              hint="Remove the stated digest or rebuild the image.")
         return info
     if image.digest is None or image.size is None:
-        raise ProjectFileError(f"{where} image", "give a file, or a digest and a size")
-    return ImageInfo(values.parse_digest(image.digest, f"{where} image.digest"), image.size)
+        raise ProjectFileError(where, "give a file, or a digest and a size")
+    return ImageInfo(values.parse_digest(image.digest, f"{where}.digest"), image.size)
 
 
-def _dependency(project: Project, dep: Dependency, build: DependencyBuilder) -> DependencyInfo:
-    where = f"dependency {dep.name}"
+def _dependency(project: Project, index: int, build: DependencyBuilder) -> DependencyInfo:
+    dep, where = project.dependencies[index], f"dependency[{index}]"
     data: bytes | None = None
     if dep.project is not None:
-        data = build(project.folder / dep.project)
+        data = build(project_file(project, dep.project, f"{where}.project"))
     elif dep.envelope is not None:
-        data = _read(project.folder / dep.envelope)
+        data = _read(project_file(project, dep.envelope, f"{where}.envelope"))
+    where = f"{where} ({dep.name})"
     if data is None:
         if dep.digest is None:
             raise ProjectFileError(where, "give an envelope, a project, or a digest and a size")
@@ -164,15 +176,15 @@ def _dependency(project: Project, dep: Dependency, build: DependencyBuilder) -> 
 
 def _payloads(project: Project) -> dict[str, bytes]:
     """Integrated payloads (M37 §5.5): read whole, as they go into the envelope."""
-    return {f"#{c.name}": _read(project.folder / c.image.file)
-            for c in project.components if c.integrated and c.image and c.image.file}
+    return {f"#{c.name}": _read(project_file(project, c.image.file, f"component[{i}].image.file"))
+            for i, c in enumerate(project.components) if c.integrated and c.image and c.image.file}
 
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ImageError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+        return read_limited(path, MAX_INTEGRATED, regular_only=True)
+    except FileAccessError as exc:
+        raise ImageError(str(path), exc.problem, hint=exc.hint) from exc
 
 
 def component_uri(component: Component) -> str | None:

@@ -15,7 +15,14 @@ from typing import Any, Final
 from suit.model import ComponentId, Digest, DigestAlgorithm, ReportingPolicy, VersionComparison
 from workbench.project.errors import ProjectFileError
 
-_HEX: Final = re.compile(r"^h'([0-9a-fA-F\s]*)'$")
+#: Anything written h'...' is meant as hex, so it must be hex: ``h'zz'`` is an error, not
+#: the five text bytes it would otherwise silently become.
+_HEX_LIKE: Final = re.compile(r"^h'(.*)'$", re.DOTALL)
+_HEX_DIGITS: Final = re.compile(r"^[0-9a-fA-F\s]*$")
+#: CBOR major types 0 and 1 reach 2**64 - 1 and -2**64 (RFC 8949 §3.1); SUIT uints stop
+#: at 2**64 - 1 (the decoder's `suit.checks.expect_uint`).
+UINT64_MAX: Final = (1 << 64) - 1
+CBOR_INT_MIN: Final = -(1 << 64)
 DIGEST_NAMES: Final = {"sha256": DigestAlgorithm.SHA256, "sha384": DigestAlgorithm.SHA384,
                        "sha512": DigestAlgorithm.SHA512, "shake128": DigestAlgorithm.SHAKE128,
                        "shake256": DigestAlgorithm.SHAKE256}
@@ -32,13 +39,34 @@ def parse_bytes(text: Any, where: str) -> bytes:
     """``h'..'`` -> those bytes; any other string -> its UTF-8 bytes."""
     if not isinstance(text, str):
         raise ProjectFileError(where, f"expected a string, found {type(text).__name__}")
-    match = _HEX.match(text)
-    if match:
-        try:
-            return bytes.fromhex(match.group(1))
-        except ValueError as exc:
-            raise ProjectFileError(where, "odd number of hex digits") from exc
-    return text.encode("utf-8")
+    match = _HEX_LIKE.match(text)
+    if match is None:
+        return text.encode("utf-8")
+    if not _HEX_DIGITS.match(match.group(1)):
+        raise ProjectFileError(where, f"not a valid h'..' hex string: {text!r}",
+                               hint="Write bytes as h'00ff' (hex digits only), or text "
+                               "without the h'...' around it.")
+    try:
+        return bytes.fromhex(match.group(1))
+    except ValueError as exc:
+        raise ProjectFileError(where, "odd number of hex digits") from exc
+
+
+def check_uint64(value: Any, where: str) -> int:
+    """`value` if it is an integer in 0..2**64-1, what SUIT's uint members hold."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProjectFileError(where, f"expected an integer, found {type(value).__name__}")
+    if not 0 <= value <= UINT64_MAX:
+        raise ProjectFileError(where, f"{value} is outside 0..{UINT64_MAX} (a 64-bit unsigned "
+                               "integer)")
+    return value
+
+
+def check_cbor_int(value: int, where: str) -> int:
+    """`value` if CBOR can carry it as a plain integer (no bignum, RFC 8949 §3.1)."""
+    if not CBOR_INT_MIN <= value <= UINT64_MAX:
+        raise ProjectFileError(where, f"{value} is outside the 64-bit CBOR integer range")
+    return value
 
 
 def format_bytes(data: bytes) -> str:
@@ -47,7 +75,7 @@ def format_bytes(data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return f"h'{data.hex()}'"
-    if text.isprintable() and not _HEX.match(text) and text:
+    if text.isprintable() and not _HEX_LIKE.match(text) and text:
         return text
     return f"h'{data.hex()}'"
 
@@ -63,7 +91,7 @@ def parse_component_id(parts: Any, where: str) -> ComponentId:
 def parse_digest(text: Any, where: str) -> Digest:
     """``"sha256:<hex>"`` -> `Digest`."""
     name, _, hexdigits = str(text).partition(":")
-    if not isinstance(text, str) or name not in DIGEST_NAMES or not hexdigits:
+    if not isinstance(text, str) or name not in DIGEST_NAMES or not hexdigits.strip():
         raise ProjectFileError(where, f"expected \"sha256:<hex>\", found {text!r}")
     try:
         return Digest(DIGEST_NAMES[name], bytes.fromhex(hexdigits))
@@ -131,4 +159,6 @@ def parse_version(value: Any, where: str) -> tuple[int, tuple[int, ...]]:
         raise ProjectFileError(f"{where}.version", "expected numbers like [1, 2, 0]") from exc
     if not parts:
         raise ProjectFileError(f"{where}.version", "a version has at least one number")
+    for i, part in enumerate(parts):
+        check_cbor_int(part, f"{where}.version[{i}]")
     return int(COMPARISONS[comparison]), parts
