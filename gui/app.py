@@ -17,7 +17,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.collector import UiThreadCollector
-
 from gui.main_window import MainWindow
 from workbench import __version__
 

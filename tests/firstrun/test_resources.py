@@ -48,7 +48,7 @@ def test_copy_tree_copies_every_file(tmp_path: Path) -> None:
 def suitwb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "workbench.cli.main", *args], cwd=cwd,
                           env=clean_env(cwd, PYTHONPATH=str(Path(__file__).parents[2])),
-                          capture_output=True, text=True, timeout=60)
+                          check=False, capture_output=True, text=True, timeout=60)
 
 
 def test_ceremony_examples_are_copied_out_and_never_overwritten(tmp_path: Path) -> None:
