@@ -1,6 +1,7 @@
 # SUIT Workbench: two commands do everything on a fresh Debian machine with Python 3.11.
-#   make test   set up, then run every test and the import-layer contracts
-#   make run    set up, then start the workstation on its demo workspace
+#   make test     set up, then run every test and the import-layer contracts
+#   make run      set up, then start the workstation on its demo workspace
+#   make install  set up, then put `suitwb` and `suit-workbench` launchers in ~/.local/bin
 # Both are idempotent: the second run only checks stamps and starts at once.
 
 PYTHON ?= python3
@@ -9,11 +10,23 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Debian packages the tests and the window need: SoftHSM2 for real PKCS#11 tokens,
 # the libraries Qt's offscreen/xcb platforms load, poppler-utils to render PDFs to PNG.
+# The xcb list is what `ldd` shows PySide6's plugins/platforms/libqxcb.so, lib/libQt6XcbQpa
+# and plugins/xcbglintegrations need beyond a base system (without libxcb-icccm4 and
+# libxcb-keysyms1 `make run` dies with "Could not load the Qt platform plugin xcb").
+# xvfb and xauth: xvfb-run, with which a test opens the window on the xcb platform.
 DEB_PACKAGES := softhsm2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
-                libdbus-1-3 libxcb-cursor0 libglib2.0-0 poppler-utils
+                libfreetype6 libdbus-1-3 libglib2.0-0 poppler-utils \
+                libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-glx0 libxcb-icccm4 \
+                libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 \
+                libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 \
+                libxcb-xfixes0 libxcb-xkb1 xvfb xauth
 SYS_STAMP := $(VENV)/.debian-packages
 
-.PHONY: test run bench setup system-packages clean lint-imports
+# Where `make install` puts the launchers (symbolic links into the venv's scripts).
+BINDIR ?= $(HOME)/.local/bin
+LAUNCHERS := suitwb suit-workbench
+
+.PHONY: test run bench setup system-packages clean lint-imports install
 
 setup: $(STAMP) $(SYS_STAMP)
 
@@ -46,6 +59,15 @@ test: setup
 
 run: setup
 	$(PY) -m gui --demo
+
+# Links, not copies: the venv's scripts name the venv's python, so they run from anywhere.
+install: setup
+	@mkdir -p "$(BINDIR)"
+	@for name in $(LAUNCHERS); do \
+	  ln -sfn "$(abspath $(VENV))/bin/$$name" "$(BINDIR)/$$name"; \
+	  echo "$(BINDIR)/$$name -> $(abspath $(VENV))/bin/$$name"; done
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; \
+	  *) echo "note: $(BINDIR) is not on PATH; add it (export PATH=\"$(BINDIR):\$$PATH\")";; esac
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks

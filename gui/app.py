@@ -17,8 +17,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.collector import UiThreadCollector
-
 from gui.main_window import MainWindow
+from workbench import __version__
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -43,6 +43,7 @@ def application() -> QApplication:
         app = QApplication(["suit-workbench"])
         app.setApplicationName("SUIT Workbench")
         app.setOrganizationName("SUIT Workbench")
+        app.setApplicationVersion(__version__)
         UiThreadCollector(app).start()  # collection only on the UI thread (gui/collector.py)
     return app  # type: ignore[return-value]
 
@@ -56,6 +57,8 @@ def build_window() -> MainWindow:
     install(window)
     from gui.ceremony_wizard import install as install_ceremonies
     install_ceremonies(window)
+    from gui.about import install as install_about
+    install_about(window)
     return window
 
 

@@ -27,6 +27,7 @@ from signing.ceremony.transcript import Transcript
 from signing.ceremony.unlock import Unlocked, unlock
 from suit.keys import TrustAnchor
 from workbench.errors import FileAccessError
+from workbench.resources import CEREMONIES, resource
 from workbench.signing import SignOutcome, sign_file
 
 
@@ -101,3 +102,33 @@ def read_transcript(path: Path) -> Transcript:
     transcript = load_transcript(_read(path))
     check_chain(transcript)
     return transcript
+
+
+def copy_examples(destination: Path) -> list[Path]:
+    """Copy the packaged example ceremonies and their answers files into `destination`.
+
+    A ceremony's outputs go next to its file (``outputs.directory`` is relative to it), so
+    the examples are run from a copy the person owns, never from the installed package.
+
+    Returns:
+        The files written.
+
+    Raises:
+        CeremonyError: a file of that name is already there (nothing is overwritten).
+        FileAccessError: `destination` cannot be written.
+    """
+    examples = sorted((f for f in resource(CEREMONIES).iterdir() if f.name.endswith(".toml")),
+                      key=lambda f: f.name)
+    clashes = [f.name for f in examples if (destination / f.name).exists()]
+    if clashes:
+        raise CeremonyError(f"{destination}: {', '.join(clashes)} already there",
+                            hint="Give a new or empty folder.")
+    written = []
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+        for example in examples:
+            (destination / example.name).write_bytes(example.read_bytes())
+            written.append(destination / example.name)
+    except OSError as exc:
+        raise FileAccessError(str(destination), exc.strerror or str(exc)) from exc
+    return written

@@ -15,7 +15,7 @@ from signing.ceremony.model import load_ceremony
 from signing.ceremony.runner import CeremonyResult, CeremonyRunner
 from tests.fixtures.softhsm import SoftHsm
 
-EXAMPLES = Path(__file__).parents[2] / "resources" / "ceremonies"
+EXAMPLES = Path(__file__).parents[2] / "workbench" / "resources" / "ceremonies"
 _labels = itertools.count(1)
 
 
@@ -76,7 +76,7 @@ def rehearse(directory: Path, answers_text: str = "[rehearsal]\nconfirm_all = tr
 
 @pytest.fixture(scope="module")
 def rehearsal(softhsm: SoftHsm, tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
-    """One completed 2-of-3 rehearsal of resources/ceremonies/root-key.toml."""
+    """One completed 2-of-3 rehearsal of workbench/resources/ceremonies/root-key.toml."""
     directory = tmp_path_factory.mktemp("rehearsal")
     answers = (EXAMPLES / "root-key.answers.toml").read_text()
     runner = rehearse(directory, answers)

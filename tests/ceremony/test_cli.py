@@ -38,7 +38,7 @@ def test_verify_accepts_the_transcript_and_checks_the_anchor(ran: Path) -> None:
                 ran / "suit-root.cose_key", data_dir=ran)
     assert "OK: 'SUIT root key 2026'" in ok.stdout and "chain intact" in ok.stdout
     other = suitwb("ceremony", "verify", ran / "transcript.json", "--anchor",
-                   EXAMPLES.parents[1] / "tests/vectors/manifest-spec/keys/example-es256-public.pem",
+                   EXAMPLES.parents[2] / "tests/vectors/manifest-spec/keys/example-es256-public.pem",
                    data_dir=ran, check=False)
     assert other.returncode == 1 and "another key than the trust anchor" in other.stderr
 

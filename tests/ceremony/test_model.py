@@ -10,7 +10,7 @@ from signing.ceremony.errors import CeremonyFileError
 from signing.ceremony.model import load_ceremony, parse_ceremony
 from suit.cose import CoseAlgorithm
 
-EXAMPLES = Path(__file__).parents[2] / "resources" / "ceremonies"
+EXAMPLES = Path(__file__).parents[2] / "workbench" / "resources" / "ceremonies"
 
 
 def test_root_key_example_loads() -> None:

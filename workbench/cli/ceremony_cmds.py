@@ -1,4 +1,5 @@
-"""`suitwb ceremony` (issue 8): run, verify, unlock and print key ceremonies.
+"""`suitwb ceremony` (issue 8): run, verify, unlock and print key ceremonies, and copy
+the examples.
 
 Thin wrappers over `workbench.ceremony`. `run` asks the participants at the terminal
 (`TerminalParticipants`) unless an answers file is given. The PDF is made by the GUI
@@ -46,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("transcript", type=Path, metavar="TRANSCRIPT")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf")
     p.set_defaults(func=_pdf)
+    p = actions.add_parser("examples", help="copy the example ceremonies and answers files "
+                                            "into DIR, to rehearse them there")
+    p.add_argument("directory", type=Path, metavar="DIR")
+    p.set_defaults(func=_examples)
 
 
 def _register_unlock(actions: argparse._SubParsersAction) -> None:
@@ -164,4 +169,10 @@ def make_pdf(transcript: Path, output: Path) -> None:
 def _pdf(args: argparse.Namespace) -> int:
     make_pdf(args.transcript, args.output)
     print(f"{args.output}")
+    return 0
+
+
+def _examples(args: argparse.Namespace) -> int:
+    for written in use_cases.copy_examples(args.directory):
+        print(written)
     return 0

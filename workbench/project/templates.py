@@ -1,4 +1,5 @@
-"""Project templates for the device classes of RFC 9019 §5 (resources/templates/).
+"""Project templates for the device classes of RFC 9019 §5 (package data of
+`workbench.resources`, read with importlib.resources so an installed wheel has them too).
 
 A new project is a copy of a template folder (project files and placeholder images, so it
 builds at once) whose project files record the vendor and class ids they target: the
@@ -9,16 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
 from workbench.project import values
 from workbench.project.errors import TemplateError
-from workbench.project.projectfile import load_project, write_atomic
+from workbench.project.projectfile import load_project, loads_project, write_atomic
+from workbench.resources import TEMPLATES, copy_tree, resource
 
-TEMPLATES_DIR: Final = Path(__file__).resolve().parents[2] / "resources" / "templates"
+TEMPLATES_DIR: Final = resource(TEMPLATES)
 PROJECT_FILE: Final = "project.toml"
 #: The templates, in the order of RFC 9019 §5.
 NAMES: Final = ("single-mcu", "secure-normal", "dual-cpu-shared", "dual-cpu-bus", "linux")
@@ -32,14 +34,19 @@ class TemplateInfo:
     description: str
 
 
-def list_templates(folder: Path = TEMPLATES_DIR) -> list[TemplateInfo]:
+def list_templates(folder: Traversable = TEMPLATES_DIR) -> list[TemplateInfo]:
     """The templates there are, with their descriptions."""
-    return [TemplateInfo(name, load_project(folder / name / PROJECT_FILE).description)
+    return [TemplateInfo(name, _description(folder / name, name))
             for name in NAMES if (folder / name / PROJECT_FILE).is_file()]
 
 
+def _description(template: Traversable, name: str) -> str:
+    text = (template / PROJECT_FILE).read_text(encoding="utf-8")
+    return loads_project(text, f"template {name}").description
+
+
 def create_project(name: str, destination: Path, *, vendor_domain: str | None = None,
-                   model: str | None = None, folder: Path = TEMPLATES_DIR) -> Path:
+                   model: str | None = None, folder: Traversable = TEMPLATES_DIR) -> Path:
     """Copy template `name` to `destination` and record its device ids.
 
     Args:
@@ -61,7 +68,7 @@ def create_project(name: str, destination: Path, *, vendor_domain: str | None = 
         raise TemplateError(name, f"{destination} exists and is not empty",
                             hint="Give a new or empty folder.")
     try:
-        shutil.copytree(source, destination, dirs_exist_ok=True)
+        copy_tree(source, destination)
     except OSError as exc:
         raise TemplateError(name, f"cannot create {destination}: {exc.strerror or exc}") from exc
     for project_file in sorted(destination.rglob(PROJECT_FILE)):
