@@ -52,7 +52,7 @@ def valid_replies() -> dict[MessageType, bytes]:
         MessageType.HELLO_ACK: protocol.encode_hello(Hello(1, 256, 4, 1 << 20, IDENTITY)),
         MessageType.STATUS_REPLY: protocol.encode_status(
             DeviceStatus(IDENTITY, (COMPONENT,), {"app/A": "active"}, record)),
-        MessageType.READY: protocol.encode_ready(0),
+        MessageType.READY: protocol.dumps({"have": 0}),
         MessageType.PLAN: protocol.encode_plan([PayloadRequest(PAYLOAD_URI, len(PAYLOAD))]),
         MessageType.DONE: protocol.encode_result(UpdateResult(4, b"\x33" * 32, (COMPONENT,))),
         MessageType.OK: b"",
