@@ -17,8 +17,7 @@ from typing import Any, Final
 import cbor2
 
 from flasher import schema
-from flasher.errors import ProtocolError, RefusalReason
-from flasher.errors import ProtocolErrorCode as ErrorCode
+from flasher.errors import ProtocolError, ProtocolErrorCode, RefusalReason
 from flasher.loader.contract import (
     ComponentStatus,
     DeviceIdentity,
@@ -28,6 +27,7 @@ from flasher.loader.contract import (
     UpdateResult,
 )
 
+ErrorCode = ProtocolErrorCode  # re-exported: the host and the loader name it from here
 PROTOCOL_VERSION: Final = 1
 #: Stream 0 carries the envelope; stream k >= 1 the payload of the plan's entry k - 1.
 ENVELOPE_STREAM: Final = 0

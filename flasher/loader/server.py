@@ -20,11 +20,11 @@ from typing import Final
 
 from flasher import protocol
 from flasher.errors import ProtocolError, RefusalReason, TransportError, UpdateRefused
-from suit.errors import WorkbenchError
 from flasher.framing import Frame, FrameDecoder, encode_frame
 from flasher.loader.contract import DeviceBehaviour, PayloadRequest
 from flasher.protocol import ErrorCode, Hello, MessageType
 from flasher.transport import PacedTransport, Transport
+from suit.errors import WorkbenchError
 
 _POLL: Final = 0.05
 logger = logging.getLogger(__name__)

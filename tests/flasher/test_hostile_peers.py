@@ -178,9 +178,9 @@ def test_a_defect_while_handling_a_message_is_logged_answered_and_survived(
     before = slot_bytes(served.device, APP, 0)
     assert served.device is not None
     _boom_once(served.device, "status", RuntimeError("a bug in the status tracker"))
-    with caplog.at_level(logging.ERROR, logger="flasher.loader.server"):
-        with pytest.raises(ProtocolError) as info:
-            read_status(served.path, options=FlashOptions(QUICK))
+    with caplog.at_level(logging.ERROR, logger="flasher.loader.server"), \
+            pytest.raises(ProtocolError) as info:
+        read_status(served.path, options=FlashOptions(QUICK))
     assert info.value.code == protocol.ErrorCode.INTERNAL
     assert "RuntimeError" in info.value.detail
     [record] = [r for r in caplog.records if r.exc_info]
