@@ -74,6 +74,7 @@ class ProtocolErrorCode(IntEnum):
     BAD_MESSAGE = 2     # undecodable body or unknown type
     BAD_STATE = 3       # e.g. FINISH before VERIFY
     UNSUPPORTED = 4     # e.g. REBOOT on a device that cannot
+    INTERNAL = 5        # the device failed handling the message; it keeps serving
 
 
 class ProtocolError(FlasherError):

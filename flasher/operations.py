@@ -198,9 +198,12 @@ def _transfer(session: RecoverySession, bundle: Bundle, tracker: _Tracker,
               cancel: threading.Event | None) -> UpdateResult:
     """One session's worth of the update: envelope, verification, payloads, install."""
     tracker.report(Stage.MANIFEST)
-    ready = session.request(MessageType.BEGIN, protocol.dumps(
-        {"size": len(bundle.envelope), "sha256": bundle.digest}), expect=MessageType.READY)
-    have = protocol.field(protocol.loads(ready.body), "have", int)
+    ready = session.request(MessageType.BEGIN, protocol.encode_begin(
+        protocol.Begin(len(bundle.envelope), bundle.digest)), expect=MessageType.READY)
+    have = protocol.decode_ready(ready.body)
+    if have > len(bundle.envelope):
+        raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
+                            f"READY.have: {have} exceeds the envelope's {len(bundle.envelope)}")
     session.send_stream(protocol.ENVELOPE_STREAM, bundle.envelope, have,
                         tracker.stream(have), cancel)
     tracker.close_stream()

@@ -2,7 +2,9 @@
 
 Control messages carry a CBOR map with text keys (small, self-describing, easy to produce
 in firmware with any CBOR library); the hot path (DATA, ACK, NAK) is fixed binary so a
-device can handle it without a CBOR decoder on every frame.
+device can handle it without a CBOR decoder on every frame. Each control body, in both
+directions, has one schema below (flasher/schema.py): decoding parses it into the typed
+messages here, so the device and the host past this edge never look into a raw map.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any, Final
 
 import cbor2
 
-from flasher.errors import ProtocolError, RefusalReason
-from flasher.errors import ProtocolErrorCode as ErrorCode
+from flasher import schema
+from flasher.errors import ProtocolError, ProtocolErrorCode, RefusalReason
 from flasher.loader.contract import (
     ComponentStatus,
     DeviceIdentity,
@@ -25,6 +27,7 @@ from flasher.loader.contract import (
     UpdateResult,
 )
 
+ErrorCode = ProtocolErrorCode  # re-exported: the host and the loader name it from here
 PROTOCOL_VERSION: Final = 1
 #: Stream 0 carries the envelope; stream k >= 1 the payload of the plan's entry k - 1.
 ENVELOPE_STREAM: Final = 0
@@ -66,28 +69,47 @@ class Hello:
     identity: DeviceIdentity | None = None  # HELLO_ACK only
 
 
+@dataclass(frozen=True)
+class Begin:
+    """BEGIN: the envelope the host is about to send."""
+
+    size: int
+    sha256: bytes
+
+
 def dumps(value: dict[str, Any]) -> bytes:
     """Encode a control body (deterministic CBOR)."""
     return cbor2.dumps(value, canonical=True)
 
 
-def loads(body: bytes) -> dict[str, Any]:
-    """Decode a control body; every failure is a ProtocolError."""
+def loads(body: bytes, root: str = "body") -> object:
+    """Decode a control body's CBOR; every failure is a ProtocolError(BAD_MESSAGE).
+
+    The shape check runs first, so neither depth, tags, floats nor indefinite lengths
+    reach cbor2; its own limits stay on as a second fence.
+    """
+    schema.check_shape(body, root)
     try:
-        value = cbor2.loads(body)
-    except (cbor2.CBORError, ValueError, TypeError, EOFError) as exc:
+        return cbor2.loads(body, max_depth=schema.MAX_DEPTH, allow_indefinite=False,
+                           allow_duplicate_keys=False)
+    except (cbor2.CBORError, ValueError, TypeError, EOFError, RecursionError) as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"undecodable body: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, "body is not a map")
-    return value
 
 
-def field(body: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    """`body[key]`, checked to be of `kind`, or a ProtocolError naming the key."""
-    value = body.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"field {key!r} missing or of wrong type")
-    return value
+def parse(kind: MessageType, body: bytes) -> dict[str, Any]:
+    """The fields of a `kind` control body, checked by its schema."""
+    return BODY_SCHEMAS[kind].parse(loads(body, kind.name), kind.name)
+
+
+def check_empty(kind: MessageType, body: bytes) -> None:
+    """Messages without a body (STATUS, VERIFY, FINISH, ABORT, REBOOT, OK) carry none."""
+    if body:
+        raise schema.bad(kind.name, f"expected an empty body, found {len(body)} bytes")
+
+
+def one_line(text: str) -> str:
+    """`text` as a detail the peer's schema accepts: printable, at most DETAIL_MAX long."""
+    return "".join(c if c.isprintable() else " " for c in text[:DETAIL_MAX])
 
 
 # -- hot path --------------------------------------------------------------------------
@@ -121,6 +143,56 @@ def decode_ack(body: bytes) -> tuple[int, int]:
 DATA_HEADER_SIZE: Final = _DATA_HEAD.size
 
 
+# -- schemas: one per control body (docs/recovery-protocol.md §3) -----------------------
+
+DETAIL_MAX: Final = 1024
+#: Streams are numbered by a u8 and stream 0 is the envelope: at most 255 payloads.
+MAX_PAYLOADS: Final = 255
+MAX_COMPONENTS: Final = 64
+
+_IDENTITY: Final = schema.Fields({"vendor_id": schema.Bytes(exact=16),
+                                  "class_id": schema.Bytes(exact=16),
+                                  "device_id": schema.Bytes(max_len=64)})
+_COMPONENT: Final = schema.Fields({
+    "id": schema.ListOf(schema.Bytes(max_len=64), max_len=16),
+    "sequence_number": schema.UInt(schema.U64_MAX),
+    "digest": schema.Nullable(schema.Bytes(max_len=64)),
+    "size": schema.UInt(),
+    "active_slot": schema.Nullable(schema.UInt(schema.U8_MAX))})
+_COMPONENTS: Final = schema.ListOf(_COMPONENT, max_len=MAX_COMPONENTS)
+_RECORD: Final = schema.Fields({
+    "result": schema.UInt(), "detail": schema.Text(DETAIL_MAX),
+    "sequence_number": schema.Nullable(schema.UInt(schema.U64_MAX)),
+    "manifest_digest": schema.Nullable(schema.Bytes(max_len=64)),
+    "time": schema.UInt(schema.U64_MAX)})
+_SIZES: Final = {"version": schema.UInt(schema.U8_MAX), "frame": schema.UInt(),
+                 "window": schema.UInt()}
+_PAYLOAD: Final = schema.Fields({"uri": schema.Text(1024), "size": schema.UInt(),
+                                 "received": schema.UInt()})
+
+BODY_SCHEMAS: Final[dict[MessageType, schema.Fields]] = {
+    # HELLO may carry HELLO_ACK's fields (one dataclass for both); a device ignores them.
+    MessageType.HELLO: schema.Fields(_SIZES, {"max_envelope": schema.UInt(),
+                                              "identity": _IDENTITY}),
+    MessageType.HELLO_ACK: schema.Fields({**_SIZES, "max_envelope": schema.UInt(),
+                                          "identity": _IDENTITY}),
+    MessageType.STATUS_REPLY: schema.Fields({
+        "identity": _IDENTITY, "components": _COMPONENTS,
+        "slots": schema.MapOf(schema.Text(64), schema.Text(64), max_len=64),
+        "last_result": schema.Nullable(_RECORD)}),
+    MessageType.BEGIN: schema.Fields({"size": schema.UInt(),
+                                      "sha256": schema.Bytes(exact=32, max_len=32)}),
+    MessageType.READY: schema.Fields({"have": schema.UInt()}),
+    MessageType.PLAN: schema.Fields({"payloads": schema.ListOf(_PAYLOAD, MAX_PAYLOADS)}),
+    MessageType.DONE: schema.Fields({"sequence_number": schema.UInt(schema.U64_MAX),
+                                     "manifest_digest": schema.Bytes(max_len=64),
+                                     "components": _COMPONENTS}),
+    MessageType.REFUSED: schema.Fields({"reason": schema.UInt(),
+                                        "detail": schema.Text(DETAIL_MAX)}),
+    MessageType.ERROR: schema.Fields({"code": schema.UInt(), "detail": schema.Text(DETAIL_MAX)}),
+}
+
+
 # -- control bodies --------------------------------------------------------------------
 
 def encode_hello(hello: Hello) -> bytes:
@@ -133,12 +205,18 @@ def encode_hello(hello: Hello) -> bytes:
 
 
 def decode_hello(data: bytes) -> Hello:
-    """HELLO / HELLO_ACK from its body."""
-    body = loads(data)
-    identity = body.get("identity")
-    return Hello(field(body, "version", int), field(body, "frame", int),
-                 field(body, "window", int), int(body.get("max_envelope", 0)),
-                 _decode_identity(identity) if isinstance(identity, dict) else None)
+    """HELLO from its body (a HELLO_ACK's extra fields are read if present)."""
+    return _hello(parse(MessageType.HELLO, data))
+
+
+def decode_hello_ack(data: bytes) -> Hello:
+    """HELLO_ACK from its body: identity and max_envelope are required."""
+    return _hello(parse(MessageType.HELLO_ACK, data))
+
+
+def _hello(f: dict[str, Any]) -> Hello:
+    identity = None if f["identity"] is None else _decode_identity(f["identity"])
+    return Hello(f["version"], f["frame"], f["window"], f["max_envelope"] or 0, identity)
 
 
 def _identity(identity: DeviceIdentity) -> dict[str, Any]:
@@ -146,36 +224,59 @@ def _identity(identity: DeviceIdentity) -> dict[str, Any]:
             "device_id": identity.device_id}
 
 
-def _decode_identity(body: dict[str, Any]) -> DeviceIdentity:
-    return DeviceIdentity(field(body, "vendor_id", bytes), field(body, "class_id", bytes),
-                          field(body, "device_id", bytes))
+def _decode_identity(f: dict[str, Any]) -> DeviceIdentity:
+    return DeviceIdentity(f["vendor_id"], f["class_id"], f["device_id"])
+
+
+def encode_begin(begin: Begin) -> bytes:
+    """BEGIN body."""
+    return dumps({"size": begin.size, "sha256": begin.sha256})
+
+
+def decode_begin(data: bytes) -> Begin:
+    """BEGIN from its body."""
+    f = parse(MessageType.BEGIN, data)
+    return Begin(f["size"], f["sha256"])
+
+
+def encode_ready(have: int) -> bytes:
+    """READY body: envelope bytes the device already holds."""
+    return dumps({"have": have})
+
+
+def decode_ready(data: bytes) -> int:
+    """`have` of a READY body."""
+    have: int = parse(MessageType.READY, data)["have"]
+    return have
 
 
 def encode_refusal(reason: RefusalReason, detail: str) -> bytes:
     """REFUSED body."""
-    return dumps({"reason": int(reason), "detail": detail})
+    return dumps({"reason": int(reason), "detail": one_line(detail)})
 
 
 def decode_refusal(data: bytes) -> tuple[RefusalReason, str]:
     """(reason, detail) of a REFUSED body; an unknown reason reads as OPERATION_FAILED."""
-    body = loads(data)
-    code = field(body, "reason", int)
-    reason = RefusalReason(code) if code in RefusalReason._value2member_map_ else \
+    f = parse(MessageType.REFUSED, data)
+    return _reason(f["reason"]), f["detail"]
+
+
+def _reason(code: int) -> RefusalReason:
+    return RefusalReason(code) if code in RefusalReason._value2member_map_ else \
         RefusalReason.OPERATION_FAILED
-    return reason, str(body.get("detail", ""))
 
 
 def encode_error(code: ErrorCode, detail: str) -> bytes:
     """ERROR body."""
-    return dumps({"code": int(code), "detail": detail})
+    return dumps({"code": int(code), "detail": one_line(detail)})
 
 
 def decode_error(data: bytes) -> ProtocolError:
     """The ProtocolError an ERROR body describes."""
-    body = loads(data)
-    code = field(body, "code", int)
+    f = parse(MessageType.ERROR, data)
+    code = f["code"]
     known = ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_MESSAGE
-    return ProtocolError(known, str(body.get("detail", "")))
+    return ProtocolError(known, f["detail"])
 
 
 def encode_plan(requests: list[PayloadRequest]) -> bytes:
@@ -185,12 +286,12 @@ def encode_plan(requests: list[PayloadRequest]) -> bytes:
 
 
 def decode_plan(data: bytes) -> list[PayloadRequest]:
-    """The payload requests of a PLAN body."""
-    entries = field(loads(data), "payloads", list)
-    if not all(isinstance(e, dict) for e in entries):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, "PLAN entry is not a map")
-    return [PayloadRequest(field(e, "uri", str), field(e, "size", int),
-                           field(e, "received", int)) for e in entries]
+    """The payload requests of a PLAN body; `received` never exceeds `size`."""
+    entries = parse(MessageType.PLAN, data)["payloads"]
+    for index, e in enumerate(entries):
+        if e["received"] > e["size"]:
+            raise schema.bad(f"PLAN.payloads[{index}].received", "exceeds size")
+    return [PayloadRequest(e["uri"], e["size"], e["received"]) for e in entries]
 
 
 def encode_components(components: tuple[ComponentStatus, ...]) -> list[dict[str, Any]]:
@@ -200,17 +301,9 @@ def encode_components(components: tuple[ComponentStatus, ...]) -> list[dict[str,
             for c in components]
 
 
-def decode_components(entries: list[Any]) -> tuple[ComponentStatus, ...]:
-    """Components from their CBOR maps."""
-    out = []
-    for e in entries:
-        if not isinstance(e, dict):
-            raise ProtocolError(ErrorCode.BAD_MESSAGE, "component entry is not a map")
-        digest, slot = e.get("digest"), e.get("active_slot")
-        out.append(ComponentStatus(tuple(field(e, "id", list)), field(e, "sequence_number", int),
-                                   digest if isinstance(digest, bytes) else None,
-                                   field(e, "size", int), slot if isinstance(slot, int) else None))
-    return tuple(out)
+def _components(entries: tuple[dict[str, Any], ...]) -> tuple[ComponentStatus, ...]:
+    return tuple(ComponentStatus(e["id"], e["sequence_number"], e["digest"], e["size"],
+                                 e["active_slot"]) for e in entries)
 
 
 def encode_result(result: UpdateResult) -> bytes:
@@ -222,9 +315,9 @@ def encode_result(result: UpdateResult) -> bytes:
 
 def decode_result(data: bytes) -> UpdateResult:
     """The UpdateResult of a DONE body."""
-    body = loads(data)
-    return UpdateResult(field(body, "sequence_number", int), field(body, "manifest_digest", bytes),
-                        decode_components(field(body, "components", list)))
+    f = parse(MessageType.DONE, data)
+    return UpdateResult(f["sequence_number"], f["manifest_digest"],
+                        _components(f["components"]))
 
 
 def encode_status(status: DeviceStatus) -> bytes:
@@ -234,24 +327,17 @@ def encode_status(status: DeviceStatus) -> bytes:
                   "components": encode_components(status.components),
                   "slots": dict(status.slots),
                   "last_result": None if last is None else {
-                      "result": int(last.result), "detail": last.detail,
+                      "result": int(last.result), "detail": one_line(last.detail),
                       "sequence_number": last.sequence_number,
                       "manifest_digest": last.manifest_digest, "time": last.time}})
 
 
 def decode_status(data: bytes) -> DeviceStatus:
     """The DeviceStatus of a STATUS_REPLY body."""
-    body = loads(data)
-    last = body.get("last_result")
-    record = None
-    if isinstance(last, dict):
-        code = field(last, "result", int)
-        record = UpdateRecord(
-            RefusalReason(code) if code in RefusalReason._value2member_map_
-            else RefusalReason.OPERATION_FAILED,
-            str(last.get("detail", "")), last.get("sequence_number"),
-            last.get("manifest_digest"), int(last.get("time", 0)))
-    slots = body.get("slots") or {}
-    return DeviceStatus(_decode_identity(field(body, "identity", dict)),
-                        decode_components(field(body, "components", list)),
-                        {str(k): str(v) for k, v in slots.items()}, record)
+    f = parse(MessageType.STATUS_REPLY, data)
+    last = f["last_result"]
+    record = None if last is None else UpdateRecord(
+        _reason(last["result"]), last["detail"], last["sequence_number"],
+        last["manifest_digest"], last["time"])
+    return DeviceStatus(_decode_identity(f["identity"]), _components(f["components"]),
+                        f["slots"], record)

@@ -100,11 +100,13 @@ class RecoverySession:
         proposal = Hello(protocol.PROTOCOL_VERSION, self.config.frame_size, self.config.window)
         reply = self.request(MessageType.HELLO, protocol.encode_hello(proposal),
                              expect=MessageType.HELLO_ACK)
-        agreed = protocol.decode_hello(reply.body)
-        if agreed.version != protocol.PROTOCOL_VERSION or agreed.identity is None:
+        agreed = protocol.decode_hello_ack(reply.body)
+        if agreed.version != protocol.PROTOCOL_VERSION:
             raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
                                 f"device speaks protocol version {agreed.version}")
-        if not 16 <= agreed.frame_size <= self.config.frame_size or agreed.window < 1:
+        # §4.1: the device may lower the proposal, never raise it.
+        if not 16 <= agreed.frame_size <= self.config.frame_size \
+                or not 1 <= agreed.window <= self.config.window:
             raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
                                 f"unusable frame size {agreed.frame_size} / window {agreed.window}")
         self.agreed = agreed
@@ -212,6 +214,8 @@ def _check_reply(reply: Frame, expect: MessageType) -> Frame:
     if reply.kind != expect:
         raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
                             f"expected {expect.name}, got message type {reply.kind:#04x}")
+    if reply.kind == MessageType.OK:
+        protocol.check_empty(MessageType.OK, reply.body)
     return reply
 
 

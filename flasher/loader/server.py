@@ -10,6 +10,7 @@ whose flash keeps up with the line never makes the line idle. docs/recovery-prot
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 import threading
 import time
@@ -19,13 +20,14 @@ from typing import Final
 
 from flasher import protocol
 from flasher.errors import ProtocolError, RefusalReason, TransportError, UpdateRefused
-from suit.errors import WorkbenchError
 from flasher.framing import Frame, FrameDecoder, encode_frame
 from flasher.loader.contract import DeviceBehaviour, PayloadRequest
 from flasher.protocol import ErrorCode, Hello, MessageType
 from flasher.transport import PacedTransport, Transport
+from suit.errors import WorkbenchError
 
 _POLL: Final = 0.05
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class RecoveryServer:
                 data = self.transport.read(65536, _POLL)
                 for frame in decoder.feed(data):
                     last_valid = time.monotonic()
-                    self._dispatch(frame)
+                    self._guarded_dispatch(frame)
                 if self._session and time.monotonic() - last_valid > self.config.inactivity_timeout:
                     self._leave_session()
         except TransportError:
@@ -109,6 +111,20 @@ class RecoveryServer:
             writer.join(timeout=5)
 
     # -- dispatch -----------------------------------------------------------------------
+
+    def _guarded_dispatch(self, frame: Frame) -> None:
+        # Defence in depth (docs/recovery-protocol.md §8): whatever one message makes go
+        # wrong inside the loader is logged, answered, and the loader serves the next one.
+        # Only a dead line ends serving.
+        try:
+            self._dispatch(frame)
+        except TransportError:
+            raise
+        except Exception:
+            logger.exception("internal error handling message type %#04x (seq %d)",
+                             frame.kind, frame.seq)
+            self._error_limited(frame.seq, ErrorCode.INTERNAL,
+                                "internal error; the device keeps serving")
 
     def _dispatch(self, frame: Frame) -> None:
         if frame.kind == MessageType.DATA:
@@ -143,6 +159,13 @@ class RecoveryServer:
             # is still a refusal the host must see, never a dead loader.
             return MessageType.REFUSED, protocol.encode_refusal(
                 RefusalReason.OPERATION_FAILED, str(exc))
+        except Exception as exc:
+            # A defect, not a verdict: logged with its traceback for whoever reads the
+            # device's log, answered (and cached for a retry) as an ERROR the host can act on.
+            logger.exception("internal error handling %s (seq %d)",
+                             MessageType(frame.kind).name, frame.seq)
+            return MessageType.ERROR, protocol.encode_error(
+                ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}")
 
     # -- control messages ---------------------------------------------------------------
 
@@ -157,13 +180,13 @@ class RecoveryServer:
         return MessageType.HELLO_ACK, protocol.encode_hello(agreed)
 
     def _status(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.STATUS, body)
         self._drain_writes()
         return MessageType.STATUS_REPLY, protocol.encode_status(self.device.status())
 
     def _begin(self, body: bytes) -> tuple[MessageType, bytes]:
-        fields = protocol.loads(body)
-        size = protocol.field(fields, "size", int)
-        digest = protocol.field(fields, "sha256", bytes)
+        begin = protocol.decode_begin(body)
+        size, digest = begin.size, begin.sha256
         if size > self.config.max_envelope:
             # Refused before a single envelope byte travels (RFC 9019 §3: manifest first).
             raise UpdateRefused(RefusalReason.TOO_LARGE,
@@ -173,9 +196,10 @@ class RecoveryServer:
             session.envelope_size, session.envelope_digest = size, digest
             session.envelope = bytearray()
             session.plan = None
-        return MessageType.READY, protocol.dumps({"have": len(session.envelope)})
+        return MessageType.READY, protocol.encode_ready(len(session.envelope))
 
     def _verify(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.VERIFY, body)
         session = self._require()
         if len(session.envelope) != session.envelope_size:
             raise ProtocolError(ErrorCode.BAD_STATE, "the envelope is not complete")
@@ -190,6 +214,7 @@ class RecoveryServer:
         return MessageType.PLAN, protocol.encode_plan(plan)
 
     def _finish(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.FINISH, body)
         session = self._require()
         self._drain_writes()
         if session.failure is not None:
@@ -205,6 +230,7 @@ class RecoveryServer:
         return MessageType.DONE, protocol.encode_result(result)
 
     def _abort(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.ABORT, body)
         session = self._require()
         self._drain_writes()
         self.device.abort_update()
@@ -212,6 +238,7 @@ class RecoveryServer:
         return MessageType.OK, b""
 
     def _reboot_request(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.REBOOT, body)
         if self._reboot is None:
             raise ProtocolError(ErrorCode.UNSUPPORTED, "this device cannot reboot on request")
         self._drain_writes()
@@ -298,6 +325,12 @@ class RecoveryServer:
             return
         except WorkbenchError as exc:
             self._fail(session, UpdateRefused(RefusalReason.OPERATION_FAILED, str(exc)))
+            return
+        except Exception as exc:
+            # The writer thread must outlive a defect, or every later DATA would block.
+            logger.exception("internal error writing stream %d at %d", stream, offset)
+            self._fail(session, UpdateRefused(RefusalReason.OPERATION_FAILED,
+                                              f"internal error: {type(exc).__name__}"))
             return
         session.stored[index] = offset + len(chunk)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+_SERVED = itertools.count(1)
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -30,16 +32,29 @@ def suitwb(*args: object, data_dir: Path, check: bool = True,
 @contextmanager
 def device_serve(*args: object, data_dir: Path) -> Iterator[str]:
     """Start ``suitwb device serve --pty ARGS``; yield the pty path from its first line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli.main", "device", "serve", "--pty", *map(str, args)],
-        cwd=ROOT, env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with device_serve_process(*args, data_dir=data_dir) as (path, _process):
+        yield path
+
+
+@contextmanager
+def device_serve_process(*args: object,
+                         data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """As `device_serve`, yielding the process too. Its stderr (the device's log) goes to
+    ``data_dir/device-serve-N.log``: a pipe nobody reads would block a talkative loader."""
+    log_path = data_dir / f"device-serve-{next(_SERVED)}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workbench.cli.main", "device", "serve", "--pty",
+             *map(str, args)], cwd=ROOT, env=_env(data_dir), stdout=subprocess.PIPE,
+            stderr=log, text=True)
     try:
         assert process.stdout is not None
         path = process.stdout.readline().strip()
         if not path.startswith("/dev/"):
             process.kill()
-            raise AssertionError(f"device serve printed {path!r}: {process.stderr.read()}")
-        yield path
+            raise AssertionError(f"device serve printed {path!r}: {log_path.read_text()}")
+        yield path, process
     finally:
         process.terminate()  # SIGTERM: the loader closes its flash file and exits 0
         try:
@@ -49,7 +64,4 @@ def device_serve(*args: object, data_dir: Path) -> Iterator[str]:
             raise
         if process.stdout:
             process.stdout.close()
-        stderr = process.stderr.read() if process.stderr else ""
-        if process.stderr:
-            process.stderr.close()
-        assert code == 0, f"device serve exited {code}: {stderr}"
+        assert code == 0, f"device serve exited {code}: {log_path.read_text()}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import cbor2
 import pytest
 
@@ -15,6 +17,7 @@ from flasher.loader.contract import (
     UpdateRecord,
     UpdateResult,
 )
+from tests.flasher.hostile import HOSTILE_VALUES, mutate, valid_replies
 
 IDENTITY = DeviceIdentity(b"\x01" * 16, b"\x02" * 16, b"serial-9")
 COMPONENT = ComponentStatus((b"\x00", b"app"), 7, b"\xaa" * 32, 4096, 1)
@@ -70,3 +73,100 @@ def test_short_data_and_ack_raise_protocol_error() -> None:
 def test_unknown_refusal_code_reads_as_operation_failed() -> None:
     body = cbor2.dumps({"reason": 250, "detail": "vendor specific"})
     assert protocol.decode_refusal(body) == (RefusalReason.OPERATION_FAILED, "vendor specific")
+
+
+# -- schemas: every field of every control body is checked at the edge (issue 11) -------
+
+HELLO = {"version": 1, "frame": 2048, "window": 4}
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=repr)
+def test_hostile_hello_field_is_a_bad_message_naming_the_field(value: object) -> None:
+    for name in ("version", "frame", "window", "max_envelope"):
+        body = cbor2.dumps({**HELLO, name: value})
+        with pytest.raises(ProtocolError) as info:
+            protocol.decode_hello(body)
+        assert info.value.code == protocol.ErrorCode.BAD_MESSAGE
+        assert f"HELLO.{name}" in str(info.value)
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    ({"slots": ["a", "active"]}, "STATUS_REPLY.slots"),
+    ({"last_result": {"result": 0, "detail": "ok", "sequence_number": 1,
+                      "manifest_digest": None, "time": "yesterday"}}, "last_result.time"),
+    ({"components": [{"id": [b"\x00"], "sequence_number": -3, "digest": None, "size": 1,
+                      "active_slot": None}]}, "components[0].sequence_number"),
+    ({"identity": {"vendor_id": b"v", "class_id": b"C" * 16, "device_id": b""}},
+     "identity.vendor_id"),
+    ({"slots": {"a": "active\x1b[2J"}}, "STATUS_REPLY.slots[0]"),
+])
+def test_malformed_status_reply_is_a_bad_message(change: dict, where: str) -> None:
+    body = cbor2.loads(valid_replies()[protocol.MessageType.STATUS_REPLY])
+    with pytest.raises(ProtocolError) as info:
+        protocol.decode_status(cbor2.dumps({**body, **change}))
+    assert info.value.code == protocol.ErrorCode.BAD_MESSAGE
+    assert where in str(info.value)
+
+
+@pytest.mark.parametrize("body", [
+    b"\xa1\x61a" + b"\x81" * 100_000 + b"\x00",  # 100,000 nested arrays
+    b"\x9f" * 100_000,  # as many indefinite ones, never closed
+    cbor2.dumps({"version": cbor2.CBORTag(2, b"\x01")}),  # a bignum 1 is still a tag
+    cbor2.dumps({"have": 1.0}), bytes.fromhex("a16468617665f97e00"),  # a float, NaN
+    bytes.fromhex("a164686176650101"),  # a trailing byte
+    bytes.fromhex("bf64686176650fff"),  # an indefinite-length map
+], ids=["deep", "indefinite-deep", "tag", "float", "nan", "trailing", "indefinite"])
+def test_bodies_cbor2_should_never_see_are_refused_before_decoding(body: bytes) -> None:
+    with pytest.raises(ProtocolError) as info:
+        protocol.decode_ready(body)
+    assert info.value.code == protocol.ErrorCode.BAD_MESSAGE
+
+
+def test_plan_received_beyond_size_and_too_many_payloads_are_refused() -> None:
+    with pytest.raises(ProtocolError, match=r"payloads\[0\].received"):
+        protocol.decode_plan(cbor2.dumps({"payloads": [{"uri": "u", "size": 1,
+                                                        "received": 2}]}))
+    many = [{"uri": "u", "size": 1, "received": 0}] * 256  # streams are u8: 255 at most
+    with pytest.raises(ProtocolError, match="more than 255"):
+        protocol.decode_plan(cbor2.dumps({"payloads": many}))
+
+
+def test_details_are_sent_as_one_bounded_line() -> None:
+    body = protocol.encode_refusal(RefusalReason.ROLLBACK, "two\nlines\x1b" + "x" * 5000)
+    reason, detail = protocol.decode_refusal(body)
+    assert reason == RefusalReason.ROLLBACK
+    assert detail.startswith("two lines ") and len(detail) == protocol.DETAIL_MAX
+
+
+def test_control_messages_without_a_body_refuse_one() -> None:
+    protocol.check_empty(protocol.MessageType.STATUS, b"")
+    with pytest.raises(ProtocolError, match="STATUS: expected an empty body"):
+        protocol.check_empty(protocol.MessageType.STATUS, b"\xa0")
+
+
+_DECODERS = {
+    protocol.MessageType.HELLO_ACK: protocol.decode_hello_ack,
+    protocol.MessageType.STATUS_REPLY: protocol.decode_status,
+    protocol.MessageType.READY: protocol.decode_ready,
+    protocol.MessageType.PLAN: protocol.decode_plan,
+    protocol.MessageType.DONE: protocol.decode_result,
+    protocol.MessageType.REFUSED: protocol.decode_refusal,
+    protocol.MessageType.ERROR: protocol.decode_error,
+    protocol.MessageType.ACK: protocol.decode_ack,
+}
+
+
+@pytest.mark.parametrize("kind", list(_DECODERS), ids=lambda k: k.name)
+def test_reply_decoders_fuzzed_raise_only_protocol_errors(kind: protocol.MessageType) -> None:
+    # 1,500 mutations of a valid body per reply type: each decodes to typed values or is a
+    # ProtocolError; nothing else escapes (the host's edge, issue 11 item 8).
+    rng = random.Random(int(kind))
+    valid = valid_replies()[kind]
+    decoded = 0
+    for _ in range(1500):
+        try:
+            _DECODERS[kind](mutate(valid, rng))
+            decoded += 1
+        except ProtocolError as exc:
+            assert exc.code == protocol.ErrorCode.BAD_MESSAGE
+    assert decoded < 1500  # the mutations do reach the checks
