@@ -24,7 +24,12 @@ from typing import Final
 
 import platformdirs
 
-from signing.audit_anchor import TokenAnchor, parse_anchor_uri, read_config, write_config
+from signing.audit_anchor import (
+    TokenAnchor,
+    parse_anchor_uri,
+    read_config,
+    write_config,
+)
 from signing.errors import AuditAnchorError
 from signing.hashlog import ChainHead, HashChainedLog, LogRecord, check_head
 from signing.pin import PinProvider

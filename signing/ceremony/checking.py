@@ -32,7 +32,6 @@ from suit.errors import ManifestError
 from suit.keys import TrustAnchor, cose_key_value
 from suit.verify import verify_signature
 
-
 ANCHORED: Final = "anchored"
 SELF_CONSISTENT: Final = "self-consistent"
 UNKNOWN: Final = "unknown"

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from signing.audit import AUDIT_FILE, FIELDS, SigningAuditLog, default_data_dir, new_record
+from signing.audit import (
+    AUDIT_FILE,
+    FIELDS,
+    SigningAuditLog,
+    default_data_dir,
+    new_record,
+)
 from signing.audit_anchor import parse_anchor_uri, write_config
 from signing.errors import TokenNotFound
 from signing.hashlog import ChainHead, record_hash

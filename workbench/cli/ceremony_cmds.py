@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from signing.ceremony.answers import Confirmation, StepPrompt
-from signing.ceremony.errors import CeremonyError
 from signing.ceremony.checking import ANCHORED, SELF_CONSISTENT, TranscriptReport
+from signing.ceremony.errors import CeremonyError
 from workbench import ceremony as use_cases
 
 

@@ -23,7 +23,12 @@ from signing.management import FORMATS, export_public, generate, inventory
 from signing.pin import PinRequest
 from signing.token import SOFTHSM_MODULE, find_modules
 from suit.cose import CoseAlgorithm, algorithm_name
-from workbench.signing import SignOptions, export_tbs_file, import_signature_file, sign_release
+from workbench.signing import (
+    SignOptions,
+    export_tbs_file,
+    import_signature_file,
+    sign_release,
+)
 
 logger = logging.getLogger(__name__)
 
