@@ -84,10 +84,6 @@ class HashChainedLog:
         except OSError as exc:
             raise AuditError(f"audit log {self.path}: {exc.strerror}") from exc
 
-    def exists(self) -> bool:
-        """Whether the database or its head file is there (a log was ever written)."""
-        return self.path.exists() or self.head_path.exists()
-
     def append(self, fields: Mapping[str, str], before_commit: HeadHook | None = None) -> LogRecord:
         """Append one record; concurrent writers are serialised by SQLite's write lock.
 
