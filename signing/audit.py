@@ -3,6 +3,11 @@
 The log lives in the user's data directory (platformdirs), or in ``$SUITWB_DATA_DIR`` so
 tests and CI use a temporary one. Records name keys by their redacted reference, so no
 PIN ever reaches the database.
+
+A log with an anchor (`signing.audit_anchor`) keeps its chain head in a token as well, and
+`check` reports it "anchored" only when the log ends exactly where the token says. A log
+without one can only be "self-consistent": its files agree with each other, which
+anybody able to write them can arrange (docs/signing.md, "Threat model").
 """
 
 from __future__ import annotations
@@ -19,7 +24,15 @@ from typing import Final
 
 import platformdirs
 
-from signing.hashlog import HashChainedLog, LogRecord
+from signing.audit_anchor import (
+    TokenAnchor,
+    parse_anchor_uri,
+    read_config,
+    write_config,
+)
+from signing.errors import AuditAnchorError
+from signing.hashlog import ChainHead, HashChainedLog, LogRecord, check_head
+from signing.pin import PinProvider
 
 DATA_DIR_ENV: Final = "SUITWB_DATA_DIR"
 AUDIT_FILE: Final = "signing-audit.sqlite3"
@@ -72,28 +85,95 @@ def new_record(*, key_reference: str, kid: bytes, algorithm: str, manifest_diges
         output_path=output_path, output_digest=hashlib.sha256(output).hexdigest())
 
 
-class SigningAuditLog:
-    """The signing audit log at `path` (default: the data directory's audit database)."""
+@dataclass(frozen=True)
+class AuditVerdict:
+    """What checking the log found (a broken chain raises instead).
 
-    def __init__(self, path: Path | None = None) -> None:
+    Attributes:
+        count: How many records the log holds.
+        anchor: The anchor that vouched for the head (redacted URI), or None when the
+            log is only self-consistent.
+    """
+
+    count: int
+    anchor: str | None
+
+    @property
+    def anchored(self) -> bool:
+        """Whether a token confirmed the head, not only the log's own files."""
+        return self.anchor is not None
+
+
+class SigningAuditLog:
+    """The signing audit log at `path` (default: the data directory's audit database).
+
+    Args:
+        path: The database file.
+        pins: Asked for the anchor token's PIN when neither its URI nor SUITWB_PIN has it.
+    """
+
+    def __init__(self, path: Path | None = None, pins: PinProvider | None = None) -> None:
         self._log = HashChainedLog(path or default_data_dir() / AUDIT_FILE, FIELDS)
+        self._pins = pins
 
     @property
     def path(self) -> Path:
         """The database file."""
         return self._log.path
 
+    def anchor(self) -> TokenAnchor | None:
+        """The configured anchor, or None for a log that has none."""
+        uri = read_config(self.path)
+        return TokenAnchor(uri, self._pins) if uri is not None else None
+
     def append(self, record: SignatureRecord) -> int:
-        """Record one signature; return its sequence number in the log."""
-        return self._log.append(asdict(record)).seq
+        """Record one signature (moving the anchor's head with it); return its sequence
+        number in the log. Nothing is recorded when the anchor cannot be moved."""
+        anchor = self.anchor()
+        hook = anchor.write if anchor is not None else None
+        return self._log.append(asdict(record), before_commit=hook).seq
+
+    def init_anchor(self, uri_text: str) -> AuditVerdict:
+        """Anchor this log in the token data object `uri_text` names, from its current
+        head on (records already there are vouched for as they are now).
+
+        Raises:
+            AuditAnchorError: the log has an anchor already, or the token has the object.
+            AuditChainBroken: the log does not hold together now.
+        """
+        uri = parse_anchor_uri(uri_text)
+        if read_config(self.path) is not None:
+            raise AuditAnchorError(f"{self.path} is anchored already",
+                                   hint="Each log has one anchor; see docs/signing.md.")
+        head = self._log.verify()
+        TokenAnchor(uri, self._pins).create(head)
+        write_config(self.path, uri)
+        return AuditVerdict(head.count, uri.redacted())
+
+    def check(self, anchor_uri: str | None = None) -> AuditVerdict:
+        """Check the chain and, when the log has an anchor (or `anchor_uri` names one),
+        that it ends exactly at the head the token holds.
+
+        Raises:
+            AuditChainBroken: a record edited, reordered, cut off, appended or deleted.
+        """
+        uri = parse_anchor_uri(anchor_uri) if anchor_uri else read_config(self.path)
+        head = self._log.verify()
+        if uri is None:
+            return AuditVerdict(head.count, None)
+        anchor = TokenAnchor(uri, self._pins)
+        stated: ChainHead = anchor.read()
+        check_head(head, stated, f"the anchor {anchor.name}", log_missing=not self.path.exists())
+        return AuditVerdict(head.count, anchor.name)
+
+    def verify(self) -> int:
+        """Check the chain (and the anchor, if any); return the record count or raise
+        `AuditChainBroken`. `check` also says whether a token vouched for it."""
+        return self.check().count
 
     def entries(self) -> list[tuple[int, SignatureRecord]]:
         """Every record with its position."""
         return [(r.seq, SignatureRecord(**r.fields)) for r in self._log.records()]
-
-    def verify(self) -> int:
-        """Check the chain; return the record count or raise `AuditChainBroken`."""
-        return self._log.verify()
 
     def raw_records(self) -> list[LogRecord]:
         """Records with their chain hashes (for display and tests)."""

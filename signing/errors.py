@@ -244,6 +244,13 @@ class AuditChainBroken(AuditError):
         self.problem = problem
 
 
+class AuditAnchorError(AuditError):
+    """The audit log's anchor (the chain head kept in a token) is misnamed or unusable."""
+
+    default_hint = ("Name the anchor as pkcs11:token=LABEL;object=NAME with pin-source= or "
+                    "SUITWB_PIN (docs/signing.md, \"The audit log\").")
+
+
 class EnvelopeFileError(SigningError):
     """The envelope to sign cannot be read.
 

@@ -3,9 +3,11 @@
 Each record's hash covers its sequence number, its fields and the previous record's hash,
 so an edited, deleted or reordered record breaks the chain at the first bad record. A
 chain alone cannot notice its tail being cut off, so the count and hash of the last record
-are also kept in a small head file beside the database, replaced atomically after each
-append. (Someone able to rewrite both files and recompute every hash is out of reach of any
-local log; ship the head hash elsewhere for that.)
+(the head) are also kept in a small head file beside the database, written before the
+record commits. Files protect only against accidents and careless edits: whoever can
+write them can recompute every hash. `signing.audit_anchor` keeps the head where a
+file-system attacker cannot move it; `append` takes a hook that moves it inside the
+record's transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,18 @@ from signing.errors import AuditChainBroken, AuditError
 from signing.files import write_atomic
 
 GENESIS: Final = "0" * 64
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where a chain ends: how many records, and the last record's hash."""
+
+    count: int
+    hash: str
+
+
+#: Called with the new head inside the append's transaction; raising aborts the append.
+HeadHook = Callable[[ChainHead], None]
 
 
 @dataclass(frozen=True)
@@ -70,11 +84,16 @@ class HashChainedLog:
         except OSError as exc:
             raise AuditError(f"audit log {self.path}: {exc.strerror}") from exc
 
-    def append(self, fields: Mapping[str, str]) -> LogRecord:
-        """Append one record; concurrent writers are serialised by SQLite's write lock."""
+    def append(self, fields: Mapping[str, str], before_commit: HeadHook | None = None) -> LogRecord:
+        """Append one record; concurrent writers are serialised by SQLite's write lock.
+
+        The head file and `before_commit` see the new head before the record commits, so
+        a failure there leaves no record; a failure of the commit itself leaves a head one
+        record ahead, which `verify` reports as a cut tail (it fails closed).
+        """
         values = {name: str(fields[name]) for name in self.fields}
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")  # closing without COMMIT rolls back
             last = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             record = LogRecord(seq, values, prev, record_hash(seq, values, prev))
@@ -82,20 +101,29 @@ class HashChainedLog:
             marks = ", ".join("?" * (len(self.fields) + 3))
             db.execute(f"INSERT INTO records (seq, {names}, prev_hash, hash) VALUES ({marks})",
                        (seq, *values.values(), prev, record.hash))
+            head = ChainHead(seq, record.hash)
+            if before_commit is not None:
+                before_commit(head)
+            self._write_head(head)
             db.execute("COMMIT")
-        write_atomic(self.head_path, json.dumps({"count": seq, "hash": record.hash}).encode())
         return record
 
+    def _write_head(self, head: ChainHead) -> None:
+        write_atomic(self.head_path, json.dumps({"count": head.count, "hash": head.hash}).encode())
+
     def records(self) -> list[LogRecord]:
-        """Every record, in sequence order."""
+        """Every record, in sequence order (none when the database is missing: reading
+        never creates it)."""
+        if not self.path.exists():
+            return []
         names = ", ".join(self.fields)
         with self._connect() as db:
             rows = db.execute(f"SELECT seq, {names}, prev_hash, hash FROM records ORDER BY seq").fetchall()
         return [LogRecord(int(r[0]), dict(zip(self.fields, map(str, r[1:-2]))), str(r[-2]),
                           str(r[-1])) for r in rows]
 
-    def verify(self) -> int:
-        """Check the whole chain and the head; return the number of records.
+    def verify(self) -> ChainHead:
+        """Check the whole chain and the head file; return the chain's head.
 
         Raises:
             AuditChainBroken: naming the first record that does not hold.
@@ -111,29 +139,47 @@ class HashChainedLog:
                 raise AuditChainBroken(record.seq, "its contents do not match its hash (edited)")
             prev, expected = record.hash, expected + 1
             hashes.append(prev)
-        self._check_head(hashes)
-        return len(hashes)
+        head = ChainHead(len(hashes), prev)
+        self._check_head(head)
+        return head
 
-    def _check_head(self, hashes: list[str]) -> None:
-        count = len(hashes)
-        head = self._read_head()
-        if head is None:
-            if count:
+    def _check_head(self, head: ChainHead) -> None:
+        stated = self._read_head()
+        if stated is None:
+            if head.count:
                 raise AuditChainBroken(1, f"the head file {self.head_path.name} is missing")
             return
-        head_count, head_hash = head
-        if count < head_count:
-            raise AuditChainBroken(count + 1, f"missing: the log ends at {count} records but "
-                                              f"{head_count} were written (truncated)")
-        if head_count and hashes[head_count - 1] != head_hash:
-            raise AuditChainBroken(head_count, "is not the record written last "
-                                               "(the chain was rewritten)")
+        check_head(head, stated, f"the head file {self.head_path.name}",
+                   log_missing=not self.path.exists())
 
-    def _read_head(self) -> tuple[int, str] | None:
+    def _read_head(self) -> ChainHead | None:
         try:
             head = json.loads(self.head_path.read_text(encoding="ascii"))
-            return int(head["count"]), str(head["hash"])
+            return ChainHead(int(head["count"]), str(head["hash"]))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise AuditChainBroken(1, f"the head file {self.head_path.name} is unreadable") from exc
+
+
+def check_head(head: ChainHead, stated: ChainHead, source: str, *, log_missing: bool = False) -> None:
+    """Compare the chain's `head` with the head `source` says was written last.
+
+    Raises:
+        AuditChainBroken: the log lost records, gained records nobody recorded, or ends
+            in another record than the one written last.
+    """
+    if log_missing and stated.count:
+        raise AuditChainBroken(1, f"missing: the log file is gone but {source} says "
+                                  f"{stated.count} record(s) were written (deleted)")
+    if head.count < stated.count:
+        raise AuditChainBroken(head.count + 1, f"missing: the log ends at {head.count} "
+                                               f"record(s) but {source} says {stated.count} "
+                                               "were written (truncated)")
+    if head.count > stated.count:
+        raise AuditChainBroken(stated.count + 1, f"was not written by the workbench: {source} "
+                                                 f"says the log ends at {stated.count} "
+                                                 "(appended)")
+    if head.hash != stated.hash:
+        raise AuditChainBroken(head.count, f"is not the record {source} says was written "
+                                           "last (the chain was rewritten)")

@@ -6,6 +6,7 @@ log). The PIN is never part of what we store or print: `redacted()` drops ``pin-
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -21,6 +22,7 @@ _PATH_ATTRIBUTES: Final = frozenset({
     "slot-description", "slot-manufacturer"})
 _QUERY_ATTRIBUTES: Final = frozenset({"pin-source", "pin-value", "module-name", "module-path"})
 _OBJECT_TYPES: Final = frozenset({"private", "public", "secret-key", "cert", "data"})
+_BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Characters RFC 7512 §2.3 allows unescaped in a path or query attribute value.
 _SAFE: Final = "-._~:[]@!$'()*+,="
 
@@ -157,6 +159,12 @@ def _pairs(part: str, separator: str) -> list[tuple[str, bytes]]:
         if not equals or not name:
             # Name only the attribute: its value might be a PIN.
             raise KeyReferenceError(f"attribute {name or '?'!r} has no value")
+        if _BAD_PERCENT.search(value):
+            # RFC 3986 §2.1: '%' starts a pct-encoded octet. Taking "%zz" literally would
+            # log in with a PIN nobody meant and spend one of the token's PIN attempts.
+            raise KeyReferenceError(f"attribute {name.lower()!r} has a '%' not followed by "
+                                    "two hex digits",
+                                    hint="Write a literal '%' as %25 (RFC 7512 §2.3).")
         pairs.append((name.lower(), unquote_to_bytes(value)))
     return pairs
 

@@ -118,8 +118,16 @@ def _private_or_secret(session: Any, uri: Pkcs11Uri) -> Any:
         raise KeyNotFound(uri.redacted(), "type= must be private or secret-key to sign")
     try:
         return find_key(session, uri, "private")
-    except KeyNotFound:
+    except KeyNotFound as private:
+        if private.problem != "no such key":
+            raise
+    try:
         return find_key(session, uri, "secret-key")
+    except KeyNotFound as secret:
+        if secret.problem != "no such key":
+            raise
+    # Both types were looked for: name the reference as given, not the last type tried.
+    raise KeyNotFound(uri.redacted(), "no such key (looked for private and secret keys)") from None
 
 
 def _public_half(session: Any, private_key: Any) -> PublicKey | None:

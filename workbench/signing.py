@@ -1,14 +1,29 @@
-"""Signing use cases shared by the CLI and the GUI: file in, signed file out, one audit
-record per signature.
+"""Signing use cases shared by the CLI and the GUI: file in, verified signed file out, one
+audit record per signature.
 
-Order of effects, so that nothing is half-done: the signature is made, then recorded in
-the audit log, then the output is written atomically. If the audit log cannot be written,
-no output appears; if the output cannot be written, the record still says a signature was
-made (it was), with the digest of the bytes that were not delivered.
+Every path (`sign_release` for `suitwb sign` and the sign panel, `sign_file` for a signer
+already open, `import_signature_file` for two-phase signing) ends in `_save`, whose order
+of effects is chosen so that no record names an output that was never written and no
+signature leaves the workbench unrecorded:
+
+1. the output's directory is checked before any key is opened or PIN asked for;
+2. the envelope is signed and the result verified in memory;
+3. the bytes are staged: written in full (fsync) to a hidden file beside the output, which
+   proves the directory takes them;
+4. the signatures are recorded (the audit anchor's head moves inside that transaction);
+   if that fails the staged file is removed and nothing was delivered;
+5. the staged file is renamed onto the output (a rename within one directory).
+
+Only a failure of the last rename, after a staged write in the same directory succeeded,
+could leave a record whose output is missing; the staged bytes are then removed too, so
+the signature did not escape (docs/signing.md, "Order of effects").
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +31,7 @@ from pathlib import Path
 from signing.audit import SigningAuditLog, new_record
 from signing.backends import open_signer
 from signing.envelope import BlockPolicy, SignedEnvelope, ToBeSigned, sign_envelope
-from signing.errors import EnvelopeFileError, SigningError
+from signing.errors import EnvelopeFileError, OutputError, SigningError
 from signing.external import (
     export_to_be_signed,
     external_identity,
@@ -28,12 +43,14 @@ from signing.pin import PinProvider
 from signing.signer import Signer
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
 from suit.cose import CoseAlgorithm, algorithm_name
-from suit.errors import SignatureInvalid
+from suit.errors import DigestMismatch, SignatureInvalid
 from suit.keys import TrustAnchor
 from suit.model import Envelope
-from suit.verify import VerificationReport, verify_envelope
+from suit.verify import VerificationReport, check_envelope, verify_envelope
 from workbench import files
 from workbench.errors import FileAccessError
+
+logger = logging.getLogger(__name__)
 
 #: progress(done, total, what); it may raise to cancel.
 Progress = Callable[[int, int, str], None]
@@ -62,13 +79,36 @@ def read_envelope(path: Path) -> Envelope:
         raise EnvelopeFileError(str(path), f"cannot read: {exc.reason}") from exc
 
 
+def prepare_output(output: Path, *, make_directory: bool = False) -> None:
+    """Refuse an output that cannot be written, before any key is opened.
+
+    Raises:
+        OutputError: the output is a directory, or its directory is missing (and not to
+            be made) or not writable.
+    """
+    directory = output.parent
+    if make_directory:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(str(output), f"cannot make {directory}: {exc.strerror}") from exc
+    if output.is_dir():
+        raise OutputError(str(output), "is a directory")
+    if not directory.is_dir():
+        raise OutputError(str(output), f"the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(str(output), f"the directory {directory} is not writable")
+
+
 def sign_file(source: Path, output: Path, signer: Signer, audit: SigningAuditLog,
               policy: BlockPolicy = BlockPolicy.REFUSE, operator: str | None = None) -> SignOutcome:
-    """Add `signer`'s authentication block to the envelope in `source`, write `output`.
+    """Add `signer`'s authentication block to the envelope in `source`, verify it, record
+    it and write `output` (see the module docstring for the order).
 
     `operator` names the person in the audit log (default: the OS user)."""
+    prepare_output(output)
     envelope = read_envelope(source)
-    return _finish(envelope, sign_envelope(envelope, signer, policy), output, audit, operator)
+    return _finish(sign_envelope(envelope, signer, policy), output, audit, operator)
 
 
 def export_tbs_file(source: Path, tbs_path: Path, public_key_path: Path,
@@ -87,6 +127,7 @@ def import_signature_file(source: Path, output: Path, signature_path: Path,
                           policy: BlockPolicy = BlockPolicy.REFUSE,
                           operator: str | None = None) -> SignOutcome:
     """Phase 2: check the external signature in `signature_path` and write `output`."""
+    prepare_output(output)
     envelope = read_envelope(source)
     identity = external_identity(load_public_key(public_key_path),
                                  f"external:{public_key_path}", algorithm)
@@ -94,25 +135,34 @@ def import_signature_file(source: Path, output: Path, signature_path: Path,
         signature = signature_path.read_bytes()
     except OSError as exc:
         raise EnvelopeFileError(str(signature_path), f"cannot read: {exc.strerror}") from exc
-    return _finish(envelope, import_signature(envelope, identity, signature, policy),
-                   output, audit, operator)
+    return _finish(import_signature(envelope, identity, signature, policy), output, audit,
+                   operator)
 
 
-def _finish(envelope: Envelope, signed: SignedEnvelope, output: Path,
-            audit: SigningAuditLog, operator: str | None) -> SignOutcome:
-    identity = signed.identity
-    record = new_record(
-        key_reference=identity.key_reference, kid=identity.kid,
-        algorithm=algorithm_name(identity.algorithm.algorithm),
-        manifest_digest=envelope.authentication.digest.value,
-        sequence_number=envelope.manifest.sequence_number, output_path=str(output.resolve()),
-        output=signed.data, operator=operator)
-    seq = audit.append(record)
-    write_atomic(output, signed.data)
-    return SignOutcome(signed, seq, len(decode_envelope(signed.data).authentication.blocks))
+def _finish(signed: SignedEnvelope, output: Path, audit: SigningAuditLog,
+            operator: str | None) -> SignOutcome:
+    report = verify_signed(signed.data, [signed])
+    seqs = _save(signed.data, [signed], output, audit, operator)
+    return SignOutcome(signed, seqs[0], len(report.blocks))
 
 
 # --- signing a release: several signers in turn, verified before it is saved ------------
+
+@dataclass(frozen=True)
+class SignOptions:
+    """Choices of a signing run beyond its files and keys.
+
+    Attributes:
+        algorithm: The COSE algorithm for every key (None: each key's default).
+        operator: Who signs, for the audit log (None: the OS user).
+        make_directory: Make the output's directory if missing (the GUI's default release
+            folder); the CLI refuses a missing directory instead.
+    """
+
+    algorithm: CoseAlgorithm | None = None
+    operator: str | None = None
+    make_directory: bool = True
+
 
 @dataclass(frozen=True)
 class ReleaseSigned:
@@ -133,7 +183,8 @@ class ReleaseSigned:
 
 def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[str],
                  pins: PinProvider | None, policy: BlockPolicy = BlockPolicy.REFUSE,
-                 audit: SigningAuditLog | None = None) -> ReleaseSigned:
+                 audit: SigningAuditLog | None = None,
+                 options: SignOptions | None = None) -> ReleaseSigned:
     """Add one authentication block per key in `keys` (key files or PKCS#11 URIs), in turn;
     verify the result with the signers' public keys; then record and write it.
 
@@ -141,16 +192,19 @@ def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[
     verifies. `progress` is called before each step (and may raise to cancel).
 
     Raises:
+        OutputError: the output cannot be written (checked before any key is opened).
         SigningError: a signer failed (wrong PIN, missing key...).
         VerificationError: the signed envelope does not verify.
     """
+    options = options or SignOptions()
     if not keys:
         raise SigningError("no signing key chosen", hint="Add a key file or a token key.")
+    prepare_output(output, make_directory=options.make_directory)
     envelope = read_envelope(source)
     total, signed = 2 * len(keys) + 1, []
     for index, key in enumerate(keys):
         progress(2 * index, total, f"step {index + 1}: opening {key}")
-        signer = open_signer(key, pins=pins)
+        signer = open_signer(key, options.algorithm, pins)
         try:
             progress(2 * index + 1, total, f"step {index + 1}: signing with {key}")
             signed.append(sign_envelope(envelope, signer, policy))
@@ -159,15 +213,31 @@ def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[
         envelope = decode_envelope(signed[-1].data)
     progress(total - 1, total, "verifying the signed envelope")
     data = signed[-1].data
-    anchors = [TrustAnchor(s.identity.key_reference, public_key=s.identity.public_key,
-                           kid=s.identity.kid) for s in signed if s.identity.public_key]
-    report = verify_envelope(data, anchors)
-    _every_new_block_verified(report, signed)
-    seqs = _record(audit or SigningAuditLog(), signed, output, data)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(output, data)
+    report = verify_signed(data, signed)
+    seqs = _save(data, signed, output, audit or SigningAuditLog(pins=pins), options.operator)
     progress(total, total, f"saved {output.name}")
     return ReleaseSigned(output, tuple(signed), report, seqs)
+
+
+def verify_signed(data: bytes, signed: Sequence[SignedEnvelope]) -> VerificationReport:
+    """Verify `data` with the public keys of the signers that just signed it.
+
+    Raises:
+        VerificationError: a new signature does not verify, or the manifest digest does
+            not match (a MAC-only envelope: the secret stays in the signer, so only the
+            digest and structure can be checked here).
+    """
+    anchors = [TrustAnchor(s.identity.key_reference, public_key=s.identity.public_key,
+                           kid=s.identity.kid) for s in signed if s.identity.public_key]
+    if not anchors:
+        report = check_envelope(decode_envelope(data), [])
+        if not report.digest_ok:
+            raise DigestMismatch("manifest", report.manifest_digest.value,
+                                 report.computed_digest or b"")
+        return report
+    report = verify_envelope(data, anchors)
+    _every_new_block_verified(report, signed)
+    return report
 
 
 def _every_new_block_verified(report: VerificationReport, signed: Sequence[SignedEnvelope]) -> None:
@@ -181,8 +251,33 @@ def _every_new_block_verified(report: VerificationReport, signed: Sequence[Signe
         raise SignatureInvalid(failures)
 
 
+def _save(data: bytes, signed: Sequence[SignedEnvelope], output: Path, audit: SigningAuditLog,
+          operator: str | None) -> tuple[int, ...]:
+    """Stage, record, publish (the module docstring says why in this order)."""
+    staged = output.with_name(f".{output.name}.{secrets.token_hex(6)}.staged")
+    write_atomic(staged, data)
+    try:
+        seqs = _record(audit, signed, output, data, operator)
+        os.replace(staged, output)
+    except OSError as exc:
+        _discard(staged)
+        logger.error("audit record(s) written for %s, which could not be put in place", output)
+        raise OutputError(str(output), f"cannot write: {exc.strerror}") from exc
+    except BaseException:
+        _discard(staged)
+        raise
+    return seqs
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
 def _record(audit: SigningAuditLog, signed: Sequence[SignedEnvelope], output: Path,
-            data: bytes) -> tuple[int, ...]:
+            data: bytes, operator: str | None) -> tuple[int, ...]:
     manifest = decode_envelope(data)
     seqs = []
     for one in signed:
@@ -192,5 +287,5 @@ def _record(audit: SigningAuditLog, signed: Sequence[SignedEnvelope], output: Pa
             algorithm=algorithm_name(identity.algorithm.algorithm),
             manifest_digest=manifest.authentication.digest.value,
             sequence_number=manifest.manifest.sequence_number,
-            output_path=str(output.resolve()), output=data)))
+            output_path=str(output.resolve()), output=data, operator=operator)))
     return tuple(seqs)

@@ -3,6 +3,11 @@
 `suitwb ceremony verify` calls `verify_transcript`. The public key is the one recorded in
 the chain by the export step; when the caller gives a trust anchor (the exported PEM or
 COSE_Key, or the one a device holds) it must be that same key.
+
+Without a trust anchor a transcript can only be self-consistent: whoever edits its history
+can recompute the chain, record a key of their own in the export entry and sign with it.
+The report says so (`authenticity`) and names the signing key's RFC 9679 thumbprint, the
+one the witness read aloud at the export step, so a person can compare it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from signing.ceremony.errors import TranscriptError
 from signing.ceremony.transcript import (
@@ -21,10 +26,15 @@ from signing.ceremony.transcript import (
     Transcript,
     entry_hash,
 )
+from signing.cose_key import thumbprint
 from suit.cose import CoseHeader, CoseSign1, decode_cose, sig_structure
 from suit.errors import ManifestError
 from suit.keys import TrustAnchor, cose_key_value
 from suit.verify import verify_signature
+
+ANCHORED: Final = "anchored"
+SELF_CONSISTENT: Final = "self-consistent"
+UNKNOWN: Final = "unknown"
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class TranscriptReport:
         signer_kid: The signing key's kid, hex, when signed.
         signer_key: The key that signed (a trust anchor), when signed.
         abort_reason: Why it was aborted, when it was.
+        signer_fingerprint: The RFC 9679 thumbprint (hex) of the signing key, when signed.
+        anchored: Whether the signing key is the trust anchor the caller gave.
     """
 
     ceremony: str
@@ -48,6 +60,16 @@ class TranscriptReport:
     signer_kid: str | None
     signer_key: TrustAnchor | None
     abort_reason: str | None
+    signer_fingerprint: str | None = None
+    anchored: bool = False
+
+    @property
+    def authenticity(self) -> str:
+        """``anchored`` (signed by the given trust anchor), ``self-consistent`` (signed,
+        but by a key only the transcript vouches for) or ``unknown`` (not signed)."""
+        if self.signer_key is None:
+            return UNKNOWN
+        return ANCHORED if self.anchored else SELF_CONSISTENT
 
 
 def load_transcript(data: bytes) -> Transcript:
@@ -116,8 +138,9 @@ def verify_transcript(data: bytes, anchor: TrustAnchor | None = None) -> Transcr
     if anchor is not None and not same_key(anchor, key):
         raise TranscriptError("the transcript was signed by another key than the trust anchor "
                               f"{anchor.name}")
+    fingerprint = thumbprint(key.public_key).hex() if key.public_key is not None else None
     return TranscriptReport(name, transcript.status, len(transcript.entries), transcript.head,
-                            kid.hex(), key, None)
+                            kid.hex(), key, None, fingerprint, anchor is not None)
 
 
 def _check_signature(transcript: Transcript) -> tuple[TrustAnchor, bytes]:

@@ -147,7 +147,7 @@ def test_pdf_command_prints_an_existing_transcript_without_a_display(ran: Path,
 def test_verify_checks_the_outputs_against_the_recorded_digests(ran: Path,
                                                                 tmp_path: Path) -> None:
     good = suitwb("ceremony", "verify", ran / "transcript.json", "--outputs", ran,
-                  data_dir=tmp_path)
+                  "--anchor", ran / "suit-root.cose_key", data_dir=tmp_path)
     assert "  ok       suit-root.pem" in good.stdout
     assert "  ok       shares/carol-custodian.share.json" in good.stdout
     copy = tmp_path / "copy"
@@ -155,8 +155,8 @@ def test_verify_checks_the_outputs_against_the_recorded_digests(ran: Path,
     (copy / "suit-root.pem").write_bytes(b"-----BEGIN PUBLIC KEY-----\nswapped\n")
     (copy / "trust-anchors.cbor").unlink()
     bad = suitwb("ceremony", "verify", copy / "transcript.json", "--outputs", copy, "--json",
-                 data_dir=tmp_path, check=False)
-    assert bad.returncode == 1
+                 "--anchor", copy / "suit-root.cose_key", data_dir=tmp_path, check=False)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["authenticity"] == "anchored"
     outputs = json.loads(bad.stdout)["outputs"]
     assert outputs["suit-root.pem"] == "differs" and outputs["trust-anchors.cbor"] == "missing"
     assert outputs["suit-root.cose_key"] == "ok"

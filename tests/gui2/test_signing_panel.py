@@ -80,7 +80,7 @@ def test_a_release_that_does_not_verify_is_not_saved(tmp_path, monkeypatch) -> N
     project = load_project(create_project("single-mcu", tmp_path / "project"))
     source, output = tmp_path / "unsigned.suit", tmp_path / "signed.suit"
     write_envelope(build_project(project), source)
-    monkeypatch.setattr(signing_use_cases, "open_signer", lambda key, pins=None: _FlippingSigner(open_signer(key)))
+    monkeypatch.setattr(signing_use_cases, "open_signer", lambda key, *_a, **_k: _FlippingSigner(open_signer(key)))
     steps: list[str] = []
     with pytest.raises(SignatureInvalid):
         signing_use_cases.sign_release(lambda _d, _t, what: steps.append(what), source, output,

@@ -83,6 +83,8 @@ def test_second_signer_appends_both_verify(softhsm: SoftHsm, token_keys: dict[st
                                            tmp_path: Path) -> None:
     author = token_keys["P-256"]
     operator = softhsm.uri("operator", object="second-signer")
+    suitwb("audit", "init", "--anchor", softhsm.uri("release", object="acceptance-audit"),
+           data_dir=tmp_path)
     suitwb("keys", "generate", "--key", operator, "--alg", "ESP384", data_dir=tmp_path)
     for uri, name in ((author, "author.pem"), (operator, "operator.pem")):
         suitwb("keys", "export", "--key", uri, "-o", tmp_path / name, data_dir=tmp_path)
@@ -103,4 +105,4 @@ def test_second_signer_appends_both_verify(softhsm: SoftHsm, token_keys: dict[st
     assert refused.returncode == 2 and "already has an authentication block" in refused.stderr
     assert not (tmp_path / "three.suit").exists()
     audit = suitwb("audit", "verify", data_dir=tmp_path)
-    assert "2 record(s)" in audit.stdout
+    assert "intact and anchored: 2 record(s)" in audit.stdout

@@ -32,9 +32,9 @@ def test_pin_is_absent_from_everything_the_run_produced(softhsm: SoftHsm, tmp_pa
         suitwb("sign", EXAMPLE, "-o", tmp_path / "d.suit", "--key",
                with_value.replace("leak-test", "no-such-key"), data_dir=tmp_path, check=False),
         suitwb("audit", "show", data_dir=tmp_path),
-        suitwb("audit", "verify", data_dir=tmp_path),
+        suitwb("audit", "verify", data_dir=tmp_path, check=False),
     ]
-    assert [r.returncode for r in runs[-4:]] == [2, 2, 0, 0]
+    assert [r.returncode for r in runs[-4:]] == [2, 2, 0, 1]  # not anchored: exit 1
     assert "PIN or passphrase incorrect" in runs[6].stderr and "no such key" in runs[7].stderr
     assert "2 record(s)" in runs[9].stdout
     listing = runs[1].stdout

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from signing.ceremony.answers import Confirmation, StepPrompt
+from signing.ceremony.checking import ANCHORED, SELF_CONSISTENT, TranscriptReport
 from signing.ceremony.errors import CeremonyError
-from signing.ceremony.transcript import COMPLETED
 from workbench import ceremony as use_cases
 
 
@@ -121,20 +121,34 @@ def _verify(args: argparse.Namespace) -> int:
     outputs = use_cases.check_outputs(args.transcript, args.outputs) if args.outputs else {}
     if args.json:
         print(json.dumps({"ceremony": report.ceremony, "status": report.status,
+                          "authenticity": report.authenticity,
                           "entries": report.entries, "head": report.head,
-                          "signer_kid": report.signer_kid, "abort_reason": report.abort_reason,
-                          "outputs": outputs}))
-    elif report.status == COMPLETED:
-        print(f"{args.transcript}: OK: {report.ceremony!r}, {report.entries} entries, chain "
-              f"intact, signed by kid {report.signer_kid}")
+                          "signer_kid": report.signer_kid,
+                          "signer_fingerprint": report.signer_fingerprint,
+                          "abort_reason": report.abort_reason, "outputs": outputs}))
     else:
-        print(f"{args.transcript}: chain intact but the ceremony is {report.status}"
-              + (f": {report.abort_reason}" if report.abort_reason else ""))
-    if not args.json:
+        print(f"{args.transcript}: {_verdict(report)}")
         for name, verdict in sorted(outputs.items()):
             print(f"  {verdict:8} {name}")
     bad_outputs = any(v != "ok" for v in outputs.values())
-    return 0 if report.status == COMPLETED and not bad_outputs else 1
+    # Success only for a completed ceremony signed by the key the caller trusts.
+    return 0 if report.authenticity == ANCHORED and not bad_outputs else 1
+
+
+def _verdict(report: TranscriptReport) -> str:
+    if report.authenticity == ANCHORED:
+        return (f"OK: {report.ceremony!r}, {report.entries} entries, chain intact, signed by "
+                f"the trust anchor (kid {report.signer_kid}, thumbprint "
+                f"{report.signer_fingerprint})")
+    if report.authenticity == SELF_CONSISTENT:
+        return (f"self-consistent only: {report.ceremony!r}, {report.entries} entries, chain "
+                f"intact and signed by a key the transcript itself carries, thumbprint "
+                f"{report.signer_fingerprint} (kid {report.signer_kid}). Anyone who rewrites "
+                "the history can re-sign it with a key of their own: compare the thumbprint "
+                "with the one read aloud at the ceremony, or give the key with --anchor")
+    reason = f": {report.abort_reason}" if report.abort_reason else ""
+    return (f"unknown authenticity: the ceremony is {report.status}{reason}; the transcript "
+            "is not signed, so its chain is only self-consistent")
 
 
 def _unlock(args: argparse.Namespace) -> int:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 from pathlib import Path
 
 from signing.algorithms import kind_for_algorithm, parse_algorithm
 from signing.audit import SigningAuditLog
-from signing.backends import open_signer
 from signing.envelope import BlockPolicy
 from signing.errors import KeyReferenceError, ModuleNotFound, PinUnavailable, TokenError
 from signing.files import write_atomic
@@ -23,7 +23,14 @@ from signing.management import FORMATS, export_public, generate, inventory
 from signing.pin import PinRequest
 from signing.token import SOFTHSM_MODULE, find_modules
 from suit.cose import CoseAlgorithm, algorithm_name
-from workbench.signing import export_tbs_file, import_signature_file, sign_file
+from workbench.signing import (
+    SignOptions,
+    export_tbs_file,
+    import_signature_file,
+    sign_release,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class TerminalPinProvider:
@@ -89,23 +96,26 @@ def _sign(args: argparse.Namespace) -> int:
         return 0
     _require(args.output, "-o/--output", "to sign")
     policy = BlockPolicy(args.policy)
+    pins = TerminalPinProvider()
+    audit = SigningAuditLog(pins=pins)
     if args.import_signature is not None:
         outcome = import_signature_file(args.input, args.output, args.import_signature,
-                                        Path(args.key), SigningAuditLog(),
-                                        algorithm=_algorithm(args), policy=policy,
-                                        operator=args.operator)
-    else:
-        signer = open_signer(args.key, _algorithm(args), TerminalPinProvider())
-        try:
-            outcome = sign_file(args.input, args.output, signer, SigningAuditLog(), policy,
-                                args.operator)
-        finally:
-            signer.close()
-    identity = outcome.signed.identity
+                                        Path(args.key), audit, algorithm=_algorithm(args),
+                                        policy=policy, operator=args.operator)
+        identity, blocks, seq = outcome.signed.identity, outcome.blocks, outcome.audit_seq
+    else:  # the same use case as the GUI's sign panel: sign, verify, record, write
+        options = SignOptions(_algorithm(args), args.operator, make_directory=False)
+        result = sign_release(_log_progress, args.input, args.output, [args.key], pins, policy,
+                              audit, options)
+        identity = result.signatures[-1].identity
+        blocks, seq = len(result.report.blocks), result.audit_seqs[-1]
     print(f"signed {args.output}: {algorithm_name(identity.algorithm.algorithm)}, kid "
-          f"{identity.kid.hex()}, {outcome.blocks} authentication block(s), audit record "
-          f"{outcome.audit_seq}")
+          f"{identity.kid.hex()}, {blocks} authentication block(s), verified, audit record {seq}")
     return 0
+
+
+def _log_progress(done: int, total: int, what: str) -> None:
+    logger.info("%d/%d %s", done, total, what)
 
 
 def _register_keys(sub: argparse._SubParsersAction) -> None:
@@ -183,7 +193,19 @@ def _register_audit(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="the signing audit log").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION")
     audit.add_parser("show", help="print every signing record").set_defaults(func=_audit_show)
-    audit.add_parser("verify", help="check the log's hash chain").set_defaults(func=_audit_verify)
+    p = audit.add_parser("verify", help="check the log's hash chain and its anchor",
+                         description="Exit 0 only when the chain holds and ends exactly at "
+                         "the head the anchor token holds; a log without an anchor is only "
+                         "self-consistent (exit 1).")
+    p.add_argument("--anchor", metavar="URI", help="the anchor to check against, instead of "
+                   "the one named beside the log (pkcs11:token=...;object=...)")
+    p.set_defaults(func=_audit_verify)
+    p = audit.add_parser("init", help="anchor the log's head in a PKCS#11 token",
+                         description="Keep the chain head as a private data object in a "
+                         "token, so appending, truncating or deleting the log is detected.")
+    p.add_argument("--anchor", required=True, metavar="URI",
+                   help="pkcs11:token=LABEL;object=NAME?pin-source=file:PATH (no pin-value)")
+    p.set_defaults(func=_audit_init)
 
 
 def _audit_show(args: argparse.Namespace) -> int:
@@ -198,7 +220,21 @@ def _audit_show(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    log = SigningAuditLog()
-    count = log.verify()
-    print(f"{log.path}: {count} record(s), hash chain intact")
+    log = SigningAuditLog(pins=TerminalPinProvider())
+    verdict = log.check(args.anchor)
+    if verdict.anchored:
+        print(f"{log.path}: intact and anchored: {verdict.count} record(s), the head matches "
+              f"the token ({verdict.anchor})")
+        return 0
+    what = f"{verdict.count} record(s)" if log.path.exists() else "no log file"
+    print(f"{log.path}: self-consistent only, not anchored ({what}): the files agree with "
+          "each other, which anybody able to write them can arrange. Anchor the log with "
+          "`suitwb audit init --anchor URI` (docs/signing.md).")
+    return 1
+
+
+def _audit_init(args: argparse.Namespace) -> int:
+    log = SigningAuditLog(pins=TerminalPinProvider())
+    verdict = log.init_anchor(args.anchor)
+    print(f"{log.path}: anchored in {verdict.anchor} at {verdict.count} record(s)")
     return 0
