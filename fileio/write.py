@@ -19,7 +19,7 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from fileio.errors import FileAccessError
@@ -57,7 +57,8 @@ def check_output(path: StrPath, protect: Iterable[StrPath] = ()) -> None:
 
 
 def write_atomic(path: StrPath, data: Data, *, mode: int = _DEFAULT_MODE,
-                 protect: Iterable[StrPath] = ()) -> None:
+                 protect: Iterable[StrPath] = (),
+                 before_publish: Callable[[], None] | None = None) -> None:
     """Write `data` (bytes, or an iterable of byte chunks) to `path` atomically and durably.
 
     Args:
@@ -65,6 +66,10 @@ def write_atomic(path: StrPath, data: Data, *, mode: int = _DEFAULT_MODE,
         data: The content; chunks let big outputs stream without one big buffer.
         mode: The file's permission bits (0o600 for secrets).
         protect: The command's inputs, which the output must not be.
+        before_publish: Called once the bytes are durable in the temporary file and just
+            before the rename that publishes them. If it raises, nothing is published and
+            the exception propagates (signing records its audit entry here, so no record
+            names an output that could not be written).
 
     Raises:
         FileAccessError: the target may not be replaced (see the module docstring), or the
@@ -82,6 +87,8 @@ def write_atomic(path: StrPath, data: Data, *, mode: int = _DEFAULT_MODE,
     try:
         _fill(fd, data, mode)
         check_output(path, protected)  # again: narrow the window since the first look
+        if before_publish is not None:
+            before_publish()
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)

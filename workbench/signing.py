@@ -6,24 +6,25 @@ already open, `import_signature_file` for two-phase signing) ends in `_save`, wh
 of effects is chosen so that no record names an output that was never written and no
 signature leaves the workbench unrecorded:
 
-1. the output's directory is checked before any key is opened or PIN asked for;
+1. the output is checked before any key is opened or PIN asked for: its directory exists
+   and is writable, and the target is absent or a regular file that is not the input;
 2. the envelope is signed and the result verified in memory;
-3. the bytes are staged: written in full (fsync) to a hidden file beside the output, which
-   proves the directory takes them;
-4. the signatures are recorded (the audit anchor's head moves inside that transaction);
-   if that fails the staged file is removed and nothing was delivered;
-5. the staged file is renamed onto the output (a rename within one directory).
+3. the bytes are written in full (fsync) to a temporary file beside the output by the one
+   atomic writer (`fileio.write_atomic`), which proves the directory takes them;
+4. just before that file is renamed onto the output, the signatures are recorded (the
+   audit anchor's head moves inside that transaction); if that fails the temporary file is
+   removed and nothing was delivered;
+5. the temporary file is renamed onto the output (a rename within one directory).
 
-Only a failure of the last rename, after a staged write in the same directory succeeded,
-could leave a record whose output is missing; the staged bytes are then removed too, so
-the signature did not escape (docs/signing.md, "Order of effects").
+Only a failure of the last rename, after the write in the same directory succeeded, could
+leave a record whose output is missing; the bytes are then removed too, so the signature
+did not escape (docs/signing.md, "Order of effects").
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from signing.external import (
     import_signature,
     load_public_key,
 )
-from signing.files import write_atomic
+from signing.files import check_output, write_atomic
 from signing.pin import PinProvider
 from signing.signer import Signer
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
@@ -79,12 +80,13 @@ def read_envelope(path: Path) -> Envelope:
         raise EnvelopeFileError(str(path), f"cannot read: {exc.reason}") from exc
 
 
-def prepare_output(output: Path, *, make_directory: bool = False) -> None:
+def prepare_output(output: Path, source: Path, *, make_directory: bool = False) -> None:
     """Refuse an output that cannot be written, before any key is opened.
 
     Raises:
-        OutputError: the output is a directory, or its directory is missing (and not to
-            be made) or not writable.
+        OutputError: the output is a directory or another non-regular file, or the input
+            `source` itself, or its directory is missing (and not to be made) or not
+            writable.
     """
     directory = output.parent
     if make_directory:
@@ -98,6 +100,7 @@ def prepare_output(output: Path, *, make_directory: bool = False) -> None:
         raise OutputError(str(output), f"the directory {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise OutputError(str(output), f"the directory {directory} is not writable")
+    check_output(output, (source,))
 
 
 def sign_file(source: Path, output: Path, signer: Signer, audit: SigningAuditLog,
@@ -106,9 +109,9 @@ def sign_file(source: Path, output: Path, signer: Signer, audit: SigningAuditLog
     it and write `output` (see the module docstring for the order).
 
     `operator` names the person in the audit log (default: the OS user)."""
-    prepare_output(output)
+    prepare_output(output, source)
     envelope = read_envelope(source)
-    return _finish(sign_envelope(envelope, signer, policy), output, audit, operator)
+    return _finish(sign_envelope(envelope, signer, policy), source, output, audit, operator)
 
 
 def export_tbs_file(source: Path, tbs_path: Path, public_key_path: Path,
@@ -127,7 +130,7 @@ def import_signature_file(source: Path, output: Path, signature_path: Path,
                           policy: BlockPolicy = BlockPolicy.REFUSE,
                           operator: str | None = None) -> SignOutcome:
     """Phase 2: check the external signature in `signature_path` and write `output`."""
-    prepare_output(output)
+    prepare_output(output, source)
     envelope = read_envelope(source)
     identity = external_identity(load_public_key(public_key_path),
                                  f"external:{public_key_path}", algorithm)
@@ -135,14 +138,14 @@ def import_signature_file(source: Path, output: Path, signature_path: Path,
         signature = signature_path.read_bytes()
     except OSError as exc:
         raise EnvelopeFileError(str(signature_path), f"cannot read: {exc.strerror}") from exc
-    return _finish(import_signature(envelope, identity, signature, policy), output, audit,
-                   operator)
+    return _finish(import_signature(envelope, identity, signature, policy), source, output,
+                   audit, operator)
 
 
-def _finish(signed: SignedEnvelope, output: Path, audit: SigningAuditLog,
+def _finish(signed: SignedEnvelope, source: Path, output: Path, audit: SigningAuditLog,
             operator: str | None) -> SignOutcome:
     report = verify_signed(signed.data, [signed])
-    seqs = _save(signed.data, [signed], output, audit, operator)
+    seqs = _save(signed.data, [signed], _Destination(source, output), audit, operator)
     return SignOutcome(signed, seqs[0], len(report.blocks))
 
 
@@ -199,7 +202,7 @@ def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[
     options = options or SignOptions()
     if not keys:
         raise SigningError("no signing key chosen", hint="Add a key file or a token key.")
-    prepare_output(output, make_directory=options.make_directory)
+    prepare_output(output, source, make_directory=options.make_directory)
     envelope = read_envelope(source)
     total, signed = 2 * len(keys) + 1, []
     for index, key in enumerate(keys):
@@ -214,7 +217,8 @@ def sign_release(progress: Progress, source: Path, output: Path, keys: Sequence[
     progress(total - 1, total, "verifying the signed envelope")
     data = signed[-1].data
     report = verify_signed(data, signed)
-    seqs = _save(data, signed, output, audit or SigningAuditLog(pins=pins), options.operator)
+    seqs = _save(data, signed, _Destination(source, output), audit or SigningAuditLog(pins=pins),
+                 options.operator)
     progress(total, total, f"saved {output.name}")
     return ReleaseSigned(output, tuple(signed), report, seqs)
 
@@ -251,29 +255,31 @@ def _every_new_block_verified(report: VerificationReport, signed: Sequence[Signe
         raise SignatureInvalid(failures)
 
 
-def _save(data: bytes, signed: Sequence[SignedEnvelope], output: Path, audit: SigningAuditLog,
-          operator: str | None) -> tuple[int, ...]:
-    """Stage, record, publish (the module docstring says why in this order)."""
-    staged = output.with_name(f".{output.name}.{secrets.token_hex(6)}.staged")
-    write_atomic(staged, data)
+@dataclass(frozen=True)
+class _Destination:
+    """Where a signed envelope goes, and the input it must not replace."""
+
+    source: Path
+    output: Path
+
+
+def _save(data: bytes, signed: Sequence[SignedEnvelope], where: _Destination,
+          audit: SigningAuditLog, operator: str | None) -> tuple[int, ...]:
+    """Write, recording just before the output is published (the module docstring says
+    why in this order)."""
+    seqs: list[int] = []
+
+    def record() -> None:
+        seqs.extend(_record(audit, signed, where.output, data, operator))
+
     try:
-        seqs = _record(audit, signed, output, data, operator)
-        os.replace(staged, output)
-    except OSError as exc:
-        _discard(staged)
-        logger.error("audit record(s) written for %s, which could not be put in place", output)
-        raise OutputError(str(output), f"cannot write: {exc.strerror}") from exc
-    except BaseException:
-        _discard(staged)
+        write_atomic(where.output, data, protect=(where.source,), before_publish=record)
+    except OutputError:
+        if seqs:
+            logger.error("audit record(s) written for %s, which could not be put in place",
+                         where.output)
         raise
-    return seqs
-
-
-def _discard(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
+    return tuple(seqs)
 
 
 def _record(audit: SigningAuditLog, signed: Sequence[SignedEnvelope], output: Path,

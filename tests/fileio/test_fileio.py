@@ -163,3 +163,20 @@ def test_old_error_classes_are_the_fileio_class(tmp_path: Path) -> None:
         signing_write(tmp_path / "none" / "f", b"x")
     assert isinstance(caught.value, FileAccessError) and caught.value.path.endswith("f")
     check_output(tmp_path / "absent")  # an absent target is always fine
+
+
+def test_before_publish_runs_before_the_rename_and_can_stop_it(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    seen: list[bytes] = []
+
+    def look() -> None:
+        seen.append(target.read_bytes())  # still the old file while the hook runs
+        raise RuntimeError("recording failed")
+
+    with pytest.raises(RuntimeError):
+        fileio.write_atomic(target, b"new", before_publish=look)
+    assert seen == [b"old"] and target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["out.bin"]  # the temporary file is gone
+    fileio.write_atomic(target, b"new", before_publish=lambda: seen.append(b"ok"))
+    assert target.read_bytes() == b"new" and seen[-1] == b"ok"

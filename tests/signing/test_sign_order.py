@@ -56,6 +56,24 @@ def test_written_output_is_recorded_and_no_staged_file_is_left(software_keys,
     assert _records(tmp_path).endswith(": 1 record(s)")
 
 
+@pytest.mark.parametrize("target", ["input", "fifo", "link-to-dev-null"])
+def test_sign_refuses_its_input_and_non_regular_outputs_before_signing(
+        target: str, software_keys, tmp_path: Path) -> None:
+    source = tmp_path / "in.suit"
+    source.write_bytes(EXAMPLE.read_bytes())
+    out = {"input": source, "fifo": tmp_path / "fifo", "link-to-dev-null": tmp_path / "null"}[target]
+    if target == "fifo":
+        os.mkfifo(out)
+    elif target == "link-to-dev-null":
+        out.symlink_to("/dev/null")
+    result = suitwb("sign", source, "-o", out, "--key", software_keys.path("P-256"),
+                    data_dir=tmp_path, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "refusing" in result.stderr
+    assert source.read_bytes() == EXAMPLE.read_bytes()
+    assert _records(tmp_path).endswith(": 0 record(s)")
+
+
 def _mismatched_pair(softhsm: SoftHsm, label: str) -> str:
     """A token key whose CKA_ID-paired public key is another key's: every signature it
     makes fails verification against the public key the signer reports."""
