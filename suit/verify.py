@@ -47,7 +47,13 @@ from suit.errors import (
     UnsupportedAlgorithm,
 )
 from suit.keys import TrustAnchor
-from suit.model import SEVERABLE_ATTRIBUTES, AuthenticationBlock, Digest, Envelope, Manifest
+from suit.model import (
+    SEVERABLE_ATTRIBUTES,
+    AuthenticationBlock,
+    Digest,
+    Envelope,
+    Manifest,
+)
 from suit.payloads import integrated_digests
 
 _HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
