@@ -27,8 +27,8 @@ from suit.commands import (
     encode_sequence,
     encode_wrapped_digest,
 )
-from suit.cose import decode_cose_value
-from suit.errors import DecodeError
+from suit.cose import decode_authentication_block
+from suit.errors import DecodeError, NestingTooDeep
 from suit.model import (
     ENVELOPE_TAG,
     AuthenticationBlock,
@@ -50,6 +50,10 @@ from suit.model import (
 )
 
 DEFAULT_MAX_SIZE: Final = cbor.DEFAULT_MAX_SIZE
+#: TD §5.2.2: an integrated dependency may integrate its own. Real chains are two or three
+#: envelopes deep; the bound stops verification recursing, and re-hashing every level,
+#: without end on a hostile chain. Same as the processor's dependency depth.
+MAX_DEPENDENCY_DEPTH: Final = 4
 
 
 # --- component identifiers ----------------------------------------------------------------
@@ -274,7 +278,7 @@ def decode_authentication(data: Any, path: str = "authentication-wrapper") -> Au
     for i, item in enumerate(items[1:], start=1):
         sub = f"{path}/block[{i}]"
         block_raw = expect_bytes(item, sub)
-        message = decode_cose_value(cbor.loads(block_raw, path=sub), sub)
+        message = decode_authentication_block(cbor.loads(block_raw, path=sub), sub)
         blocks.append(AuthenticationBlock(message, block_raw))
     return attach_source(AuthenticationWrapper(digest, tuple(blocks)), raw)
 
@@ -294,14 +298,23 @@ _ENVELOPE_SEVERABLE: Final = frozenset(int(k) for k in (
     EnvelopeKey.CANDIDATE_VERIFICATION, EnvelopeKey.INSTALL, EnvelopeKey.TEXT))
 
 
-def decode_envelope(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Envelope:
+def decode_envelope(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
+                    dependency_depth: int = 0) -> Envelope:
     """Decode a SUIT envelope from untrusted bytes (tagged 107 or untagged).
 
     Decoding checks structure only; authenticity is `suit.verify`'s job.
 
+    Args:
+        data: The envelope bytes.
+        max_size: Largest accepted input in bytes.
+        dependency_depth: How many envelopes integrate this one (see `decode_dependency`).
+
     Raises:
         DecodeError: with the path and the problem, for any malformed input.
+        NestingTooDeep: `dependency_depth` exceeds `MAX_DEPENDENCY_DEPTH`.
     """
+    if dependency_depth > MAX_DEPENDENCY_DEPTH:
+        raise NestingTooDeep("", "integrated dependencies", MAX_DEPENDENCY_DEPTH)
     value = cbor.loads(data, path="", max_size=max_size)
     tagged = isinstance(value, cbor.CBORTag)
     if tagged:
@@ -315,8 +328,25 @@ def decode_envelope(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Envelop
         authentication=decode_authentication(
             require(members, EnvelopeKey.AUTHENTICATION_WRAPPER, "envelope", "authentication-wrapper")),
         manifest=decode_manifest(require(members, EnvelopeKey.MANIFEST, "envelope", "manifest")),
-        tagged=tagged, **_envelope_extras(members))
+        tagged=tagged, dependency_depth=dependency_depth, **_envelope_extras(members))
     return attach_source(envelope, bytes(data))
+
+
+def decode_dependency(envelope: Envelope, key: str) -> Envelope:
+    """The integrated member `key` of `envelope` decoded as a dependency envelope (TD §5.2.2).
+
+    The dependency is one level deeper than `envelope`, so a chain of envelopes each
+    integrating the next ends in `NestingTooDeep` instead of unbounded recursion.
+
+    Raises:
+        DecodeError: the member is not an envelope.
+        NestingTooDeep: the chain is deeper than `MAX_DEPENDENCY_DEPTH`; its path names
+            the member.
+    """
+    depth = envelope.dependency_depth + 1
+    if depth > MAX_DEPENDENCY_DEPTH:
+        raise NestingTooDeep(f"envelope/{key}", "integrated dependencies", MAX_DEPENDENCY_DEPTH)
+    return decode_envelope(envelope.integrated[key], dependency_depth=depth)
 
 
 def _envelope_extras(members: dict[Any, Any]) -> dict[str, Any]:

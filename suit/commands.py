@@ -19,7 +19,7 @@ from suit.checks import (
     expect_text,
     expect_uint,
 )
-from suit.errors import DecodeError
+from suit.errors import DecodeError, NestingTooDeep
 from suit.model import (
     Command,
     CommandItem,
@@ -32,6 +32,11 @@ from suit.model import (
 )
 
 PEN_TAG: Final = 112  # M37 §8.4.8.3: vendor id as a CBOR PEN (relative OID)
+#: Command sequences nest through try-each and run-sequence (M37 §8.4.10.2), each level
+#: in its own bstr, so cbor2's depth limit restarts at every level. Published manifests
+#: nest two or three levels; the bound keeps decoding, rendering and processing from
+#: recursing without end on hostile bytes, and bounds the decoding work per input byte.
+MAX_SEQUENCE_NESTING: Final = 8
 
 
 # --- digests ----------------------------------------------------------------------------
@@ -157,14 +162,14 @@ def _component_index(value: Any, path: str) -> int | bool | tuple[int, ...]:
     return expect_uint(value, path)
 
 
-def _try_each(value: Any, path: str) -> tuple[CommandSequence | None, ...]:
+def _try_each(value: Any, path: str, depth: int) -> tuple[CommandSequence | None, ...]:
     items = expect_list(value, path, min_len=1)
     out: list[CommandSequence | None] = []
     for i, item in enumerate(items):
         if item is None and i == len(items) - 1:
             out.append(None)  # M37 §8.4.10.2: a final nil is the empty alternative
         else:
-            out.append(decode_sequence(item, f"{path}[{i}]"))
+            out.append(decode_sequence(item, f"{path}[{i}]", depth=depth + 1))
     return tuple(out)
 
 
@@ -186,14 +191,16 @@ _ARGUMENT_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
     Command.SET_COMPONENT_INDEX: _component_index,
     Command.SET_PARAMETERS: decode_parameters,
     Command.OVERRIDE_PARAMETERS: decode_parameters,
-    Command.TRY_EACH: _try_each,
-    Command.RUN_SEQUENCE: lambda v, p: decode_sequence(v, p),
     Command.OVERRIDE_MULTIPLE: _override_multiple,
     Command.COPY_PARAMS: _copy_params,
 }
 
 
-def _decode_argument(command: int, value: Any, path: str) -> Any:
+def _decode_argument(command: int, value: Any, path: str, depth: int) -> Any:
+    if command == Command.TRY_EACH:
+        return _try_each(value, path, depth)
+    if command == Command.RUN_SEQUENCE:
+        return decode_sequence(value, path, depth=depth + 1)
     decoder = _ARGUMENT_DECODERS.get(command)
     if decoder is not None:
         return decoder(value, path)
@@ -202,8 +209,11 @@ def _decode_argument(command: int, value: Any, path: str) -> Any:
     return value  # private-use (negative) or unknown command: kept as is
 
 
-def decode_sequence_value(value: Any, path: str) -> CommandSequence:
-    """A decoded command array ``[cmd, arg, cmd, arg, ...]`` -> `CommandSequence`."""
+def decode_sequence_value(value: Any, path: str, *, depth: int = 0) -> CommandSequence:
+    """A decoded command array ``[cmd, arg, cmd, arg, ...]`` -> `CommandSequence`.
+
+    `depth` is how many sequences enclose this one (0 for a manifest member).
+    """
     items = expect_list(value, path)
     if len(items) % 2:
         raise DecodeError(path, f"a command sequence needs command/argument pairs, "
@@ -212,14 +222,22 @@ def decode_sequence_value(value: Any, path: str) -> CommandSequence:
     for i in range(0, len(items), 2):
         command = expect_int(items[i], f"{path}[{i}]")
         sub = f"{path}[{i}]/{command_name(command)}"
-        commands.append(CommandItem(command, _decode_argument(command, items[i + 1], sub)))
+        commands.append(CommandItem(command, _decode_argument(command, items[i + 1], sub, depth)))
     return CommandSequence(tuple(commands))
 
 
-def decode_sequence(data: Any, path: str) -> CommandSequence:
-    """A ``bstr .cbor SUIT_Command_Sequence`` -> `CommandSequence` remembering its bytes."""
+def decode_sequence(data: Any, path: str, *, depth: int = 0) -> CommandSequence:
+    """A ``bstr .cbor SUIT_Command_Sequence`` -> `CommandSequence` remembering its bytes.
+
+    Raises:
+        DecodeError: also when sequences nest deeper than `MAX_SEQUENCE_NESTING`.
+    """
     raw = expect_bytes(data, path)
-    return attach_source(decode_sequence_value(cbor.loads(raw, path=path), path), raw)
+    if depth > MAX_SEQUENCE_NESTING:
+        # Checked before decoding the bstr, so a nesting bomb costs one level's work.
+        raise NestingTooDeep(path, "command sequences", MAX_SEQUENCE_NESTING)
+    value = cbor.loads(raw, path=path)
+    return attach_source(decode_sequence_value(value, path, depth=depth), raw)
 
 
 def _encode_argument(item: CommandItem) -> Any:

@@ -270,6 +270,8 @@ class CoseEncrypt(_Headers):
 
 
 CoseMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac | CoseEncrypt
+#: What may stand in a SUIT_Authentication_Block (M37 §8.3): signatures and MACs only.
+AuthenticationMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac
 
 
 # --- decoding -------------------------------------------------------------------------
@@ -355,6 +357,31 @@ def decode_cose_value(value: Any, path: str) -> CoseMessage:
     length, decode = _DECODERS[CoseTag(value.tag)]
     parts = expect_list(value.value, path, min_len=length, max_len=length)
     return decode(parts, path)
+
+
+#: M37 §8.3: SUIT_Authentication_Block is COSE_Sign1, COSE_Sign, COSE_Mac0 or COSE_Mac.
+AUTHENTICATION_TAGS: Final = frozenset({CoseTag.SIGN1, CoseTag.SIGN, CoseTag.MAC0, CoseTag.MAC})
+_STRUCTURE_NAMES: Final = {CoseTag.ENCRYPT0: "COSE_Encrypt0", CoseTag.MAC0: "COSE_Mac0",
+                           CoseTag.SIGN1: "COSE_Sign1", CoseTag.ENCRYPT: "COSE_Encrypt",
+                           CoseTag.MAC: "COSE_Mac", CoseTag.SIGN: "COSE_Sign"}
+
+
+def decode_authentication_block(value: Any, path: str) -> AuthenticationMessage:
+    """A decoded CBOR value -> the COSE signature or MAC of an authentication block.
+
+    Anything else, a COSE_Encrypt included, is refused here, so no later step (verify,
+    render) ever meets a message that has no payload or signature (M37 §8.3).
+    """
+    tag = value.tag if isinstance(value, cbor.CBORTag) else None
+    if tag in _STRUCTURE_NAMES and tag not in AUTHENTICATION_TAGS:
+        raise DecodeError(path, f"{_STRUCTURE_NAMES[CoseTag(tag)]} (tag {tag}) is not an "
+                                "authentication structure",
+                          hint="SUIT authentication blocks are COSE_Sign1, COSE_Sign, "
+                               "COSE_Mac0 or COSE_Mac.")
+    message = decode_cose_value(value, path)
+    if not isinstance(message, AuthenticationMessage):  # unreachable: tags checked above
+        raise DecodeError(path, "not an authentication structure")
+    return message
 
 
 def decode_cose(data: bytes, path: str = "cose") -> CoseMessage:

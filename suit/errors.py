@@ -52,6 +52,22 @@ class DecodeError(ManifestError):
         self.problem = problem
 
 
+class NestingTooDeep(DecodeError):
+    """Structures nested deeper than the decoder allows: a nesting bomb, not a manifest.
+
+    Attributes:
+        what: What nests: ``command sequences`` or ``integrated dependencies``.
+        limit: The deepest nesting accepted.
+    """
+
+    def __init__(self, path: str, what: str, limit: int) -> None:
+        super().__init__(path, f"{what} nest deeper than {limit} levels",
+                         hint=f"Real manifests nest {what} a few levels; this input is "
+                              "malformed or hostile.")
+        self.what = what
+        self.limit = limit
+
+
 class VerificationError(ManifestError):
     """An envelope that is well-formed but not authentic or not intact."""
 

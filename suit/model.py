@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 from typing import Any, Final, TypeAlias
 
-from suit.cose import CoseMessage
+from suit.cose import AuthenticationMessage
 
 #: A component identifier: a list of byte strings (M37 §8.4.5.1). `(b"\x00",)` and
 #: `(b"00",)` are different identifiers.
@@ -344,7 +344,7 @@ SEVERABLE_ATTRIBUTES: Final = {
 class AuthenticationBlock:
     """One SUIT_Authentication_Block: a COSE message, kept with its exact bytes."""
 
-    message: CoseMessage
+    message: AuthenticationMessage
     source: bytes
 
 
@@ -370,6 +370,8 @@ class Envelope:
             fragment key, like ``"#dependent.suit"``, to bytes.
         extensions: Unknown or private-use members, kept as decoded values.
         tagged: Whether the envelope carried tag 107.
+        dependency_depth: How many envelopes integrate this one (0 for the envelope given);
+            set by the decoder, which bounds it.
     """
 
     authentication: AuthenticationWrapper
@@ -379,6 +381,7 @@ class Envelope:
     extensions: dict[Any, Any] = field(default_factory=dict)
     tagged: bool = True
     source: bytes | None = _source()
+    dependency_depth: int = field(default=0, compare=False, repr=False)
 
 
 def attach_source(node: Any, source: bytes) -> Any:

@@ -18,7 +18,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit import digest as digests
-from suit.codec import DecodeError, decode_envelope, encode_manifest, member_name
+from suit.codec import (
+    DecodeError,
+    decode_dependency,
+    decode_envelope,
+    encode_manifest,
+    member_name,
+)
 from suit.cose import (
     CoseMac0,
     CoseSign,
@@ -34,13 +40,20 @@ from suit.errors import (
     DependencyNotAuthentic,
     DigestMismatch,
     ManifestError,
+    NestingTooDeep,
     NoAuthenticationBlock,
     SignatureInvalid,
     UncoveredMember,
     UnsupportedAlgorithm,
 )
 from suit.keys import TrustAnchor
-from suit.model import SEVERABLE_ATTRIBUTES, AuthenticationBlock, Digest, Envelope, Manifest
+from suit.model import (
+    SEVERABLE_ATTRIBUTES,
+    AuthenticationBlock,
+    Digest,
+    Envelope,
+    Manifest,
+)
 from suit.payloads import integrated_digests
 
 _HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
@@ -298,15 +311,22 @@ def _check_integrated(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> dic
             continue
         result = _member(digest, data)
         if not result.digest_ok:
-            result = _dependency_member(digest, data, anchors) or result
+            result = _dependency_member(envelope, key, digest, anchors) or result
         results[key] = result
     return results
 
 
-def _dependency_member(digest: Digest, data: bytes, anchors: Sequence[TrustAnchor]) -> MemberResult | None:
-    """The integrated bytes as a dependency envelope, or None if they are not one."""
+def _dependency_member(envelope: Envelope, key: str, digest: Digest,
+                       anchors: Sequence[TrustAnchor]) -> MemberResult | None:
+    """The integrated member as a dependency envelope, or None if it is not one.
+
+    Raises:
+        NestingTooDeep: dependencies integrate dependencies beyond the decoder's bound.
+    """
     try:
-        dependency = decode_envelope(data)
+        dependency = decode_dependency(envelope, key)
+    except NestingTooDeep:
+        raise  # a nesting bomb is malformed input, not a mere digest mismatch
     except DecodeError:
         return None
     result = _member(digest, manifest_bstr(dependency.manifest))
