@@ -145,7 +145,7 @@ def test_readme_tour_runs_verbatim_in_a_fresh_home(tmp_path: Path, fake_venv: Pa
     tour_dir = home / "suit-tour"
     assert (tour_dir / "fw.suit").is_file() and (tour_dir / "fw2.suit").is_file()
     assert re.search(r"sequence.number\D+1\b", output, re.IGNORECASE), output
-    assert "hash chain intact" in output
+    assert "intact and anchored" in output
     # The ceremony's outputs went next to the ceremony file, not into the cwd.
     assert (tour_dir / "ceremonies" / "root-key-output" / "transcript.json").is_file()
     assert not (tour_dir / "root-key-output").exists()
