@@ -39,7 +39,7 @@ def test_the_panel_exports_what_the_cli_exports(qtbot, tmp_path: Path) -> None:
     cli = subprocess.run([sys.executable, "-m", "workbench.cli.main", "records", "export",
                           "--csv", "--db", str(path)], cwd=ROOT, capture_output=True,
                          env={**os.environ, "SUITWB_DATA_DIR": str(tmp_path / "data")},
-                         timeout=60)
+                         timeout=60, check=False)
     assert cli.returncode == 0, cli.stderr
     assert table.csv_text().encode() == cli.stdout
     rows = list(csv.DictReader(io.StringIO(table.csv_text())))

@@ -12,8 +12,14 @@ from suit.keys import TrustAnchor
 from suit.model import Command, Digest, Parameter
 from suit.payloads import FetchTarget, fetch_targets
 from suit.verify import verify_envelope
-from testsupport.envelopes import Build, identity_shared, image_params, many_components, seq
-from testsupport.envelopes import spec_public_pem
+from testsupport.envelopes import (
+    Build,
+    identity_shared,
+    image_params,
+    many_components,
+    seq,
+    spec_public_pem,
+)
 
 
 @pytest.fixture
