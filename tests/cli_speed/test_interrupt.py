@@ -61,11 +61,12 @@ def test_ctrl_c_during_start_up_is_one_line_and_130(after: float) -> None:
     assert stderr.rstrip().endswith("suitwb: interrupted")
 
 
-@pytest.mark.parametrize("after", [0.0, 0.2, 0.5])
+@pytest.mark.parametrize("after", [0.2, 0.5])
 def test_ctrl_c_counted_from_the_spawn(after: float) -> None:
-    # At 0 the interpreter may not have set any handler yet: it then dies of the signal
-    # itself, silently (a shell shows 130 as well). Later moments are all ours.
+    # Not at 0: the first ~15 ms are the interpreter's own start-up (site, the editable
+    # install's finder), where a SIGINT kills it or makes it print its own fatal error,
+    # before any line of ours runs; the moments from argparse on are tested above.
     process = start_inspect_of_stdin()
     status, err = interrupt(process, after)
     assert "Traceback" not in err, err[-2000:]
-    assert status in ((INTERRUPTED, -signal.SIGINT) if after == 0 else (INTERRUPTED,)), err[-2000:]
+    assert status == INTERRUPTED, err[-2000:]
