@@ -16,7 +16,7 @@ The line rate is baud/10 bytes per second (8N1: 10 bits per byte). Three figures
    reference, since the simulator's own forwarding costs some throughput.
 
 Slow: about 5 minutes (1 MiB at 115200 baud takes 91 s of line time, twice).
-`python -m benchmarks.flash_throughput [--quick]` (--quick: 1/8 of the sizes).
+`python -m benchmarks flash_throughput [--quick]` (--quick: 1/8 of every size, about 40 s).
 Targets: >= 95 % of the line; >= 90 % of the flash's sustained write rate when it is slower.
 """
 
@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from flasher.loader.contract import (
@@ -42,9 +43,9 @@ from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
 from flasher.loader.serve import PseudoTerminal
 from flasher.loader.server import RecoveryServer, ServerConfig
 from flasher.operations import Bundle, flash
-from tests.fixtures.vectors import SPEC_KEY_PUBLIC  # the published key signs the bundles
-from tests.flasher.device.envelopes import app_update
-from tests.flasher.linesim import Faults, LineSimulator
+from testsupport.envelopes import app_update
+from testsupport.linesim import Faults, LineSimulator
+from testsupport.vectors import SPEC_KEY_PUBLIC  # the published key signs the bundles
 
 ROOT = Path(__file__).resolve().parents[1]
 URI = "http://example.com/app.bin"
@@ -158,29 +159,51 @@ def _line(label: str, rate: float, reference: float, what: str) -> None:
           flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+def kib(size: int) -> str:
+    """A size as the figures' labels show it."""
+    return f"{size / 1024:g} KiB"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What each figure sends. Labels are made from these, so --quick says what it sends."""
+
+    protocol: int
+    device: int
+    slow: int
+    simulated: int
+
+
+def sizes(quick: bool) -> Sizes:
+    """The full sizes, or 1/8 of each with --quick."""
     scale = 8 if quick else 1
+    return Sizes(protocol=MIB // scale, device=MIB // scale, slow=32 * 1024 // scale,
+                 simulated=256 * 1024 // scale)
+
+
+def main(argv: list[str] | None = None) -> None:
+    plan = sizes("--quick" in (sys.argv[1:] if argv is None else argv))
     for baud in (115200, 921600):
-        _line(f"protocol, {MIB // scale // 1024} KiB payload, {baud} baud",
-              protocol_figure(MIB // scale, baud), baud / 10, "line")
+        _line(f"protocol, {kib(plan.protocol)} payload, {baud} baud",
+              protocol_figure(plan.protocol, baud), baud / 10, "line")
     default = get_profile(DEFAULT_PROFILE)
     for baud in (115200, 921600):
-        rate = device_figure(MIB // scale, baud, DEFAULT_PROFILE, flash_size=4 * MIB)
+        rate = device_figure(plan.device, baud, DEFAULT_PROFILE, flash_size=4 * MIB)
         line_rate = baud / 10
-        _line(f"virtual device ({default.name}, 4 MiB part), {MIB // scale // 1024} KiB, {baud} baud",
+        _line(f"virtual device ({default.name}, 4 MiB part), {kib(plan.device)}, {baud} baud",
               rate, line_rate, "line")
         if default.sustained_write_rate < line_rate:
             _line("  the flash is slower than this line:", rate, default.sustained_write_rate,
                   f"flash ({default.sustained_write_rate / 1024:.1f} KiB/s)")
     slow = get_profile("slow")
-    rate = device_figure(32 * 1024 // scale, 115200, "slow")
-    _line("virtual device (slow), 32 KiB, 115200 baud", rate, slow.sustained_write_rate,
+    rate = device_figure(plan.slow, 115200, "slow")
+    _line(f"virtual device (slow), {kib(plan.slow)}, 115200 baud", rate, slow.sustained_write_rate,
           f"flash ({slow.sustained_write_rate / 1024:.1f} KiB/s)")
-    clean = protocol_figure(256 * 1024 // scale, 921600, noise=0.0)
-    _line(f"protocol via line simulator, {256 // scale} KiB, 921600 baud", clean, 92160, "line")
-    noisy = protocol_figure(256 * 1024 // scale, 921600, noise=1e-4)
-    _line("  same, 1e-4 of bytes corrupted", noisy, clean, "the clean simulated line")
+    clean = protocol_figure(plan.simulated, 921600, noise=0.0)
+    _line(f"protocol via line simulator, {kib(plan.simulated)}, 921600 baud", clean, 92160, "line")
+    noisy = protocol_figure(plan.simulated, 921600, noise=1e-4)
+    _line(f"  same, {kib(plan.simulated)}, 1e-4 of bytes corrupted", noisy, clean,
+          "the clean simulated line")
 
 
 if __name__ == "__main__":

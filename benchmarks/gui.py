@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -118,14 +119,35 @@ def edits(window: object) -> list[tuple[str, Callable[[], object]]]:
 
 
 def main() -> None:
+    """Measure in a scratch folder that is removed afterwards, whatever happens."""
+    with tempfile.TemporaryDirectory(prefix="suitwb-bench-", ignore_cleanup_errors=True) as name, \
+            data_dir(Path(name) / "data"):
+        measure(Path(name))
+
+
+@contextmanager
+def data_dir(folder: Path) -> Iterator[None]:
+    """SUITWB_DATA_DIR set to `folder` meanwhile (the window's settings and records go
+    there, not into the person's own data directory), then as it was."""
+    before = os.environ.get("SUITWB_DATA_DIR")
+    os.environ["SUITWB_DATA_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SUITWB_DATA_DIR", None)
+        else:
+            os.environ["SUITWB_DATA_DIR"] = before
+
+
+def measure(folder: Path) -> None:
+    """Build the large release in `folder`, open it in the window, replay the edits."""
     from gui.app import application, build_window
-    from workbench.project.builder import build_project
     from suit.codec import decode_envelope
+    from workbench.project.builder import build_project
     from workbench.project.projectfile import load_project
 
     app = application()
-    folder = Path(tempfile.mkdtemp(prefix="suitwb-bench-"))
-    os.environ["SUITWB_DATA_DIR"] = str(folder / "data")
     project_file = write_project(folder / "large")
     data = build_project(load_project(project_file)).data
     envelope_file = folder / "large.suit"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -69,7 +69,26 @@ class AttemptRecord:
     station: str
 
 
-_COLUMNS: Final = tuple(f.name for f in fields(AttemptRecord))
+#: The CSV header and the records table's columns, in the order of AttemptRecord's fields.
+COLUMNS: Final = tuple(f.name for f in fields(AttemptRecord))
+
+
+def attempt_row(record: AttemptRecord) -> list[str]:
+    """One attempt as the cells of a CSV row or a table: `started` in UTC ISO 8601 to the
+    millisecond, None as an empty cell. The CLI's export and the GUI's table both use this,
+    so the two exports of the same rows are the same text."""
+    row = asdict(record)
+    row["started"] = _iso(record.started)
+    return ["" if row[c] is None else str(row[c]) for c in COLUMNS]
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """`rows` as CSV text under a header row of `columns` (the one CSV writer of records)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 class FactoryRecords:
@@ -95,27 +114,20 @@ class FactoryRecords:
 
     def append(self, record: AttemptRecord) -> None:
         """Insert one attempt (a transaction of its own: it survives a crash right after)."""
-        placeholders = ", ".join("?" for _ in _COLUMNS)
+        placeholders = ", ".join("?" for _ in COLUMNS)
         with self._connect() as db:
-            db.execute(f"INSERT INTO attempts ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+            db.execute(f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({placeholders})",
                        tuple(asdict(record).values()))
 
     def all(self) -> list[AttemptRecord]:
         """Every attempt, oldest first."""
         with self._connect() as db:
-            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM attempts ORDER BY id").fetchall()
+            rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM attempts ORDER BY id").fetchall()
         return [AttemptRecord(*row) for row in rows]
 
     def export_csv(self) -> str:
-        """Every attempt as CSV text with a header row (times in UTC ISO 8601)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(_COLUMNS)
-        for record in self.all():
-            row = asdict(record)
-            row["started"] = _iso(record.started)
-            writer.writerow(row[c] if row[c] is not None else "" for c in _COLUMNS)
-        return out.getvalue()
+        """Every attempt as CSV text with a header row (see `attempt_row`)."""
+        return csv_text(COLUMNS, (attempt_row(record) for record in self.all()))
 
 
 def _iso(epoch: float) -> str:

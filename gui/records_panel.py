@@ -7,11 +7,8 @@ The tables adapt the core's stores (`signing.audit.SigningAuditLog`,
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
@@ -29,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flasher.records import AttemptRecord, FactoryRecords
+from flasher.records import COLUMNS, FactoryRecords, attempt_row, csv_text
 from gui.workers import JobRunner, Progress
 from signing.audit import FIELDS, SigningAuditLog
 from suit.errors import WorkbenchError
@@ -37,7 +34,7 @@ from workbench import flashing
 from workbench.files import write_atomic
 
 AUDIT_COLUMNS = ["seq", *FIELDS]
-FACTORY_COLUMNS = list(AttemptRecord.__dataclass_fields__)
+FACTORY_COLUMNS = list(COLUMNS)
 
 
 def _audit_rows(progress: Progress, path: Path | None) -> list[list[str]]:
@@ -47,13 +44,7 @@ def _audit_rows(progress: Progress, path: Path | None) -> list[list[str]]:
 
 def _factory_rows(progress: Progress, path: Path) -> list[list[str]]:
     progress(0, 0, "reading the factory records")
-    rows = []
-    for record in FactoryRecords(path).all():
-        row = asdict(record)
-        row["started"] = datetime.fromtimestamp(record.started, timezone.utc).isoformat(
-            timespec="seconds")
-        rows.append(["" if v is None else str(v) for v in row.values()])
-    return rows
+    return [attempt_row(record) for record in FactoryRecords(path).all()]
 
 
 def _verify(progress: Progress, path: Path | None) -> int:
@@ -61,10 +52,16 @@ def _verify(progress: Progress, path: Path | None) -> int:
     return SigningAuditLog(path).verify()
 
 
+#: Where a cell keeps its text as read, for export: the display role holds whole numbers
+#: as numbers so that they sort as numbers, which would turn a device id "0012" into 12.
+_TEXT_ROLE = Qt.ItemDataRole.UserRole
+
+
 def _item(text: str) -> QStandardItem:
-    """A cell; whole numbers are stored as numbers so they sort as numbers."""
+    """A cell; whole numbers are shown as numbers so they sort as numbers."""
     item = QStandardItem()
     item.setData(int(text) if text.isdigit() else text, Qt.ItemDataRole.DisplayRole)
+    item.setData(text, _TEXT_ROLE)
     return item
 
 
@@ -103,16 +100,13 @@ class RecordTable(QWidget):
 
     def visible_rows(self) -> list[list[str]]:
         """The rows the filter lets through, in the view's order."""
-        return [[str(self.proxy.index(r, c).data() or "") for c in range(len(self.columns))]
+        return [[self.proxy.index(r, c).data(_TEXT_ROLE) or "" for c in range(len(self.columns))]
                 for r in range(self.proxy.rowCount())]
 
     def csv_text(self) -> str:
-        """The visible rows as CSV with a header row."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.columns)
-        writer.writerows(self.visible_rows())
-        return out.getvalue()
+        """The visible rows as CSV with a header row: for the factory records, the same text
+        as `suitwb records export --csv` gives for the same rows."""
+        return csv_text(self.columns, self.visible_rows())
 
 
 class RecordsPanel(QWidget):

@@ -66,10 +66,10 @@ def fetch_targets(envelope: Envelope) -> list[FetchTarget]:
     """
     shared = envelope.manifest.common.shared_sequence
     prefix = [(item, False) for item in shared.commands] if shared is not None else []
-    targets: list[FetchTarget] = []
+    targets = _Targets()
     for _name, sequence in manifest_sequences(envelope.manifest, envelope):
         _run(prefix + [(item, True) for item in sequence.commands], {}, [0], targets, {})
-    return targets
+    return targets.found
 
 
 def integrated_digests(envelope: Envelope) -> dict[str, Digest]:
@@ -81,8 +81,29 @@ def integrated_digests(envelope: Envelope) -> dict[str, Digest]:
 _MAX_BRANCHES = 64  # bounds the walk on hostile nesting of try-each
 
 
+class _Targets:
+    """The targets found, each once, in the order first met. Membership goes through a
+    dict keyed by the target's hashable parts, not a scan of the list: a scan made verify
+    and inspect quadratic in the number of components (issue 12). The full equality is
+    still what decides, inside a key's (nearly always single-entry) bucket, since digest
+    extensions may hold unhashable CBOR values."""
+
+    def __init__(self) -> None:
+        self.found: list[FetchTarget] = []
+        self._buckets: dict[tuple[Any, ...], list[FetchTarget]] = {}
+
+    def add(self, target: FetchTarget) -> None:
+        digest = target.digest
+        key = (target.component_index, target.uri, target.size,
+               None if digest is None else (digest.algorithm, digest.value))
+        bucket = self._buckets.setdefault(key, [])
+        if target not in bucket:
+            bucket.append(target)
+            self.found.append(target)
+
+
 def _run(steps: list[tuple[CommandItem, bool]], state: dict[int, dict[int, Any]],
-         selected: list[int], targets: list[FetchTarget], slots: dict[int, Any],
+         selected: list[int], targets: _Targets, slots: dict[int, Any],
          budget: list[int] | None = None) -> None:
     """Follow `steps`; `slots` holds the slot each branch has assumed per component, so
     that a branch contradicting itself (slot 0 in one try-each, slot 1 in the next) ends."""
@@ -104,8 +125,7 @@ def _run(steps: list[tuple[CommandItem, bool]], state: dict[int, dict[int, Any]]
         _apply(command, arg, state, selected)
         if command == Command.FETCH and record:
             for target in _targets(state, selected):
-                if target not in targets:
-                    targets.append(target)
+                targets.add(target)
 
 
 def _assume_slot(state: dict[int, dict[int, Any]], selected: list[int], slots: dict[int, Any]) -> bool:

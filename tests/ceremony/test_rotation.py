@@ -20,7 +20,7 @@ from suit.verify import verify_envelope
 from tests.ceremony.conftest import EXAMPLES, write_ceremony
 from tests.flasher.cli import device_serve, suitwb
 from tests.flasher.device.conftest import image_of
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 
 URI = "http://example.com/app.bin"
 

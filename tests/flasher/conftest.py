@@ -12,7 +12,7 @@ import pytest
 from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.serve import PseudoTerminal
 from flasher.loader.server import RecoveryServer, ServerConfig
-from tests.flasher.device.envelopes import CLASS_ID, VENDOR_ID, spec_public_pem
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, spec_public_pem
 
 
 @dataclass

@@ -22,7 +22,7 @@ from flasher.ports import PortInfo, list_serial_ports
 from flasher.records import AttemptRecord, FactoryRecords
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import ROOT, device_serve, suitwb
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 from workbench.cli.device_cmds import ProgressBoard
 
 URI = "http://example.com/app.bin"

@@ -12,8 +12,8 @@ from flasher.operations import Bundle, FlashOptions, Progress, Stage, flash
 from flasher.session import SessionConfig
 from tests.flasher.conftest import ServedDevice
 from tests.flasher.device.conftest import image_of
-from tests.flasher.device.envelopes import app_update
-from tests.flasher.linesim import Faults, LineSimulator
+from testsupport.envelopes import app_update
+from testsupport.linesim import Faults, LineSimulator
 
 URI = "http://example.com/app.bin"
 OLD = image_of(20 * 1024, seed=10)

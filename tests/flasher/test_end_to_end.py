@@ -20,7 +20,7 @@ import pytest
 from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
 from tests.flasher.cli import ROOT, device_serve, suitwb
 from tests.flasher.device.conftest import image_of
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 
 URI = "http://example.com/app.bin"
 

@@ -19,7 +19,7 @@ from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve, suitwb
 from tests.flasher.conftest import ServedDevice
 from tests.flasher.device.conftest import image_of
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 from workbench.flashing import FlashJob, Station
 
 URI = "http://example.com/app.bin"

@@ -15,7 +15,7 @@ from flasher.session import SessionConfig
 from suit import cbor
 from tests.flasher.conftest import ServedDevice
 from tests.flasher.device.conftest import image_of, slot_bytes
-from tests.flasher.device.envelopes import app_update, new_key_pem
+from testsupport.envelopes import app_update, new_key_pem
 
 URI = "http://example.com/app.bin"
 GOOD = image_of(24 * 1024, seed=3)

@@ -20,7 +20,7 @@ from flasher.loader.server import RecoveryServer, ServerConfig
 from flasher.operations import Bundle, FlashOptions, Progress, Stage, flash
 from flasher.session import SessionConfig
 from tests.flasher.fakes import FakeDevice, served_on_pty
-from tests.flasher.linesim import Faults, LineSimulator
+from testsupport.linesim import Faults, LineSimulator
 
 FAST = FlashOptions(SessionConfig(reply_timeout=0.3, stall_timeout=0.4, max_stalls=8),
                     reconnects=8, reconnect_delay=0.1)

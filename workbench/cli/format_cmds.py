@@ -7,7 +7,6 @@ import json
 import sys
 from typing import Any
 
-from suit import render
 from suit.errors import DecodeError, ManifestError, VerificationError
 from suit.keys import TrustAnchor
 from suit.verify import VerificationReport, describe_algorithm, verify_envelope
@@ -36,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    from suit import render  # only inspect renders: verify starts without it (issue 12)
+
     envelope = read_envelope(args.file)
     if args.format == "json":
         print(json.dumps(render.inspect_summary(envelope), indent=2))

@@ -11,7 +11,7 @@ import pytest
 
 from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.flash import PowerSwitch
-from tests.flasher.device.envelopes import CLASS_ID, VENDOR_ID, Build, spec_public_pem
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, Build, spec_public_pem
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.layout import APP
 from tests.flasher.device.conftest import image_of, install
 from suit.model import Command, Digest, Parameter
-from tests.flasher.device.envelopes import app_update, new_key_pem, seq
+from testsupport.envelopes import app_update, new_key_pem, seq
 
 Maker = Callable[..., VirtualDevice]
 FIRST, SECOND = image_of(10_000, 1), image_of(11_000, 2)

@@ -19,7 +19,7 @@ from tests.fixtures.vectors import MANIFEST_SPEC
 from tests.flasher.device.conftest import image_of, install, slot_bytes
 from suit.keys import TrustAnchor
 from suit.processor import authenticate
-from tests.flasher.device.envelopes import app_update, new_key_pem, spec_public_pem
+from testsupport.envelopes import app_update, new_key_pem, spec_public_pem
 
 Maker = Callable[..., VirtualDevice]
 GOOD = image_of(20_000, 7)

@@ -13,7 +13,7 @@ from flasher.loader.flash import PowerCut, PowerSwitch
 from flasher.loader.layout import APP
 from suit.model import Command, Parameter
 from tests.flasher.device.conftest import image_of, install, slot_bytes
-from tests.flasher.device.envelopes import (
+from testsupport.envelopes import (
     CLASS_ID,
     TRUST_ANCHOR_COMPONENT_ID,
     VENDOR_ID,
@@ -204,7 +204,7 @@ def test_fetch_to_staging_then_copy_into_the_candidate_slot(make_device: Maker) 
 def test_two_images_switch_together(make_device: Maker) -> None:
     """Like M37 Example 5: one manifest, two A/B components, one slot switch."""
     from flasher.loader.layout import SECOND
-    from tests.flasher.device.envelopes import image_params
+    from testsupport.envelopes import image_params
     device = make_device()
     app, radio = image_of(6_000, 1), image_of(5_000, 2)
 

@@ -23,7 +23,7 @@ from flasher.loader.layout import APP
 from suit.keys import TrustAnchor
 from suit.processor import authenticate
 from tests.flasher.device.conftest import image_of, install, slot_bytes
-from tests.flasher.device.envelopes import Build, app_update, spec_public_pem, staged_update
+from testsupport.envelopes import Build, app_update, spec_public_pem, staged_update
 
 OLD, NEW = image_of(24_000, 1), image_of(150_000, 2)
 
@@ -31,7 +31,7 @@ OLD, NEW = image_of(24_000, 1), image_of(150_000, 2)
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[DeviceConfig, bytes]:
     """A device running OLD, and OLD's manifest digest."""
-    from tests.flasher.device.envelopes import CLASS_ID, VENDOR_ID
+    from testsupport.envelopes import CLASS_ID, VENDOR_ID
     config = DeviceConfig(state_dir=tmp_path_factory.mktemp("template"), vendor_id=VENDOR_ID,
                           class_id=CLASS_ID, trust_anchors=[spec_public_pem()])
     device = VirtualDevice(config)

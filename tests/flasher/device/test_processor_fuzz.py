@@ -17,7 +17,7 @@ from suit.keys import TrustAnchor
 from suit.model import Command, Digest, Parameter
 from suit.processor import Procedure, Processor, authenticate
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
-from tests.flasher.device.envelopes import CLASS_ID, VENDOR_ID, Build, seq
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, Build, seq
 from tests.flasher.device.memory_store import MemoryStore
 
 ANCHOR = TrustAnchor.from_pem(Path(SPEC_KEY_PUBLIC).read_bytes())

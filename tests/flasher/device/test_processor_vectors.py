@@ -19,7 +19,7 @@ from suit.errors import NoAuthenticationBlock, SignatureInvalid
 from suit.keys import TrustAnchor
 from suit.processor import ProcessingFailed, Procedure, Processor, ReportReason, authenticate
 from tests.fixtures.vectors import MANIFEST_SPEC, SPEC_KEY_PUBLIC, TRUST_DOMAINS
-from tests.flasher.device.envelopes import CLASS_ID, VENDOR_ID, sign1, spec_private_pem
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, sign1, spec_private_pem
 from tests.flasher.device.memory_store import MemoryStore
 
 D1 = bytes.fromhex("00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210")

@@ -27,7 +27,7 @@ from suit.model import (
     Manifest,
     Parameter,
 )
-from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
+from testsupport.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
 
 VENDOR_ID = bytes.fromhex("fa6b4a53d5ad5fdfbe9de663e4d41ffe")
 CLASS_ID = bytes.fromhex("1492af1425695e48bf429b2d51f2ab45")
@@ -146,3 +146,17 @@ def staged_update(number: int, image: bytes) -> Build:
                  *((item.command, item.argument) for item in shared.commands))
     return Build(number, components=(APP, STAGING), shared=shared, install=fetch,
                  validate=seq((Command.SET_COMPONENT_INDEX, 0), (Command.IMAGE_MATCH, 15)))
+
+
+def many_components(count: int) -> Build:
+    """`count` components, each fetched from its own URI with its own digest and size: the
+    shape of a large release, for the scaling tests and benchmark (issue 12)."""
+    install: list[tuple[int, Any]] = []
+    for i in range(count):
+        install += [(Command.SET_COMPONENT_INDEX, i),
+                    (Command.OVERRIDE_PARAMETERS, {
+                        Parameter.URI: f"https://updates.example.com/c{i}.bin",
+                        **image_params(i.to_bytes(4, "big"))}),
+                    (Command.FETCH, 2)]
+    return Build(1, components=tuple((b"c", i.to_bytes(4, "big")) for i in range(count)),
+                 shared=identity_shared(b""), install=seq(*install))
