@@ -7,17 +7,25 @@ pyproject.toml's ``[project] version`` sets. `suitwb --version` and the GUI's Ab
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from functools import cache
 from typing import Final
 
 DISTRIBUTION: Final = "suit-workbench"
 
 
+@cache
 def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:  # a source tree on sys.path that was never installed
         return "0+unknown"
 
 
-__version__: Final = _installed_version()
+def __getattr__(name: str) -> str:
+    # PEP 562: the metadata look-up scans sys.path, so it runs when the version is asked
+    # for (--version, About), not on every `suitwb` start.
+    if name == "__version__":
+        return _installed_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

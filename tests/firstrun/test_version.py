@@ -24,8 +24,6 @@ def test_workbench_version_is_the_distributions() -> None:
     assert workbench.__version__ == version("suit-workbench") == project_version()
 
 
-@pytest.mark.xfail(reason="the lead wires --version in workbench/cli/main.py (report of "
-                          "i11-firstrun); remove this marker then", strict=False)
 def test_suitwb_version_prints_it() -> None:
     run = subprocess.run([sys.executable, "-m", "workbench.cli.main", "--version"],
                          check=False, capture_output=True, text=True, timeout=60)

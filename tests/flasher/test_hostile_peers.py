@@ -23,7 +23,7 @@ from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve_process, suitwb
 from tests.flasher.conftest import ServedDevice
 from tests.flasher.device.conftest import image_of, slot_bytes
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 from tests.flasher.hostile import (
     PAYLOAD,
     PAYLOAD_URI,

@@ -23,7 +23,7 @@ from flasher.session import SessionConfig
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve_process
 from tests.flasher.device.conftest import image_of
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 from tests.flasher.hostile import IDENTITY, mutate
 
 URI = "http://example.com/app.bin"

@@ -57,6 +57,8 @@ def build_parser(load: Sequence[str] = ALL_MODULES) -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="suitwb", description="SUIT Workbench: author, sign, inspect and flash SUIT envelopes.")
+    parser.add_argument("--version", action=_version_action(argparse), nargs=0,
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     registered: set[str] = set()
     for name, module, help_line in COMMANDS:
@@ -69,6 +71,20 @@ def build_parser(load: Sequence[str] = ALL_MODULES) -> argparse.ArgumentParser:
     # argparse cannot pass options like --screenshot through a subcommand untouched.
     sub.add_parser("gui", help="open the workstation window (suitwb gui [--demo] [--screenshot PNG])")
     return parser
+
+
+def _version_action(argparse: Any) -> type:
+    """`--version`, resolved only when asked for (the metadata look-up costs start-up)."""
+
+    class Version(argparse.Action):  # type: ignore[misc, name-defined]
+        def __call__(self, parser: Any, namespace: Any, values: Any,
+                     option_string: str | None = None) -> None:
+            from workbench import __version__
+
+            sys.stdout.write(f"suitwb {__version__}\n")
+            parser.exit()
+
+    return Version
 
 
 def modules_for(argv: Sequence[str]) -> tuple[str, ...]:

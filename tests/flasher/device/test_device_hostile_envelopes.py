@@ -19,7 +19,7 @@ from suit.model import Command
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve, suitwb
 from tests.flasher.device.conftest import image_of, install, slot_bytes
-from tests.flasher.device.envelopes import app_update
+from testsupport.envelopes import app_update
 from tests.fuzzing import hostile
 
 Maker = Callable[..., VirtualDevice]
