@@ -263,7 +263,7 @@ class Updater:
                        for component, size in context.written.items()
                        if self._is_ab(component))
         installation = Installation(in_flight.manifest_digest, in_flight.sequence_number, images)
-        record = ResultRecord(0, "installed", in_flight.sequence_number,
+        record = ResultRecord(int(RefusalReason.OK), "installed", in_flight.sequence_number,
                               in_flight.manifest_digest, int(time.time()))
         anchors, retired = state.trust_anchors, state.retired_anchors
         if context.new_anchors is not None:  # key rotation: the store is replaced
