@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Final
 
 from suit.errors import WorkbenchError
+from suit.report import ReportReason
 
 
 class FlasherError(WorkbenchError):
@@ -12,24 +14,27 @@ class FlasherError(WorkbenchError):
 
 
 class RefusalReason(IntEnum):
-    """Why a device refused an update; sent over the wire as this number (recovery protocol).
+    """Why a device refused an update; sent over the wire as this number (recovery protocol §7).
 
-    The first values follow the SUIT report reasons (draft-ietf-suit-report §9 of
-    docs/SUIT-FACTS.md) where one fits; the rest are the loader's own.
+    One vocabulary with the SUIT report (docs/recovery-protocol.md §7): every
+    `suit.report.ReportReason` is here under its own name and value (0-12, SUIT-FACTS §9),
+    so a processor refusal travels the wire unchanged; 64 and up are the loader's own
+    refinements, each with the SUIT reason it refines (`report_reason`).
     """
 
-    OK = 0
-    CBOR_PARSE = 1
-    COSE_UNSUPPORTED = 2
-    ALG_UNSUPPORTED = 3
-    UNAUTHORISED = 4
-    COMMAND_UNSUPPORTED = 5
-    COMPONENT_UNSUPPORTED = 6
-    COMPONENT_UNAUTHORISED = 7
-    PARAMETER_UNSUPPORTED = 8
-    SEVERING_UNSUPPORTED = 9
-    CONDITION_FAILED = 10
-    OPERATION_FAILED = 11
+    OK = ReportReason.OK.value
+    CBOR_PARSE = ReportReason.CBOR_PARSE.value
+    COSE_UNSUPPORTED = ReportReason.COSE_UNSUPPORTED.value
+    ALG_UNSUPPORTED = ReportReason.ALG_UNSUPPORTED.value
+    UNAUTHORISED = ReportReason.UNAUTHORISED.value
+    COMMAND_UNSUPPORTED = ReportReason.COMMAND_UNSUPPORTED.value
+    COMPONENT_UNSUPPORTED = ReportReason.COMPONENT_UNSUPPORTED.value
+    COMPONENT_UNAUTHORISED = ReportReason.COMPONENT_UNAUTHORISED.value
+    PARAMETER_UNSUPPORTED = ReportReason.PARAMETER_UNSUPPORTED.value
+    SEVERING_UNSUPPORTED = ReportReason.SEVERING_UNSUPPORTED.value
+    CONDITION_FAILED = ReportReason.CONDITION_FAILED.value
+    OPERATION_FAILED = ReportReason.OPERATION_FAILED.value
+    INVOKE_PENDING = ReportReason.INVOKE_PENDING.value
     WRONG_VENDOR = 64
     WRONG_CLASS = 65
     ROLLBACK = 66
@@ -37,6 +42,41 @@ class RefusalReason(IntEnum):
     PAYLOAD_DIGEST_MISMATCH = 68
     NO_UPDATE_IN_PROGRESS = 69
     BUSY = 70
+
+    @classmethod
+    def from_wire(cls, value: int) -> RefusalReason:
+        """The reason a peer sent; one this side does not know reads as OPERATION_FAILED
+        (recovery protocol §7: a newer loader may refine reasons an older host lacks)."""
+        return _BY_VALUE.get(value, cls.OPERATION_FAILED)
+
+
+_BY_VALUE: Final[dict[int, RefusalReason]] = {int(r): r for r in RefusalReason}
+
+#: SUIT report reason -> wire reason: the same name, so the same number (§7).
+_FROM_REPORT: Final[dict[ReportReason, RefusalReason]] = {
+    r: RefusalReason[r.name] for r in ReportReason}
+
+#: The loader's own reasons -> the SUIT report reason each refines (SUIT-FACTS §9).
+_REFINES: Final[dict[RefusalReason, ReportReason]] = {
+    RefusalReason.WRONG_VENDOR: ReportReason.CONDITION_FAILED,  # vendor-identifier
+    RefusalReason.WRONG_CLASS: ReportReason.CONDITION_FAILED,  # class-identifier
+    RefusalReason.ROLLBACK: ReportReason.CONDITION_FAILED,  # sequence number (RFC 9019 §4.3.3)
+    RefusalReason.TOO_LARGE: ReportReason.OPERATION_FAILED,
+    RefusalReason.PAYLOAD_DIGEST_MISMATCH: ReportReason.CONDITION_FAILED,  # image-match
+    RefusalReason.NO_UPDATE_IN_PROGRESS: ReportReason.OPERATION_FAILED,
+    RefusalReason.BUSY: ReportReason.OPERATION_FAILED,
+}
+
+
+def wire_reason(reason: ReportReason) -> RefusalReason:
+    """The wire reason for a SUIT report reason (total: every ReportReason has one)."""
+    return _FROM_REPORT[reason]
+
+
+def report_reason(reason: RefusalReason) -> ReportReason:
+    """The SUIT report reason a wire reason is or refines (total over RefusalReason)."""
+    refined = _REFINES.get(reason)
+    return refined if refined is not None else ReportReason(reason.value)
 
 
 class UpdateRefused(FlasherError):
@@ -75,6 +115,14 @@ class ProtocolErrorCode(IntEnum):
     BAD_STATE = 3       # e.g. FINISH before VERIFY
     UNSUPPORTED = 4     # e.g. REBOOT on a device that cannot
     INTERNAL = 5        # the device failed handling the message; it keeps serving
+
+    @classmethod
+    def from_wire(cls, value: int) -> ProtocolErrorCode:
+        """The code a peer sent; one this side does not know reads as BAD_MESSAGE (§8)."""
+        return _CODES_BY_VALUE.get(value, cls.BAD_MESSAGE)
+
+
+_CODES_BY_VALUE: Final[dict[int, ProtocolErrorCode]] = {int(c): c for c in ProtocolErrorCode}
 
 
 class ProtocolError(FlasherError):

@@ -26,7 +26,7 @@ from flasher.errors import (
     TransportError,
     UpdateRefused,
 )
-from flasher.loader.contract import DeviceIdentity, DeviceStatus, PayloadRequest, UpdateResult
+from flasher.messages import DeviceIdentity, DeviceStatus, PayloadRequest, UpdateResult
 from flasher.protocol import MessageType
 from flasher.session import RecoverySession, SessionConfig
 from flasher.transport import DEFAULT_BAUD, SerialTransport, Transport

@@ -18,7 +18,7 @@ import cbor2
 
 from flasher import schema
 from flasher.errors import ProtocolError, ProtocolErrorCode, RefusalReason
-from flasher.loader.contract import (
+from flasher.messages import (
     ComponentStatus,
     DeviceIdentity,
     DeviceStatus,
@@ -258,12 +258,7 @@ def encode_refusal(reason: RefusalReason, detail: str) -> bytes:
 def decode_refusal(data: bytes) -> tuple[RefusalReason, str]:
     """(reason, detail) of a REFUSED body; an unknown reason reads as OPERATION_FAILED."""
     f = parse(MessageType.REFUSED, data)
-    return _reason(f["reason"]), f["detail"]
-
-
-def _reason(code: int) -> RefusalReason:
-    return RefusalReason(code) if code in RefusalReason._value2member_map_ else \
-        RefusalReason.OPERATION_FAILED
+    return RefusalReason.from_wire(f["reason"]), f["detail"]
 
 
 def encode_error(code: ErrorCode, detail: str) -> bytes:
@@ -274,9 +269,7 @@ def encode_error(code: ErrorCode, detail: str) -> bytes:
 def decode_error(data: bytes) -> ProtocolError:
     """The ProtocolError an ERROR body describes."""
     f = parse(MessageType.ERROR, data)
-    code = f["code"]
-    known = ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_MESSAGE
-    return ProtocolError(known, f["detail"])
+    return ProtocolError(ErrorCode.from_wire(f["code"]), f["detail"])
 
 
 def encode_plan(requests: list[PayloadRequest]) -> bytes:
@@ -337,7 +330,7 @@ def decode_status(data: bytes) -> DeviceStatus:
     f = parse(MessageType.STATUS_REPLY, data)
     last = f["last_result"]
     record = None if last is None else UpdateRecord(
-        _reason(last["result"]), last["detail"], last["sequence_number"],
+        RefusalReason.from_wire(last["result"]), last["detail"], last["sequence_number"],
         last["manifest_digest"], last["time"])
     return DeviceStatus(_decode_identity(f["identity"]), _components(f["components"]),
                         f["slots"], record)

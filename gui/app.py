@@ -53,7 +53,7 @@ def build_window() -> MainWindow:
     from gui.authoring.install import install_authoring
     window = MainWindow()
     install_authoring(window)
-    from gui.part2 import install
+    from gui.release_panels import install
     install(window)
     from gui.ceremony_wizard import install as install_ceremonies
     install_ceremonies(window)
@@ -93,7 +93,7 @@ def main(argv: Sequence[str]) -> int:
     else:
         window.restore_layout()
     if args.demo or args.screenshot:
-        from gui.part2 import open_demo  # opens the project too, then the demo's token and device
+        from gui.release_panels import open_demo  # opens the project too, then the demo's token and device
         open_demo(window, flow=bool(args.screenshot))
     for name in args.files:
         window.open_path(name)

@@ -1,5 +1,6 @@
 """The processor's command interpreter: conditions and directives (M37 §8.4.9-8.4.10,
-TD §5.6, UM §5). `suit.processor` holds the public API; this module does the work.
+TD §5.6, UM §5). `suit.processor` holds the public API; this module does the work and
+imports nothing above it (suit/processor_model.py).
 
 Control flow (M37 §6.4, §8.4.8.15; SUIT-FACTS §10 rules 10-11): a failed condition ends
 the sequence it is in. Inside try-each, where soft-failure starts true, the next
@@ -14,8 +15,9 @@ from typing import Any, Final
 
 from suit.errors import WorkbenchError
 from suit.model import Command, CommandItem, CommandSequence, Parameter
-from suit.processor import Location, ProcessingFailed, Processor, ReportReason
 from suit.processor_conditions import PER_COMPONENT
+from suit.processor_model import Location, ManifestRun, ProcessingFailed
+from suit.report import ReportReason
 
 #: Parameters a directive or condition of this processor can use. Encryption info is not
 #: supported (no decryption here), so a manifest using it is refused (rule 10).
@@ -33,7 +35,7 @@ class _ConditionFailed(Exception):
 
 # --- the static check before running (rules 6, 10, 20) ---------------------------------
 
-def check_supported(processor: Processor) -> None:
+def check_supported(processor: ManifestRun) -> None:
     """Refuse a manifest with an unknown command or parameter, or a component the store
     does not have, before anything runs."""
     for index, component in enumerate(processor.components):
@@ -46,7 +48,7 @@ def check_supported(processor: Processor) -> None:
             _check_item(item, name, shared_sequence=name == "shared-sequence")
 
 
-def _all_sequences(processor: Processor,
+def _all_sequences(processor: ManifestRun,
                    shared: CommandSequence | None) -> Iterator[tuple[str, CommandSequence]]:
     if shared is not None:
         yield "shared-sequence", shared
@@ -112,7 +114,7 @@ def _show(component: tuple[bytes, ...]) -> str:
 class Interpreter:
     """Runs the sequences of one section with its parameter storage (rule 9)."""
 
-    def __init__(self, processor: Processor, section: str) -> None:
+    def __init__(self, processor: ManifestRun, section: str) -> None:
         self.p = processor
         self.section = section
         self.params: dict[int, dict[int, Any]] = {}

@@ -1,41 +1,38 @@
 """Per-component conditions and directives of the processor (M37 §8.4.9-8.4.10, TD §5.6,
 UM §5). Each handler runs for one selected component index; conditions fail through
-`Interpreter.fail`, directives through `ProcessingFailed`.
+`CommandContext.fail`, directives through `ProcessingFailed`.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from suit import digest as digests
 from suit.errors import ManifestError
 from suit.model import Command, Digest, Parameter, VersionComparison, VersionMatch
-from suit.processor import (
+from suit.processor_model import (
     DIGEST_PENDING,
+    MAX_DEPENDENCY_DEPTH,
     Authenticated,
+    CommandContext,
     FetchRequest,
+    Handler,
     Location,
     ProcessingFailed,
-    Processor,
-    ReportReason,
     authenticate,
 )
+from suit.report import ReportReason
 from suit.verify import manifest_bstr
-
-if TYPE_CHECKING:
-    from suit.processor_commands import Interpreter
 
 MAX_DEPENDENCY_SIZE: Final = 64 * 1024
 
-Handler = Callable[["Interpreter", int, Any, Location], None]
 
 
 # --- identity conditions (M37 §8.4.9.1, §8.4.8.3-8.4.8.5) -------------------------------
 
 def _identifier(parameter: Parameter, fact: str) -> Handler:
-    def check(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+    def check(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
         expected = it.param(index, parameter)
         actual = getattr(it.p.store, fact)()
         if expected is None or actual is None:
@@ -53,7 +50,7 @@ def _hex(value: Any) -> str:
 
 # --- image conditions (M37 §8.4.9.2; UM image-not-match; TD §5.2.2) ---------------------
 
-def _image_digest(it: Interpreter, index: int, location: Location) -> tuple[Digest, Any]:
+def _image_digest(it: CommandContext, index: int, location: Location) -> tuple[Digest, Any]:
     """The digest the manifest states and what the component holds (or DIGEST_PENDING)."""
     stated = it.param(index, Parameter.IMAGE_DIGEST)
     if stated is None:
@@ -73,7 +70,7 @@ def _image_digest(it: Interpreter, index: int, location: Location) -> tuple[Dige
     return stated, it.p.store.image_digest(component, stated.algorithm, size)
 
 
-def _image_match(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _image_match(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     stated, actual = _image_digest(it, index, location)
     if actual is DIGEST_PENDING:
         it.p.result.deferred.append(location)
@@ -84,7 +81,7 @@ def _image_match(it: Interpreter, index: int, _arg: Any, location: Location) -> 
         it.p.dependency_matched[index] = stated.value
 
 
-def _image_not_match(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _image_not_match(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     stated, actual = _image_digest(it, index, location)
     if actual is DIGEST_PENDING:
         it.p.result.deferred.append(location)
@@ -92,14 +89,14 @@ def _image_not_match(it: Interpreter, index: int, _arg: Any, location: Location)
         it.fail(location, "the component already holds the stated image")
 
 
-def _component_slot(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _component_slot(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     expected = it.param(index, Parameter.COMPONENT_SLOT)
     actual = it.p.store.component_slot(it.component(index, location))
     if expected is None or actual != expected:
         it.fail(location, f"component slot is {actual}, the manifest wants {expected}")
 
 
-def _check_content(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _check_content(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     content = it.param(index, Parameter.CONTENT)
     if content is None:
         it.fail(location, "content is not set")
@@ -109,32 +106,32 @@ def _check_content(it: Interpreter, index: int, _arg: Any, location: Location) -
         it.fail(location, "the component does not hold the stated content")
 
 
-def _abort(it: Interpreter, _index: int, _arg: Any, location: Location) -> None:
+def _abort(it: CommandContext, _index: int, _arg: Any, location: Location) -> None:
     it.fail(location, "abort (M37 §8.4.9.7)")
 
 
 # --- update-management conditions (UM §5) -----------------------------------------------
 
-def _use_before(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _use_before(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     limit, now = it.param(index, Parameter.USE_BEFORE), it.p.store.facts().now
     if limit is None or now is None or now > limit:
         it.fail(location, f"use-before {limit} has passed or cannot be checked (now {now})")
 
 
-def _minimum_battery(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _minimum_battery(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     need, have = it.param(index, Parameter.MINIMUM_BATTERY), it.p.store.facts().battery_mwh
     if need is None or have is None or have < need:
         it.fail(location, f"battery {have} mWh is below the {need} mWh required")
 
 
-def _update_authorized(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _update_authorized(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     priority = it.param(index, Parameter.UPDATE_PRIORITY)
     allowed = it.p.store.facts().authorized_priority
     if priority is None or allowed is None or priority > allowed:
         it.fail(location, f"update priority {priority} is not authorised (limit {allowed})")
 
 
-def _version(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _version(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     match: VersionMatch | None = it.param(index, Parameter.VERSION)
     current = it.p.store.facts().versions.get(it.component(index, location))
     if match is None or current is None or not version_matches(match, current):
@@ -153,13 +150,13 @@ def version_matches(match: VersionMatch, current: tuple[int, ...]) -> bool:
             VersionComparison.LESSER: ordering < 0}.get(match.comparison, False)
 
 
-def _device_identifier(it: Interpreter, index: int, arg: Any, location: Location) -> None:
+def _device_identifier(it: CommandContext, index: int, arg: Any, location: Location) -> None:
     _identifier(Parameter.DEVICE_ID, "device_id")(it, index, arg, location)
 
 
 # --- dependencies (TD §5.6.1, §5.6.3, §5.6.4) -------------------------------------------
 
-def _dependency_integrity(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _dependency_integrity(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     stated = it.param(index, Parameter.IMAGE_DIGEST)
     data = it.p.dependency_data.get(index)
     if index not in it.p.dependency_indices or stated is None or data is None:
@@ -173,23 +170,22 @@ def _dependency_integrity(it: Interpreter, index: int, _arg: Any, location: Loca
     it.p.dependency_verified[index] = dependency
 
 
-def _is_dependency(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _is_dependency(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     if index not in it.p.dependency_indices:
         it.fail(location, f"index {index} is not a dependency")
 
 
-def _process_dependency(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _process_dependency(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     dependency = it.p.dependency_verified.get(index) or _matched_dependency(it, index, location)
-    if it.p.depth >= Processor.MAX_DEPTH:
+    if it.p.depth >= MAX_DEPENDENCY_DEPTH:
         raise ProcessingFailed(ReportReason.OPERATION_FAILED, "dependencies nest too deeply",
                                location)
-    nested = Processor(dependency, it.p.store, it.p.anchors, depth=it.p.depth + 1)
-    nested.run_section(it.section)
+    nested = it.p.run_dependency(dependency, it.section)
     it.p.result.dependencies.append(dependency.report.manifest_digest.value)
-    it.p.result.deferred.extend(nested.result.deferred)
+    it.p.result.deferred.extend(nested.deferred)
 
 
-def _matched_dependency(it: Interpreter, index: int, location: Location) -> Authenticated:
+def _matched_dependency(it: CommandContext, index: int, location: Location) -> Authenticated:
     """A dependency whose digest an image-match established (as in TD Example 2, which has
     no dependency-integrity): it must still authenticate, and match that digest."""
     matched, data = it.p.dependency_matched.get(index), it.p.dependency_data.get(index)
@@ -210,7 +206,7 @@ def _matched_dependency(it: Interpreter, index: int, location: Location) -> Auth
 
 # --- directives with effects (M37 §8.4.10; TD §5.6.5; UM §5) ---------------------------
 
-def _fetch(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _fetch(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     uri: str = it.require(index, Parameter.URI, location)
     size = it.param(index, Parameter.IMAGE_SIZE)
     integrated = it.p.envelope.integrated.get(uri) if uri.startswith("#") else None
@@ -228,12 +224,12 @@ def _fetch(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
     it.p.store.fetch(it.component(index, location), request)
 
 
-def _write(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _write(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     content = it.require(index, Parameter.CONTENT, location)
     it.p.store.write(it.component(index, location), content)
 
 
-def _source(it: Interpreter, index: int, location: Location) -> tuple[bytes, ...]:
+def _source(it: CommandContext, index: int, location: Location) -> tuple[bytes, ...]:
     source = it.require(index, Parameter.SOURCE_COMPONENT, location)
     if source == index:  # M37 §6.7: a component may not be both source and destination
         raise ProcessingFailed(ReportReason.OPERATION_FAILED,
@@ -241,25 +237,25 @@ def _source(it: Interpreter, index: int, location: Location) -> tuple[bytes, ...
     return it.component(source, location)
 
 
-def _copy(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _copy(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     source = _source(it, index, location)
     it.p.store.copy(it.component(index, location), source,
                     it.param(index, Parameter.IMAGE_SIZE))
 
 
-def _swap(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _swap(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     it.p.store.swap(it.component(index, location), _source(it, index, location))
 
 
-def _invoke(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _invoke(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     it.p.store.invoke(it.component(index, location), it.param(index, Parameter.INVOKE_ARGS))
 
 
-def _unlink(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _unlink(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     it.p.store.unlink(it.component(index, location))
 
 
-def _wait(it: Interpreter, index: int, _arg: Any, location: Location) -> None:
+def _wait(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     info = it.require(index, Parameter.WAIT_INFO, location)
     if not it.p.store.wait(info.data):
         raise ProcessingFailed(ReportReason.OPERATION_FAILED,

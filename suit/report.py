@@ -14,6 +14,7 @@ from typing import Any, Final
 from suit import cbor
 from suit.checks import expect_int, expect_list, expect_map, expect_text, expect_uint
 from suit.commands import decode_digest_value, digest_value
+from suit.errors import DecodeError
 from suit.model import Digest
 
 
@@ -99,6 +100,14 @@ def _record(value: Any, path: str) -> Record:
                   expect_uint(parts[3], f"{path}/component-index"), expect_map(parts[4], f"{path}/properties"))
 
 
+def _reason(value: Any) -> ReportReason:
+    code = expect_int(value, "report/result/reason")
+    try:
+        return ReportReason(code)
+    except ValueError:  # a reason from a later draft: say so, never a bare ValueError
+        raise DecodeError("report/result/reason", f"unknown SUIT_Report_Reason {code}") from None
+
+
 def decode_report(data: bytes) -> Report:
     """Decode a SUIT_Report (unprotected form) from untrusted bytes."""
     value = expect_map(cbor.loads(data, path="report"), "report")
@@ -114,7 +123,7 @@ def decode_report(data: bytes) -> Report:
     detail = expect_map(result, "report/result")
     failing = detail.get(ResultKey.RECORD)
     return Report(report.reference_uri, report.manifest_digest, records, False,
-                  ReportReason(expect_int(detail.get(ResultKey.REASON, 11), "report/result/reason")),
+                  _reason(detail.get(ResultKey.REASON, ReportReason.OPERATION_FAILED)),
                   None if failing is None else _record(failing, "report/result/record"), report.nonce)
 
 

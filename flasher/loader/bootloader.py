@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from flasher.errors import RefusalReason
 from flasher.loader.components import BOOT, FlashStore, StoreContext
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
@@ -98,9 +99,9 @@ class Bootloader:
             return self.store.save(replace(state, active=candidate, pending=None,
                                            fallback=state.active, sequence_numbers=numbers),
                                    "slot-switch")
-        record = ResultRecord(11, "candidate failed verification at boot: " + rejected[-1],
-                              candidate.sequence_number, candidate.manifest_digest,
-                              _now())
+        record = ResultRecord(int(RefusalReason.OPERATION_FAILED),
+                              "candidate failed verification at boot: " + rejected[-1],
+                              candidate.sequence_number, candidate.manifest_digest, _now())
         return self.store.save(replace(state, pending=None, last_result=record), "boot-reject")
 
     def _verify(self, state: DeviceState, installation: Installation,

@@ -40,7 +40,12 @@ from typing import Final
 from flasher.errors import FlasherError, RefusalReason
 from flasher.loader.bootloader import Bootloader, BootResult
 from flasher.loader.components import split_pem
-from flasher.loader.contract import (
+from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
+from flasher.loader.layout import default_layout, slot_name
+from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
+from flasher.loader.state import DeviceState, StateStore
+from flasher.loader.updater import Updater
+from flasher.messages import (
     ComponentStatus,
     DeviceIdentity,
     DeviceStatus,
@@ -48,11 +53,6 @@ from flasher.loader.contract import (
     UpdateRecord,
     UpdateResult,
 )
-from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
-from flasher.loader.layout import default_layout, slot_name
-from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
-from flasher.loader.state import DeviceState, StateStore
-from flasher.loader.updater import Updater
 from suit.keys import TrustAnchor
 
 MAX_ENVELOPE_SIZE: Final = 64 * 1024
@@ -220,5 +220,6 @@ class VirtualDevice:
         last = self.state.last_result
         if last is None:
             return None
-        return UpdateRecord(RefusalReason(last.result), last.detail, last.sequence_number,
-                            last.manifest_digest, last.time)
+        # A state file from another loader version may hold a reason this one lacks.
+        return UpdateRecord(RefusalReason.from_wire(last.result), last.detail,
+                            last.sequence_number, last.manifest_digest, last.time)

@@ -21,7 +21,8 @@ from typing import Final
 from flasher import protocol
 from flasher.errors import ProtocolError, RefusalReason, TransportError, UpdateRefused
 from flasher.framing import Frame, FrameDecoder, encode_frame
-from flasher.loader.contract import DeviceBehaviour, PayloadRequest
+from flasher.loader.contract import DeviceBehaviour
+from flasher.messages import PayloadRequest
 from flasher.protocol import ErrorCode, Hello, MessageType
 from flasher.transport import PacedTransport, Transport
 from suit.errors import WorkbenchError

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import Final
 
-from flasher.errors import RefusalReason, UpdateRefused
+from flasher.errors import RefusalReason, UpdateRefused, wire_reason
 from flasher.loader.components import (
     INSTALL,
     PLAN,
@@ -31,7 +31,6 @@ from flasher.loader.components import (
     pad,
     sha256,
 )
-from flasher.loader.contract import PayloadRequest, UpdateResult
 from flasher.loader.layout import ComponentId
 from flasher.loader.state import (
     ImageRecord,
@@ -39,6 +38,12 @@ from flasher.loader.state import (
     PayloadProgress,
     ResultRecord,
     UpdateInFlight,
+)
+from flasher.loader.target import UpdateTarget
+from flasher.messages import (
+    DeviceIdentity,
+    PayloadRequest,
+    UpdateResult,
 )
 from suit.errors import (
     DecodeError,
@@ -52,14 +57,12 @@ from suit.keys import TrustAnchor
 from suit.model import Command
 from suit.processor import (
     Authenticated,
-    ProcessingFailed,
     Procedure,
+    ProcessingFailed,
     Processor,
     authenticate,
 )
-
-if TYPE_CHECKING:
-    from flasher.loader.device import VirtualDevice
+from suit.report import ReportReason
 
 
 @dataclass
@@ -72,9 +75,9 @@ class _Session:
 
 
 class Updater:
-    """Carries out begin/write/finish/abort for a `VirtualDevice`."""
+    """Carries out begin/write/finish/abort for a device (a `VirtualDevice`)."""
 
-    def __init__(self, device: VirtualDevice) -> None:
+    def __init__(self, device: UpdateTarget) -> None:
         self.device = device
         self._session: _Session | None = None
 
@@ -145,7 +148,7 @@ class Updater:
             if active_installation else {}
         slots = {p.component_id: 1 - active.get(p.component_id, 1)
                  for p in self.device.layout.partitions if p.is_ab}
-        return StoreContext(mode, slots, active, sizes, received, self.device._identity(),
+        return StoreContext(mode, slots, active, sizes, received, _identity_triple(self.device.identity()),
                             battery_mwh=self.device.config.battery_mwh)
 
     def _run(self, authenticated: Authenticated, context: StoreContext, *, plan: bool) -> None:
@@ -260,7 +263,7 @@ class Updater:
                        for component, size in context.written.items()
                        if self._is_ab(component))
         installation = Installation(in_flight.manifest_digest, in_flight.sequence_number, images)
-        record = ResultRecord(0, "installed", in_flight.sequence_number,
+        record = ResultRecord(int(RefusalReason.OK), "installed", in_flight.sequence_number,
                               in_flight.manifest_digest, int(time.time()))
         anchors, retired = state.trust_anchors, state.retired_anchors
         if context.new_anchors is not None:  # key rotation: the store is replaced
@@ -319,7 +322,7 @@ class Updater:
         if isinstance(cause, UpdateRefused):
             reason, detail = cause.reason, cause.detail
         else:
-            reason, detail = _processing_reason(exc), exc.detail
+            reason, detail = processing_refusal(exc), exc.detail
         self._refuse(reason, detail + where, number=number, digest=digest, location=location)
 
     def _refuse(self, reason: RefusalReason, detail: str, *, number: int | None = None,
@@ -332,6 +335,10 @@ class Updater:
         self.device.state = self.device.store.save(
             replace(self.device.state, last_result=record), "result")
         raise UpdateRefused(reason, detail)
+
+
+def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:
+    return identity.vendor_id, identity.class_id, identity.device_id
 
 
 def _unique(fetches: list[PlannedFetch]) -> list[PlannedFetch]:
@@ -357,14 +364,16 @@ def _authentication_reason(exc: ManifestError) -> RefusalReason:
     return RefusalReason.UNAUTHORISED
 
 
-_CONDITION_REASONS = {
+_CONDITION_REASONS: Final[dict[int, RefusalReason]] = {
     Command.VENDOR_IDENTIFIER: RefusalReason.WRONG_VENDOR,
     Command.CLASS_IDENTIFIER: RefusalReason.WRONG_CLASS,
     Command.IMAGE_MATCH: RefusalReason.PAYLOAD_DIGEST_MISMATCH,
 }
 
 
-def _processing_reason(exc: ProcessingFailed) -> RefusalReason:
-    if exc.location is not None and exc.reason == 10:  # condition-failed
+def processing_refusal(exc: ProcessingFailed) -> RefusalReason:
+    """The wire reason for a processor refusal: the loader's refinement of a failed
+    condition where it has one (§7), else the SUIT reason itself (the mapping is total)."""
+    if exc.location is not None and exc.reason is ReportReason.CONDITION_FAILED:
         return _CONDITION_REASONS.get(exc.location.command, RefusalReason.CONDITION_FAILED)
-    return RefusalReason(int(exc.reason))
+    return wire_reason(exc.reason)

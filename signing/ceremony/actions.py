@@ -11,18 +11,25 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from pkcs11 import Attribute, ObjectClass
 
 from signing.ceremony import hsm
 from signing.ceremony.bundle import bundle_pem, keyset
+from signing.ceremony.context import StepContext
 from signing.ceremony.errors import CeremonyError
 from signing.ceremony.model import Step
 from signing.ceremony.rotation import rotation_envelope
 from signing.ceremony.shamir import split
-from signing.ceremony.shares import USER_PIN, ShareFile, TokenRef, pin_check, read_share_file, \
-    rebuild_secret
+from signing.ceremony.shares import (
+    USER_PIN,
+    ShareFile,
+    TokenRef,
+    pin_check,
+    read_share_file,
+    rebuild_secret,
+)
 from signing.cose_key import thumbprint
 from signing.files import write_atomic
 from signing.keyref import Pkcs11Uri
@@ -33,10 +40,7 @@ from signing.token_signer import open_pkcs11_signer
 from suit.keys import TrustAnchor, encode_cose_key
 from suit.verify import verify_envelope
 
-if TYPE_CHECKING:
-    from signing.ceremony.runner import CeremonyRunner
-
-Action = Callable[["CeremonyRunner", Step], dict[str, Any]]
+Action = Callable[[StepContext, Step], dict[str, Any]]
 #: Attributes read back from a new private key, to prove in the transcript what it is.
 _KEY_ATTRIBUTES: Final = {"sensitive": Attribute.SENSITIVE, "extractable": Attribute.EXTRACTABLE,
                           "always_sensitive": Attribute.ALWAYS_SENSITIVE,
@@ -44,7 +48,7 @@ _KEY_ATTRIBUTES: Final = {"sensitive": Attribute.SENSITIVE, "extractable": Attri
                           "local": Attribute.LOCAL, "token_object": Attribute.TOKEN}
 
 
-def write_output(runner: CeremonyRunner, step: Step, name: str, data: bytes,
+def write_output(runner: StepContext, step: Step, name: str, data: bytes,
                  mode: int = 0o644, **extra: Any) -> Path:
     """Write an output file atomically and record its SHA-256 as an artefact entry."""
     path = runner.out / name
@@ -56,12 +60,12 @@ def write_output(runner: CeremonyRunner, step: Step, name: str, data: bytes,
     return path
 
 
-def read_step(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def read_step(runner: StepContext, step: Step) -> dict[str, Any]:
     """``read``: nothing to do but be read aloud and confirmed."""
     return {}
 
 
-def record_hsm(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def record_hsm(runner: StepContext, step: Step) -> dict[str, Any]:
     """``record-hsm``: choose the uninitialised token and record the HSM's identity."""
     spec = runner.ceremony.hsm
     if runner.state.token is None:
@@ -71,7 +75,7 @@ def record_hsm(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
     return identity.as_record()
 
 
-def init_token(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def init_token(runner: StepContext, step: Step) -> dict[str, Any]:
     """``init-token``: initialise the token with a destroyed SO PIN and a temporary user
     PIN, and log in (see runner.py on the commit point)."""
     spec = runner.ceremony.hsm
@@ -89,7 +93,7 @@ def init_token(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
     return {"token": spec.token_label, "serial": identity.serial}
 
 
-def generate(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def generate(runner: StepContext, step: Step) -> dict[str, Any]:
     """``generate-key``: generate the key pair inside the token, sensitive and
     non-extractable, and record the attributes the token reports for it."""
     spec = runner.ceremony.key(str(step.key))
@@ -112,7 +116,7 @@ def _private_attributes(session: Any, key_id: bytes, uri: Pkcs11Uri) -> dict[str
         return {name: bool(key[attr]) for name, attr in _KEY_ATTRIBUTES.items()}
 
 
-def export_public(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def export_public(runner: StepContext, step: Step) -> dict[str, Any]:
     """``export-public``: the public key as PEM, COSE_Key (kid = CKA_ID) and the
     trust-anchor bundle (every key exported so far)."""
     label = str(step.key)
@@ -133,7 +137,7 @@ def export_public(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
             "thumbprint": thumbprint(public).hex()}
 
 
-def split_pin(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def split_pin(runner: StepContext, step: Step) -> dict[str, Any]:
     """``split-pin``: make the final user PIN and give each custodian a share of it."""
     ceremony, identity = runner.ceremony, runner.state.identity
     if identity is None:
@@ -161,7 +165,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "custodian"
 
 
-def sign_rotation(runner: CeremonyRunner, step: Step) -> dict[str, Any]:
+def sign_rotation(runner: StepContext, step: Step) -> dict[str, Any]:
     """``sign-rotation``: the old key's custodians bring their shares; the old key signs
     the envelope that installs the new key as trust anchor."""
     rotation = runner.ceremony.rotation

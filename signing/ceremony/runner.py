@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from signing.ceremony import hsm
 from signing.ceremony.actions import ACTION_FUNCTIONS
 from signing.ceremony.answers import Confirmation, Participants, StepPrompt
+from signing.ceremony.context import CeremonyState
 from signing.ceremony.errors import CeremonyAborted, CeremonyError
 from signing.ceremony.model import Ceremony
 from signing.ceremony.transcript import ABORTED, COMPLETED, Transcript, sign_transcript
@@ -31,7 +32,6 @@ from signing.errors import SigningError
 from signing.files import write_atomic
 from signing.keyref import Pkcs11Uri
 from signing.pin import FixedPinProvider
-from signing.signer import PublicKey
 from signing.token import close_quietly
 from signing.token_signer import open_pkcs11_signer
 
@@ -42,31 +42,6 @@ TRANSCRIPT_NAME = "transcript.json"
 def utc_now() -> datetime:
     """The default clock."""
     return datetime.now(UTC)
-
-
-@dataclass
-class CeremonyState:
-    """What the ceremony has made so far (held by the runner; never written whole).
-
-    Attributes:
-        token: The token being initialised, once chosen.
-        session: The logged-in session, once the token is initialised.
-        temporary_pin: The user PIN during the ceremony (known only to this process).
-        final_pin: The PIN the shares rebuild, set at the commit point.
-        key_ids: Key label to CKA_ID, for keys generated so far.
-        outputs: Name to file, for every output written so far.
-        identity: The token's identity once read.
-        public_keys: Key label to (public key, CKA_ID), for keys exported so far.
-    """
-
-    token: Any = None
-    session: Any = None
-    temporary_pin: str | None = field(default=None, repr=False)
-    final_pin: str | None = field(default=None, repr=False)
-    key_ids: dict[str, bytes] = field(default_factory=dict)
-    outputs: dict[str, Path] = field(default_factory=dict)
-    identity: hsm.HsmIdentity | None = None
-    public_keys: dict[str, tuple[PublicKey, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

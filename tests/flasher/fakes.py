@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flasher.errors import RefusalReason, UpdateRefused
-from flasher.loader.contract import (
+from flasher.loader.serve import PseudoTerminal
+from flasher.loader.server import RecoveryServer, ServerConfig
+from flasher.messages import (
     ComponentStatus,
     DeviceIdentity,
     DeviceStatus,
@@ -24,8 +26,6 @@ from flasher.loader.contract import (
     UpdateRecord,
     UpdateResult,
 )
-from flasher.loader.serve import PseudoTerminal
-from flasher.loader.server import RecoveryServer, ServerConfig
 
 IDENTITY = DeviceIdentity(b"V" * 16, b"C" * 16, b"device-0001")
 

@@ -20,7 +20,8 @@ import cbor2
 from flasher import protocol
 from flasher.errors import ProtocolErrorCode, RefusalReason
 from flasher.framing import FrameDecoder, encode_frame
-from flasher.loader.contract import (
+from flasher.loader.serve import PseudoTerminal
+from flasher.messages import (
     ComponentStatus,
     DeviceIdentity,
     DeviceStatus,
@@ -28,7 +29,6 @@ from flasher.loader.contract import (
     UpdateRecord,
     UpdateResult,
 )
-from flasher.loader.serve import PseudoTerminal
 from flasher.protocol import Hello, MessageType
 
 IDENTITY = DeviceIdentity(b"V" * 16, b"C" * 16, b"fake-1")

@@ -9,7 +9,7 @@ import pytest
 
 from flasher import protocol
 from flasher.errors import ProtocolError, RefusalReason
-from flasher.loader.contract import (
+from flasher.messages import (
     ComponentStatus,
     DeviceIdentity,
     DeviceStatus,

@@ -42,12 +42,12 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
-    """The main window as `suit-workbench` builds it (part 2 installed), shown."""
+    """The main window as `suit-workbench` builds it (its signing and flashing panels installed), shown."""
     from gui.app import build_window
     win = build_window()
     win.show()
     yield win
-    win.part2.shutdown()
+    win.release_panels.shutdown()
     win.runner.wait(10000)
     # Closed here rather than by qtbot, after marking the project saved: a test's edits
     # would otherwise make the window ask (modally) whether to save them.
@@ -59,7 +59,7 @@ def window(qtbot) -> Iterator:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def parts(window, qtbot, softhsm: SoftHsm):  # type: ignore[no-untyped-def]
     """The demo workspace opened in the window, its device served on a pty."""
-    from gui.part2 import open_demo
+    from gui.release_panels import open_demo
     from workbench.demo import DemoConfig
     opened = open_demo(window, config=DemoConfig(softhsm_conf=softhsm.conf, token_label=TOKEN,
                                                  token_pin=softhsm.user_pin))

@@ -7,12 +7,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from gui.part2 import Part2
+from gui.release_panels import ReleasePanels
 
 TIMEOUT = 20000  # ms; generous for a shared 2-core machine, never reached when it works
 
 
-def build(qtbot, parts: Part2) -> Path:  # type: ignore[no-untyped-def]
+def build(qtbot, parts: ReleasePanels) -> Path:  # type: ignore[no-untyped-def]
     """Build ▸ Build envelope; returns the unsigned envelope."""
     session = parts.window.authoring.session
     with qtbot.waitSignal(session.built, timeout=TIMEOUT) as built:
@@ -22,7 +22,7 @@ def build(qtbot, parts: Part2) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
-def sign_typing_pin(qtbot, parts: Part2, pin: str, *, expect_ok: bool = True) -> None:  # type: ignore[no-untyped-def]
+def sign_typing_pin(qtbot, parts: ReleasePanels, pin: str, *, expect_ok: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Press Sign, type `pin` into the masked PIN dialog, press OK, wait for the end."""
     with qtbot.waitSignal(parts.pins.dialogOpened, timeout=TIMEOUT) as opened:
         qtbot.mouseClick(parts.signing.sign_button, Qt.MouseButton.LeftButton)
@@ -38,7 +38,7 @@ def sign_typing_pin(qtbot, parts: Part2, pin: str, *, expect_ok: bool = True) ->
     assert left == [""]  # the widget does not keep the PIN
 
 
-def sign_with_demo_pin(qtbot, parts: Part2) -> None:  # type: ignore[no-untyped-def]
+def sign_with_demo_pin(qtbot, parts: ReleasePanels) -> None:  # type: ignore[no-untyped-def]
     """Sign with the demo PIN given in advance (tests about flashing, not PIN entry)."""
     assert parts.demo is not None
     parts.signing.pins = parts.demo.pins()
@@ -49,7 +49,7 @@ def sign_with_demo_pin(qtbot, parts: Part2) -> None:  # type: ignore[no-untyped-
         parts.signing.pins = parts.pins
 
 
-def flash_selected(qtbot, parts: Part2) -> list:  # type: ignore[no-untyped-def]
+def flash_selected(qtbot, parts: ReleasePanels) -> list:  # type: ignore[no-untyped-def]
     """Press Flash and wait for the results and the device status that follows them."""
     with qtbot.waitSignal(parts.flash.flashed, timeout=TIMEOUT) as flashed:
         qtbot.mouseClick(parts.flash.flash_button, Qt.MouseButton.LeftButton)
@@ -59,7 +59,7 @@ def flash_selected(qtbot, parts: Part2) -> list:  # type: ignore[no-untyped-def]
     return flashed.args[0]
 
 
-def result_column(parts: Part2, column: int) -> list[str]:
+def result_column(parts: ReleasePanels, column: int) -> list[str]:
     """One column of the flash results table."""
     table = parts.flash.runs
     return [table.item(row, column).text() if table.item(row, column) else ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gui.part2 import Part2
+from gui.release_panels import ReleasePanels
 from signing.audit import SigningAuditLog
 from suit.codec import decode_envelope
 from suit.keys import TrustAnchor
@@ -17,13 +17,13 @@ from tests.gui2.steps import build, flash_selected, result_column, sign_typing_p
 from workbench.project.commands import SetValue
 
 
-def _slot_digests(parts: Part2) -> set[str]:
+def _slot_digests(parts: ReleasePanels) -> set[str]:
     folder = parts.demo.project_file.parent
     return {hashlib.sha256((folder / "images" / name).read_bytes()).hexdigest()
             for name in ("app-slot-a.bin", "app-slot-b.bin")}
 
 
-def test_build_sign_with_pin_flash_and_see_the_new_status(qtbot, parts: Part2, softhsm: SoftHsm,
+def test_build_sign_with_pin_flash_and_see_the_new_status(qtbot, parts: ReleasePanels, softhsm: SoftHsm,
                                                          data_dir: Path, ticks) -> None:
     demo = parts.demo
     assert demo is not None and parts.signing.keys == [demo.key_uri]
@@ -68,11 +68,11 @@ def test_build_sign_with_pin_flash_and_see_the_new_status(qtbot, parts: Part2, s
     assert window_errors_empty(parts)
 
 
-def window_errors_empty(parts: Part2) -> bool:
+def window_errors_empty(parts: ReleasePanels) -> bool:
     return parts.window.errors.last is None
 
 
-def test_a_wrong_pin_shows_its_message_and_nothing_is_written(qtbot, parts: Part2) -> None:
+def test_a_wrong_pin_shows_its_message_and_nothing_is_written(qtbot, parts: ReleasePanels) -> None:
     build(qtbot, parts)
     sign_typing_pin(qtbot, parts, "not-the-pin", expect_ok=False)
     shown = parts.window.errors.last
@@ -84,7 +84,7 @@ def test_a_wrong_pin_shows_its_message_and_nothing_is_written(qtbot, parts: Part
     assert "Nothing was written" in parts.signing.result.text()
 
 
-def test_a_rolled_back_bundle_is_refused_with_the_devices_reason(qtbot, parts: Part2) -> None:
+def test_a_rolled_back_bundle_is_refused_with_the_devices_reason(qtbot, parts: ReleasePanels) -> None:
     parts.window.workspace.push(SetValue(("sequence_number",), 3))
     build(qtbot, parts)
     sign_with_demo_pin(qtbot, parts)

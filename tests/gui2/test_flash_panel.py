@@ -12,13 +12,13 @@ from PySide6.QtCore import Qt
 
 from flasher.ports import PortInfo
 from flasher.records import FactoryRecords
-from gui.part2 import Part2
+from gui.release_panels import ReleasePanels
 from tests.gui2.steps import TIMEOUT, build, flash_selected, result_column, sign_with_demo_pin
 from workbench import flashing
 from workbench.demo import DemoDevice
 
 
-def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: Part2,
+def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: ReleasePanels,
                                                             tmp_path: Path) -> None:
     ports = [parts.flash.selected_ports()[0]]
     ports += [parts.start_device(tmp_path / f"device-{n}") for n in range(3)]
@@ -49,7 +49,7 @@ def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: Part
     assert parts.device.labels["device_id"].text() == third.device_id
 
 
-def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path, ticks) -> None:
+def test_cancel_then_retry_the_failed_device(qtbot, parts: ReleasePanels, tmp_path: Path, ticks) -> None:
     build(qtbot, parts)
     sign_with_demo_pin(qtbot, parts)
     # A device on a paced line (19200 baud, flash in real time), so there is time to cancel.
@@ -81,7 +81,7 @@ def test_cancel_then_retry_the_failed_device(qtbot, parts: Part2, tmp_path: Path
     assert [r.result for r in FactoryRecords(flashing.records_path()).all()] == ["cancelled", "ok"]
 
 
-def test_port_list_follows_hot_plug_and_keeps_the_selection(qtbot, parts: Part2,
+def test_port_list_follows_hot_plug_and_keeps_the_selection(qtbot, parts: ReleasePanels,
                                                             monkeypatch) -> None:
     # No USB device can be plugged in on this machine, so the OS listing is replaced by
     # one that changes; the panel's polling, diffing and selection are real.
@@ -100,7 +100,7 @@ def test_port_list_follows_hot_plug_and_keeps_the_selection(qtbot, parts: Part2,
     assert parts.flash.selected_ports() == [virtual]
 
 
-def test_a_port_another_program_holds_shows_the_busy_hint(qtbot, parts: Part2) -> None:
+def test_a_port_another_program_holds_shows_the_busy_hint(qtbot, parts: ReleasePanels) -> None:
     build(qtbot, parts)
     sign_with_demo_pin(qtbot, parts)
     [port] = parts.flash.selected_ports()
@@ -119,7 +119,7 @@ def test_a_port_another_program_holds_shows_the_busy_hint(qtbot, parts: Part2) -
 
 
 
-def test_a_missing_bundle_is_reported_and_the_panel_stays_usable(qtbot, parts: Part2,
+def test_a_missing_bundle_is_reported_and_the_panel_stays_usable(qtbot, parts: ReleasePanels,
                                                                  tmp_path: Path) -> None:
     parts.flash.bundle.setText(str(tmp_path / "nothing-here.suit"))
     with qtbot.waitSignal(parts.flash.failed, timeout=TIMEOUT):
@@ -131,7 +131,7 @@ def test_a_missing_bundle_is_reported_and_the_panel_stays_usable(qtbot, parts: P
     assert parts.flash.flash_button.isEnabled() and not parts.flash.cancel_button.isEnabled()
 
 
-def test_the_demo_device_stops_with_the_workspace(parts: Part2) -> None:
+def test_the_demo_device_stops_with_the_workspace(parts: ReleasePanels) -> None:
     [device] = parts.devices
     path = device.path
     assert path is not None and Path(path).exists()

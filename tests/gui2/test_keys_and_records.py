@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from gui.part2 import Part2
+from gui.release_panels import ReleasePanels
 from signing import management
 from signing.audit import SigningAuditLog
 from signing.keyref import parse_key_reference
@@ -28,7 +28,7 @@ def _column(table, column: int) -> list[str]:  # type: ignore[no-untyped-def]
     return [table.item(r, column).text() for r in range(table.rowCount())]
 
 
-def test_key_manager_lists_generates_and_exports(qtbot, parts: Part2, softhsm: SoftHsm,
+def test_key_manager_lists_generates_and_exports(qtbot, parts: ReleasePanels, softhsm: SoftHsm,
                                                  tmp_path: Path) -> None:
     keys = parts.keys
     with qtbot.waitSignal(keys.browser.listed, timeout=TIMEOUT):
@@ -64,7 +64,7 @@ def test_key_manager_lists_generates_and_exports(qtbot, parts: Part2, softhsm: S
     assert parts.window.errors.last is None
 
 
-def test_records_filter_verify_and_export(qtbot, parts: Part2, tmp_path: Path) -> None:
+def test_records_filter_verify_and_export(qtbot, parts: ReleasePanels, tmp_path: Path) -> None:
     build(qtbot, parts)
     sign_with_demo_pin(qtbot, parts)
     parts.signing.policy.setCurrentIndex(parts.signing.policy.findText("append", Qt.MatchFlag.MatchStartsWith))

@@ -1,5 +1,5 @@
 """Screenshots of each part-2 panel after the demo flow, written to artifacts/gui2/
-(docs/images/panel-*.png are copies of them, shown in docs/gui-part2.md)."""
+(docs/images/panel-*.png are copies of them, shown in docs/gui-release-panels.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from gui.part2 import Part2, run_flow
+from gui.release_panels import ReleasePanels, run_flow
 from tests.gui2.steps import TIMEOUT
 
 
@@ -17,7 +17,7 @@ def _save(widget, path: Path) -> QImage:  # type: ignore[no-untyped-def]
     return QImage(str(path))
 
 
-def test_each_panel_screenshot(qtbot, parts: Part2, artifacts: Path) -> None:
+def test_each_panel_screenshot(qtbot, parts: ReleasePanels, artifacts: Path) -> None:
     assert run_flow(parts, timeout=TIMEOUT / 1000)
     window = parts.window
     window.resize(1280, 800)

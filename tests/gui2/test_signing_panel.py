@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from gui.part2 import Part2
+from gui.release_panels import ReleasePanels
 from signing.audit import SigningAuditLog
 from suit.keys import TrustAnchor
 from suit.verify import verify_envelope
@@ -14,7 +14,7 @@ from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
 from tests.gui2.steps import TIMEOUT, build, sign_typing_pin
 
 
-def test_two_signers_in_turn_each_step_shown(qtbot, parts: Part2, softhsm: SoftHsm) -> None:
+def test_two_signers_in_turn_each_step_shown(qtbot, parts: ReleasePanels, softhsm: SoftHsm) -> None:
     build(qtbot, parts)
     parts.signing.add_key(str(SPEC_KEY_PRIVATE))
     seen: list[tuple[str, ...]] = []
@@ -38,7 +38,7 @@ def test_two_signers_in_turn_each_step_shown(qtbot, parts: Part2, softhsm: SoftH
     assert parts.signing.result.text().startswith("Verified (2 of 2 blocks")
 
 
-def test_cancelling_the_pin_dialog_signs_nothing(qtbot, parts: Part2) -> None:
+def test_cancelling_the_pin_dialog_signs_nothing(qtbot, parts: ReleasePanels) -> None:
     build(qtbot, parts)
     with qtbot.waitSignal(parts.pins.dialogOpened, timeout=TIMEOUT) as opened:
         qtbot.mouseClick(parts.signing.sign_button, Qt.MouseButton.LeftButton)

@@ -28,3 +28,13 @@ def test_mti_profiles_as_published() -> None:
     assert names["suit-sha256-esp256-ecdh-a128gcm"] == (-16, -9, -29, 1)
     assert names["suit-sha256-hsslms-a256kw-a256ctr"] == (-16, -46, -5, -65532)
     assert len(names) == 6
+
+
+def test_unknown_report_reason_is_typed_error() -> None:
+    """A reason outside SUIT_Report_Reason was a bare ValueError (issue 12)."""
+    digest = Digest(-16, bytes(range(32)))
+    failed = Report("https://example.com/fw.suit", digest, (), False, ReportReason.CONDITION_FAILED)
+    body = failed.encode().replace(b"\x07\x0a", b"\x07\x18\x63")  # reason 10 -> 99
+    assert body != failed.encode()
+    with pytest.raises(DecodeError, match="report/result/reason"):
+        decode_report(body)

@@ -42,8 +42,9 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Part2:
-    """The panels of part 2 and the demo's running parts (tests reach them here)."""
+class ReleasePanels:
+    """The signing, keys, flash, device and records panels and the demo's running parts
+    (tests reach them here)."""
 
     window: MainWindow
     pins: DialogPinProvider
@@ -84,11 +85,11 @@ def _payloads(window: MainWindow) -> list[tuple[str, Path]]:
     return [] if project is None else payloads_of(project)
 
 
-def install(window: MainWindow) -> Part2:
+def install(window: MainWindow) -> ReleasePanels:
     """Create the part-2 panels and wire them into `window`."""
     runner = window.runner
     pins = DialogPinProvider(window)
-    parts = Part2(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
+    parts = ReleasePanels(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
                   FlashPanel(runner, lambda: _payloads(window)), DevicePanel(runner),
                   RecordsPanel(runner), QTextBrowser())
     window.add_view("sign", "Sign", parts.signing)
@@ -107,11 +108,11 @@ def install(window: MainWindow) -> Part2:
     if app is not None:
         app.aboutToQuit.connect(parts.shutdown)
     atexit.register(_stop_all, parts.devices)  # no Qt at exit: the widgets may be gone
-    window.part2 = parts  # type: ignore[attr-defined]
+    window.release_panels = parts  # type: ignore[attr-defined]
     return parts
 
 
-def _wire(window: MainWindow, parts: Part2) -> None:
+def _wire(window: MainWindow, parts: ReleasePanels) -> None:
     parts.signing.signed.connect(lambda outcome: _signed(parts, outcome))
     parts.flash.portSelected.connect(lambda port: _select_port(parts, port))
     parts.flash.flashed.connect(lambda outcomes: _flashed(parts, outcomes))
@@ -122,24 +123,24 @@ def _wire(window: MainWindow, parts: Part2) -> None:
         session.built.connect(lambda path: _built(parts, Path(path)))
 
 
-def _built(parts: Part2, path: Path) -> None:
+def _built(parts: ReleasePanels, path: Path) -> None:
     parts.signing.source.setText(str(path))
     if not parts.signing.output.text():
         parts.signing.output.setText(str(path.with_name(f"{path.stem}-signed.suit")))
 
 
-def _signed(parts: Part2, outcome: Any) -> None:
+def _signed(parts: ReleasePanels, outcome: Any) -> None:
     parts.flash.bundle.setText(str(outcome.output))
     parts.window.statusBar().showMessage(f"Signed and verified: {outcome.output}", 10000)
     parts.records.refresh()
 
 
-def _select_port(parts: Part2, port: str) -> None:
+def _select_port(parts: ReleasePanels, port: str) -> None:
     if parts.flash.job is None:  # never talk to a device that is being flashed
         parts.device.show_port(port)
 
 
-def _flashed(parts: Part2, outcomes: list[Any]) -> None:
+def _flashed(parts: ReleasePanels, outcomes: list[Any]) -> None:
     ports = parts.flash.selected_ports()
     port = ports[0] if len(ports) == 1 else (outcomes[0].port if outcomes else None)
     if port is not None:
@@ -149,10 +150,11 @@ def _flashed(parts: Part2, outcomes: list[Any]) -> None:
 
 # --- the demo workspace ----------------------------------------------------------------------
 
-def open_demo(window: MainWindow, flow: bool = False, config: DemoConfig | None = None) -> Part2 | None:
+def open_demo(window: MainWindow, flow: bool = False,
+              config: DemoConfig | None = None) -> ReleasePanels | None:
     """Create (first run) and open the demo workspace; with `flow`, also build, sign and
     flash it and wait until the panels show the result (``--screenshot``)."""
-    parts: Part2 = getattr(window, "part2", None) or install(window)
+    parts: ReleasePanels = getattr(window, "release_panels", None) or install(window)
     try:
         parts.demo = ensure_demo(config)
     except WorkbenchError as exc:
@@ -166,7 +168,7 @@ def open_demo(window: MainWindow, flow: bool = False, config: DemoConfig | None 
     return parts
 
 
-def _fill(parts: Part2, demo: DemoWorkspace) -> None:
+def _fill(parts: ReleasePanels, demo: DemoWorkspace) -> None:
     notes = demo.notes_file.read_text(encoding="utf-8")
     parts.notes.setMarkdown(notes)
     parts.window.docks["notes"].show()
@@ -191,7 +193,7 @@ def _fill(parts: Part2, demo: DemoWorkspace) -> None:
         f"Demo workspace ready: the demo token's PIN is in the notes ({demo.notes_file}).", 15000)
 
 
-def run_flow(parts: Part2, timeout: float = 120.0) -> bool:
+def run_flow(parts: ReleasePanels, timeout: float = 120.0) -> bool:
     """Build, sign with the demo PIN, flash the demo device and read its status; wait for it.
 
     Only for the scripted demo (``--screenshot``): it pumps the event loop while waiting,
@@ -216,7 +218,7 @@ def run_flow(parts: Part2, timeout: float = 120.0) -> bool:
         hooks.detach(authoring)
 
 
-def _above_device(parts: Part2) -> None:
+def _above_device(parts: ReleasePanels) -> None:
     """Raise the project's sequence number above the device's, so a demo flashed before
     takes the new release instead of refusing it as a rollback (M37 §8.4.8.3)."""
     _pump_until(lambda: parts.device.status is not None, 10.0)  # the first status read
@@ -231,7 +233,7 @@ def _above_device(parts: Part2) -> None:
 class _Chain(QObject):
     """One-shot links: built -> sign, signed -> flash, flashed -> status shown."""
 
-    def __init__(self, parts: Part2, done: list[bool]) -> None:
+    def __init__(self, parts: ReleasePanels, done: list[bool]) -> None:
         super().__init__()
         self.parts, self.done = parts, done
         self.flashed_once = False
