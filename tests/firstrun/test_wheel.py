@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -22,7 +23,14 @@ import pytest
 from tests.firstrun.conftest import ROOT, clean_env
 from tests.firstrun.shots import check_screenshot
 
-SOURCES = ("pyproject.toml", "README.md", "suit", "signing", "flasher", "workbench", "gui")
+
+def sources() -> list[str]:
+    """pyproject.toml, README and every top-level package the wheel's package list
+    includes (read from pyproject.toml, so a new package is never left out of the copy)."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"]["find"]["include"]
+    packages = [pattern.rstrip("*") for pattern in patterns]
+    return ["pyproject.toml", "README.md", *packages]
 
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None,
@@ -36,7 +44,7 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None,
 def build_wheel(tmp_path: Path) -> Path:
     source = tmp_path / "src"
     source.mkdir()
-    for name in SOURCES:
+    for name in sources():
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
         copy(ROOT / name, source / name)
     # --no-isolation: nothing downloaded; setuptools and build are pinned in the test extras.
