@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from signing.files import MAX_KEY_FILE
 from suit import render
 from suit.errors import DecodeError, ManifestError, VerificationError
 from suit.keys import TrustAnchor
@@ -58,7 +59,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _anchors(args: argparse.Namespace) -> list[TrustAnchor]:
-    anchors = [TrustAnchor.load(read_bytes(path, limit=1 << 20), path) for path in args.key]
+    anchors = [TrustAnchor.load(read_bytes(path, limit=MAX_KEY_FILE, regular_only=True), path)
+               for path in args.key]
     for i, text in enumerate(args.secret_hex):
         try:
             anchors.append(TrustAnchor.from_secret(bytes.fromhex(text), f"secret {i + 1}"))
