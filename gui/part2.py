@@ -90,7 +90,7 @@ def install(window: MainWindow) -> Part2:
     pins = DialogPinProvider(window)
     parts = Part2(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
                   FlashPanel(runner, lambda: _payloads(window)), DevicePanel(runner),
-                  RecordsPanel(runner), QTextBrowser())
+                  RecordsPanel(runner, pins=pins), QTextBrowser())
     window.add_view("sign", "Sign", parts.signing)
     window.add_view("keys", "Keys", parts.keys)
     window.add_view("flash", "Flash", parts.flash)

@@ -28,6 +28,7 @@ from signing.ceremony.runner import CeremonyResult, CeremonyRunner
 from signing.ceremony.transcript import Transcript
 from signing.ceremony.unlock import Unlocked, unlock
 from signing.files import MAX_KEY_FILE
+from signing.pin import PinProvider
 from suit.keys import TrustAnchor
 from workbench.errors import FileAccessError
 from workbench.resources import CEREMONIES, resource
@@ -84,13 +85,16 @@ def unlock_shares(shares: Sequence[Path], key_label: str | None = None) -> Unloc
 
 
 def sign_with_shares(shares: Sequence[Path], source: Path, output: Path,
-                     key_label: str | None = None,
-                     audit: SigningAuditLog | None = None) -> SignOutcome:
-    """Unlock the ceremony key with `shares` and sign the envelope `source` into `output`."""
+                     key_label: str | None = None, audit: SigningAuditLog | None = None, *,
+                     pins: PinProvider | None = None) -> SignOutcome:
+    """Unlock the ceremony key with `shares` and sign the envelope `source` into `output`.
+
+    `pins` is asked for the audit log's anchor token PIN (the key's PIN is the rebuilt one).
+    """
     unlocked = unlock(shares, key_label)
     signer = unlocked.open_signer()
     try:
-        return sign_file(source, output, signer, audit or SigningAuditLog())
+        return sign_file(source, output, signer, audit or SigningAuditLog(pins=pins))
     finally:
         signer.close()
 
