@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fileio.errors import FileAccessError
 from fileio.paths import is_within, same_file
-from fileio.read import open_regular, read_limited
+from fileio.read import MAX_KEY_FILE, open_regular, read_limited
 from fileio.write import check_output, write_atomic
 
-__all__ = ["FileAccessError", "check_output", "is_within", "open_regular", "read_limited",
+__all__ = ["MAX_KEY_FILE", "FileAccessError", "check_output", "is_within", "open_regular", "read_limited",
            "same_file", "write_atomic"]

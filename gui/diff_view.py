@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from gui.workers import JobRunner, Progress
 from suit.codec import decode_envelope
 from suit.diff import Change, EnvelopeDiff, diff_envelopes
-from workbench.errors import FileAccessError
+from workbench.files import MAX_ENVELOPE, read_bytes
 
 _Index = QModelIndex | QPersistentModelIndex
 _KIND_COLOURS = {"added": "#e8f5e9", "removed": "#ffebee", "changed": "#fff8e1"}
@@ -76,11 +76,7 @@ def diff_files(progress: Progress, left: str, right: str) -> EnvelopeDiff:
     envelopes = []
     for done, path in enumerate((left, right)):
         progress(done, 3, f"reading {Path(path).name}")
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise FileAccessError(path, exc.strerror or str(exc)) from exc
-        envelopes.append(decode_envelope(data))
+        envelopes.append(decode_envelope(read_bytes(path, limit=MAX_ENVELOPE)))
     progress(2, 3, "comparing")
     return diff_envelopes(*envelopes)
 

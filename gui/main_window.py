@@ -31,8 +31,10 @@ from gui.inspector.panel import InspectorPanel
 from gui.settings import Settings
 from gui.workers import Job, JobRunner
 from gui.workspace import Workspace
+from signing.files import MAX_KEY_FILE
 from suit.errors import WorkbenchError
 from suit.keys import TrustAnchor
+from workbench.files import read_bytes
 
 ENVELOPE_FILTER = "SUIT envelopes (*.suit *.cbor);;All files (*)"
 
@@ -215,8 +217,9 @@ class MainWindow(QMainWindow):
         anchors = []
         for name in self.settings.trust_anchor_files():
             try:
-                anchors.append(TrustAnchor.load(Path(name).read_bytes(), Path(name).name))
-            except (OSError, WorkbenchError) as exc:
+                data = read_bytes(name, limit=MAX_KEY_FILE, regular_only=True)
+                anchors.append(TrustAnchor.load(data, Path(name).name))
+            except WorkbenchError as exc:
                 self.statusBar().showMessage(f"trust anchor {name} not used: {exc}", 8000)
         return anchors
 

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 
 from flasher.records import COLUMNS, FactoryRecords, attempt_row, csv_text
 from gui.workers import JobRunner, Progress
-from signing.audit import FIELDS, SigningAuditLog
+from signing.audit import FIELDS, AuditVerdict, SigningAuditLog
+from signing.pin import PinProvider
 from suit.errors import WorkbenchError
 from workbench import flashing
 from workbench.files import write_atomic
@@ -47,9 +48,18 @@ def _factory_rows(progress: Progress, path: Path) -> list[list[str]]:
     return [attempt_row(record) for record in FactoryRecords(path).all()]
 
 
-def _verify(progress: Progress, path: Path | None) -> int:
+def _verify(progress: Progress, path: Path | None, pins: PinProvider | None) -> AuditVerdict:
     progress(0, 0, "verifying the audit chain")
-    return SigningAuditLog(path).verify()
+    return SigningAuditLog(path, pins).check()  # check(), not verify(): anchored or not
+
+
+def verdict_text(verdict: AuditVerdict) -> str:
+    """The verdict in the words of `suitwb audit verify`: only an anchored log is intact."""
+    if verdict.anchored:
+        return (f"Audit chain intact and anchored: {verdict.count} record(s), the head "
+                f"matches the token ({verdict.anchor}).")
+    return (f"Audit chain self-consistent only: not anchored ({verdict.count} record(s)); "
+            "anchor it with `suitwb audit init --anchor URI`.")
 
 
 #: Where a cell keeps its text as read, for export: the display role holds whole numbers
@@ -122,9 +132,10 @@ class RecordsPanel(QWidget):
     verified = Signal(int)
     loaded = Signal()
 
-    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None, *,
+                 pins: PinProvider | None = None) -> None:
         super().__init__(parent)
-        self.runner = runner
+        self.runner, self.pins = runner, pins  # pins: the anchor token's PIN, if asked
         self.audit_path: Path | None = None  # None: the data dir's log
         self.audit = RecordTable(AUDIT_COLUMNS)
         self.factory = RecordTable(FACTORY_COLUMNS)
@@ -166,12 +177,12 @@ class RecordsPanel(QWidget):
     def verify(self) -> None:
         """Check the audit log's hash chain (in a worker)."""
         self.chain.setText("Verifying the audit chain…")
-        self.runner.submit(_verify, self.audit_path, title="Verifying the audit chain",
+        self.runner.submit(_verify, self.audit_path, self.pins, title="Verifying the audit chain",
                            on_success=self._verified, on_error=self._broken)
 
-    def _verified(self, count: int) -> None:
-        self.chain.setText(f"Audit chain intact: {count} record(s).")
-        self.verified.emit(count)
+    def _verified(self, verdict: AuditVerdict) -> None:
+        self.chain.setText(verdict_text(verdict))
+        self.verified.emit(verdict.count)
 
     def _broken(self, exc: BaseException) -> None:
         self.chain.setText(f"Audit chain BROKEN: {exc}")

@@ -91,7 +91,7 @@ def install(window: MainWindow) -> ReleasePanels:
     pins = DialogPinProvider(window)
     parts = ReleasePanels(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
                   FlashPanel(runner, lambda: _payloads(window)), DevicePanel(runner),
-                  RecordsPanel(runner), QTextBrowser())
+                  RecordsPanel(runner, pins=pins), QTextBrowser())
     window.add_view("sign", "Sign", parts.signing)
     window.add_view("keys", "Keys", parts.keys)
     window.add_view("flash", "Flash", parts.flash)

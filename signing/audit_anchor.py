@@ -22,8 +22,9 @@ from typing import Any, Final
 
 from pkcs11 import Attribute, ObjectClass
 
+from fileio import FileAccessError
 from signing.errors import AuditAnchorError
-from signing.files import write_atomic
+from signing.files import read_state_file, write_atomic
 from signing.hashlog import ChainHead
 from signing.keyref import Pkcs11Uri, parse_key_reference
 from signing.pin import PinProvider
@@ -63,10 +64,11 @@ def read_config(log_path: Path) -> Pkcs11Uri | None:
     """The anchor configured for the log at `log_path`, or None when it has none."""
     path = config_path(log_path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = read_state_file(path)
+        if data is None:
+            return None
+        document = json.loads(data.decode("utf-8"))
+    except (FileAccessError, ValueError, RecursionError) as exc:  # UnicodeDecodeError too
         raise AuditAnchorError(f"{path}: unreadable ({type(exc).__name__})") from exc
     if not isinstance(document, dict) or document.get("format") != CONFIG_FORMAT or \
             not isinstance(document.get("uri"), str):

@@ -22,6 +22,7 @@ from signing.envelope import (
     to_be_signed,
 )
 from signing.errors import ExternalSignatureInvalid, KeyFileError, WrongKeyType
+from signing.files import read_key_file
 from signing.signer import PublicKey, SignerIdentity
 from suit.codec import encode_envelope
 from suit.cose import CoseAlgorithm, algorithm_name, ecdsa_der_to_raw
@@ -50,9 +51,7 @@ def load_public_key(path: Path) -> PublicKey:
     """A public key from a PEM (public, or private whose public half is taken) or COSE_Key
     file. HMAC secrets are refused: an external MAC cannot be checked here."""
     try:
-        anchor = TrustAnchor.load(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise KeyFileError(str(path), f"cannot read: {exc.strerror}") from exc
+        anchor = TrustAnchor.load(read_key_file(path), str(path))
     except TrustAnchorError as exc:
         raise KeyFileError(str(path), exc.message) from exc
     if anchor.public_key is None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from fileio import FileAccessError
 from signing.errors import AuditChainBroken, AuditError
-from signing.files import write_atomic
+from signing.files import read_state_file, write_atomic
 
 GENESIS: Final = "0" * 64
 
@@ -154,11 +155,12 @@ class HashChainedLog:
 
     def _read_head(self) -> ChainHead | None:
         try:
-            head = json.loads(self.head_path.read_text(encoding="ascii"))
+            data = read_state_file(self.head_path)
+            if data is None:
+                return None
+            head = json.loads(data.decode("ascii"))
             return ChainHead(int(head["count"]), str(head["hash"]))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (FileAccessError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise AuditChainBroken(1, f"the head file {self.head_path.name} is unreadable") from exc
 
 

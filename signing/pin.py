@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
+import fileio
 from signing.errors import PinUnavailable
 
 #: The environment variable CI uses for a token PIN or key passphrase.
 PIN_ENV: Final = "SUITWB_PIN"
+#: Largest pin-source file read. Any kind of file is accepted (a pipe from a secret store
+#: works), and at most this + 1 bytes are read, so /dev/zero is refused, not read forever.
+MAX_PIN_FILE: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,11 @@ def read_pin_source(source: str) -> str:
     if source.startswith("file://"):
         path = Path(source[len("file://"):])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PinUnavailable(f"cannot read pin-source {path}: {type(exc).__name__}") from None
+        text = fileio.read_limited(path, MAX_PIN_FILE).decode("utf-8")
+    except fileio.FileAccessError as exc:
+        raise PinUnavailable(f"cannot read pin-source {path}: {exc.problem}") from None
+    except UnicodeDecodeError:  # only the type: the message would quote the PIN's bytes
+        raise PinUnavailable(f"cannot read pin-source {path}: not UTF-8 text") from None
     pin = text.splitlines()[0] if text else ""
     if not pin:
         raise PinUnavailable(f"pin-source {path} is empty")

@@ -7,7 +7,6 @@ SUITWB_PIN in CI) and is dropped once the key is loaded.
 from __future__ import annotations
 
 import hmac
-from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,14 +14,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from signing.algorithms import SECRET, choose_algorithm, key_kind
 from signing.cose_key import secret_thumbprint, thumbprint
-from suit.keys import KID, KTY, KTY_SYMMETRIC, K
 from signing.errors import KeyFileError, PinIncorrect
+from signing.files import read_key_file
 from signing.keyref import FileKeyRef
 from signing.pin import PinProvider, PinRequest, resolve_pin
 from signing.signer import SignerIdentity
 from suit import cbor
 from suit.cose import CoseAlgorithm, ecdsa_der_to_raw
 from suit.errors import DecodeError
+from suit.keys import KID, KTY, KTY_SYMMETRIC, K
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 _HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
@@ -68,7 +68,7 @@ def open_software_signer(ref: FileKeyRef, algorithm: CoseAlgorithm | None = None
         KeyFileError: missing or unsupported file. PinIncorrect: wrong passphrase.
         WrongKeyType: a key that cannot make `algorithm`.
     """
-    data = _read(ref.path)
+    data = read_key_file(ref.path)
     name = ref.redacted()
     if data.lstrip().startswith(b"-----BEGIN"):
         key = load_pem_private_key(data, name, pins)
@@ -114,12 +114,3 @@ def _load_cose_secret(data: bytes, name: str) -> tuple[bytes, bytes]:
         raise KeyFileError(name, "a COSE_Key that is not a symmetric secret (kty 4 with k)")
     kid = key.get(KID)
     return key[K], kid if isinstance(kid, bytes) and kid else secret_thumbprint(key[K])
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise KeyFileError(str(path), "no such file") from exc
-    except OSError as exc:
-        raise KeyFileError(str(path), f"cannot read: {exc.strerror}") from exc

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
+from fileio import read_limited
 from signing.audit import SigningAuditLog
 from signing.ceremony.answers import AnswersFile, Participants
 from signing.ceremony.checking import (
@@ -25,10 +27,15 @@ from signing.ceremony.model import Ceremony, load_ceremony
 from signing.ceremony.runner import CeremonyResult, CeremonyRunner
 from signing.ceremony.transcript import Transcript
 from signing.ceremony.unlock import Unlocked, unlock
+from signing.files import MAX_KEY_FILE
+from signing.pin import PinProvider
 from suit.keys import TrustAnchor
 from workbench.errors import FileAccessError
 from workbench.resources import CEREMONIES, resource
 from workbench.signing import SignOutcome, sign_file
+
+#: Largest transcript read; one records a few hundred entries of a few hundred bytes.
+MAX_TRANSCRIPT: Final = 16 * 1024 * 1024
 
 
 def prepare_ceremony(ceremony_file: Path, participants: Participants | None = None, *,
@@ -62,7 +69,7 @@ def run_ceremony(ceremony_file: Path, participants: Participants | None = None, 
 def check_transcript(transcript: Path, anchor: Path | None = None) -> TranscriptReport:
     """Verify a transcript file, optionally against a trust anchor (PEM or COSE_Key)."""
     data = _read(transcript)
-    trust = TrustAnchor.load(_read(anchor), str(anchor)) if anchor is not None else None
+    trust = TrustAnchor.load(_read(anchor, MAX_KEY_FILE), str(anchor)) if anchor is not None else None
     return verify_transcript(data, trust)
 
 
@@ -78,23 +85,22 @@ def unlock_shares(shares: Sequence[Path], key_label: str | None = None) -> Unloc
 
 
 def sign_with_shares(shares: Sequence[Path], source: Path, output: Path,
-                     key_label: str | None = None,
-                     audit: SigningAuditLog | None = None) -> SignOutcome:
-    """Unlock the ceremony key with `shares` and sign the envelope `source` into `output`."""
+                     key_label: str | None = None, audit: SigningAuditLog | None = None, *,
+                     pins: PinProvider | None = None) -> SignOutcome:
+    """Unlock the ceremony key with `shares` and sign the envelope `source` into `output`.
+
+    `pins` is asked for the audit log's anchor token PIN (the key's PIN is the rebuilt one).
+    """
     unlocked = unlock(shares, key_label)
     signer = unlocked.open_signer()
     try:
-        return sign_file(source, output, signer, audit or SigningAuditLog())
+        return sign_file(source, output, signer, audit or SigningAuditLog(pins=pins))
     finally:
         signer.close()
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise FileAccessError(str(path), exc.strerror or "cannot read") from exc
-
+def _read(path: Path, limit: int = MAX_TRANSCRIPT) -> bytes:
+    return read_limited(path, limit, regular_only=True)
 
 
 def read_transcript(path: Path) -> Transcript:

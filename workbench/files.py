@@ -16,14 +16,15 @@ __all__ = ["MAX_ENVELOPE", "read_bytes", "read_envelope", "write_atomic"]
 MAX_ENVELOPE: Final = 64 * 1024 * 1024
 
 
-def read_bytes(path: str | os.PathLike[str], *, limit: int) -> bytes:
+def read_bytes(path: str | os.PathLike[str], *, limit: int, regular_only: bool = False) -> bytes:
     """Read a whole file of at most `limit` bytes (FIFOs and devices included: never more
-    than limit + 1 bytes are read).
+    than limit + 1 bytes are read; `regular_only` refuses them, as for keys).
 
     Raises:
-        FileAccessError: unreadable, a folder, or larger than `limit`.
+        FileAccessError: unreadable, a folder, not regular when required, or larger than
+            `limit`.
     """
-    return read_limited(path, limit)
+    return read_limited(path, limit, regular_only=regular_only)
 
 
 def read_envelope(path: str | os.PathLike[str], *, limit: int = MAX_ENVELOPE) -> Envelope:

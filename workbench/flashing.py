@@ -190,7 +190,7 @@ class VirtualDeviceSpec:
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
     """The virtual device of `spec`, its state loaded from (or provisioned in) `state_dir`."""
-    anchors = [read_bytes(path, limit=1 << 16) for path in spec.trust_anchors]
+    anchors = [read_bytes(path, limit=1 << 16, regular_only=True) for path in spec.trust_anchors]
     # With a paced line the flash works in real time too, so the line and the flash
     # compete as on a real device; unpaced (tests) both are as fast as the machine.
     return VirtualDevice(DeviceConfig(

@@ -28,7 +28,9 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
+import fileio
 from signing.audit import SigningAuditLog, new_record
 from signing.backends import open_signer
 from signing.envelope import BlockPolicy, SignedEnvelope, ToBeSigned, sign_envelope
@@ -52,6 +54,9 @@ from workbench import files
 from workbench.errors import FileAccessError
 
 logger = logging.getLogger(__name__)
+
+#: Largest detached signature file read; a raw or DER signature is under 150 bytes.
+MAX_SIGNATURE_FILE: Final = 64 * 1024
 
 #: progress(done, total, what); it may raise to cancel.
 Progress = Callable[[int, int, str], None]
@@ -135,9 +140,9 @@ def import_signature_file(source: Path, output: Path, signature_path: Path,
     identity = external_identity(load_public_key(public_key_path),
                                  f"external:{public_key_path}", algorithm)
     try:
-        signature = signature_path.read_bytes()
-    except OSError as exc:
-        raise EnvelopeFileError(str(signature_path), f"cannot read: {exc.strerror}") from exc
+        signature = fileio.read_limited(signature_path, MAX_SIGNATURE_FILE, regular_only=True)
+    except fileio.FileAccessError as exc:
+        raise EnvelopeFileError(str(signature_path), exc.problem) from exc
     return _finish(import_signature(envelope, identity, signature, policy), source, output,
                    audit, operator)
 

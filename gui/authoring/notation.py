@@ -10,9 +10,9 @@ sequence follows its images when they change.
 from __future__ import annotations
 
 import json
-import tomllib
 from typing import Any, Final
 
+from fileio.toml import TomlError, loads_toml
 from suit.commands import command_name, parameter_name
 from suit.model import (
     Command,
@@ -87,10 +87,10 @@ def parse_argument(text: str, where: str) -> Any:
     Raises:
         ProjectFileError: not a TOML value.
     """
-    try:
-        return tomllib.loads(f"value = {text.strip()}")["value"]
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectFileError(where, f"not a valid value: {exc}",
+    try:  # loads_toml: a pasted [[[[…]]]] is refused, not a RecursionError
+        return loads_toml(f"value = {text.strip()}", where)["value"]
+    except TomlError as exc:
+        raise ProjectFileError(where, f"not a valid value: {exc.problem}",
                                hint='Write 15, "text", [1, 2] or { uri = "http://…" }.') from exc
 
 

@@ -41,6 +41,7 @@ from suit.render import envelope_diag
 from suit.spans import SpanIndex, locate
 from suit.verify import VerificationReport, check_envelope
 from workbench.errors import FileAccessError
+from workbench.files import MAX_ENVELOPE, read_bytes
 
 _BADGE_STYLE = {"ok": "#2e7d32", "bad": "#c62828", "warn": "#ef6c00", "info": "#546e7a"}
 
@@ -154,9 +155,9 @@ class InspectorPanel(QWidget):
     def open_file(self, path: str | Path, anchors: Sequence[TrustAnchor] = ()) -> None:
         """Read and inspect a file; reading errors arrive through `failed`."""
         try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            self.failed.emit(FileAccessError(str(path), exc.strerror or str(exc)))
+            data = read_bytes(path, limit=MAX_ENVELOPE)
+        except FileAccessError as exc:
+            self.failed.emit(exc)
             return
         self.open_bytes(data, Path(path).name, anchors)
 

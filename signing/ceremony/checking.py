@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import fileio
 from signing.ceremony.errors import TranscriptError
 from signing.ceremony.transcript import (
     COMPLETED,
@@ -82,6 +83,8 @@ def load_transcript(data: bytes) -> Transcript:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TranscriptError(f"not JSON ({exc})") from exc
+    except RecursionError:  # json recurses into nested arrays; a transcript nests 3 deep
+        raise TranscriptError("not a transcript: arrays or objects nested too deep") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise TranscriptError(f"not a {FORMAT} document")
     header, entries = document.get("header"), document.get("entries")
@@ -197,9 +200,17 @@ def check_artefacts(transcript: Transcript, directory: Path) -> dict[str, str]:
             continue
         name = str(data.get("file"))
         path = directory / name
-        if not path.is_file():
-            found[name] = "missing"
-        else:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            found[name] = "ok" if digest == data.get("sha256") else "differs"
+        digest = _sha256(path)
+        found[name] = "missing" if digest is None else \
+            "ok" if digest == data.get("sha256") else "differs"
     return found
+
+
+def _sha256(path: Path) -> str | None:
+    """The file's SHA-256 in hex, streamed (bounded memory whatever its size), or None
+    when it is absent, unreadable or not a regular file (a FIFO is never opened)."""
+    try:
+        with fileio.open_regular(path) as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except (fileio.FileAccessError, OSError):
+        return None

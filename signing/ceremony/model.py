@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import fileio
+from fileio.toml import TomlError, loads_toml
 from signing.algorithms import kind_for_algorithm, parse_algorithm
 from signing.ceremony.errors import CeremonyFileError
 from signing.errors import KeyReferenceError
@@ -26,6 +27,8 @@ from suit.cose import CoseAlgorithm
 ACTIONS: Final = ("read", "record-hsm", "init-token", "generate-key", "export-public",
                   "split-pin", "sign-rotation")
 ROLES: Final = ("administrator", "custodians", "witnesses", "all")
+#: Largest ceremony or answers file read; real ones are a few KiB.
+MAX_CEREMONY_FILE: Final = 1 << 20
 _STEP_ID: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -172,19 +175,22 @@ def load_ceremony(path: Path) -> Ceremony:
 
 
 def read_text(path: Path) -> str:
-    """A file's UTF-8 text, or a `CeremonyFileError`."""
+    """A ceremony or answers file's UTF-8 text (a regular file of at most
+    `MAX_CEREMONY_FILE` bytes), or a `CeremonyFileError`."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CeremonyFileError(str(path), "", f"cannot read ({type(exc).__name__})") from exc
+        return fileio.read_limited(path, MAX_CEREMONY_FILE, regular_only=True).decode("utf-8")
+    except fileio.FileAccessError as exc:
+        raise CeremonyFileError(str(path), "", exc.problem, hint=exc.hint) from exc
+    except UnicodeDecodeError as exc:
+        raise CeremonyFileError(str(path), "", "not UTF-8 text") from exc
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
-    """TOML text to a dict, or a `CeremonyFileError` naming the line."""
+    """TOML text to a dict, or a `CeremonyFileError` naming the line (or the nesting)."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CeremonyFileError(str(path), "", f"not valid TOML ({exc})") from exc
+        return loads_toml(text, str(path))
+    except TomlError as exc:
+        raise CeremonyFileError(str(path), "", exc.problem) from exc
 
 
 def parse_ceremony(text: str, path: Path) -> Ceremony:

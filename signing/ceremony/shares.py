@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import fileio
 from signing.ceremony.errors import NotEnoughShares, ShareError, SharesDoNotMatch
 from signing.ceremony.shamir import Share, combine
 
 FORMAT: Final = "suitwb-pin-share/1"
 USER_PIN: Final = "user-pin"
 SO_PIN: Final = "so-pin"
+#: Largest share file read; real ones are a few hundred bytes.
+MAX_SHARE_FILE: Final = 64 * 1024
 
 
 def pin_check(instance: str, secret_name: str, pin: str) -> str:
@@ -103,9 +106,9 @@ def parse_share_file(data: bytes, name: str) -> ShareFile:
 def read_share_file(path: Path) -> ShareFile:
     """Read and parse a share file (see `parse_share_file`)."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ShareError(str(path), f"cannot read ({exc.strerror})") from exc
+        data = fileio.read_limited(path, MAX_SHARE_FILE, regular_only=True)
+    except fileio.FileAccessError as exc:
+        raise ShareError(str(path), exc.problem) from exc
     return parse_share_file(data, str(path))
 
 

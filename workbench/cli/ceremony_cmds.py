@@ -20,6 +20,7 @@ from signing.ceremony.answers import Confirmation, StepPrompt
 from signing.ceremony.checking import ANCHORED, SELF_CONSISTENT, TranscriptReport
 from signing.ceremony.errors import CeremonyError
 from workbench import ceremony as use_cases
+from workbench.cli.signing_cmds import TerminalPinProvider
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -156,7 +157,8 @@ def _unlock(args: argparse.Namespace) -> int:
     if args.sign is not None:
         if args.output is None:
             raise CeremonyError("--sign needs -o OUT", hint="Name the signed envelope with -o.")
-        outcome = use_cases.sign_with_shares(args.share, args.sign, args.output, args.key)
+        outcome = use_cases.sign_with_shares(args.share, args.sign, args.output, args.key,
+                                             pins=TerminalPinProvider())
         print(f"{args.output}: signed with kid {outcome.signed.identity.kid.hex()}, "
               f"audit record {outcome.audit_seq}")
         return 0

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from fileio import MAX_KEY_FILE
 from suit.errors import DecodeError, ManifestError, VerificationError
 from suit.keys import TrustAnchor
 from suit.verify import VerificationReport, describe_algorithm, verify_envelope
@@ -59,7 +60,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _anchors(args: argparse.Namespace) -> list[TrustAnchor]:
-    anchors = [TrustAnchor.load(read_bytes(path, limit=1 << 20), path) for path in args.key]
+    anchors = [TrustAnchor.load(read_bytes(path, limit=MAX_KEY_FILE, regular_only=True), path)
+               for path in args.key]
     for i, text in enumerate(args.secret_hex):
         try:
             anchors.append(TrustAnchor.from_secret(bytes.fromhex(text), f"secret {i + 1}"))

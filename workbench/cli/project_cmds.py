@@ -96,15 +96,16 @@ def _build(args: argparse.Namespace) -> int:
     # anything is signed, so no signature is recorded for an output that cannot exist.
     inputs = [*input_files(project), *(Path(ref) for ref in args.sign if not ref.startswith("pkcs11:"))]
     check_output(args.output, inputs)
+    pins = TerminalPinProvider()  # the keys' and the audit anchor's PINs, asked alike
     with ExitStack() as stack:
         signers = []
         for ref in args.sign:
-            signer = open_signer(ref, None, TerminalPinProvider())
+            signer = open_signer(ref, None, pins)
             stack.callback(signer.close)
             signers.append(signer)
         result = build_project(project, BuildOptions(signers=signers,
                                                      sequence_number=args.sequence_number))
-    audit = None if args.no_audit or not result.signatures else SigningAuditLog()
+    audit = None if args.no_audit or not result.signatures else SigningAuditLog(pins=pins)
     write_envelope(result, args.output, audit, inputs)
     manifest = result.envelope.manifest
     print(f"built {args.output}: {len(result.data)} bytes, sequence number "

@@ -10,7 +10,6 @@ and saving goes through the one atomic writer (`fileio`).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import types
 import typing
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ import tomli_w
 
 import fileio
 from fileio import FileAccessError
+from fileio.toml import MAX_TOML_DEPTH, TomlError, loads_toml
 from workbench.project.errors import ProjectFileError
 from workbench.project.model import (
     Component,
@@ -41,7 +41,7 @@ _SKIP: Final = frozenset({"path", "listeners"})
 #: Largest project file read; real ones are a few KiB.
 MAX_PROJECT_FILE: Final = 1 << 20
 #: Deepest nesting of tables and arrays accepted; the format needs five or six.
-MAX_DEPTH: Final = 32
+MAX_DEPTH: Final = MAX_TOML_DEPTH
 
 
 def load_project(path: Path) -> Project:
@@ -67,33 +67,10 @@ def load_project(path: Path) -> Project:
 def loads_project(text: str, where: str = "project") -> Project:
     """Parse project-file text (without a path: relative images start at the cwd)."""
     try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectFileError(where, f"TOML syntax error: {exc}") from exc
-    except RecursionError as exc:  # tomllib parses nested arrays and tables recursively
-        raise _too_deep(where) from exc
-    if _depth(table) > MAX_DEPTH:
-        raise _too_deep(where)
+        table = loads_toml(text, where, max_depth=MAX_DEPTH)
+    except TomlError as exc:
+        raise ProjectFileError(where, exc.problem, hint=exc.hint) from exc
     return project_from_dict(table)
-
-
-def _too_deep(where: str) -> ProjectFileError:
-    return ProjectFileError(where, f"tables or arrays nested more than {MAX_DEPTH} deep",
-                            hint="A project file needs only a few levels; check the file.")
-
-
-def _depth(value: Any) -> int:
-    """How deep tables and arrays nest, found without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                deepest = max(deepest, level + 1)
-                if level + 1 <= MAX_DEPTH + 1:
-                    stack.append((child, level + 1))
-    return deepest
 
 
 def project_from_dict(table: dict[str, Any]) -> Project:

@@ -15,9 +15,15 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
+from fileio import read_limited
 from workbench.project import values
 from workbench.project.errors import TemplateError
-from workbench.project.projectfile import load_project, loads_project, write_atomic
+from workbench.project.projectfile import (
+    MAX_PROJECT_FILE,
+    load_project,
+    loads_project,
+    write_atomic,
+)
 from workbench.resources import TEMPLATES, copy_tree, resource
 
 TEMPLATES_DIR: Final = resource(TEMPLATES)
@@ -94,7 +100,7 @@ def record_device(project_file: Path, vendor_domain: str | None, model: str | No
                   f"class-id = \"{values.class_uuid(vendor, model)}\""]
     else:
         lines.append(f"vendor-id = \"{vendor}\"")
-    text = project_file.read_text(encoding="utf-8")
+    text = read_limited(project_file, MAX_PROJECT_FILE, regular_only=True).decode("utf-8")
     table = re.compile(r"^\[device\]\n(?:(?:vendor-domain|model|vendor-id|class-id) = .*\n)*",
                        re.MULTILINE)
     block = "[device]\n" + "\n".join(lines) + "\n"
