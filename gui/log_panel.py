@@ -57,7 +57,7 @@ class BufferedHandler(logging.Handler):
         """Format and buffer `record` (called on the logging thread)."""
         try:
             line = self.format(record)
-        except Exception:  # logging's contract: a bad record never raises into the caller
+        except Exception:  # noqa: BLE001 - logging's contract: a bad record never raises
             self.handleError(record)
             return
         with self._pending_lock:
@@ -108,7 +108,7 @@ def log_level() -> int:
     return level if isinstance(level, int) else logging.INFO
 
 
-def file_handler(data_dir: Path, level: int) -> logging.Handler:
+def file_handler(data_dir: Path, level: int) -> logging.handlers.RotatingFileHandler:
     """A rotating log file, ``logs/suit-workbench.log`` in `data_dir`, appended to.
 
     Raises:

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 from flasher import operations
 from flasher.errors import FlasherError
-from flasher.loader.serve import PseudoTerminal
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
+from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
 from flasher.ports import list_serial_ports
 from flasher.records import FactoryRecords

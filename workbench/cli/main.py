@@ -159,7 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["gui"]:
             return _run_gui(argv[1:])
         args = _parse(argv)
-    except Exception as exc:  # a defect while building the parser: still no traceback
+        # Loaded while Ctrl-C still ends the program quietly: _run's own imports of them
+        # are then look-ups in sys.modules.
+        import suit.errors
+        import workbench.cli.logs  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - a defect while building the parser: no traceback
         return _internal_error(exc)
     finally:
         if previous is not None:  # the command itself sees Ctrl-C as KeyboardInterrupt
@@ -183,7 +187,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print("suitwb: interrupted", file=sys.stderr)
         return INTERRUPTED
-    except Exception as exc:  # issue 11: a bug is one line and status 70, never a traceback
+    except Exception as exc:  # noqa: BLE001 - issue 11: a bug is one line and status 70
         return _internal_error(exc)
     finally:
         logs.reset()  # an in-process caller (tests, an embedding tool) gets its logging back
