@@ -170,3 +170,15 @@ def test_options_before_the_command_in_a_real_process(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "workbench.cli.main [MainThread]: suitwb -v --log-file" in log.read_text()
+
+
+def test_options_before_gui_still_open_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `gui` has no handler of its own in the parser: with -v before it, it must still be
+    # handed to the window, not end as an internal error.
+    opened: list[list[str]] = []
+    monkeypatch.setattr(cli, "_run_gui", lambda rest: opened.append(list(rest)) or 0)
+    assert cli.main(["-v", "--log-file", "x.log", "gui", "--demo"]) == 0
+    assert cli.main(["gui"]) == 0
+    assert opened == [["--demo"], []]
+    with pytest.raises(SystemExit):
+        cli.main(["--help", "gui"])

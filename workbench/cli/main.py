@@ -107,15 +107,29 @@ def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
+    at = _command_index(argv)
+    return None if at is None else argv[at]
+
+
+def _command_index(argv: Sequence[str]) -> int | None:
     skip = False
-    for arg in argv:
+    for at, arg in enumerate(argv):
         if skip:
             skip = False
         elif arg in VALUED_OPTIONS:  # `--log-file PATH`; `--log-file=PATH` is one word
             skip = True
         elif not arg.startswith("-"):
-            return arg
+            return at
     return None
+
+
+def _gui_arguments(argv: Sequence[str]) -> list[str] | None:
+    """What follows `gui` when `argv` opens the window (global options may precede it),
+    else None; `suitwb --help gui` is still help."""
+    at = _command_index(argv)
+    if at is None or argv[at] != "gui" or {"-h", "--help", "--version"} & set(argv[:at]):
+        return None
+    return list(argv[at + 1:])
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
@@ -156,12 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = _catch_early_interrupts()
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
-        if argv[:1] == ["gui"]:
-            return _run_gui(argv[1:])
+        gui = _gui_arguments(argv)
+        if gui is not None:
+            return _run_gui(gui)
         args = _parse(argv)
         # Loaded while Ctrl-C still ends the program quietly: _run's own imports of them
         # are then look-ups in sys.modules.
-        import suit.errors
+        import suit.errors  # noqa: F401
         import workbench.cli.logs  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - a defect while building the parser: no traceback
         return _internal_error(exc)
