@@ -27,7 +27,12 @@ def test_the_loader_logs_each_session(tmp_path: Path) -> None:
     payload = f"{URI}={tmp_path / 'app.bin'}"
     with device_serve_process("--state", tmp_path / "state", "--trust-anchor", SPEC_KEY_PUBLIC,
                               data_dir=tmp_path) as (port, _process):
-        suitwb("flash", newer, "--port", port, "--payload", payload, data_dir=tmp_path)
+        flashed = suitwb("-v", "flash", newer, "--port", port, "--payload", payload,
+                         data_dir=tmp_path)
+        # The host's side of the same session, with -v (issue 12).
+        assert "suitwb: info: flashing sequence number 9 (" in flashed.stderr
+        assert f"suitwb: info: {port}: session open, frame " in flashed.stderr
+        assert f"suitwb: info: {port}: ok after " in flashed.stderr
         refused = suitwb("flash", older, "--port", port, "--payload", payload,
                          data_dir=tmp_path, check=False)
         assert refused.returncode == 1

@@ -100,3 +100,20 @@ def test_an_unwritable_data_folder_still_opens_the_window(tmp_path: Path,
     with caplog.at_level(logging.WARNING):
         assert start_file_log(blocker) is None  # logs/ cannot be made under a file
     assert "no log file: " in caplog.text
+
+
+def test_what_the_error_presenter_shows_is_logged(qtbot, window,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from suit.errors import WorkbenchError
+    with caplog.at_level(logging.INFO, logger="gui.errors"):
+        window.errors.show(WorkbenchError("no such key"), "sign the envelope")
+        try:
+            raise ZeroDivisionError("defect")
+        except ZeroDivisionError as exc:
+            window.errors.show(exc, "build")
+    refused, defect = [r for r in caplog.records if r.name == "gui.errors"]
+    assert (refused.levelno, refused.getMessage()) == (
+        logging.WARNING, "Could not sign the envelope: no such key")
+    assert (defect.levelno, defect.getMessage()) == (
+        logging.ERROR, "Could not build: Unexpected ZeroDivisionError: defect")
+    assert defect.exc_info is not None  # the traceback reaches the log file
