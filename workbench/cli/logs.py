@@ -143,7 +143,9 @@ def open_log_file(path: Path) -> TextIO:
     O_NONBLOCK keeps a FIFO with no reader from hanging the open; the type is checked on
     the opened descriptor, so a path swapped between a check and the open cannot slip by.
     """
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    # O_NONBLOCK and O_NOCTTY are POSIX; Windows has neither FIFOs to wait on nor ttys to adopt.
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | nonblocking | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as exc:
@@ -155,7 +157,8 @@ def open_log_file(path: Path) -> TextIO:
             raise FileAccessError(str(path), "the log file is not a regular file",
                                   hint="Give --log-file a regular file, not a device, FIFO "
                                        "or folder.")
-        os.set_blocking(fd, True)
+        if nonblocking:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
     except BaseException:
         os.close(fd)
