@@ -9,6 +9,7 @@ a callback with typed `Progress`; a `threading.Event` cancels.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from flasher.session import RecoverySession, SessionConfig
 from flasher.transport import DEFAULT_BAUD, SerialTransport, Transport
 from suit.codec import decode_envelope
 from suit.errors import ManifestError
+
+logger = logging.getLogger(__name__)
 
 Opener = Callable[[], Transport]
 
@@ -263,6 +266,7 @@ def flash(port: str, bundle: Bundle, *, options: FlashOptions | None = None,
         except BundleError as exc:
             return outcome.end("failed", str(exc), tracker)
         except (TransportError, DeviceNotResponding, ProtocolError) as exc:
+            logger.info("%s: session %d lost (%s); reconnecting", port, attempt + 1, exc)
             outcome.last_error = str(exc)
             tracker.current = 0
             tracker.report(Stage.RECONNECTING)

@@ -9,6 +9,7 @@ stall). docs/recovery-protocol.md §4 and §5 describe the rules this follows.
 
 from __future__ import annotations
 
+import logging
 import queue
 import random
 import threading
@@ -28,6 +29,8 @@ from flasher.errors import (
 from flasher.framing import Frame, FrameDecoder, encode_frame
 from flasher.protocol import Hello, MessageType
 from flasher.transport import Transport
+
+logger = logging.getLogger(__name__)
 
 _READ_CHUNK: Final = 65536
 _POLL: Final = 0.05
@@ -110,6 +113,8 @@ class RecoverySession:
             raise ProtocolError(protocol.ErrorCode.BAD_MESSAGE,
                                 f"unusable frame size {agreed.frame_size} / window {agreed.window}")
         self.agreed = agreed
+        logger.info("%s: session open, frame %d, window %d", self.transport.name,
+                    agreed.frame_size, agreed.window)
         return agreed
 
     # -- requests -----------------------------------------------------------------------
@@ -133,6 +138,9 @@ class RecoverySession:
         tries = 0
         while tries < self.config.retries or time.monotonic() - began < patience:
             tries += 1
+            if tries > 1:
+                logger.debug("%s: no reply to %s (seq %d), sending it again (try %d)",
+                             self.transport.name, kind.name, self._seq, tries)
             self._send_raw(wire)
             reply = self._await_reply(self._seq, self.config.reply_timeout)
             if reply is not None:

@@ -9,6 +9,7 @@ FILE may be a project (``.toml``) or an envelope (``.suit``, ``.cbor``) to inspe
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from PySide6.QtWidgets import QApplication
 from gui.collector import UiThreadCollector
 from gui.main_window import MainWindow
 from workbench import __version__
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -59,6 +62,8 @@ def build_window() -> MainWindow:
     install_ceremonies(window)
     from gui.about import install as install_about
     install_about(window)
+    from gui.log_panel import install as install_log
+    install_log(window)
     return window
 
 
@@ -86,6 +91,17 @@ def save_screenshot(window: MainWindow, path: str | Path) -> Path:
 def main(argv: Sequence[str]) -> int:
     """Open the workstation; return the Qt event loop's exit status."""
     args = parse_args(argv)
+    from gui.authoring.demo import data_dir
+    from gui.log_panel import start_file_log
+    file_log = start_file_log(data_dir())
+    try:
+        return _run(args)
+    finally:
+        if file_log is not None:
+            file_log.close()
+
+
+def _run(args: argparse.Namespace) -> int:
     app = application()
     window = build_window()
     if args.screenshot:
@@ -107,7 +123,8 @@ def _screenshot_and_close(window: MainWindow, path: str) -> int:
     try:
         save_screenshot(window, path)
     except OSError as exc:
-        print(f"suit-workbench: error: {exc}", file=sys.stderr)
+        logger.error("screenshot not saved: %s", exc)
+        print(f"suit-workbench: error: {exc}", file=sys.stderr)  # the launcher's own output
         return 2
     window.workspace.mark_saved()  # nothing to ask about: the demo is saved on disk
     window.close()

@@ -7,6 +7,7 @@ so it can be reported, never swallowed.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from suit.errors import WorkbenchError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ class ErrorPresenter(QObject):
     def show(self, exc: BaseException, doing: str = "") -> Presented:
         """Present `exc`; `doing` completes "Could not ..." (like "open example.suit")."""
         record = describe(exc, doing)
+        # The log file keeps what the dialog said, and a defect's traceback, after the
+        # person clicked OK (issue 12).
+        if isinstance(exc, WorkbenchError):
+            logger.warning("%s: %s", record.title, record.message)
+        else:
+            logger.error("%s: %s", record.title, record.message, exc_info=exc)
         box = QMessageBox(QMessageBox.Icon.Warning, record.title, record.message,
                           QMessageBox.StandardButton.Ok, self._window)
         if record.hint:

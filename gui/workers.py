@@ -10,6 +10,7 @@ UI thread has deleted meanwhile.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+logger = logging.getLogger(__name__)
 
 #: progress(done, total, what): `total` 0 means unknown.
 Progress = Callable[[int, int, str], None]
@@ -96,9 +99,11 @@ class JobRunner(QObject):
 
     def _work(self, job: Job) -> None:
         """The worker thread: run the function, queue the outcome. No Qt here."""
+        logger.debug("job %r started", job.title)
         try:
             result = job.function(job.progress, *job.args)
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the UI
+            logger.debug("job %r ended with %s", job.title, type(exc).__name__)
             self._reports.put((job, "failed", exc))
         else:
             self._reports.put((job, "succeeded", result))

@@ -8,6 +8,7 @@ not kept.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from signing.errors import (
 from signing.keyref import Pkcs11Uri
 from signing.pin import PinProvider, PinRequest, resolve_pin
 from signing.token_logins import LEDGER
+
+logger = logging.getLogger(__name__)
 
 #: Where Debian and common HSM vendors install PKCS#11 modules.
 MODULE_GLOBS: Final = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",
@@ -123,10 +126,14 @@ def open_session(token: Any, uri: Pkcs11Uri, pins: PinProvider | None, *,
         with translated("open session", token.label):
             return token.open(rw=rw)
     except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange) as exc:
+        # The token's answer only: the PIN itself never reaches a log (STYLE.md §15).
+        logger.warning("login to token %r refused: %s", token.label, type(exc).__name__)
         raise PinIncorrect(f"token {token.label}") from exc
     except p11.PinLocked as exc:
+        logger.error("login to token %r refused: the user PIN is locked", token.label)
         raise PinLocked(f"token {token.label}: the user PIN is locked") from exc
     except p11.PKCS11Error as exc:
+        logger.warning("login to token %r failed: %s", token.label, type(exc).__name__)
         raise translate(exc, "login", token.label) from exc
 
 

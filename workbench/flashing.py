@@ -7,6 +7,7 @@ Everything here returns data; `workbench/cli/device_cmds.py` and the GUI present
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import socket
 import threading
@@ -27,6 +28,8 @@ from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback
 from flasher.records import AttemptRecord, FactoryRecords
 from workbench.files import read_bytes
+
+logger = logging.getLogger(__name__)
 
 DATA_DIR_ENV: Final = "SUITWB_DATA_DIR"
 RECORDS_FILE: Final = "factory-records.sqlite"
@@ -111,9 +114,14 @@ class FlashJob:
 
     def run(self, on_progress: ProgressCallback | None = None) -> list[FlashOutcome]:
         """Flash all ports in parallel; each attempt is recorded as it ends."""
+        logger.info("flashing sequence number %s (%d bytes) to %s",
+                    self.bundle.sequence_number, len(self.bundle.envelope), ", ".join(self.ports))
         return self._gang.run(on_progress, self._record)
 
     def _record(self, outcome: FlashOutcome) -> None:
+        level = logging.INFO if outcome.result == "ok" else logging.WARNING
+        logger.log(level, "%s: %s after %.1f s%s", outcome.port, outcome.result, outcome.seconds,
+                   f": {outcome.reason}" if outcome.reason else "")
         if self.records is not None:
             self.records.append(attempt_record(outcome, self.bundle, self.station))
 
@@ -191,6 +199,8 @@ class VirtualDeviceSpec:
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
     """The virtual device of `spec`, its state loaded from (or provisioned in) `state_dir`."""
     anchors = [read_bytes(path, limit=1 << 16, regular_only=True) for path in spec.trust_anchors]
+    logger.info("virtual device: profile %s, state in %s, %d trust anchor(s)", spec.profile,
+                spec.state_dir, len(anchors))
     # With a paced line the flash works in real time too, so the line and the flash
     # compete as on a real device; unpaced (tests) both are as fast as the machine.
     return VirtualDevice(DeviceConfig(

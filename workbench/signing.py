@@ -151,6 +151,8 @@ def _finish(signed: SignedEnvelope, source: Path, output: Path, audit: SigningAu
             operator: str | None) -> SignOutcome:
     report = verify_signed(signed.data, [signed])
     seqs = _save(signed.data, [signed], _Destination(source, output), audit, operator)
+    logger.info("signed %s as %s with %s (kid %s), audit record %d", source, output,
+                signed.identity.key_reference, signed.identity.kid.hex(), seqs[0])
     return SignOutcome(signed, seqs[0], len(report.blocks))
 
 

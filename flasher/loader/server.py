@@ -97,6 +97,7 @@ class RecoveryServer:
         writer.start()
         decoder = FrameDecoder(max_body=self.config.frame_size + protocol.DATA_HEADER_SIZE)
         last_valid = time.monotonic()
+        logger.info("serving on %s", self.transport.name)
         try:
             while not stop.is_set():
                 data = self.transport.read(65536, _POLL)
@@ -104,9 +105,12 @@ class RecoveryServer:
                     last_valid = time.monotonic()
                     self._guarded_dispatch(frame)
                 if self._session and time.monotonic() - last_valid > self.config.inactivity_timeout:
+                    logger.info("session ended: no valid frame for %.1f s",
+                                self.config.inactivity_timeout)
                     self._leave_session()
-        except TransportError:
-            pass  # the host side closed or the cable was pulled: nothing more to serve
+        except TransportError as exc:
+            # The host side closed or the cable was pulled: nothing more to serve.
+            logger.info("line closed: %s", exc)
         finally:
             self._writes.put(None)
             writer.join(timeout=5)
@@ -131,8 +135,11 @@ class RecoveryServer:
         if frame.kind == MessageType.DATA:
             self._on_data(frame)
             return
+        logger.debug("%s (seq %d, %d bytes)", _kind_name(frame.kind), frame.seq, len(frame.body))
         if self._cache and self._cache[:2] == (frame.kind, frame.seq) \
                 and frame.kind != MessageType.HELLO:
+            logger.debug("repeated %s (seq %d): the cached reply again", _kind_name(frame.kind),
+                         frame.seq)
             self._send(self._cache[2])  # a retry: the reply was lost, not the request
             return
         reply_kind, body = self._answer(frame)
@@ -140,6 +147,7 @@ class RecoveryServer:
         self._cache = (frame.kind, frame.seq, wire)
         self._send(wire)
         if frame.kind == MessageType.REBOOT and reply_kind == MessageType.OK and self._reboot:
+            logger.info("rebooting at the host's request")
             self._leave_session()
             self._reboot()
 
@@ -152,19 +160,23 @@ class RecoveryServer:
                 raise ProtocolError(ErrorCode.NO_SESSION, "send HELLO first")
             return handler(self, frame.body)
         except UpdateRefused as exc:
+            logger.warning("update refused: %s: %s", exc.reason.name.lower(), exc.detail)
             return MessageType.REFUSED, protocol.encode_refusal(exc.reason, exc.detail)
         except ProtocolError as exc:
+            logger.info("answered %s (seq %d) with error %s: %s", _kind_name(frame.kind),
+                        frame.seq, exc.code.name.lower(), exc.detail)
             return MessageType.ERROR, protocol.encode_error(exc.code, exc.detail)
         except WorkbenchError as exc:
             # The device should refuse with a reason; anything else it raises on purpose
             # is still a refusal the host must see, never a dead loader.
+            logger.warning("update refused: operation_failed: %s", exc)
             return MessageType.REFUSED, protocol.encode_refusal(
                 RefusalReason.OPERATION_FAILED, str(exc))
         except Exception as exc:
             # A defect, not a verdict: logged with its traceback for whoever reads the
             # device's log, answered (and cached for a retry) as an ERROR the host can act on.
             logger.exception("internal error handling %s (seq %d)",
-                             MessageType(frame.kind).name, frame.seq)
+                             _kind_name(frame.kind), frame.seq)
             return MessageType.ERROR, protocol.encode_error(
                 ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}")
 
@@ -176,6 +188,9 @@ class RecoveryServer:
         frame_size = max(16, min(proposal.frame_size, self.config.frame_size))
         window = max(1, min(proposal.window, self.config.window))
         self._session = _Session(frame_size, window)
+        logger.info("HELLO on %s: protocol %d, host proposes frame %d, window %d; "
+                    "agreed frame %d, window %d", self.transport.name, proposal.version,
+                    proposal.frame_size, proposal.window, frame_size, window)
         agreed = Hello(protocol.PROTOCOL_VERSION, frame_size, window,
                        self.config.max_envelope, self.device.identity())
         return MessageType.HELLO_ACK, protocol.encode_hello(agreed)
@@ -197,6 +212,9 @@ class RecoveryServer:
             session.envelope_size, session.envelope_digest = size, digest
             session.envelope = bytearray()
             session.plan = None
+            logger.info("update begun: envelope of %d bytes, SHA-256 %s", size, digest.hex())
+        else:
+            logger.info("update resumed at envelope byte %d of %d", len(session.envelope), size)
         return MessageType.READY, protocol.encode_ready(len(session.envelope))
 
     def _verify(self, body: bytes) -> tuple[MessageType, bytes]:
@@ -210,6 +228,8 @@ class RecoveryServer:
         self._drain_writes()
         plan = self.device.begin_update(bytes(session.envelope))
         session.plan, session.failure = plan, None
+        logger.info("envelope verified: %d payload(s) to fetch%s", len(plan),
+                    "".join(f"; {r.uri} {r.received}/{r.size} bytes" for r in plan[:8]))
         session.received = [r.received for r in plan]
         session.stored = list(session.received)
         return MessageType.PLAN, protocol.encode_plan(plan)
@@ -226,6 +246,8 @@ class RecoveryServer:
         if missing:
             raise ProtocolError(ErrorCode.BAD_STATE, f"payloads incomplete: {missing}")
         result = self.device.finish_update()
+        logger.info("update installed: sequence number %d, %d component(s)",
+                    result.sequence_number, len(result.components))
         session.plan = None
         session.envelope, session.envelope_size = bytearray(), -1
         return MessageType.DONE, protocol.encode_result(result)
@@ -235,6 +257,7 @@ class RecoveryServer:
         session = self._require()
         self._drain_writes()
         self.device.abort_update()
+        logger.info("update aborted by the host")
         session.plan, session.envelope, session.envelope_size = None, bytearray(), -1
         return MessageType.OK, b""
 
@@ -337,6 +360,8 @@ class RecoveryServer:
 
     def _fail(self, session: _Session, refusal: UpdateRefused) -> None:
         # The update is over: later DATA is dropped and FINISH answers with this refusal.
+        logger.warning("update failed while writing: %s: %s", refusal.reason.name.lower(),
+                       refusal.detail)
         session.failure = refusal
         self._send(encode_frame(MessageType.REFUSED, 0,
                                 protocol.encode_refusal(refusal.reason, refusal.detail)))
@@ -351,6 +376,7 @@ class RecoveryServer:
         now = time.monotonic()
         if now - self._last_error_sent > 0.2:
             self._last_error_sent = now
+            logger.info("answered DATA (seq %d) with error %s: %s", seq, code.name.lower(), detail)
             self._send(encode_frame(MessageType.ERROR, seq, protocol.encode_error(code, detail)))
 
     def _send(self, wire: bytes) -> None:
@@ -363,6 +389,13 @@ class RecoveryServer:
         self._drain_writes()
         self._session, self._cache = None, None
         self.sessions_left += 1
+
+
+def _kind_name(kind: int) -> str:
+    try:
+        return MessageType(kind).name
+    except ValueError:  # an unknown type is the peer's mistake, reported by number
+        return f"message type {kind:#04x}"
 
 
 _HANDLERS: Final[dict[int, Callable[[RecoveryServer, bytes], tuple[MessageType, bytes]]]] = {

@@ -17,13 +17,14 @@ from typing import Any, TextIO
 
 from flasher import operations
 from flasher.errors import FlasherError
-from flasher.loader.serve import PseudoTerminal
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
+from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
 from flasher.ports import list_serial_ports
 from flasher.records import FactoryRecords
 from flasher.transport import DEFAULT_BAUD
 from workbench import flashing
+from workbench.cli import logs
 from workbench.files import write_atomic
 
 
@@ -96,6 +97,9 @@ def _register_serve(device_sub: argparse._SubParsersAction) -> None:
                        metavar="UUID")
     serve.add_argument("--class-id", type=uuid.UUID, default=flashing.EXAMPLE_CLASS_ID,
                        metavar="UUID")
+    # Its own dest: a subcommand's default would overwrite the global -v's count.
+    serve.add_argument("-v", "--verbose", dest="device_verbose", action="count", default=0,
+                       help="log every message at debug level (default: sessions, at info)")
     serve.set_defaults(func=run_serve)
 
 
@@ -254,6 +258,9 @@ def _size(text: str) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    # The loader's log is its stderr (journal-friendly), whatever the CLI's -v chose.
+    logs.configure_loader(args.verbose + args.device_verbose,
+                          Path(args.log_file) if args.log_file else None)
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
                                       None if args.battery_mwh < 0 else args.battery_mwh)

@@ -24,6 +24,13 @@ if TYPE_CHECKING:  # the rest is imported when it is used, not at start-up
 
 #: The status a shell reports for a program ended by SIGINT (128 + 2).
 INTERRUPTED: Final = 130
+#: A defect in suitwb itself rather than in its input (BSD sysexits' EX_SOFTWARE).
+INTERNAL_ERROR: Final = 70
+#: Global options that take a value: `modules_for` skips the value with the option.
+VALUED_OPTIONS: Final = ("--log-file",)
+#: This module's logger, fetched when needed (logging is not imported at start-up). Named,
+#: not __name__: `python -m workbench.cli.main` runs this module as __main__.
+LOGGER: Final = "workbench.cli.main"
 
 # Every top-level command as (name, module that registers it, help line), in `suitwb --help`
 # order. The help lines repeat the modules' own: a test builds the parser with every module
@@ -59,6 +66,10 @@ def build_parser(load: Sequence[str] = ALL_MODULES) -> argparse.ArgumentParser:
         prog="suitwb", description="SUIT Workbench: author, sign, inspect and flash SUIT envelopes.")
     parser.add_argument("--version", action=_version_action(argparse), nargs=0,
                         help="print the version and exit")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="show more of the log on stderr: -v progress, -vv debugging")
+    parser.add_argument("--log-file", metavar="PATH",
+                        help="append the whole log (debug level, with times) to PATH")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     registered: set[str] = set()
     for name, module, help_line in COMMANDS:
@@ -88,10 +99,37 @@ def _version_action(argparse: Any) -> type:
 
 
 def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
-    """The command module that `argv` runs: the owner of its first word that is not an
-    option; none for `--help` or an unknown command (argparse then lists the commands)."""
-    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    """The command module that `argv` runs: the owner of its first word that is neither an
+    option nor an option's value; none for `--help` or an unknown command (argparse then
+    lists the commands)."""
+    word = _command_word(argv)
     return tuple(module for name, module, _ in COMMANDS if name == word)
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    at = _command_index(argv)
+    return None if at is None else argv[at]
+
+
+def _command_index(argv: Sequence[str]) -> int | None:
+    skip = False
+    for at, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg in VALUED_OPTIONS:  # `--log-file PATH`; `--log-file=PATH` is one word
+            skip = True
+        elif not arg.startswith("-"):
+            return at
+    return None
+
+
+def _gui_arguments(argv: Sequence[str]) -> list[str] | None:
+    """What follows `gui` when `argv` opens the window (global options may precede it),
+    else None; `suitwb --help gui` is still help."""
+    at = _command_index(argv)
+    if at is None or argv[at] != "gui" or {"-h", "--help", "--version"} & set(argv[:at]):
+        return None
+    return list(argv[at + 1:])
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
@@ -127,20 +165,36 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run `suitwb` and return its exit status (0 ok, 1 checked and refused, 2 bad input)."""
+    """Run `suitwb` and return its exit status: 0 ok, 1 checked and refused, 2 bad input or
+    misuse, 70 internal error (a defect of suitwb), 130 interrupted."""
     previous = _catch_early_interrupts()
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
-        if argv[:1] == ["gui"]:
-            return _run_gui(argv[1:])
+        gui = _gui_arguments(argv)
+        if gui is not None:
+            return _run_gui(gui)
         args = _parse(argv)
-        from suit.errors import WorkbenchError
+        # Loaded while Ctrl-C still ends the program quietly: _run's own imports of them
+        # are then look-ups in sys.modules.
+        import suit.errors  # noqa: F401
+        import workbench.cli.logs  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - a defect while building the parser: no traceback
+        return _internal_error(exc)
     finally:
         if previous is not None:  # the command itself sees Ctrl-C as KeyboardInterrupt
             signal.signal(signal.SIGINT, previous)
+    return _run(args, argv)
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from suit.errors import WorkbenchError
+    from workbench.cli import logs
+
     try:
+        _configure_logging(args, argv)
         return int(args.func(args))
     except WorkbenchError as exc:
+        _log_refusal(exc)
         print(f"suitwb: error: {exc}", file=sys.stderr)
         if exc.hint:
             print(f"suitwb: hint: {exc.hint}", file=sys.stderr)
@@ -148,6 +202,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("suitwb: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - issue 11: a bug is one line and status 70
+        return _internal_error(exc)
+    finally:
+        logs.reset()  # an in-process caller (tests, an embedding tool) gets its logging back
+
+
+def _configure_logging(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    import logging
+    from pathlib import Path
+
+    from workbench.cli import logs
+
+    logs.configure(args.verbose, Path(args.log_file) if args.log_file else None)
+    logging.getLogger(LOGGER).debug("suitwb %s", " ".join(argv))
+
+
+def _log_refusal(exc: Exception) -> None:
+    # The one-line message is printed below; the log file keeps where it came from.
+    import logging
+
+    logging.getLogger(LOGGER).debug("command ended with %s", type(exc).__name__, exc_info=exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    """One line on stderr; the traceback to the log file (and stderr with -v)."""
+    import logging
+
+    from workbench.cli.logs import QUIET_ON_CONSOLE
+
+    if logging.getLogger().handlers:  # else logging's last resort would print the traceback
+        logging.getLogger(LOGGER).error("internal error", exc_info=exc,
+                                          extra={QUIET_ON_CONSOLE: True})
+    what = ": ".join([type(exc).__name__, *[" ".join(str(exc).splitlines())][:bool(str(exc))]])
+    print(f"suitwb: internal error: {what} (run with -v or --log-file for details)",
+          file=sys.stderr)
+    return INTERNAL_ERROR
 
 
 def gui_main() -> int:

@@ -9,6 +9,7 @@ order never matters (components and commands keep the project's order).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ from workbench.project.generate import Generator
 from workbench.project.model import COMPONENT_TEXT_FIELDS, SEQUENCE_NAMES, SEVERABLE_NAMES, Project
 from workbench.project.projectfile import load_project, write_atomic
 from workbench.project.resolve import Resolved, resolve
+
+logger = logging.getLogger(__name__)
 
 _TEXT_KEYS: Final = dict(zip(COMPONENT_TEXT_FIELDS, (
     TextComponentKey.VENDOR_NAME, TextComponentKey.MODEL_NAME, TextComponentKey.VENDOR_DOMAIN,
@@ -204,6 +207,8 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
     if options.signers:
         data, signatures = sign(data, options.signers)
         envelope = decode_envelope(data)
+    logger.info("built %s: sequence number %d (%s), %d bytes, %d signature(s)", project.name,
+                manifest.sequence_number, resolved.sequence_source, len(data), len(signatures))
     return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built,
                        signatures)
 
