@@ -14,7 +14,7 @@ from signing.audit import SigningAuditLog
 from signing.backends import open_signer
 from suit.lint import Severity
 from workbench.cli.signing_cmds import TerminalPinProvider
-from workbench.project.builder import BuildOptions, build_project, write_envelope
+from workbench.project.builder import BuildOptions, BuildResult, build_project, write_envelope
 from workbench.project.lint import (
     ALL_RULES,
     LintReport,
@@ -23,6 +23,7 @@ from workbench.project.lint import (
     previous_from_audit_log,
     previous_from_envelope,
 )
+from workbench.project.mcuboot import McubootSigning, image_path, key_files
 from workbench.project.paths import input_files
 from workbench.project.projectfile import load_project
 from workbench.project.templates import create_project, list_templates
@@ -50,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sign with this key file or pkcs11: URI (repeatable)")
     p.add_argument("--sequence-number", type=int, metavar="N",
                    help="override the project's sequence number")
+    p.add_argument("--mcuboot-key", metavar="REF",
+                   help="sign every MCUboot image with this key file or pkcs11: URI "
+                   "(over the project's [component.mcuboot] key)")
     p.add_argument("--no-audit", action="store_true",
                    help="do not record the signatures in the signing audit log")
     p.set_defaults(func=_build)
@@ -94,27 +98,44 @@ def _build(args: argparse.Namespace) -> int:
     project = load_project(_project_file(args.project))
     # The output may not replace the project, its images or a key file; refused before
     # anything is signed, so no signature is recorded for an output that cannot exist.
-    inputs = [*input_files(project), *(Path(ref) for ref in args.sign if not ref.startswith("pkcs11:"))]
+    keys = [*args.sign, *([args.mcuboot_key] if args.mcuboot_key else [])]
+    inputs = [*input_files(project), *key_files(project),
+              *(Path(ref) for ref in keys if not ref.startswith("pkcs11:"))]
     check_output(args.output, inputs)
+    for component in project.components:
+        if component.mcuboot is not None:
+            check_output(image_path(args.output, component.name), inputs)
+    pins = TerminalPinProvider()
     with ExitStack() as stack:
         signers = []
         for ref in args.sign:
-            signer = open_signer(ref, None, TerminalPinProvider())
+            signer = open_signer(ref, None, pins)
             stack.callback(signer.close)
             signers.append(signer)
-        result = build_project(project, BuildOptions(signers=signers,
-                                                     sequence_number=args.sequence_number))
-    audit = None if args.no_audit or not result.signatures else SigningAuditLog()
+        result = build_project(project, BuildOptions(
+            signers=signers, sequence_number=args.sequence_number,
+            mcuboot=McubootSigning(args.mcuboot_key, pins)))
+    signed = result.signatures or result.signed_mcuboot_images
+    audit = None if args.no_audit or not signed else SigningAuditLog()
     write_envelope(result, args.output, audit, inputs)
     manifest = result.envelope.manifest
     print(f"built {args.output}: {len(result.data)} bytes, sequence number "
           f"{manifest.sequence_number} (from {result.sequence_source}), manifest digest "
           f"sha256:{result.manifest_digest.hex()}, "
           f"{len(result.envelope.authentication.blocks)} signature(s)")
+    _print_mcuboot(result, args.output)
     if result.sequence_source == "clock":
         print("note: the sequence number came from the clock; set SOURCE_DATE_EPOCH for "
               "reproducible builds", file=sys.stderr)
     return 0
+
+
+def _print_mcuboot(result: BuildResult, output: Path) -> None:
+    for name, image in result.mcuboot_images.items():
+        signed = f"signed {image.signature_type} by {image.identity.key_reference}" \
+            if image.identity is not None else "hash only (no key)"
+        print(f"MCUboot image {image_path(output, name)}: {len(image.data)} bytes, "
+              f"sha256:{image.image_hash.hex()}, {signed}")
 
 
 def _lint(args: argparse.Namespace) -> int:
