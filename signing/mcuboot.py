@@ -20,6 +20,7 @@ import hashlib
 import logging
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from imgtool import image as imgtool_image  # type: ignore[import-untyped]
-from imgtool import keys as imgtool_keys  # type: ignore[import-untyped]
+from imgtool import keys as imgtool_keys
 from imgtool.version import decode_version  # type: ignore[import-untyped]
 
 from signing.errors import SigningError
@@ -241,7 +242,7 @@ def _sign(signer: Signer, public: Any, region: bytes, digest: bytes) -> bytes:
     return signature
 
 
-def _check(verify: Any, identity: SignerIdentity) -> None:
+def _check(verify: Callable[[], None], identity: SignerIdentity) -> None:
     try:
         verify()
     except (InvalidSignature, ValueError) as exc:

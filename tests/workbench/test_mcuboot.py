@@ -19,7 +19,7 @@ from suit.model import Parameter
 from tests.signing.test_mcuboot import imgtool_verify
 from tests.workbench.conftest import run_suitwb
 from workbench.project.builder import BuildOptions, build_project
-from workbench.project.errors import ProjectFileError
+from workbench.project.errors import BuildError, ProjectFileError
 from workbench.project.mcuboot import image_path
 from workbench.project.model import Component, Device, Image, Mcuboot, Project
 from workbench.project.projectfile import dumps_project, load_project, loads_project
@@ -243,3 +243,29 @@ def test_shipped_payload_signed_with_a_key_verifies(kind: str, tmp_path: Path,
     verified = imgtool_verify(image, public, tmp_path)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
+
+
+def test_mcuboot_key_without_mcuboot_components_is_misuse(tmp_path: Path,
+                                                          signing_key: tuple[Path, Path]) -> None:
+    (tmp_path / "app.bin").write_bytes(RAW)
+    project = _project(tmp_path)
+    project.components[0].mcuboot = None
+    (tmp_path / "project.toml").write_text(dumps_project(project))
+    built = run_suitwb("build", tmp_path, "-o", tmp_path / "r.suit", "--mcuboot-key",
+                       signing_key[0])
+    assert built.returncode == 2 and "--mcuboot-key" in built.stderr
+    assert not (tmp_path / "r.suit").exists()
+
+
+def test_dependency_project_with_mcuboot_is_refused(tmp_path: Path) -> None:
+    """Its image would be built, perhaps signed, but never written or recorded."""
+    (tmp_path / "dep").mkdir()
+    (tmp_path / "dep" / "project.toml").write_text(dumps_project(_project(tmp_path / "dep")))
+    (tmp_path / "top.bin").write_bytes(RAW)
+    text = ('[[component]]\nname = "top"\nid = ["h\'01\'"]\nimage = { file = "top.bin" }\n'
+            'uri = "https://example.com/top.bin"\n'
+            '[[dependency]]\nname = "dep"\nprefix = ["h\'00\'"]\nproject = "dep/project.toml"\n'
+            'integrated = true\n')
+    (tmp_path / "project.toml").write_text(text)
+    with pytest.raises(BuildError, match="MCUboot"):
+        build_project(load_project(tmp_path / "project.toml"))

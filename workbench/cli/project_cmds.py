@@ -14,7 +14,13 @@ from signing.audit import SigningAuditLog
 from signing.backends import open_signer
 from suit.lint import Severity
 from workbench.cli.signing_cmds import TerminalPinProvider
-from workbench.project.builder import BuildOptions, BuildResult, build_project, write_envelope
+from workbench.project.builder import (
+    BuildOptions,
+    BuildResult,
+    build_project,
+    write_envelope,
+)
+from workbench.project.errors import ProjectFileError
 from workbench.project.lint import (
     ALL_RULES,
     LintReport,
@@ -98,6 +104,9 @@ def _build(args: argparse.Namespace) -> int:
     project = load_project(_project_file(args.project))
     # The output may not replace the project, its images or a key file; refused before
     # anything is signed, so no signature is recorded for an output that cannot exist.
+    if args.mcuboot_key and not any(c.mcuboot is not None for c in project.components):
+        raise ProjectFileError("--mcuboot-key", "the project has no [component.mcuboot]",
+                               hint="Add a [component.mcuboot] table, or leave the option out.")
     keys = [*args.sign, *([args.mcuboot_key] if args.mcuboot_key else [])]
     inputs = [*input_files(project), *key_files(project),
               *(Path(ref) for ref in keys if not ref.startswith("pkcs11:"))]

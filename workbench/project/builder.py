@@ -210,6 +210,11 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
     resolved = resolve(project, build_dependency, options.sequence_number, options.environ,
                        options.clock)
     # The manifest describes the MCUboot image, not the raw binary it was made from.
+    if _depth and any(c.mcuboot is not None for c in project.components):
+        # Its image would be built (and maybe signed) but never written nor recorded.
+        raise BuildError("dependency", f"{project.name}: a dependency project with MCUboot "
+                         "components", hint="Build that project on its own and depend on "
+                         "its envelope (envelope = \"....suit\").")
     mcuboot = build_images(project, options.mcuboot)
     resolved = with_images(project, resolved, mcuboot)
     manifest, severed = sever(build_manifest(project, resolved), project.severable)

@@ -21,7 +21,13 @@ from fileio import FileAccessError, read_limited
 from signing.audit import SigningAuditLog, new_record
 from signing.backends import open_signer
 from signing.keyref import FileKeyRef, KeyRef, parse_key_reference
-from signing.mcuboot import McubootError, McubootImage, McubootOptions, check_options, make_image
+from signing.mcuboot import (
+    McubootError,
+    McubootImage,
+    McubootOptions,
+    check_options,
+    make_image,
+)
 from signing.pin import PinProvider
 from suit.digest import digest_of
 from workbench.project import values
