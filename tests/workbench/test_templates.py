@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from suit.codec import decode_envelope
+from tests.signing.test_mcuboot import imgtool_verify
 from tests.workbench.conftest import run_suitwb
+from workbench.project.mcuboot import image_path
 from workbench.project.projectfile import load_project
 from workbench.project.templates import NAMES, create_project, list_templates
 from workbench.project.errors import TemplateError
@@ -42,6 +44,27 @@ def test_template_builds_signs_verifies_and_lints_clean(
         linted = run_suitwb("lint", target)
         assert linted.returncode == 0, linted.stdout
         assert "0 error(s), 0 warning(s)" in linted.stdout
+
+
+def test_mcuboot_template_signs_its_image_and_the_envelope(
+        tmp_path: Path, signing_key: tuple[Path, Path], data_dir: Path) -> None:
+    """The `mcuboot` template: the envelope signed with --sign, the MCUboot image with
+    --mcuboot-key; `suitwb verify` and `imgtool verify` accept them, lint is clean."""
+    private, public = signing_key
+    project = tmp_path / "mcuboot"
+    assert run_suitwb("new", "--template", "mcuboot", project).returncode == 0
+    out = tmp_path / "release.suit"
+    built = run_suitwb("build", project, "-o", out, "--sign", private, "--mcuboot-key", private)
+    assert built.returncode == 0, built.stderr
+    assert run_suitwb("verify", out, "--key", public).returncode == 0
+    image = image_path(out, "app").read_bytes()
+    verified = imgtool_verify(image, public, tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "Image version: 1.0.0+0" in verified.stdout
+    linted = run_suitwb("lint", out)
+    assert linted.returncode == 0 and "0 error(s), 0 warning(s)" in linted.stdout
+    audit = run_suitwb("audit", "show")
+    assert audit.stdout.count(str(private)) == 2, audit.stdout  # envelope and image
 
 
 @pytest.mark.parametrize("name", NAMES)

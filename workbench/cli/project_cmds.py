@@ -14,7 +14,13 @@ from signing.audit import SigningAuditLog
 from signing.backends import open_signer
 from suit.lint import Severity
 from workbench.cli.signing_cmds import TerminalPinProvider
-from workbench.project.builder import BuildOptions, build_project, write_envelope
+from workbench.project.builder import (
+    BuildOptions,
+    BuildResult,
+    build_project,
+    write_envelope,
+)
+from workbench.project.errors import ProjectFileError
 from workbench.project.lint import (
     ALL_RULES,
     LintReport,
@@ -23,6 +29,7 @@ from workbench.project.lint import (
     previous_from_audit_log,
     previous_from_envelope,
 )
+from workbench.project.mcuboot import McubootSigning, image_path, key_files
 from workbench.project.paths import input_files
 from workbench.project.projectfile import load_project
 from workbench.project.templates import create_project, list_templates
@@ -50,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sign with this key file or pkcs11: URI (repeatable)")
     p.add_argument("--sequence-number", type=int, metavar="N",
                    help="override the project's sequence number")
+    p.add_argument("--mcuboot-key", metavar="REF",
+                   help="sign every MCUboot image with this key file or pkcs11: URI "
+                   "(over the project's [component.mcuboot] key)")
     p.add_argument("--no-audit", action="store_true",
                    help="do not record the signatures in the signing audit log")
     p.set_defaults(func=_build)
@@ -94,8 +104,16 @@ def _build(args: argparse.Namespace) -> int:
     project = load_project(_project_file(args.project))
     # The output may not replace the project, its images or a key file; refused before
     # anything is signed, so no signature is recorded for an output that cannot exist.
-    inputs = [*input_files(project), *(Path(ref) for ref in args.sign if not ref.startswith("pkcs11:"))]
+    if args.mcuboot_key and not any(c.mcuboot is not None for c in project.components):
+        raise ProjectFileError("--mcuboot-key", "the project has no [component.mcuboot]",
+                               hint="Add a [component.mcuboot] table, or leave the option out.")
+    keys = [*args.sign, *([args.mcuboot_key] if args.mcuboot_key else [])]
+    inputs = [*input_files(project), *key_files(project),
+              *(Path(ref) for ref in keys if not ref.startswith("pkcs11:"))]
     check_output(args.output, inputs)
+    for component in project.components:
+        if component.mcuboot is not None:
+            check_output(image_path(args.output, component.name), inputs)
     pins = TerminalPinProvider()  # the keys' and the audit anchor's PINs, asked alike
     with ExitStack() as stack:
         signers = []
@@ -103,19 +121,30 @@ def _build(args: argparse.Namespace) -> int:
             signer = open_signer(ref, None, pins)
             stack.callback(signer.close)
             signers.append(signer)
-        result = build_project(project, BuildOptions(signers=signers,
-                                                     sequence_number=args.sequence_number))
-    audit = None if args.no_audit or not result.signatures else SigningAuditLog(pins=pins)
+        result = build_project(project, BuildOptions(
+            signers=signers, sequence_number=args.sequence_number,
+            mcuboot=McubootSigning(args.mcuboot_key, pins)))
+    signed = result.signatures or result.signed_mcuboot_images
+    audit = None if args.no_audit or not signed else SigningAuditLog(pins=pins)
     write_envelope(result, args.output, audit, inputs)
     manifest = result.envelope.manifest
     print(f"built {args.output}: {len(result.data)} bytes, sequence number "
           f"{manifest.sequence_number} (from {result.sequence_source}), manifest digest "
           f"sha256:{result.manifest_digest.hex()}, "
           f"{len(result.envelope.authentication.blocks)} signature(s)")
+    _print_mcuboot(result, args.output)
     if result.sequence_source == "clock":
         print("note: the sequence number came from the clock; set SOURCE_DATE_EPOCH for "
               "reproducible builds", file=sys.stderr)
     return 0
+
+
+def _print_mcuboot(result: BuildResult, output: Path) -> None:
+    for name, image in result.mcuboot_images.items():
+        signed = f"signed {image.signature_type} by {image.identity.key_reference}" \
+            if image.identity is not None else "hash only (no key)"
+        print(f"MCUboot image {image_path(output, name)}: {len(image.data)} bytes, "
+              f"sha256:{image.image_hash.hex()}, {signed}")
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from signing.audit import SigningAuditLog, new_record
 from signing.envelope import SignedEnvelope, sign_envelope
+from signing.mcuboot import McubootImage
 from signing.signer import Signer
 from suit import cbor
 from suit.codec import decode_envelope, encode_envelope, encode_manifest, encode_severable
@@ -41,6 +42,7 @@ from workbench.project import values
 from workbench.project.errors import BuildError
 from workbench.project.explicit import ExplicitSequences
 from workbench.project.generate import Generator
+from workbench.project.mcuboot import McubootSigning, build_images, with_images, write_images
 from workbench.project.model import COMPONENT_TEXT_FIELDS, SEQUENCE_NAMES, SEVERABLE_NAMES, Project
 from workbench.project.projectfile import load_project, write_atomic
 from workbench.project.resolve import Resolved, resolve
@@ -69,12 +71,15 @@ class BuildOptions:
         sequence_number: Overrides the project's sequence number.
         environ: Where SOURCE_DATE_EPOCH is looked up (default: os.environ).
         clock: The clock a ``"utc"`` sequence number falls back to.
+        mcuboot: Sign MCUboot images with their keys; None: SHA-256 TLV only (lint,
+            previews).
     """
 
     signers: Sequence[Signer] = ()
     sequence_number: int | None = None
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
+    mcuboot: McubootSigning | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class BuildResult:
         manifest: The manifest bytes (what the manifest digest covers, bstr-wrapped).
         sequence_source: ``project``, ``option``, ``SOURCE_DATE_EPOCH`` or ``clock``.
         dependencies: Envelopes built from dependency projects, by dependency name.
+        mcuboot_images: The MCUboot images the manifest describes, by component name.
     """
 
     envelope: Envelope
@@ -95,6 +101,12 @@ class BuildResult:
     sequence_source: str
     dependencies: dict[str, bytes] = field(default_factory=dict)
     signatures: tuple[SignedEnvelope, ...] = ()
+    mcuboot_images: dict[str, McubootImage] = field(default_factory=dict)
+
+    @property
+    def signed_mcuboot_images(self) -> int:
+        """How many MCUboot images carry a signature (each one is recorded when written)."""
+        return sum(1 for image in self.mcuboot_images.values() if image.identity is not None)
 
     @property
     def manifest_digest(self) -> bytes:
@@ -200,6 +212,14 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
 
     resolved = resolve(project, build_dependency, options.sequence_number, options.environ,
                        options.clock)
+    # The manifest describes the MCUboot image, not the raw binary it was made from.
+    if _depth and any(c.mcuboot is not None for c in project.components):
+        # Its image would be built (and maybe signed) but never written nor recorded.
+        raise BuildError("dependency", f"{project.name}: a dependency project with MCUboot "
+                         "components", hint="Build that project on its own and depend on "
+                         "its envelope (envelope = \"....suit\").")
+    mcuboot = build_images(project, options.mcuboot)
+    resolved = with_images(project, resolved, mcuboot)
     manifest, severed = sever(build_manifest(project, resolved), project.severable)
     envelope = Envelope(AuthenticationWrapper(digest_of(manifest_bstr(manifest))), manifest,
                         severed=severed, integrated=_integrated(project, resolved))
@@ -210,7 +230,7 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
     logger.info("built %s: sequence number %d (%s), %d bytes, %d signature(s)", project.name,
                 manifest.sequence_number, resolved.sequence_source, len(data), len(signatures))
     return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built,
-                       signatures)
+                       signatures, mcuboot)
 
 
 def _integrated(project: Project, resolved: Resolved) -> dict[str, bytes]:
@@ -237,7 +257,8 @@ def sign(data: bytes, signers: Sequence[Signer]) -> tuple[bytes, tuple[SignedEnv
 
 def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | None = None,
                    protect: Sequence[Path] = ()) -> None:
-    """Record each signature in the audit log, then write the envelope atomically.
+    """Record each signature in the audit log, then write the envelope atomically; the
+    MCUboot images go first, beside it (`workbench.project.mcuboot.image_path`).
 
     `protect` names the build's inputs, which the output must not replace (check them
     with `fileio.check_output` before signing, too: a refused output after signing leaves
@@ -246,6 +267,8 @@ def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | Non
     The order follows `workbench.signing`: a signature that was made is recorded even if
     the output cannot be written; no output appears unless its signatures are recorded.
     """
+    write_images(result.mcuboot_images, Path(path), audit,
+                 result.envelope.manifest.sequence_number, protect)
     if audit is not None:
         manifest = result.envelope.manifest
         for signed in result.signatures:

@@ -40,6 +40,35 @@ class Image:
 
 
 @dataclass
+class Mcuboot:
+    """The MCUboot image a component's raw binary becomes (docs/project-format.md,
+    "MCUboot images"); the options are `imgtool sign`'s, with its defaults.
+
+    Attributes:
+        version: ``major.minor.revision+build``.
+        header_size: Header bytes before the body (Zephyr uses 0x200).
+        load_address: The RAM address (with `ram_load`) or the ROM-fixed address.
+        ram_load: Set the RAM_LOAD flag (MCUboot copies the image to `load_address`).
+        slot_size: The slot the image and its trailer must fit (0: not checked).
+        align: Flash write alignment (1, 2, 4, 8, 16 or 32).
+        erased_value: What erased flash reads as, 0 or 0xff.
+        security_counter: A number, ``"auto"`` (from the version) or none.
+        key: The key that signs the image (file path or ``pkcs11:`` URI); none: the
+            image carries its SHA-256 TLV only. ``suitwb build --mcuboot-key`` overrides it.
+    """
+
+    version: str = "0.0.0"
+    header_size: int = 0x20
+    load_address: int | None = None
+    ram_load: bool = False
+    slot_size: int = 0
+    align: int = 1
+    erased_value: int = 0xFF
+    security_counter: int | str | None = None
+    key: str | None = None
+
+
+@dataclass
 class Slot:
     """One slot of an A/B component (M37 §8.4.8.9 component-slot, Appendix B example 3)."""
 
@@ -68,6 +97,8 @@ class Component:
         version: A version condition ``{comparison, version}`` checked before install.
         text: Component text (vendor-name, model-name, vendor-domain, model-info,
             description, version).
+        mcuboot: Make `image`'s file into an MCUboot image; the manifest then states
+            that image's digest and size.
     """
 
     name: str
@@ -85,6 +116,7 @@ class Component:
     invoke_args: str | None = None
     version: dict[str, Any] | None = None
     text: dict[str, str] = field(default_factory=dict)
+    mcuboot: Mcuboot | None = None
 
     @property
     def has_image(self) -> bool:

@@ -27,6 +27,7 @@ from workbench.project.model import (
     Dependency,
     Device,
     Image,
+    Mcuboot,
     Project,
     Slot,
     UpdatePolicy,
@@ -36,7 +37,8 @@ from workbench.project.model import (
 _NESTED: Final[dict[str, tuple[str, type]]] = {
     "device": ("device", Device), "update": ("update", UpdatePolicy),
     "components": ("component", Component), "dependencies": ("dependency", Dependency),
-    "image": ("image", Image), "slots": ("slot", Slot)}
+    "image": ("image", Image), "slots": ("slot", Slot),
+    "mcuboot": ("mcuboot", Mcuboot)}
 _SKIP: Final = frozenset({"path", "listeners"})
 #: Largest project file read; real ones are a few KiB.
 MAX_PROJECT_FILE: Final = 1 << 20

@@ -28,8 +28,9 @@ from workbench.resources import TEMPLATES, copy_tree, resource
 
 TEMPLATES_DIR: Final = resource(TEMPLATES)
 PROJECT_FILE: Final = "project.toml"
-#: The templates, in the order of RFC 9019 §5.
-NAMES: Final = ("single-mcu", "secure-normal", "dual-cpu-shared", "dual-cpu-bus", "linux")
+#: The templates, in the order of RFC 9019 §5, then an MCU running MCUboot (issue 13).
+NAMES: Final = ("single-mcu", "secure-normal", "dual-cpu-shared", "dual-cpu-bus", "linux",
+                  "mcuboot")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workbench.project import values
+from workbench.project import mcuboot, values
 from workbench.project.errors import ProjectFileError
 from workbench.project.model import Component, Dependency, Image, Project
 from workbench.project.projectfile import project_to_dict
@@ -89,6 +89,7 @@ def _component(component: Component, where: str) -> None:
         values.parse_bytes(component.invoke_args, f"{where}.invoke-args")
     if component.version is not None:
         values.parse_version(component.version, f"{where}.version")
+    mcuboot.check_component(component, where)
 
 
 def _image(image: Image, where: str) -> None:
