@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from gui.ceremony_pdf import write_pdf
-from suit.errors import WorkbenchError
 from signing.ceremony.answers import Confirmation, StepPrompt
 from signing.ceremony.errors import CeremonyAborted
 from signing.ceremony.runner import CeremonyResult, CeremonyRunner
+from suit.errors import WorkbenchError
 from workbench.ceremony import prepare_ceremony, read_transcript
 
 

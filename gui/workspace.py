@@ -82,8 +82,8 @@ class Workspace(QObject):
     def set_project(self, project: Project | None) -> None:
         """Open `project` (or close): clears undo history and selection."""
         if self.project is not None:
-            self.project.listeners[:] = [l for l in self.project.listeners
-                                         if l != self._relay]
+            self.project.listeners[:] = [listener for listener in self.project.listeners
+                                         if listener != self._relay]
         self.project = project
         if project is not None:
             project.listeners.append(self._relay)

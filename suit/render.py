@@ -12,8 +12,8 @@ from suit.commands import command_name, parameter_name
 from suit.cose import CoseHeader, CoseMessage, CoseSign, algorithm_name
 from suit.digest import algorithm_name as digest_name
 from suit.model import (
-    Command,
     AuthenticationWrapper,
+    Command,
     CommandItem,
     CommandSequence,
     Common,

@@ -43,7 +43,7 @@ from workbench.project.templates import PROJECT_FILE, create_project
 
 DEMO_FOLDER: Final = "demo-workspace"
 TEMPLATE: Final = "single-mcu"
-TOKEN_LABEL: Final = "suit-demo"
+TOKEN_LABEL: Final = "suit-demo"  # noqa: S105 - a token label, not its PIN
 KEY_LABEL: Final = "suit-demo-key"
 KEY_KIND: Final = "P-256"
 SETTINGS_FILE: Final = "demo.json"

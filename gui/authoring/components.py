@@ -86,7 +86,7 @@ class ComponentsModel(QAbstractTableModel):
         if column == 0:
             return str(row)
         if column == 1:
-            return c.display_name and f"{c.name} ({c.display_name})" or c.name
+            return (c.display_name and f"{c.name} ({c.display_name})") or c.name
         if column == 2:
             return "[" + ", ".join(c.id) + "]"
         if column == 6:

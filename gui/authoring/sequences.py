@@ -194,7 +194,7 @@ class SequenceModel(QAbstractListModel):
             ProjectFileError: with where and why.
         """
         project = self.workspace.project
-        assert project is not None  # edits only happen with a project open
+        assert project is not None  # noqa: S101 - invariant: edits only happen with a project open
         vendor, klass = device_ids(project)
         # Only the shape is checked here: references need a name, not a computed digest.
         placeholder = ImageInfo(Digest(DigestAlgorithm.SHA256, bytes(32)), 0)

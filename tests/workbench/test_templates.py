@@ -10,9 +10,9 @@ import pytest
 
 from suit.codec import decode_envelope
 from tests.workbench.conftest import run_suitwb
+from workbench.project.errors import TemplateError
 from workbench.project.projectfile import load_project
 from workbench.project.templates import NAMES, create_project, list_templates
-from workbench.project.errors import TemplateError
 
 
 def test_list_names_every_template() -> None:

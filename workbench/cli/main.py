@@ -156,7 +156,7 @@ def _run_gui(rest: Sequence[str]) -> int:
     # than imported (import-linter's layers contract, pyproject.toml).
     import os
 
-    os.execv(sys.executable, [sys.executable, "-m", "gui", *rest])
+    os.execv(sys.executable, [sys.executable, "-m", "gui", *rest])  # noqa: S606 - our own interpreter
     return 0  # pragma: no cover - execv does not return
 
 

@@ -25,9 +25,8 @@ from suit.cose import algorithm_name
 from suit.digest import digest_of
 from suit.model import (
     AuthenticationWrapper,
-    Common,
     CommandSequence,
-    Dependency as SuitDependency,
+    Common,
     Envelope,
     EnvelopeKey,
     LanguageText,
@@ -35,6 +34,9 @@ from suit.model import (
     TextComponentKey,
     TextKey,
     TextMap,
+)
+from suit.model import (
+    Dependency as SuitDependency,
 )
 from suit.verify import manifest_bstr
 from workbench.project import values

@@ -159,7 +159,7 @@ def _matches(hint: Any, value: Any) -> bool:
         (item,) = typing.get_args(hint)
         return isinstance(value, list) and all(_matches(item, v) for v in value)
     if origin is dict:
-        key_hint, item = typing.get_args(hint)
+        _key_hint, item = typing.get_args(hint)
         return isinstance(value, dict) and all(_matches(item, v) for v in value.values())
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
