@@ -8,22 +8,13 @@ pushed through the QUndoStack by `CoreCommand`, so undo and redo cover all of th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from workbench.project.commands import EditCommand
 from workbench.project.model import Project
-
-
-class EditCommand(Protocol):
-    """What the core's edit commands offer (workbench.project.commands)."""
-
-    label: str
-
-    def do(self, project: Project) -> None: ...
-
-    def undo(self, project: Project) -> None: ...
 
 
 class CoreCommand(QUndoCommand):

@@ -34,6 +34,7 @@ from suit.processor_model import (
     Authenticated,
     ComponentStore,
     DeviceFacts,
+    DigestPending,
     FetchRequest,
     Location,
     Procedure,
@@ -144,6 +145,6 @@ class Processor:
         return value
 
 
-__all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "FetchRequest",
-           "Location", "ProcessResult", "ProcessingFailed", "Procedure", "Processor",
-           "ReportReason", "authenticate"]
+__all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "DigestPending",
+           "FetchRequest", "Location", "ProcessResult", "ProcessingFailed", "Procedure",
+           "Processor", "ReportReason", "authenticate"]
