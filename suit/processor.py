@@ -142,7 +142,8 @@ class Processor:
                                        f"{section} is severed and the envelope does not "
                                        "carry it (M37 §8.4.12)")
             value = severed_member_content(self.envelope, key)
-        return value
+        sequence: CommandSequence | None = value
+        return sequence
 
 
 __all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "DigestPending",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, NoReturn, Protocol, runtime_checkable
 
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
 from suit.errors import ManifestError
@@ -249,7 +249,7 @@ class CommandContext(Protocol):
 
     def component(self, index: int, location: Location) -> tuple[bytes, ...]: ...
 
-    def fail(self, location: Location, detail: str) -> None: ...
+    def fail(self, location: Location, detail: str) -> NoReturn: ...
 
 
 #: A condition or directive for one selected component index.

@@ -124,8 +124,8 @@ def build_manifest(project: Project, resolved: Resolved) -> Manifest:
             values.parse_component_id(d.prefix, f"dependency {d.name}.prefix"))
             for d in project.dependencies},
         shared_sequence=sequence("shared", generator.shared))
-    members = {attr: sequence(name, getattr(generator, attr, lambda: None))
-               for name, attr in _ATTRIBUTES.items()}
+    members: dict[str, Any] = {attr: sequence(name, getattr(generator, attr, lambda: None))
+                               for name, attr in _ATTRIBUTES.items()}
     return Manifest(
         sequence_number=resolved.sequence_number, common=common,
         reference_uri=project.reference_uri,
@@ -150,7 +150,7 @@ def _check_references(project: Project) -> None:
 
 
 def _text(project: Project) -> TextMap | None:
-    fields = {k: v for k, v in ((TextKey.MANIFEST_DESCRIPTION, project.description),
+    fields: dict[int, str] = {k: v for k, v in ((TextKey.MANIFEST_DESCRIPTION, project.description),
                                 (TextKey.UPDATE_DESCRIPTION, project.update_description)) if v}
     components = {}
     for c in project.components:
@@ -205,7 +205,8 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
     manifest, severed = sever(build_manifest(project, resolved), project.severable)
     envelope = Envelope(AuthenticationWrapper(digest_of(manifest_bstr(manifest))), manifest,
                         severed=severed, integrated=_integrated(project, resolved))
-    data, signatures = encode_envelope(envelope), ()
+    data = encode_envelope(envelope)
+    signatures: tuple[SignedEnvelope, ...] = ()
     if options.signers:
         data, signatures = sign(data, options.signers)
         envelope = decode_envelope(data)

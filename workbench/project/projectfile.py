@@ -75,7 +75,8 @@ def loads_project(text: str, where: str = "project") -> Project:
 
 def project_from_dict(table: dict[str, Any]) -> Project:
     """The project a parsed TOML table describes."""
-    return _from_table(Project, table, "")
+    project: Project = _from_table(Project, table, "")
+    return project
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
