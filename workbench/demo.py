@@ -212,11 +212,15 @@ def _init_token(conf: Path, tokens: Path, label: str, pin: str) -> None:
 def _key(root: Path, uri: Pkcs11Uri, pin: str) -> Path:
     pins = FixedPinProvider(pin)
     module = uri.module_path or SOFTHSM_MODULE
-    [token] = management.inventory(module, pins, token=uri.token, login=True) or [None]
-    if token is None:
+    tokens = management.inventory(module, pins, token=uri.token, login=True)
+    if len(tokens) > 1:
+        raise DemoError("key", f"{len(tokens)} tokens are labelled {uri.token!r}",
+                        hint="Delete the extra demo tokens with softhsm2-util --delete-token.")
+    if not tokens:
         raise DemoError("key", f"no token {uri.token!r} in this SoftHSM2 installation",
                         hint="SoftHSM2 was loaded with another SOFTHSM2_CONF before the demo "
                              "was set up; start the workbench again.")
+    [token] = tokens
     if not any(k.label == KEY_LABEL for k in token.keys):
         management.generate(uri, KEY_KIND, pins)
     public_key = root / "keys" / f"{KEY_LABEL}.pem"
