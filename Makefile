@@ -1,5 +1,5 @@
 # SUIT Workbench: two commands do everything on a fresh Debian machine with Python 3.11.
-#   make test     set up, then run every test and the import-layer contracts
+#   make test     set up, then ruff, mypy, every test and the import-layer contracts
 #   make run      set up, then start the workstation on its demo workspace
 #   make install  set up, then put `suitwb` and `suit-workbench` launchers in ~/.local/bin
 # Both are idempotent: the second run only checks stamps and starts at once.
@@ -53,7 +53,11 @@ $(SYS_STAMP): Makefile | $(VENV)/bin/python
 lint-imports: setup
 	$(VENV)/bin/lint-imports --no-cache
 
+# Fast failures first: ruff (seconds), mypy (strict for suit, fileio, signing, flasher;
+# configured in pyproject.toml), then the tests, then the import-layer contracts.
 test: setup
+	$(VENV)/bin/ruff check --no-cache .
+	$(VENV)/bin/mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 	$(VENV)/bin/lint-imports --no-cache
 
@@ -78,4 +82,4 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .mypy_cache

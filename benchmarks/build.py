@@ -52,7 +52,8 @@ def time_build(project: Path) -> dict[str, float]:
     """Run the build in a child; it reports its build time and its peak RSS."""
     result = subprocess.run([sys.executable, "-m", "benchmarks.build", "--child", str(project)],
                             check=True, capture_output=True, text=True)
-    return json.loads(result.stdout)
+    figures: dict[str, float] = json.loads(result.stdout)
+    return figures
 
 
 def child(project_file: str) -> None:

@@ -110,7 +110,7 @@ def protocol_figure(size: int, baud: int, noise: float | None = None) -> float:
     pty = PseudoTerminal()
     stop = threading.Event()
     sink = SinkDevice(size)
-    server = RecoveryServer(pty.transport, sink, ServerConfig(baud=baud))  # type: ignore[arg-type]
+    server = RecoveryServer(pty.transport, sink, ServerConfig(baud=baud))
     thread = threading.Thread(target=server.serve, args=(stop,), daemon=True)
     thread.start()
     line = None if noise is None else LineSimulator(pty.path, Faults(corrupt_per_byte=noise))

@@ -28,7 +28,9 @@ from signing.backends import open_signer
 from signing.envelope import BlockPolicy, sign_envelope
 from signing.keyref import parse_key_reference
 from signing.management import generate
+from signing.signer import Signer
 from suit.codec import decode_envelope
+from suit.model import Envelope
 
 VECTORS = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "manifest-spec"
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -95,6 +97,18 @@ def _open_sign_close(uri: str, tbs: bytes, rounds: int = 50) -> float:
     return _median_ms(samples)
 
 
+def _cases(envelope: Envelope, software: Signer, token: Signer,
+           tbs: bytes) -> dict[str, Callable[[], object]]:
+    """The timed operations for one algorithm (a function, so each closure binds its own)."""
+    return {
+        "software_sign": lambda: software.sign(tbs),
+        "software_envelope": lambda: sign_envelope(envelope, software, BlockPolicy.APPEND),
+        "softhsm_bare": _bare_sign(token, tbs),
+        "softhsm_sign": lambda: token.sign(tbs),
+        "softhsm_envelope": lambda: sign_envelope(envelope, token, BlockPolicy.APPEND),
+    }
+
+
 def main() -> dict[str, float]:
     envelope = decode_envelope((VECTORS / "example0-unsigned.cbor").read_bytes())
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,13 +123,7 @@ def main() -> dict[str, float]:
             software = open_signer(_software_key(work, kind, key))
             token = open_signer(uri)
             tbs = token.identity.kid * 4  # a Sig_structure-sized input
-            result = interleaved({
-                "software_sign": lambda: software.sign(tbs),
-                "software_envelope": lambda: sign_envelope(envelope, software, BlockPolicy.APPEND),
-                "softhsm_bare": _bare_sign(token, tbs),
-                "softhsm_sign": lambda: token.sign(tbs),
-                "softhsm_envelope": lambda: sign_envelope(envelope, token, BlockPolicy.APPEND),
-            })
+            result = interleaved(_cases(envelope, software, token, tbs))
             token.close()
             result["softhsm_open_sign_close"] = _open_sign_close(uri, tbs)
             overhead = result["softhsm_sign"] - result["softhsm_bare"]

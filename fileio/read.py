@@ -10,6 +10,7 @@ writes to is refused rather than waited on forever.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import select
@@ -54,7 +55,7 @@ def read_limited(path: StrPath, limit: int, *, regular_only: bool = False) -> by
     return data
 
 
-def open_regular(path: StrPath) -> BinaryIO:
+def open_regular(path: StrPath) -> io.FileIO:
     """Open a regular file for unbuffered binary reading (streaming big images).
 
     The kind is checked before opening, and again on the open descriptor: O_NONBLOCK makes

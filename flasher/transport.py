@@ -58,13 +58,18 @@ class SerialTransport:
             raise TransportError(url, f"cannot open: {exc}") from exc
         return cls(port, url)
 
+    def _waiting(self) -> int:
+        # Every port class serial_for_url returns (posix, rfc2217, socket://, loop://)
+        # defines in_waiting; pyserial's SerialBase, the declared return type, does not.
+        return int(self._port.in_waiting)  # type: ignore[attr-defined]
+
     def read(self, size: int, timeout: float) -> bytes:
         """Up to `size` bytes; b"" if none arrived within `timeout` seconds."""
         try:
             if self._port.timeout != timeout:
                 self._port.timeout = timeout
-            first = b"" if self._port.in_waiting else self._port.read(1)
-            waiting = self._port.in_waiting
+            first = b"" if self._waiting() else self._port.read(1)
+            waiting = self._waiting()
             if not first and not waiting:
                 return b""
             return bytes(first) + bytes(self._port.read(min(waiting, size - len(first))))

@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from gui.ceremony_pdf import write_pdf
-from suit.errors import WorkbenchError
 from signing.ceremony.answers import Confirmation, StepPrompt
 from signing.ceremony.errors import CeremonyAborted
 from signing.ceremony.runner import CeremonyResult, CeremonyRunner
+from suit.errors import WorkbenchError
 from workbench.ceremony import prepare_ceremony, read_transcript
 
 
@@ -229,9 +229,9 @@ class FinishPage(QWizardPage):
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Finish the ceremony when every step was confirmed."""
         owner = self.owner
-        if owner.aborted is None and owner.result is None:
+        if owner.aborted is None and owner.ceremony_result is None:
             try:
-                owner.result = owner.runner.finish()
+                owner.ceremony_result = owner.runner.finish()
             except CeremonyAborted as exc:
                 owner.on_aborted(exc, navigate=False)
         self.summary.setPlainText(self.owner.outcome_text())
@@ -278,7 +278,7 @@ class CeremonyWizard(QWizard):
         self.participants = WizardParticipants()
         self.runner = prepare_ceremony(ceremony_file, self.participants, output=output)
         self.aborted: CeremonyAborted | None = None
-        self.result: CeremonyResult | None = None
+        self.ceremony_result: CeremonyResult | None = None
         self.setWindowTitle(f"Key ceremony: {self.runner.ceremony.name}")
         self.setButtonText(QWizard.WizardButton.CommitButton, "Confirm step")
         self.addPage(IntroPage(self.runner))
@@ -301,11 +301,12 @@ class CeremonyWizard(QWizard):
             return (f"ABORTED at step {self.aborted.step}: {self.aborted.reason}\n"
                     f"Keys made so far were destroyed and outputs removed.\n"
                     f"Transcript: {transcript}")
-        if self.result is None:
+        if self.ceremony_result is None:
             return "The ceremony has not finished."
-        outputs = "\n".join(f"  {p}" for _, p in sorted(self.result.outputs.items()))
-        return (f"COMPLETED. Transcript signed by the new key: {self.result.transcript}\n"
-                f"Final chain hash: {self.result.head}\nOutputs:\n{outputs}")
+        result = self.ceremony_result
+        outputs = "\n".join(f"  {p}" for _, p in sorted(result.outputs.items()))
+        return (f"COMPLETED. Transcript signed by the new key: {result.transcript}\n"
+                f"Final chain hash: {result.head}\nOutputs:\n{outputs}")
 
     def print_pdf(self, path: Path) -> None:
         """Print the transcript (completed or aborted) to `path`."""
@@ -313,7 +314,7 @@ class CeremonyWizard(QWizard):
 
     def reject(self) -> None:
         """Cancel: an unfinished ceremony is aborted (keys destroyed) before closing."""
-        if self.aborted is None and self.result is None and self.runner.transcript.entries:
+        if self.aborted is None and self.ceremony_result is None and self.runner.transcript.entries:
             self.aborted = CeremonyAborted("cancel", "cancelled by the administrator")
             self.runner.abort(self._current_step_id(), "cancelled by the administrator")
         super().reject()

@@ -27,7 +27,6 @@ from gui.records_panel import RecordsPanel
 from gui.signing_panel import SigningPanel
 from signing.token import SOFTHSM_MODULE
 from suit.errors import WorkbenchError
-from workbench.project.commands import SetValue
 from workbench.demo import (
     KEY_LABEL,
     DemoConfig,
@@ -36,6 +35,7 @@ from workbench.demo import (
     ensure_demo,
     payloads_of,
 )
+from workbench.project.commands import SetValue
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -59,7 +59,7 @@ class ReleasePanels:
 
     def start_device(self, state: Path | None = None, description: str = "") -> str:
         """Serve a demo virtual device (state dir `state`) and list it in the flash panel."""
-        assert self.demo is not None  # callers open the demo first
+        assert self.demo is not None  # noqa: S101 - invariant: callers open the demo first
         device = DemoDevice(self.demo.device_spec(state))
         path = device.start()
         self.devices.append(device)
@@ -199,7 +199,7 @@ def run_flow(parts: ReleasePanels, timeout: float = 120.0) -> bool:
     Only for the scripted demo (``--screenshot``): it pumps the event loop while waiting,
     which the window does before `exec()` starts.
     """
-    assert parts.demo is not None
+    assert parts.demo is not None  # noqa: S101 - invariant: only the scripted demo calls this
     authoring = getattr(parts.window, "authoring", None)
     done: list[bool] = []
     hooks = _Chain(parts, done)

@@ -39,9 +39,7 @@ class Settings:
 
     def recent_files(self) -> list[str]:
         """Most recent first; files that no longer exist are left out."""
-        value = self._qs.value("recent/files", [])
-        items = [value] if isinstance(value, str) else list(value or [])
-        return [p for p in items if Path(p).exists()]
+        return [p for p in _strings(self._qs.value("recent/files", [])) if Path(p).exists()]
 
     def add_recent(self, path: str | Path) -> list[str]:
         """Put `path` first in the recent list; returns the new list."""
@@ -69,8 +67,7 @@ class Settings:
 
     def trust_anchor_files(self) -> list[str]:
         """PEM or COSE_Key files the inspector verifies signatures with."""
-        value = self._qs.value("inspector/trust_anchors", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return _strings(self._qs.value("inspector/trust_anchors", []))
 
     def set_trust_anchor_files(self, paths: list[str]) -> None:
         """Replace the inspector's trust anchors."""
@@ -87,3 +84,13 @@ class Settings:
     def sync(self) -> None:
         """Write to disk now."""
         self._qs.sync()
+
+
+def _strings(value: object) -> list[str]:
+    """A list setting as QSettings returns it: one string for a one-item list, a list for
+    more, None or anything else (a hand-edited file) for none."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []

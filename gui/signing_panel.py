@@ -145,7 +145,7 @@ class SigningPanel(QWidget):
 
     def _show_steps(self, states: list[str]) -> None:
         fill_table(self.steps, [[str(i + 1), key, state]
-                                for i, (key, state) in enumerate(zip(self.keys, states))])
+                                for i, (key, state) in enumerate(zip(self.keys, states, strict=True))])
         self.stepsShown.emit(list(states))
 
     def _browse(self, edit: QLineEdit, *, save: bool) -> None:

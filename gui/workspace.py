@@ -8,22 +8,13 @@ pushed through the QUndoStack by `CoreCommand`, so undo and redo cover all of th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from workbench.project.commands import EditCommand
 from workbench.project.model import Project
-
-
-class EditCommand(Protocol):
-    """What the core's edit commands offer (workbench.project.commands)."""
-
-    label: str
-
-    def do(self, project: Project) -> None: ...
-
-    def undo(self, project: Project) -> None: ...
 
 
 class CoreCommand(QUndoCommand):
@@ -82,8 +73,8 @@ class Workspace(QObject):
     def set_project(self, project: Project | None) -> None:
         """Open `project` (or close): clears undo history and selection."""
         if self.project is not None:
-            self.project.listeners[:] = [l for l in self.project.listeners
-                                         if l != self._relay]
+            self.project.listeners[:] = [listener for listener in self.project.listeners
+                                         if listener != self._relay]
         self.project = project
         if project is not None:
             project.listeners.append(self._relay)

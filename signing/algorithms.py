@@ -17,7 +17,7 @@ from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm, SignatureAlgorithm, a
 P256: Final = "P-256"
 P384: Final = "P-384"
 ED25519: Final = "Ed25519"
-SECRET: Final = "secret"
+SECRET: Final = "secret"  # noqa: S105 - the name of a key kind, not a password
 KEY_KINDS: Final = (P256, P384, ED25519, SECRET)
 
 #: The algorithm used when none is asked for: the fully specified one (RFC 9864).

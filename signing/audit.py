@@ -18,7 +18,7 @@ import os
 import platform
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -78,7 +78,7 @@ def new_record(*, key_reference: str, kid: bytes, algorithm: str, manifest_diges
                operator: str | None = None) -> SignatureRecord:
     """A record for a signature made now by this operator on this host."""
     return SignatureRecord(
-        time_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        time_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         operator=operator or default_operator(), host=platform.node(),
         key_reference=key_reference, kid=kid.hex(), algorithm=algorithm,
         manifest_digest=manifest_digest.hex(), sequence_number=str(sequence_number),

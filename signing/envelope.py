@@ -15,6 +15,7 @@ from enum import Enum
 
 from signing.errors import BlockExists
 from signing.signer import Signer, SignerIdentity
+from suit import cbor
 from suit.codec import encode_envelope
 from suit.commands import encode_wrapped_digest
 from suit.cose import (
@@ -23,7 +24,7 @@ from suit.cose import (
     CoseSign,
     CoseSign1,
     SignatureAlgorithm,
-    decode_cose,
+    decode_authentication_block,
     encode_protected,
     mac_structure,
     sig_structure,
@@ -108,7 +109,9 @@ def attach_block(envelope: Envelope, block: bytes, kid: bytes, policy: BlockPoli
         if any(isinstance(b.message, CoseSign) for b in same):
             raise BlockExists(kid)
         blocks = [b for b in blocks if b not in same]
-    blocks.append(AuthenticationBlock(decode_cose(block, "new block"), block))
+    # M37 §8.3: only COSE_Sign1, COSE_Sign, COSE_Mac0 or COSE_Mac may sit in the wrapper.
+    message = decode_authentication_block(cbor.loads(block, path="new block"), "new block")
+    blocks.append(AuthenticationBlock(message, block))
     wrapper = dataclasses.replace(envelope.authentication, blocks=tuple(blocks))
     return dataclasses.replace(envelope, authentication=wrapper)
 

@@ -100,7 +100,8 @@ class HashChainedLog:
             record = LogRecord(seq, values, prev, record_hash(seq, values, prev))
             names = ", ".join(self.fields)
             marks = ", ".join("?" * (len(self.fields) + 3))
-            db.execute(f"INSERT INTO records (seq, {names}, prev_hash, hash) VALUES ({marks})",
+            # Column names are this log's own fixed fields, values are ? parameters.
+            db.execute(f"INSERT INTO records (seq, {names}, prev_hash, hash) VALUES ({marks})",  # noqa: S608
                        (seq, *values.values(), prev, record.hash))
             head = ChainHead(seq, record.hash)
             if before_commit is not None:
@@ -119,8 +120,9 @@ class HashChainedLog:
             return []
         names = ", ".join(self.fields)
         with self._connect() as db:
-            rows = db.execute(f"SELECT seq, {names}, prev_hash, hash FROM records ORDER BY seq").fetchall()
-        return [LogRecord(int(r[0]), dict(zip(self.fields, map(str, r[1:-2]))), str(r[-2]),
+            rows = db.execute(f"SELECT seq, {names}, prev_hash, hash FROM records "  # noqa: S608 - fixed names
+                              "ORDER BY seq").fetchall()
+        return [LogRecord(int(r[0]), dict(zip(self.fields, map(str, r[1:-2]), strict=True)), str(r[-2]),
                           str(r[-1])) for r in rows]
 
     def verify(self) -> ChainHead:

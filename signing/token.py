@@ -88,7 +88,7 @@ def load_module(path: str) -> Any:
 
 def find_token(lib: Any, uri: Pkcs11Uri) -> Any:
     """The one token matching the URI's token, serial, manufacturer and model attributes."""
-    wanted = {k: uri.attributes[k] for k in ("token", "serial", "manufacturer", "model")
+    wanted: dict[str, str] = {k: uri.attributes[k] for k in ("token", "serial", "manufacturer", "model")
               if k in uri.attributes}
     described = ", ".join(f"{k}={v}" for k, v in wanted.items()) or "any token"
     with translated("token lookup", described):

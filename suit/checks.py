@@ -45,9 +45,10 @@ def expect_int(value: Any, path: str) -> int:
 
 
 def expect_uint(value: Any, path: str) -> int:
-    if expect_int(value, path) < 0:
+    number = expect_int(value, path)
+    if number < 0:
         raise DecodeError(path, f"expected uint, found {value}")
-    return value
+    return number
 
 
 def expect_bool(value: Any, path: str) -> bool:

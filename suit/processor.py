@@ -34,6 +34,7 @@ from suit.processor_model import (
     Authenticated,
     ComponentStore,
     DeviceFacts,
+    DigestPending,
     FetchRequest,
     Location,
     Procedure,
@@ -141,9 +142,10 @@ class Processor:
                                        f"{section} is severed and the envelope does not "
                                        "carry it (M37 §8.4.12)")
             value = severed_member_content(self.envelope, key)
-        return value
+        sequence: CommandSequence | None = value
+        return sequence
 
 
-__all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "FetchRequest",
-           "Location", "ProcessResult", "ProcessingFailed", "Procedure", "Processor",
-           "ReportReason", "authenticate"]
+__all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "DigestPending",
+           "FetchRequest", "Location", "ProcessResult", "ProcessingFailed", "Procedure",
+           "Processor", "ReportReason", "authenticate"]

@@ -11,7 +11,7 @@ unless soft-failure was set. A failed directive always ends processing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from suit.errors import WorkbenchError
 from suit.model import Command, CommandItem, CommandSequence, Parameter
@@ -185,7 +185,7 @@ class Interpreter:
                                    location)
         return self.p.components[index]
 
-    def fail(self, location: Location, detail: str) -> None:
+    def fail(self, location: Location, detail: str) -> NoReturn:
         """A condition failed."""
         raise _ConditionFailed(location, detail)
 

@@ -143,11 +143,12 @@ def version_matches(match: VersionMatch, current: tuple[int, ...]) -> bool:
     length = len(match.version)
     mine = tuple(current[:length]) + (0,) * max(0, length - len(current))
     ordering = (mine > match.version) - (mine < match.version)
-    return {VersionComparison.GREATER: ordering > 0,
-            VersionComparison.GREATER_EQUAL: ordering >= 0,
-            VersionComparison.EQUAL: ordering == 0,
-            VersionComparison.LESSER_EQUAL: ordering <= 0,
-            VersionComparison.LESSER: ordering < 0}.get(match.comparison, False)
+    outcomes: dict[int, bool] = {VersionComparison.GREATER: ordering > 0,
+                                 VersionComparison.GREATER_EQUAL: ordering >= 0,
+                                 VersionComparison.EQUAL: ordering == 0,
+                                 VersionComparison.LESSER_EQUAL: ordering <= 0,
+                                 VersionComparison.LESSER: ordering < 0}
+    return outcomes.get(match.comparison, False)  # an unknown operator never matches
 
 
 def _device_identifier(it: CommandContext, index: int, arg: Any, location: Location) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Final, Protocol
+from typing import Any, Final, NoReturn, Protocol, runtime_checkable
 
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
 from suit.errors import ManifestError
@@ -85,13 +85,16 @@ class ProcessingFailed(ManifestError):
         self.location = location
 
 
-class _Pending:
+class DigestPending:
+    """The type of `DIGEST_PENDING`, the only instance; public so that a store's
+    `image_digest` can name it and satisfy `ComponentStore` (not a bare `object`)."""
+
     def __repr__(self) -> str:
         return "DIGEST_PENDING"
 
 
 #: What a planning store's `image_digest` returns for a payload still to arrive.
-DIGEST_PENDING: Final = _Pending()
+DIGEST_PENDING: Final = DigestPending()
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class FetchRequest:
     integrated: bytes | None = None
 
 
+@runtime_checkable
 class ComponentStore(Protocol):
     """Everything with effects, supplied by the device. Failures raise a WorkbenchError,
     which the processor reports with the location of the command that caused it.
@@ -131,7 +135,7 @@ class ComponentStore(Protocol):
     def component_slot(self, component_id: ComponentId) -> int | None: ...
 
     def image_digest(self, component_id: ComponentId, algorithm: int,
-                     size: int | None) -> bytes | _Pending | None: ...
+                     size: int | None) -> bytes | DigestPending | None: ...
 
     def read(self, component_id: ComponentId, size: int) -> bytes | None: ...
 
@@ -245,7 +249,7 @@ class CommandContext(Protocol):
 
     def component(self, index: int, location: Location) -> tuple[bytes, ...]: ...
 
-    def fail(self, location: Location, detail: str) -> None: ...
+    def fail(self, location: Location, detail: str) -> NoReturn: ...
 
 
 #: A condition or directive for one selected component index.

@@ -12,8 +12,8 @@ from suit.commands import command_name, parameter_name
 from suit.cose import CoseHeader, CoseMessage, CoseSign, algorithm_name
 from suit.digest import algorithm_name as digest_name
 from suit.model import (
-    Command,
     AuthenticationWrapper,
+    Command,
     CommandItem,
     CommandSequence,
     Common,
@@ -233,8 +233,8 @@ def envelope_diag(envelope: Envelope) -> str:
                _keyed("manifest", 3, _wrapped(manifest_diag(envelope.manifest)))]
     for key in envelope.severed:
         members.append(_keyed(member_name(key), key, _severable_diag(severed_member_content(envelope, key))))
-    for key, data in envelope.integrated.items():
-        members.append([f"{value_diag(key)}: h'{data[:32].hex()}{'...' if len(data) > 32 else ''}' "
+    for uri, data in envelope.integrated.items():
+        members.append([f"{value_diag(uri)}: h'{data[:32].hex()}{'...' if len(data) > 32 else ''}' "
                         f"{_comment(f'{len(data)} bytes')}"])
     members += [[f"{value_diag(k)}: {value_diag(v)}"] for k, v in envelope.extensions.items()]
     lines = _block("{", members, "}")

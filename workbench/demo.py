@@ -43,7 +43,7 @@ from workbench.project.templates import PROJECT_FILE, create_project
 
 DEMO_FOLDER: Final = "demo-workspace"
 TEMPLATE: Final = "single-mcu"
-TOKEN_LABEL: Final = "suit-demo"
+TOKEN_LABEL: Final = "suit-demo"  # noqa: S105 - a token label, not its PIN
 KEY_LABEL: Final = "suit-demo-key"
 KEY_KIND: Final = "P-256"
 SETTINGS_FILE: Final = "demo.json"
@@ -212,11 +212,15 @@ def _init_token(conf: Path, tokens: Path, label: str, pin: str) -> None:
 def _key(root: Path, uri: Pkcs11Uri, pin: str) -> Path:
     pins = FixedPinProvider(pin)
     module = uri.module_path or SOFTHSM_MODULE
-    [token] = management.inventory(module, pins, token=uri.token, login=True) or [None]
-    if token is None:
+    tokens = management.inventory(module, pins, token=uri.token, login=True)
+    if len(tokens) > 1:
+        raise DemoError("key", f"{len(tokens)} tokens are labelled {uri.token!r}",
+                        hint="Delete the extra demo tokens with softhsm2-util --delete-token.")
+    if not tokens:
         raise DemoError("key", f"no token {uri.token!r} in this SoftHSM2 installation",
                         hint="SoftHSM2 was loaded with another SOFTHSM2_CONF before the demo "
                              "was set up; start the workbench again.")
+    [token] = tokens
     if not any(k.label == KEY_LABEL for k in token.keys):
         management.generate(uri, KEY_KIND, pins)
     public_key = root / "keys" / f"{KEY_LABEL}.pem"

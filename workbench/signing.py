@@ -256,7 +256,7 @@ def _every_new_block_verified(report: VerificationReport, signed: Sequence[Signe
     # carry no block of ours that fails (MAC blocks need the secret: they are not checked).
     new_blocks = report.blocks[len(report.blocks) - len(signed):]
     failures = [f"block {block.index} ({one.identity.key_reference}): {block.reason or 'no match'}"
-                for block, one in zip(new_blocks, signed)
+                for block, one in zip(new_blocks, signed, strict=True)
                 if one.identity.public_key is not None and not block.verified_by]
     if failures:
         raise SignatureInvalid(failures)

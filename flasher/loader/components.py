@@ -28,7 +28,7 @@ from flasher.loader.layout import TRUST_ANCHOR_COMPONENT, ComponentId, Layout, P
 from suit import digest as digests
 from suit.errors import ManifestError, TrustAnchorError
 from suit.keys import TrustAnchor
-from suit.processor import DIGEST_PENDING, DeviceFacts, FetchRequest
+from suit.processor import DIGEST_PENDING, DeviceFacts, DigestPending, FetchRequest
 
 PLAN: Final = "plan"
 INSTALL: Final = "install"
@@ -112,7 +112,7 @@ class FlashStore:
     # -- reading --------------------------------------------------------------------------
 
     def image_digest(self, component_id: ComponentId, algorithm: int,
-                     size: int | None) -> bytes | object | None:
+                     size: int | None) -> bytes | DigestPending | None:
         if self.ctx.mode == PLAN and self._touched(component_id):
             return DIGEST_PENDING
         length = size if size is not None else self._known_size(component_id)

@@ -242,7 +242,7 @@ class RecoveryServer:
             raise session.failure
         if session.plan is None:
             raise ProtocolError(ErrorCode.BAD_STATE, "FINISH before VERIFY")
-        missing = [r.uri for r, s in zip(session.plan, session.stored) if s < r.size]
+        missing = [r.uri for r, s in zip(session.plan, session.stored, strict=True) if s < r.size]
         if missing:
             raise ProtocolError(ErrorCode.BAD_STATE, f"payloads incomplete: {missing}")
         result = self.device.finish_update()

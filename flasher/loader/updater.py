@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, NoReturn
 
 from flasher.errors import RefusalReason, UpdateRefused, wire_reason
 from flasher.loader.components import (
@@ -326,7 +326,7 @@ class Updater:
         self._refuse(reason, detail + where, number=number, digest=digest, location=location)
 
     def _refuse(self, reason: RefusalReason, detail: str, *, number: int | None = None,
-                digest: bytes | None = None, location: object = None) -> None:
+                digest: bytes | None = None, location: object = None) -> NoReturn:
         """Record the refusal as the last result (a state save) and raise it."""
         section = getattr(location, "section", None)
         record = ResultRecord(int(reason), detail, number, digest, int(time.time()), section,

@@ -4,6 +4,7 @@ the reason, and the project is left as it was."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -135,7 +136,7 @@ class ComponentEditor(QWidget):
         form.addRow("Validate at boot", self.validate)
         self.text: dict[str, QLineEdit] = {}
         for key in COMPONENT_TEXT_FIELDS:
-            self.text[key] = self._line(form, f"Text: {key}", lambda v, k=key: self._text(k, v))
+            self.text[key] = self._line(form, f"Text: {key}", functools.partial(self._text, key))
         return self.group
 
     def _combo(self, form: QFormLayout, label: str, member: str) -> QComboBox:
@@ -304,6 +305,11 @@ class ComponentEditor(QWidget):
         except ValueError:
             return path
 
+    def _cell(self, row: int, column: int) -> str:
+        """A slot table cell's text; a cell never edited has no item."""
+        item = self.slots.item(row, column)
+        return item.text().strip() if item is not None else ""
+
     def _set_slots(self) -> None:
         """The slot table's files and URIs -> one edit replacing the slot list."""
         c = self.component
@@ -311,8 +317,7 @@ class ComponentEditor(QWidget):
             return
         slots = []
         for row, old in enumerate(c.slots):
-            file = (self.slots.item(row, 0).text().strip() if self.slots.item(row, 0) else "")
-            uri = (self.slots.item(row, 1).text().strip() if self.slots.item(row, 1) else "")
+            file, uri = self._cell(row, 0), self._cell(row, 1)
             image = Image(file=file or None, digest=None if file else old.image.digest,
                           size=None if file else old.image.size)
             slots.append(Slot(image, uri or None))

@@ -4,6 +4,7 @@ digest and size from the latest preview."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -86,7 +87,7 @@ class ComponentsModel(QAbstractTableModel):
         if column == 0:
             return str(row)
         if column == 1:
-            return c.display_name and f"{c.name} ({c.display_name})" or c.name
+            return (c.display_name and f"{c.name} ({c.display_name})") or c.name
         if column == 2:
             return "[" + ", ".join(c.id) + "]"
         if column == 6:
@@ -130,7 +131,7 @@ class ComponentsModel(QAbstractTableModel):
     def mimeTypes(self) -> list[str]:
         return [COMPONENT_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         mime = QMimeData()
         rows = sorted({i.row() for i in indexes if i.isValid()})
         if rows:

@@ -108,6 +108,8 @@ class ProjectExplorer(QTreeWidget):
         stack = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
         while stack:
             item = stack.pop()
+            if item is None:  # Qt's None for an index past the end; never for a count
+                continue
             out.append(item)
             stack.extend(item.child(i) for i in range(item.childCount()))
         return out

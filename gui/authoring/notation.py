@@ -34,7 +34,7 @@ DEFAULT_ARGUMENTS: Final[dict[str, Any]] = {
     "fetch": 2, "copy": 2, "invoke": 2, "swap": 15, "write": 15, "unlink": 15,
     "process-dependency": 0, "try-each": [[], "nil"], "run-sequence": [],
 }
-_COMPARISON_NAMES: Final = {v: k for k, v in values.COMPARISONS.items()}
+_COMPARISON_NAMES: Final[dict[int, str]] = {v: k for k, v in values.COMPARISONS.items()}
 
 
 def default_argument(name: str) -> Any:

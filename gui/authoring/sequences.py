@@ -9,6 +9,7 @@ the whole new list, so one undo restores the previous state, generated or explic
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -78,7 +79,7 @@ class PaletteModel(QAbstractListModel):
     def mimeTypes(self) -> list[str]:
         return [COMMAND_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         mime = QMimeData()
         rows = [i.row() for i in indexes if i.isValid()]
         if rows:
@@ -194,7 +195,7 @@ class SequenceModel(QAbstractListModel):
             ProjectFileError: with where and why.
         """
         project = self.workspace.project
-        assert project is not None  # edits only happen with a project open
+        assert project is not None  # noqa: S101 - invariant: edits only happen with a project open
         vendor, klass = device_ids(project)
         # Only the shape is checked here: references need a name, not a computed digest.
         placeholder = ImageInfo(Digest(DigestAlgorithm.SHA256, bytes(32)), 0)
@@ -240,7 +241,7 @@ class SequenceModel(QAbstractListModel):
     def mimeTypes(self) -> list[str]:
         return [COMMAND_MIME, ENTRY_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         mime = QMimeData()
         rows = sorted({i.row() for i in indexes if i.isValid()})
         if rows:
@@ -252,7 +253,8 @@ class SequenceModel(QAbstractListModel):
         if data.hasFormat(COMMAND_MIME):
             return True
         if data.hasFormat(ENTRY_MIME):
-            return json.loads(bytes(data.data(ENTRY_MIME).data()))["sequence"] == self.name
+            entry = dragged_entry(data)
+            return entry is not None and entry[0] == self.name
         return False
 
     def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
@@ -263,10 +265,29 @@ class SequenceModel(QAbstractListModel):
         target = row if row >= 0 else parent.row() if parent.isValid() else self.rowCount()
         try:
             if data.hasFormat(COMMAND_MIME):
-                self.insert_command(target, bytes(data.data(COMMAND_MIME).data()).decode())
+                name = bytes(data.data(COMMAND_MIME).data()).decode("utf-8", "replace")
+                self.insert_command(target, name)
             else:
-                self.move(json.loads(bytes(data.data(ENTRY_MIME).data()))["row"], target)
+                entry = dragged_entry(data)
+                if entry is None or not 0 <= entry[1] < len(self.entries):
+                    return False  # not ours, or a row this sequence does not have
+                self.move(entry[1], target)
         except WorkbenchError as exc:
             self.refused.emit(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
             return False
         return True
+
+
+def dragged_entry(data: QMimeData) -> tuple[str, int] | None:
+    """(sequence, row) of a dragged sequence entry, or None when the drag's data is not
+    ours: another application may offer the same MIME type with anything in it."""
+    try:
+        entry = json.loads(bytes(data.data(ENTRY_MIME).data()))
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    if not isinstance(entry, dict):
+        return None
+    sequence, row = entry.get("sequence"), entry.get("row")
+    if not isinstance(sequence, str) or not isinstance(row, int) or isinstance(row, bool):
+        return None
+    return sequence, row

@@ -200,7 +200,7 @@ class AuthoringSession(QObject):
     def build_path(self) -> Path:
         """Where a build of the open project goes: ``build/<name>.suit`` beside it."""
         project = self.workspace.project
-        assert project is not None  # callers check that a project is open
+        assert project is not None  # noqa: S101 - invariant: callers check a project is open
         return project.folder / "build" / f"{project.name}.suit"
 
     def build(self, target: Path | None = None) -> None:

@@ -99,7 +99,7 @@ def lint_findings(envelope: Envelope, spans: SpanIndex) -> list[Finding]:
 def _lint_place(where: str, root: Path, manifest: Path, spans: SpanIndex) -> Path:
     area, _, member = where.partition("/")
     try:
-        key: object = _member_key(member)
+        key = _member_key(member)
     except ValueError:
         return manifest
     # An absent severed member is found at its digest in the manifest.

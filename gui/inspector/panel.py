@@ -190,8 +190,9 @@ class InspectorPanel(QWidget):
     def _show_badges(self, inspection: Inspection) -> None:
         while self.badge_row.count():
             item = self.badge_row.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.badge_labels: dict[str, QLabel] = {}
         for name, text, state in badges(inspection):
             label = QLabel(text)

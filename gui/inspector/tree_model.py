@@ -36,7 +36,7 @@ class Node:
         """The label (column 0) or value (column 1)."""
         if self.texts is None:
             span = self.span
-            assert span is not None  # the invisible root is never displayed
+            assert span is not None  # noqa: S101 - invariant: the invisible root is never shown
             key = span.path[-1] if span.path else None
             self.texts = (naming.label(self.role, key, span, self.before),
                           naming.value_text(span, data))

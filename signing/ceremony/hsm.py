@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -113,16 +114,34 @@ def _init_token(module: str, slot_id: int, so_pin: str, label: str) -> None:
     rv = library.C_GetFunctionList(ctypes.byref(function_list))
     if rv != 0 or not function_list.value:
         raise TokenInitError(f"C_GetFunctionList returned 0x{rv:x}")
-    address = ctypes.c_void_p.from_address(
-        function_list.value + _HEADER_SIZE + _INIT_TOKEN_INDEX * ctypes.sizeof(ctypes.c_void_p))
-    prototype = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_ulong, ctypes.c_char_p,
-                                 ctypes.c_ulong, ctypes.c_char_p)
-    init_token = prototype(address.value)
+    init_token = _init_token_function(function_list.value)
     pin = so_pin.encode("utf-8")
     padded = label.encode("utf-8").ljust(32, b" ")  # CK_UTF8CHAR[32], blank-padded
     rv = init_token(slot_id, pin, len(pin), padded)
     if rv != 0:
         raise TokenInitError(f"C_InitToken returned 0x{rv:x}")
+
+
+_InitToken = Callable[[int, bytes, int, bytes], int]
+
+
+def _init_token_function(function_list: int) -> _InitToken:
+    """C_InitToken from a CK_FUNCTION_LIST at `function_list` (PKCS#11 3.0 §5.2: the
+    version, then one pointer per function in the standard's order).
+
+    Raises:
+        TokenInitError: the module leaves C_InitToken NULL (a module that cannot
+            initialise tokens); calling it would not even get as far as the C call.
+    """
+    address = ctypes.c_void_p.from_address(
+        function_list + _HEADER_SIZE + _INIT_TOKEN_INDEX * ctypes.sizeof(ctypes.c_void_p))
+    if address.value is None:
+        raise TokenInitError("the PKCS#11 module has no C_InitToken",
+                             hint="Use a module that can initialise tokens (SoftHSM2 can).")
+    prototype = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_ulong, ctypes.c_char_p,
+                                 ctypes.c_ulong, ctypes.c_char_p)
+    function: _InitToken = prototype(address.value)
+    return function
 
 
 def _token_in_slot(module: str, slot_id: int) -> Any:

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
 
 from signing.ceremony import hsm
 from signing.ceremony.actions import ACTION_FUNCTIONS
@@ -276,7 +277,8 @@ class _AbortGuard:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: Any) -> bool:
+                 tb: TracebackType | None) -> Literal[False]:
+        # Never swallows: an abort propagates as it is, anything else as CeremonyAborted.
         if exc is None:
             return False
         reason = exc.reason if isinstance(exc, CeremonyAborted) else (

@@ -79,9 +79,9 @@ class Transcript:
         """Add an entry chained to the current head and return it."""
         if self.status != IN_PROGRESS:
             raise TranscriptError(f"the transcript is already {self.status}")
-        entry = {"seq": len(self.entries), "time": time, "kind": kind, "step": step,
-                 "data": data, "prev": self.head}
-        entry["hash"] = entry_hash(entry["prev"], entry)
+        entry: dict[str, Any] = {"seq": len(self.entries), "time": time, "kind": kind,
+                                 "step": step, "data": data, "prev": self.head}
+        entry["hash"] = entry_hash(self.head, entry)
         self.entries.append(entry)
         return entry
 

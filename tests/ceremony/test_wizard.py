@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtWidgets import QDialog
+
 from gui.ceremony_wizard import CeremonyWizard, StepPage
 from signing.ceremony.checking import verify_transcript
 from suit.keys import TrustAnchor
@@ -53,7 +55,10 @@ def test_a_ceremony_clicked_through_completes(qtbot, softhsm, tmp_path: Path) ->
     assert "manufacturer: SoftHSM project" in pages[1].facts.toPlainText()
     assert "thumbprint:" in pages[4].facts.toPlainText()
     assert wizard.currentId() == wizard.finish_id
-    assert wizard.result is not None and "COMPLETED" in wizard.currentPage().summary.toPlainText()
+    assert wizard.ceremony_result is not None and "COMPLETED" in wizard.currentPage().summary.toPlainText()
+    # issue 12 (mypy): the outcome once shadowed QDialog.result(), which then was not callable.
+    wizard.accept()
+    assert wizard.result() == QDialog.DialogCode.Accepted
     anchor = TrustAnchor.from_pem((tmp_path / "out" / "suit-root.pem").read_bytes(), "root")
     report = verify_transcript((tmp_path / "out" / "transcript.json").read_bytes(), anchor)
     assert report.status == "completed"

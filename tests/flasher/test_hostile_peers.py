@@ -23,7 +23,6 @@ from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve_process, suitwb
 from tests.flasher.conftest import ServedDevice
 from tests.flasher.device.conftest import image_of, slot_bytes
-from testsupport.envelopes import app_update
 from tests.flasher.hostile import (
     PAYLOAD,
     PAYLOAD_URI,
@@ -31,6 +30,7 @@ from tests.flasher.hostile import (
     mutate,
     valid_replies,
 )
+from testsupport.envelopes import app_update
 
 URI = "http://example.com/app.bin"
 QUICK = SessionConfig(reply_timeout=0.5, retries=3, stall_timeout=0.5)

@@ -23,8 +23,8 @@ from flasher.session import SessionConfig
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve_process
 from tests.flasher.device.conftest import image_of
-from testsupport.envelopes import app_update
 from tests.flasher.hostile import IDENTITY, mutate
+from testsupport.envelopes import app_update
 
 URI = "http://example.com/app.bin"
 OPTIONS = FlashOptions(SessionConfig(reply_timeout=0.5, stall_timeout=0.5))

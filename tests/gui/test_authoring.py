@@ -6,13 +6,14 @@ assertions are on the built envelope's bytes, decoded by the format core."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QMimeData, QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
 from gui.app import build_window
-from gui.authoring.sequences import COMMAND_MIME
+from gui.authoring.sequences import COMMAND_MIME, ENTRY_MIME
 from suit.codec import decode_envelope
 from suit.model import Command, Parameter
 from suit.payloads import manifest_sequences
@@ -107,7 +108,7 @@ def test_new_user_flow_from_template_to_inspector(qtbot, window, tmp_path):
     # Build, then open the result in the inspector.
     with qtbot.waitSignal(parts.session.built, timeout=20000) as built:
         action(window, "Build envelope").trigger()
-    data = open(built.args[0], "rb").read()
+    data = Path(built.args[0]).read_bytes()
     envelope = decode_envelope(data)
     assert envelope.manifest.common.components == ((b"\x00",), (b"\x01",))
     sequences = dict(manifest_sequences(envelope.manifest, envelope))
@@ -221,7 +222,23 @@ def test_slot_uri_edited_in_the_editor_builds_and_undoes(qtbot, window, tmp_path
     assert slots[0].uri == "https://updates.example.com/single-mcu/app-slot-a.bin"
     with qtbot.waitSignal(parts.session.built, timeout=20000) as built:
         parts.build()
-    assert b"https://mirror.example.com/b.bin" in open(built.args[0], "rb").read()
+    assert b"https://mirror.example.com/b.bin" in Path(built.args[0]).read_bytes()
     window.workspace.undo_stack.undo()
     assert window.workspace.project.component("app").slots[1].uri.startswith("https://updates")
     assert table.item(1, 1).text().startswith("https://updates")
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"\xff\xfe", b"[1, 2]", b'{"sequence": 3}',
+                                     b'{"sequence": "install", "row": "0"}',
+                                     b'{"sequence": "install", "row": 99}',
+                                     b'{"sequence": "install", "row": -1}'])
+def test_a_foreign_sequence_entry_drop_is_refused_quietly(qtbot, window, tmp_path, payload):
+    # Another application may offer our MIME type with anything in it: no exception may
+    # escape into Qt's drop handling (it would print a traceback), and nothing changes.
+    new_project(qtbot, window, tmp_path / "release")
+    model = window.authoring.sequences.models["install"]
+    before = list(model.entries)
+    mime = QMimeData()
+    mime.setData(ENTRY_MIME, payload)
+    assert not model.dropMimeData(mime, Qt.DropAction.MoveAction, 0, 0, QModelIndex())
+    assert model.entries == before

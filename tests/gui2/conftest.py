@@ -10,6 +10,7 @@ The demo's own installation is tested in subprocesses (test_demo_workspace.py, t
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,7 +88,7 @@ class TickRecorder:
 
     @property
     def longest_gap(self) -> float:
-        return max(b - a for a, b in zip(self.times, self.times[1:]))
+        return max(b - a for a, b in itertools.pairwise(self.times))
 
 
 @pytest.fixture

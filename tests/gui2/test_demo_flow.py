@@ -36,7 +36,7 @@ def test_build_sign_with_pin_flash_and_see_the_new_status(qtbot, parts: ReleaseP
     assert report.ok and len(report.blocks) == 1
     assert decode_envelope(signed).manifest == decode_envelope(unsigned.read_bytes()).manifest
     assert parts.signing.result.text().startswith("Verified (1 of 1 blocks")
-    [(seq, record)] = SigningAuditLog().entries()
+    [(_seq, record)] = SigningAuditLog().entries()
     assert record.key_reference == demo.key_uri and record.output_path == str(demo.release_file)
     assert parts.flash.bundle.text() == str(demo.release_file)  # the flash panel follows
 

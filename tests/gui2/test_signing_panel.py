@@ -74,8 +74,8 @@ def test_a_release_that_does_not_verify_is_not_saved(tmp_path, monkeypatch) -> N
     from suit.errors import SignatureInvalid
     from workbench import signing as signing_use_cases
     from workbench.project.builder import build_project, write_envelope
-    from workbench.project.templates import create_project
     from workbench.project.projectfile import load_project
+    from workbench.project.templates import create_project
 
     project = load_project(create_project("single-mcu", tmp_path / "project"))
     source, output = tmp_path / "unsigned.suit", tmp_path / "signed.suit"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from suit import cbor
 from suit.cose import CoseAlgorithm, CoseMac0, CoseSign1, encode_protected
 from suit.model import (
     AuthenticationBlock,
@@ -22,7 +23,6 @@ from suit.model import (
     TextMap,
     VersionMatch,
 )
-from suit import cbor
 
 small_bytes = st.binary(min_size=0, max_size=24)
 component_ids = st.lists(st.binary(min_size=0, max_size=6), min_size=0, max_size=3).map(tuple)

@@ -64,8 +64,9 @@ def test_sampled_byte_flips_are_refused(path: Path, tmp_path: Path, capsys: pyte
 
 
 def test_severed_member_altered_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from suit.codec import decode_envelope, encode_envelope
     import dataclasses
+
+    from suit.codec import decode_envelope, encode_envelope
     envelope = decode_envelope((MANIFEST_SPEC / "example2.cbor").read_bytes())
     install = bytearray(envelope.severed[20])
     install[-1] ^= 0x01
@@ -77,8 +78,9 @@ def test_severed_member_altered_is_refused(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_integrated_dependency_altered_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from suit.codec import decode_envelope, encode_envelope
     import dataclasses
+
+    from suit.codec import decode_envelope, encode_envelope
     envelope = decode_envelope((TRUST_DOMAINS / "example2_integrated.cbor").read_bytes())
     dependency = bytearray(envelope.integrated["#dependent.suit"])
     dependency[-3] ^= 0x20  # inside the dependency's manifest

@@ -175,7 +175,7 @@ def test_bad_project_files_name_the_member(text: str, where: str) -> None:
 def test_missing_image_and_bad_reference_are_typed(tmp_path: Path) -> None:
     project = _project(tmp_path)
     os.remove(tmp_path / "app.bin")
-    with pytest.raises(ImageError, match="app.bin"):
+    with pytest.raises(ImageError, match=r"app\.bin"):
         build_project(project)
     _firmware(tmp_path)
     project.components[0].staging = "nowhere"

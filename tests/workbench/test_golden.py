@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from suit.codec import decode_envelope
-from suit.verify import manifest_bstr
 from suit.digest import compute
+from suit.verify import manifest_bstr
 from tests.fixtures.vectors import MANIFEST_SPEC, TRUST_DOMAINS
 from tests.workbench.conftest import GOLDEN
 from workbench.project.builder import build_project

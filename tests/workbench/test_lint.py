@@ -9,9 +9,11 @@ from pathlib import Path
 import cbor2
 import pytest
 
+from signing.audit import SigningAuditLog
+from signing.backends import open_signer
 from suit.codec import decode_envelope, encode_envelope, manifest_value
 from suit.digest import digest_of
-from suit.lint import RULES, lint_envelope
+from suit.lint import lint_envelope
 from suit.model import AuthenticationWrapper, Envelope, LanguageText, TextMap
 from suit.verify import manifest_bstr
 from tests.fixtures.vectors import MANIFEST_SPEC, TRUST_DOMAINS
@@ -20,8 +22,6 @@ from workbench.project.builder import BuildOptions, build_project, write_envelop
 from workbench.project.lint import ALL_RULES, lint_envelope_file, lint_project
 from workbench.project.model import Component, Device, Image, Project
 from workbench.project.projectfile import load_project
-from signing.audit import SigningAuditLog
-from signing.backends import open_signer
 
 D1 = "sha256:00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210"
 

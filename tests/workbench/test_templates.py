@@ -11,10 +11,10 @@ import pytest
 from suit.codec import decode_envelope
 from tests.signing.test_mcuboot import imgtool_verify
 from tests.workbench.conftest import run_suitwb
+from workbench.project.errors import TemplateError
 from workbench.project.mcuboot import image_path
 from workbench.project.projectfile import load_project
 from workbench.project.templates import NAMES, create_project, list_templates
-from workbench.project.errors import TemplateError
 
 
 def test_list_names_every_template() -> None:

@@ -23,7 +23,7 @@ from workbench import ceremony as use_cases
 from workbench.cli.signing_cmds import TerminalPinProvider
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands to the `suitwb` parser."""
     group = sub.add_parser("ceremony", help="key ceremonies: run, verify, unlock, print")
     actions = group.add_subparsers(dest="ceremony_command", required=True, metavar="ACTION")
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_examples)
 
 
-def _register_unlock(actions: argparse._SubParsersAction) -> None:
+def _register_unlock(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = actions.add_parser("unlock", help="rebuild the key's PIN from M custodians' shares",
                            description="Without --sign or a command, only checks that the "
                                        "shares rebuild the PIN and the token accepts it.")

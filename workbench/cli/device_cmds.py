@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from flasher import operations
 from flasher.errors import FlasherError
+from flasher.loader.device import DEFAULT_BATTERY_MWH
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
@@ -28,7 +29,7 @@ from workbench.cli import logs
 from workbench.files import write_atomic
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `flash`, `device`, `ports` and `records`."""
     _register_flash(sub)
     device = sub.add_parser("device", help="a device's status, or serve a virtual device")
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=run_records_export)
 
 
-def _register_flash(sub: argparse._SubParsersAction) -> None:
+def _register_flash(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     flash = sub.add_parser(
         "flash", help="push a signed bundle to one or more devices over serial",
         description="Exit 0: every device installed the bundle; 1: a device refused it or "
@@ -73,7 +74,7 @@ def _register_flash(sub: argparse._SubParsersAction) -> None:
     flash.set_defaults(func=run_flash)
 
 
-def _register_serve(device_sub: argparse._SubParsersAction) -> None:
+def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = device_sub.add_parser(
         "serve", help="run a virtual device's recovery loader on a pty or a port",
         description="With --pty the first stdout line is the pseudo-terminal's path alone. "
@@ -86,7 +87,7 @@ def _register_serve(device_sub: argparse._SubParsersAction) -> None:
                        help="flash profile (default %(default)s)")
     serve.add_argument("--flash-size", type=_size, metavar="BYTES",
                        help="flash of the profile's part (same timings), like 4M, for larger images")
-    serve.add_argument("--battery-mwh", type=int, default=flashing.DEFAULT_BATTERY_MWH, metavar="N",
+    serve.add_argument("--battery-mwh", type=int, default=DEFAULT_BATTERY_MWH, metavar="N",
                        help="simulated battery charge for minimum-battery conditions "
                             "(default %(default)s; -1: no gauge, such conditions fail)")
     serve.add_argument("--state", type=Path, default=Path("device-state"),

@@ -15,7 +15,7 @@ from workbench.errors import FileAccessError
 from workbench.files import read_bytes, read_envelope
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `inspect` and `verify`."""
     inspect = sub.add_parser("inspect", help="decode and explain a SUIT envelope")
     inspect.add_argument("file", help="the envelope (.suit / .cbor)")

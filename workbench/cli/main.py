@@ -87,7 +87,7 @@ def build_parser(load: Sequence[str] = ALL_MODULES) -> argparse.ArgumentParser:
 def _version_action(argparse: Any) -> type:
     """`--version`, resolved only when asked for (the metadata look-up costs start-up)."""
 
-    class Version(argparse.Action):  # type: ignore[misc, name-defined]
+    class Version(argparse.Action):  # type: ignore[misc]  # argparse arrives as a module: Any
         def __call__(self, parser: Any, namespace: Any, values: Any,
                      option_string: str | None = None) -> None:
             from workbench import __version__
@@ -156,7 +156,7 @@ def _run_gui(rest: Sequence[str]) -> int:
     # than imported (import-linter's layers contract, pyproject.toml).
     import os
 
-    os.execv(sys.executable, [sys.executable, "-m", "gui", *rest])
+    os.execv(sys.executable, [sys.executable, "-m", "gui", *rest])  # noqa: S606 - our own interpreter
     return 0  # pragma: no cover - execv does not return
 
 

@@ -35,7 +35,7 @@ from workbench.project.projectfile import load_project
 from workbench.project.templates import create_project, list_templates
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands to the `suitwb` parser."""
     p = sub.add_parser("new", help="start a release project from a template",
                        description="Create a release project (project.toml and placeholder "

@@ -47,14 +47,14 @@ class TerminalPinProvider:
             raise PinUnavailable(f"no {request.purpose} entered") from exc
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands to the `suitwb` parser."""
     _register_sign(sub)
     _register_keys(sub)
     _register_audit(sub)
 
 
-def _register_sign(sub: argparse._SubParsersAction) -> None:
+def _register_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sign", help="add a signature (or MAC) to an envelope",
                        description="Add one authentication block to a SUIT envelope. The "
                        "manifest is not changed. Two-phase: --export-tbs, then "
@@ -118,7 +118,7 @@ def _log_progress(done: int, total: int, what: str) -> None:
     logger.info("%d/%d %s", done, total, what)
 
 
-def _register_keys(sub: argparse._SubParsersAction) -> None:
+def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="list, generate and export keys").add_subparsers(
         dest="keys_command", required=True, metavar="ACTION")
     p = keys.add_parser("list", help="PKCS#11 modules, tokens and keys")
@@ -189,7 +189,7 @@ def _keys_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_audit(sub: argparse._SubParsersAction) -> None:
+def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = sub.add_parser("audit", help="the signing audit log").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION")
     audit.add_parser("show", help="print every signing record").set_defaults(func=_audit_show)

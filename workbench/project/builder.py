@@ -26,9 +26,8 @@ from suit.cose import algorithm_name
 from suit.digest import digest_of
 from suit.model import (
     AuthenticationWrapper,
-    Common,
     CommandSequence,
-    Dependency as SuitDependency,
+    Common,
     Envelope,
     EnvelopeKey,
     LanguageText,
@@ -36,6 +35,9 @@ from suit.model import (
     TextComponentKey,
     TextKey,
     TextMap,
+)
+from suit.model import (
+    Dependency as SuitDependency,
 )
 from suit.verify import manifest_bstr
 from workbench.project import values
@@ -134,8 +136,8 @@ def build_manifest(project: Project, resolved: Resolved) -> Manifest:
             values.parse_component_id(d.prefix, f"dependency {d.name}.prefix"))
             for d in project.dependencies},
         shared_sequence=sequence("shared", generator.shared))
-    members = {attr: sequence(name, getattr(generator, attr, lambda: None))
-               for name, attr in _ATTRIBUTES.items()}
+    members: dict[str, Any] = {attr: sequence(name, getattr(generator, attr, lambda: None))
+                               for name, attr in _ATTRIBUTES.items()}
     return Manifest(
         sequence_number=resolved.sequence_number, common=common,
         reference_uri=project.reference_uri,
@@ -160,7 +162,7 @@ def _check_references(project: Project) -> None:
 
 
 def _text(project: Project) -> TextMap | None:
-    fields = {k: v for k, v in ((TextKey.MANIFEST_DESCRIPTION, project.description),
+    fields: dict[int, str] = {k: v for k, v in ((TextKey.MANIFEST_DESCRIPTION, project.description),
                                 (TextKey.UPDATE_DESCRIPTION, project.update_description)) if v}
     components = {}
     for c in project.components:
@@ -223,7 +225,8 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
     manifest, severed = sever(build_manifest(project, resolved), project.severable)
     envelope = Envelope(AuthenticationWrapper(digest_of(manifest_bstr(manifest))), manifest,
                         severed=severed, integrated=_integrated(project, resolved))
-    data, signatures = encode_envelope(envelope), ()
+    data = encode_envelope(envelope)
+    signatures: tuple[SignedEnvelope, ...] = ()
     if options.signers:
         data, signatures = sign(data, options.signers)
         envelope = decode_envelope(data)

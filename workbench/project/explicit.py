@@ -39,7 +39,7 @@ PARAMETERS: Final = {**{p.name.lower().replace("_", "-"): int(p) for p in Parame
                      **{p.spec_name: int(p) for p in Parameter}, "slot": int(Parameter.COMPONENT_SLOT)}
 _BYTE_PARAMETERS: Final = frozenset({Parameter.CONTENT, Parameter.INVOKE_ARGS,
                                      Parameter.FETCH_ARGUMENTS})
-_ID_PARAMETERS: Final = {Parameter.VENDOR_ID: 0, Parameter.CLASS_ID: 1, Parameter.DEVICE_ID: None}
+_ID_PARAMETERS: Final[dict[int, int | None]] = {Parameter.VENDOR_ID: 0, Parameter.CLASS_ID: 1, Parameter.DEVICE_ID: None}
 _EMBEDDED: Final = frozenset({Parameter.ENCRYPTION_INFO, Parameter.WAIT_INFO,
                               Parameter.COMPONENT_METADATA})
 

@@ -196,7 +196,8 @@ class Generator:
 
     def _update_management(self, w: SequenceWriter) -> None:
         """UM §5: the update's own conditions, on the first component, before anything."""
-        update, params = self.project.update, {}
+        update = self.project.update
+        params: dict[int, Any] = {}
         conditions: list[tuple[int, str]] = []
         if update.use_before is not None:
             params[Parameter.USE_BEFORE] = update.use_before

@@ -77,7 +77,8 @@ def loads_project(text: str, where: str = "project") -> Project:
 
 def project_from_dict(table: dict[str, Any]) -> Project:
     """The project a parsed TOML table describes."""
-    return _from_table(Project, table, "")
+    project: Project = _from_table(Project, table, "")
+    return project
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def _matches(hint: Any, value: Any) -> bool:
         (item,) = typing.get_args(hint)
         return isinstance(value, list) and all(_matches(item, v) for v in value)
     if origin is dict:
-        key_hint, item = typing.get_args(hint)
+        _key_hint, item = typing.get_args(hint)
         return isinstance(value, dict) and all(_matches(item, v) for v in value.values())
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)

@@ -101,7 +101,7 @@ def parse_digest(text: Any, where: str) -> Digest:
 
 def format_digest(digest: Digest) -> str:
     """`Digest` -> ``"sha256:<hex>"``."""
-    names = {v: k for k, v in DIGEST_NAMES.items()}
+    names: dict[int, str] = {v: k for k, v in DIGEST_NAMES.items()}
     return f"{names.get(digest.algorithm, str(digest.algorithm))}:{digest.value.hex()}"
 
 

@@ -12,8 +12,8 @@ import pytest
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.layout import APP
-from tests.flasher.device.conftest import image_of, install
 from suit.model import Command, Digest, Parameter
+from tests.flasher.device.conftest import image_of, install
 from testsupport.envelopes import app_update, new_key_pem, seq
 
 Maker = Callable[..., VirtualDevice]

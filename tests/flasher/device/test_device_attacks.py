@@ -15,10 +15,10 @@ from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.layout import APP
 from suit import cbor
-from tests.fixtures.vectors import MANIFEST_SPEC
-from tests.flasher.device.conftest import image_of, install, slot_bytes
 from suit.keys import TrustAnchor
 from suit.processor import authenticate
+from tests.fixtures.vectors import MANIFEST_SPEC
+from tests.flasher.device.conftest import image_of, install, slot_bytes
 from testsupport.envelopes import app_update, new_key_pem, spec_public_pem
 
 Maker = Callable[..., VirtualDevice]

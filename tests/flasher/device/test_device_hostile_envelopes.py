@@ -19,8 +19,8 @@ from suit.model import Command
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve, suitwb
 from tests.flasher.device.conftest import image_of, install, slot_bytes
-from testsupport.envelopes import app_update
 from tests.fuzzing import hostile
+from testsupport.envelopes import app_update
 
 Maker = Callable[..., VirtualDevice]
 GOOD = image_of(20_000, 11)

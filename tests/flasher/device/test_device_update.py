@@ -122,7 +122,7 @@ def test_finish_before_all_bytes_or_without_begin_is_refused(make_device: Maker)
     assert caught.value.reason == RefusalReason.NO_UPDATE_IN_PROGRESS
     [request] = device.begin_update(app_update(1, image_of(8_000)).envelope())
     device.write_payload(request.uri, 0, b"\x00" * 100)
-    with pytest.raises(UpdateRefused, match="100 of 8000|0 of 8000"):
+    with pytest.raises(UpdateRefused, match=r"100 of 8000|0 of 8000"):
         device.finish_update()
 
 
@@ -221,7 +221,7 @@ def test_two_images_switch_together(make_device: Maker) -> None:
                   install=seq(*fetch(0, "http://h/app", app), *fetch(1, "http://h/radio", radio)))
     requests = device.begin_update(build.envelope())
     assert [(r.uri, r.size) for r in requests] == [("http://h/app", 6_000), ("http://h/radio", 5_000)]
-    for request, image in zip(requests, (app, radio)):
+    for request, image in zip(requests, (app, radio), strict=True):
         device.write_payload(request.uri, 0, image)
     device.finish_update()
     booted = device.last_boot.booted

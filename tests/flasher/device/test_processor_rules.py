@@ -10,15 +10,15 @@ from suit.keys import TrustAnchor
 from suit.model import Command, Parameter, VersionMatch
 from suit.processor import (
     DeviceFacts,
-    ProcessingFailed,
     Procedure,
+    ProcessingFailed,
     Processor,
     ReportReason,
     authenticate,
 )
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
-from testsupport.envelopes import CLASS_ID, VENDOR_ID, Build, seq
 from tests.flasher.device.memory_store import MemoryStore
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, Build, seq
 
 ANCHOR = TrustAnchor.from_pem(Path(SPEC_KEY_PUBLIC).read_bytes())
 A, B = (b"a",), (b"b",)

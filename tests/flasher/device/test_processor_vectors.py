@@ -17,10 +17,10 @@ import pytest
 from suit import cbor
 from suit.errors import NoAuthenticationBlock, SignatureInvalid
 from suit.keys import TrustAnchor
-from suit.processor import ProcessingFailed, Procedure, Processor, ReportReason, authenticate
+from suit.processor import Procedure, ProcessingFailed, Processor, ReportReason, authenticate
 from tests.fixtures.vectors import MANIFEST_SPEC, SPEC_KEY_PUBLIC, TRUST_DOMAINS
-from testsupport.envelopes import CLASS_ID, VENDOR_ID, sign1, spec_private_pem
 from tests.flasher.device.memory_store import MemoryStore
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, sign1, spec_private_pem
 
 D1 = bytes.fromhex("00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210")
 D2 = bytes.fromhex("0123456789abcdeffedcba987654321000112233445566778899aabbccddeeff")
