@@ -47,9 +47,11 @@ class StreamingDigest:
 
 def compute(algorithm: int, data: bytes) -> bytes:
     """The digest bytes of `data` under a SUIT digest algorithm."""
-    stream = StreamingDigest(algorithm)
-    stream.update(data)
-    return stream.finish().value
+    if algorithm not in _FACTORIES:
+        raise UnsupportedAlgorithm("digest", algorithm)
+    factory, length = _FACTORIES[algorithm]
+    hashed = factory(data)
+    return hashed.digest(length) if length else hashed.digest()
 
 
 def digest_of(data: bytes, algorithm: int = DigestAlgorithm.SHA256) -> Digest:

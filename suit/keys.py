@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
@@ -42,9 +43,10 @@ class TrustAnchor:
     secret: bytes | None = None
     kid: bytes | None = None
 
-    @property
+    @cached_property
     def curve(self) -> str | None:
-        """``P-256``, ``P-384``, ``Ed25519``, or None for a secret."""
+        """``P-256``, ``P-384``, ``Ed25519``, or None for a secret (worked out once: every
+        verification with this anchor asks)."""
         if isinstance(self.public_key, ec.EllipticCurvePublicKey):
             return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
         return "Ed25519" if self.public_key is not None else None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,7 +31,6 @@ from suit.cose import (
     CoseMac0,
     CoseSign,
     CoseSign1,
-    SignatureAlgorithm,
     algorithm_name,
     ecdsa_raw_to_der,
     mac_structure,
@@ -56,7 +57,10 @@ from suit.model import (
 )
 from suit.payloads import integrated_digests
 
-_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
+# RFC 9053 §2.1: r||s, each as long as the curve's order (the anchor's curve is the
+# algorithm's, checked before).
+_RAW_ECDSA_SIZES: Final = {"P-256": 64, "P-384": 96}
+_HASHES: Final = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
 
 
 @dataclass(frozen=True)
@@ -252,12 +256,19 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, tbs)
         else:
-            if len(signature) != 2 * ((key.curve.key_size + 7) // 8):
+            if len(signature) != _RAW_ECDSA_SIZES[info.curve or ""]:
                 return False
-            key.verify(ecdsa_raw_to_der(signature), tbs, ec.ECDSA(_hash(info)))
+            key.verify(ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@cache
+def _ecdsa(hash_name: str) -> ec.ECDSA:
+    """One ECDSA parameter object per hash, made on first use (it holds no state; making
+    one imports OpenSSL's backend, which commands that never verify need not pay)."""
+    return ec.ECDSA(_HASHES[hash_name]())
 
 
 def verify_mac(alg: object, anchor: TrustAnchor, tbm: bytes, tag: bytes) -> bool:
@@ -266,10 +277,6 @@ def verify_mac(alg: object, anchor: TrustAnchor, tbm: bytes, tag: bytes) -> bool
     if info.family != "hmac" or anchor.secret is None or info.hash_name is None:
         return False
     return hmac.compare_digest(hmac.new(anchor.secret, tbm, info.hash_name).digest(), tag)
-
-
-def _hash(info: SignatureAlgorithm) -> hashes.HashAlgorithm:
-    return _HASHES[info.hash_name or "sha256"]()
 
 
 # --- severed members and integrated payloads ----------------------------------------------
@@ -302,6 +309,8 @@ def _check_integrated(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> dic
     TD §5.2.2: a dependency's digest is its manifest digest, not a digest of its envelope,
     and an integrated dependency must itself be authentic.
     """
+    if not envelope.integrated:
+        return {}  # nothing to check, and walking the sequences for fetches costs
     stated = integrated_digests(envelope)
     results: dict[str, MemberResult] = {}
     for key, data in envelope.integrated.items():
