@@ -83,13 +83,16 @@ def _decode_exactly(data: bytes | bytearray | memoryview) -> tuple[Any] | None:
     cbor2's C decoder, with no stream, which is most of the cost of small items.
 
     `cbor2.loads` ignores trailing bytes, so it decodes ``[data, end mark]`` and accepts
-    only when the second element is the nonce. The nonce's bytes occur nowhere else (but by
-    a 2^-128 chance), the one-byte head before them (0x50) cannot end a longer head, and
-    every tag either stays a `CBORTag` or gives an int (bignums): so the second element is
-    the nonce only when it starts where `data` ends, that is when `data` holds exactly one
+    only when the second element is the nonce. Data holding the nonce takes the slow path.
+    Otherwise the nonce's bytes occur only at the end, after its one-byte head (0x50, which
+    cannot end a longer head), or straddling the end of `data`, which takes knowing the
+    nonce; and every tag stays a `CBORTag` or gives an int (bignums). So the second
+    element is the nonce only when it starts where `data` ends: `data` holds exactly one
     item. The array adds one level, hence the depth limit one deeper. On None,
     `_decode_reporting` decodes again to say precisely what is wrong.
     """
+    if _END_NONCE in bytes(data):  # a memoryview's `in` looks for one element, not bytes
+        return None
     try:
         pair = cbor2.loads(_ARRAY_OF_TWO + data + _END_MARK, max_depth=MAX_DEPTH + 1, **_OPTIONS)
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError,
