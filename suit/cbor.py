@@ -119,7 +119,7 @@ def _decode_reporting(data: bytes | bytearray | memoryview, path: str) -> Any:
     return value
 
 
-def _hint_for(data: bytes) -> str | None:
+def _hint_for(data: bytes | bytearray | memoryview) -> str | None:
     """A person who gives a text file (a .diag, a PEM, JSON) deserves to be told so."""
     head = bytes(data[:64])
     if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):

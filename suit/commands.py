@@ -113,10 +113,11 @@ _PARAMETER_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
 }
 
 
-#: Parameters whose decoder only checks the type (bstr, or uint below 2^64), as plain ints.
-_PLAIN_PARAMETERS: Final[dict[int, type]] = {
-    int(key): bytes if decoder is expect_bytes else int
-    for key, decoder in _PARAMETER_DECODERS.items() if decoder in (expect_bytes, expect_uint)}
+#: Parameters whose decoder only checks the type, bstr or uint, as plain ints.
+_BSTR_PARAMETERS: Final = frozenset(
+    int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_bytes)
+_UINT_PARAMETERS: Final = frozenset(
+    int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_uint)
 _PARAMETER_NAMES: Final = {p.value: p.name.lower().replace("_", "-") for p in Parameter}
 _COMMAND_NAMES: Final = {c.value: c.name.lower().replace("_", "-") for c in Command}
 
@@ -130,8 +131,9 @@ def decode_parameters(value: Any, path: str) -> dict[int, Any]:
     """A SUIT_Parameters map -> {parameter id: typed value}; unknown ids kept as is."""
     result: dict[int, Any] = {}
     for key, item in expect_map(value, path).items():
-        plain = _PLAIN_PARAMETERS.get(key) if type(key) is int else None
-        if plain is not None and type(item) is plain and (plain is bytes or 0 <= item < _UINT_END):
+        if type(key) is int and (
+                (key in _BSTR_PARAMETERS and type(item) is bytes)
+                or (key in _UINT_PARAMETERS and type(item) is int and 0 <= item < _UINT_END)):
             result[key] = item  # a bstr or uint parameter of the right type: nothing to build
             continue
         key = expect_int(key, f"{path}/<key>")

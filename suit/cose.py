@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import IntEnum
+from functools import cached_property
 from typing import Any, Final, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -280,7 +280,7 @@ AuthenticationMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac
 
 # --- decoding -------------------------------------------------------------------------
 
-from suit.checks import expect_bytes, expect_list, expect_map  # noqa: E402
+from suit.checks import expect_bytes, expect_list, expect_map
 
 
 def _protected(value: Any, path: str) -> bytes:
