@@ -12,7 +12,6 @@ bytewise lexicographic order of their encodings (manifest-37 §8.1).
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -42,14 +41,6 @@ _KEEP_TAGS: Final = {tag: _keep_tag(tag) for tag in _SEMANTIC_TAGS}
 
 CBORTag = cbor2.CBORTag
 
-_OPTIONS: Final[dict[str, Any]] = {"semantic_decoders": _KEEP_TAGS, "allow_indefinite": False,
-                                    "allow_duplicate_keys": False}
-# The end mark of `_decode_exactly`: a byte string of a per-process random nonce, which no
-# input holds except by a 2^-128 guess.
-_END_NONCE: Final = os.urandom(16)
-_END_MARK: Final = cbor2.dumps(_END_NONCE)
-_ARRAY_OF_TWO: Final = b"\x82"
-
 
 def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> Any:
     """Decode exactly one CBOR item from untrusted bytes.
@@ -72,40 +63,10 @@ def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> A
         raise DecodeError(path, f"{len(data)} bytes exceeds the limit of {max_size}")
     if not data:
         raise DecodeError(path, "empty input")
-    exact = _decode_exactly(data)
-    if exact is not None:
-        return exact[0]
-    return _decode_reporting(data, path)
-
-
-def _decode_exactly(data: bytes | bytearray | memoryview) -> tuple[Any] | None:
-    """`(item,)` when `data` is exactly one well-formed item, else None; one call into
-    cbor2's C decoder, with no stream, which is most of the cost of small items.
-
-    `cbor2.loads` ignores trailing bytes, so it decodes ``[data, end mark]`` and accepts
-    only when the second element is the nonce. Data holding the nonce takes the slow path.
-    Otherwise the nonce's bytes occur only at the end, after its one-byte head (0x50, which
-    cannot end a longer head), or straddling the end of `data`, which takes knowing the
-    nonce; and every tag stays a `CBORTag` or gives an int (bignums). So the second
-    element is the nonce only when it starts where `data` ends: `data` holds exactly one
-    item. The array adds one level, hence the depth limit one deeper. On None,
-    `_decode_reporting` decodes again to say precisely what is wrong.
-    """
-    if _END_NONCE in bytes(data):  # a memoryview's `in` looks for one element, not bytes
-        return None
-    try:
-        pair = cbor2.loads(_ARRAY_OF_TWO + data + _END_MARK, max_depth=MAX_DEPTH + 1, **_OPTIONS)
-    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError,
-            MemoryError, UnicodeError):
-        return None
-    end = pair[1]
-    return (pair[0],) if type(end) is bytes and end == _END_NONCE else None
-
-
-def _decode_reporting(data: bytes | bytearray | memoryview, path: str) -> Any:
-    """Decode through a stream, which tells where the item ends; raise what is wrong."""
     stream = io.BytesIO(data)
-    decoder = cbor2.CBORDecoder(stream, max_depth=MAX_DEPTH, **_OPTIONS)
+    decoder = cbor2.CBORDecoder(
+        stream, semantic_decoders=_KEEP_TAGS, max_depth=MAX_DEPTH, allow_indefinite=False,
+        allow_duplicate_keys=False)
     try:
         value = decoder.decode()
     except cbor2.CBORDecodeEOF as exc:
@@ -119,7 +80,7 @@ def _decode_reporting(data: bytes | bytearray | memoryview, path: str) -> Any:
     return value
 
 
-def _hint_for(data: bytes | bytearray | memoryview) -> str | None:
+def _hint_for(data: bytes) -> str | None:
     """A person who gives a text file (a .diag, a PEM, JSON) deserves to be told so."""
     head = bytes(data[:64])
     if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):

@@ -1,7 +1,7 @@
 """The format core's fast paths (issue 12 "Speed") keep every property of the slow ones.
 
-Each shortcut is checked where it could differ: the one-call CBOR decode at the edges of
-well-formedness, the checks done without building paths on the inputs they must refuse,
+Each shortcut is checked where it could differ: the checks done without building paths on
+the inputs they must refuse,
 the member order of errors, the PEM keys read without `serialization`, and the
 structural facts that make verification cheap (work done once, or not at all).
 The figures themselves come from `python -m benchmarks format_core`, not from here.
@@ -29,36 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE0 = (MANIFEST_SPEC / "example0.cbor").read_bytes()
 EXAMPLE2 = (MANIFEST_SPEC / "example2.cbor").read_bytes()
 KEY = MANIFEST_SPEC / "keys" / "example-es256-public.pem"
-
-
-# --- one C-level decode per item -----------------------------------------------------------
-
-@pytest.mark.parametrize("data,problem", [
-    (b"\x01\x02", "1 trailing bytes after the item"),
-    (b"\x01" + cbor._END_MARK, f"{len(cbor._END_MARK)} trailing bytes after the item"),
-    (b"\x01" + cbor._END_NONCE, f"{len(cbor._END_NONCE)} trailing bytes after the item"),
-    (b"\x82\x01", "truncated"),   # the end mark must not stand in for the missing item
-    (b"\x51", "truncated"),       # nor for the content of a 17-byte string
-    (b"\x81" * 33 + b"\x01", "malformed CBOR"),  # one level past MAX_DEPTH
-], ids=["trailing", "trailing end mark", "trailing nonce", "missing item", "short string",
-        "too deep"])
-def test_decode_refuses_what_the_end_mark_could_hide(data: bytes, problem: str) -> None:
-    with pytest.raises(DecodeError) as caught:
-        cbor.loads(data, path="here")
-    assert caught.value.path == "here"
-    assert problem in caught.value.problem
-
-
-@pytest.mark.parametrize("wrap", [bytearray, memoryview])
-def test_decode_of_other_buffers_refuses_a_trailing_end_mark_too(wrap: type) -> None:
-    with pytest.raises(DecodeError, match="trailing bytes"):
-        cbor.loads(wrap(b"\x01" + cbor._END_MARK))
-    assert cbor.loads(wrap(b"\x82\x01\x02")) == [1, 2]
-
-
-def test_decode_accepts_exactly_one_item_at_the_depth_limit() -> None:
-    assert cbor.loads(b"\x81" * 32 + b"\x01") == [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
-    assert cbor.loads(cbor._END_MARK) == cbor._END_NONCE  # the mark itself is just a value
 
 
 # --- checks without paths, on the values they must refuse ----------------------------------
