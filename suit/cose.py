@@ -177,6 +177,9 @@ def ecdsa_raw_to_der(raw: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class _Headers:
+    """The headers every COSE structure has (RFC 9052 §3): the protected header as the
+    exact bytes signed over, and the unprotected header map."""
+
     protected: bytes
     unprotected: Mapping[Any, Any] = field(default_factory=dict)
 

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from suit import cbor, cose, verify
+from suit import cbor, cose, payloads, verify
 from suit.codec import decode_envelope
 from suit.errors import DecodeError, TrustAnchorError
 from suit.keys import TrustAnchor
@@ -122,9 +122,9 @@ def test_the_protected_header_is_decoded_by_the_decoder_only(monkeypatch: pytest
 
 
 def test_no_integrated_member_no_walk_over_the_sequences(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(envelope: object) -> dict[str, object]:
+    def refuse(envelope: object) -> list[object]:
         raise AssertionError("walked the sequences for integrated payloads")
-    monkeypatch.setattr(verify, "integrated_digests", refuse)
+    monkeypatch.setattr(payloads, "fetch_targets", refuse)
     assert verify.verify_envelope(EXAMPLE2, [TrustAnchor.from_pem(KEY.read_bytes())]).ok
 
 
