@@ -11,7 +11,7 @@ what decoding costs beyond cbor2's own parsing and the byte bookkeeping, and "ot
 verification logic" what verifying costs beyond digests, Sig_structure and ECDSA, including
 what decoding and verifying cost each other when they alternate (caches: about 15 us here).
 
-Run: `python -m benchmarks format_core` (about 10 s).
+Run: `python -m benchmarks format_core` (about 20 s).
 """
 
 from __future__ import annotations

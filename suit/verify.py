@@ -255,7 +255,7 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, tbs)
         else:
-            if len(signature) != _RAW_ECDSA_SIZES[info.curve or ""]:
+            if len(signature) != _RAW_ECDSA_SIZES.get(info.curve or ""):
                 return False
             key.verify(ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
     except (InvalidSignature, ValueError):
