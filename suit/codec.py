@@ -7,6 +7,7 @@ bytes of untouched nodes and encodes everything else deterministically.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from suit import cbor
@@ -154,14 +155,12 @@ _SEVERABLE_SEQUENCES: Final = {
     ManifestKey.PAYLOAD_FETCH: "payload_fetch",
     ManifestKey.CANDIDATE_VERIFICATION: "candidate_verification",
     ManifestKey.INSTALL: "install"}
+_MEMBER_NAMES: Final = {int(key): key.name.lower().replace("_", "-") for key in ManifestKey}
 
 
 def member_name(key: int) -> str:
     """Path name of a manifest member: ``install``, ``text``, or the number."""
-    try:
-        return ManifestKey(key).name.lower().replace("_", "-")
-    except ValueError:
-        return str(key)
+    return _MEMBER_NAMES.get(key) or str(key)
 
 
 def _severable(value: Any, path: str, decode: Any) -> Any:
@@ -206,24 +205,39 @@ def decode_manifest(data: Any, path: str = "manifest") -> Manifest:
 
 
 def _decode_optional_members(members: dict[Any, Any], fields: dict[str, Any], path: str) -> None:
-    """Move every known optional member from `members` into `fields`, typed."""
-    take = members.pop
-    if (uri := take(ManifestKey.REFERENCE_URI, None)) is not None:
-        fields["reference_uri"] = expect_text(uri, f"{path}/reference-uri")
-    if (cid := take(ManifestKey.MANIFEST_COMPONENT_ID, None)) is not None:
-        fields["manifest_component_id"] = decode_component_id(cid, f"{path}/manifest-component-id")
-    if (sv := take(ManifestKey.SET_VERSION, None)) is not None:
-        fields["set_version"] = _set_version(sv, f"{path}/set-version")
-    for key, attr in _SEQUENCES.items():
-        if (value := take(key, None)) is not None:
-            fields[attr] = decode_sequence(value, f"{path}/{member_name(key)}")
-    for key, attr in _SEVERABLE_SEQUENCES.items():
-        if (value := take(key, None)) is not None:
-            fields[attr] = _severable(value, f"{path}/{member_name(key)}", decode_sequence)
-    if (text := take(ManifestKey.TEXT, None)) is not None:
-        fields["text"] = _severable(text, f"{path}/text", decode_text)
-    if (coswid := take(ManifestKey.COSWID, None)) is not None:
-        fields["coswid"] = _severable(coswid, f"{path}/coswid", _coswid)
+    """Move every known optional member from `members` into `fields`, typed.
+
+    Members are decoded in the table's order, whatever the map's, so that of two malformed
+    members the same one is always reported; a nil member is dropped, as if absent.
+    """
+    for key, (attr, decode) in _OPTIONAL_MEMBERS.items():
+        if key in members and (value := members.pop(key)) is not None:
+            fields[attr] = decode(value, f"{path}/{_MEMBER_NAMES[key]}")
+
+
+def _severable_sequence(value: Any, path: str) -> Any:
+    return _severable(value, path, decode_sequence)
+
+
+def _severable_text(value: Any, path: str) -> Any:
+    return _severable(value, path, decode_text)
+
+
+def _severable_coswid(value: Any, path: str) -> Any:
+    return _severable(value, path, _coswid)
+
+
+# Optional manifest member (a plain int: int keys find it without Enum comparisons) ->
+# (Manifest attribute, decoder of its value).
+_OPTIONAL_MEMBERS: Final[dict[int, tuple[str, Callable[[Any, str], Any]]]] = {
+    int(ManifestKey.REFERENCE_URI): ("reference_uri", expect_text),
+    int(ManifestKey.MANIFEST_COMPONENT_ID): ("manifest_component_id", decode_component_id),
+    int(ManifestKey.SET_VERSION): ("set_version", _set_version),
+    **{int(key): (attr, decode_sequence) for key, attr in _SEQUENCES.items()},
+    **{int(key): (attr, _severable_sequence) for key, attr in _SEVERABLE_SEQUENCES.items()},
+    int(ManifestKey.TEXT): ("text", _severable_text),
+    int(ManifestKey.COSWID): ("coswid", _severable_coswid),
+}
 
 
 def encode_severable(member: Any) -> bytes:

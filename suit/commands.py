@@ -31,6 +31,7 @@ from suit.model import (
     attach_source,
 )
 
+_UINT_END: Final = 1 << 64  # CBOR integers lie in [-2^64, 2^64) (RFC 8949 §3.1)
 PEN_TAG: Final = 112  # M37 §8.4.8.3: vendor id as a CBOR PEN (relative OID)
 #: Command sequences nest through try-each and run-sequence (M37 §8.4.10.2), each level
 #: in its own bstr, so cbor2's depth limit restarts at every level. Published manifests
@@ -44,8 +45,12 @@ MAX_SEQUENCE_NESTING: Final = 8
 def decode_digest_value(value: Any, path: str) -> Digest:
     """A decoded SUIT_Digest array -> `Digest`."""
     parts = expect_list(value, path, min_len=2)
-    algorithm = expect_int(parts[0], f"{path}/algorithm-id")
-    return Digest(algorithm, expect_bytes(parts[1], f"{path}/digest-bytes"), tuple(parts[2:]))
+    algorithm, digest = parts[0], parts[1]
+    if type(algorithm) is not int or not -_UINT_END <= algorithm < _UINT_END:
+        algorithm = expect_int(algorithm, f"{path}/algorithm-id")
+    if type(digest) is not bytes:
+        digest = expect_bytes(digest, f"{path}/digest-bytes")
+    return Digest(algorithm, digest, tuple(parts[2:]))
 
 
 def decode_wrapped_digest(data: Any, path: str) -> Digest:
@@ -108,6 +113,11 @@ _PARAMETER_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
 }
 
 
+#: Parameters whose decoder only checks the type, bstr or uint, as plain ints.
+_BSTR_PARAMETERS: Final = frozenset(
+    int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_bytes)
+_UINT_PARAMETERS: Final = frozenset(
+    int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_uint)
 _PARAMETER_NAMES: Final = {p.value: p.name.lower().replace("_", "-") for p in Parameter}
 _COMMAND_NAMES: Final = {c.value: c.name.lower().replace("_", "-") for c in Command}
 
@@ -121,6 +131,11 @@ def decode_parameters(value: Any, path: str) -> dict[int, Any]:
     """A SUIT_Parameters map -> {parameter id: typed value}; unknown ids kept as is."""
     result: dict[int, Any] = {}
     for key, item in expect_map(value, path).items():
+        if type(key) is int and (
+                (key in _BSTR_PARAMETERS and type(item) is bytes)
+                or (key in _UINT_PARAMETERS and type(item) is int and 0 <= item < _UINT_END)):
+            result[key] = item  # a bstr or uint parameter of the right type: nothing to build
+            continue
         key = expect_int(key, f"{path}/<key>")
         sub = f"{path}/{parameter_name(key)}"
         decoder = _PARAMETER_DECODERS.get(key, _custom if key < 0 else None)
@@ -194,6 +209,10 @@ _ARGUMENT_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
     Command.OVERRIDE_MULTIPLE: _override_multiple,
     Command.COPY_PARAMS: _copy_params,
 }
+#: The commands whose argument is a reporting policy (a uint), as plain ints.
+_REPORTING_COMMANDS: Final = frozenset(
+    int(c) for c in Command
+    if c not in _ARGUMENT_DECODERS and c not in (Command.TRY_EACH, Command.RUN_SEQUENCE))
 
 
 def _decode_argument(command: int, value: Any, path: str, depth: int) -> Any:
@@ -218,12 +237,21 @@ def decode_sequence_value(value: Any, path: str, *, depth: int = 0) -> CommandSe
     if len(items) % 2:
         raise DecodeError(path, f"a command sequence needs command/argument pairs, "
                                 f"found {len(items)} items")
-    commands = []
-    for i in range(0, len(items), 2):
-        command = expect_int(items[i], f"{path}[{i}]")
-        sub = f"{path}[{i}]/{command_name(command)}"
-        commands.append(CommandItem(command, _decode_argument(command, items[i + 1], sub, depth)))
-    return CommandSequence(tuple(commands))
+    return CommandSequence(tuple(_command_item(items, i, path, depth)
+                                 for i in range(0, len(items), 2)))
+
+
+def _command_item(items: list[Any], i: int, path: str, depth: int) -> CommandItem:
+    command, argument = items[i], items[i + 1]
+    if type(command) is not int:  # bool too: it is no command
+        expect_int(command, f"{path}[{i}]")  # raises, naming the place
+    if command in _REPORTING_COMMANDS and type(argument) is int and 0 <= argument < _UINT_END:
+        # Most commands take a reporting policy (M37 §8.4.7): checked here without
+        # building the paths that only an error would need.
+        return CommandItem(command, argument)
+    command = expect_int(command, f"{path}[{i}]")
+    sub = f"{path}[{i}]/{command_name(command)}"
+    return CommandItem(command, _decode_argument(command, argument, sub, depth))
 
 
 def decode_sequence(data: Any, path: str, *, depth: int = 0) -> CommandSequence:

@@ -7,10 +7,11 @@ Only tagged messages occur in SUIT (MTI profile rule), so decoding requires the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Final
+from functools import cached_property
+from typing import Any, Final, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -176,12 +177,18 @@ def ecdsa_raw_to_der(raw: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class _Headers:
+    """The headers every COSE structure has (RFC 9052 §3): the protected header as the
+    exact bytes signed over, and the unprotected header map."""
+
     protected: bytes
     unprotected: Mapping[Any, Any] = field(default_factory=dict)
 
-    @property
-    def protected_header(self) -> dict[Any, Any]:
-        """The protected header decoded (it was validated when the message was decoded)."""
+    @cached_property
+    def protected_header(self) -> Mapping[Any, Any]:
+        """The protected header decoded (it was validated when the message was decoded).
+
+        Decoded once per message: verification asks for alg and kid several times.
+        """
         return decode_protected(self.protected, "protected")
 
     def header(self, label: int) -> Any:
@@ -276,13 +283,29 @@ AuthenticationMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac
 
 # --- decoding -------------------------------------------------------------------------
 
-from suit.checks import expect_bytes, expect_list, expect_map  # noqa: E402
+from suit.checks import expect_bytes, expect_list, expect_map
 
 
 def _protected(value: Any, path: str) -> bytes:
-    data = expect_bytes(value, f"{path}/protected")
-    decode_protected(data, f"{path}/protected")
-    return data
+    return _protected_header(value, path)[0]
+
+
+def _protected_header(value: Any, path: str) -> tuple[bytes, dict[Any, Any]]:
+    """The protected header's bytes, checked by decoding, and the decoded header."""
+    where = f"{path}/protected"
+    data = expect_bytes(value, where)
+    return data, decode_protected(data, where)
+
+
+_Message = TypeVar("_Message", bound=_Headers)
+
+
+def _knowing_header(message: _Message, header: dict[Any, Any]) -> _Message:
+    """`message` with its `protected_header` already known: the decoder has just decoded
+    it, and verification asks for alg and kid (functools.cached_property keeps its value
+    in the instance dictionary, where this puts it)."""
+    message.__dict__["protected_header"] = header
+    return message
 
 
 def _unprotected(value: Any, path: str) -> dict[Any, Any]:
@@ -306,9 +329,10 @@ def _recipient(value: Any, path: str) -> CoseRecipient:
 
 
 def _sign1(parts: list[Any], path: str) -> CoseSign1:
-    return CoseSign1(_protected(parts[0], path), _unprotected(parts[1], path),
-                     _optional_bytes(parts[2], f"{path}/payload"),
-                     expect_bytes(parts[3], f"{path}/signature"))
+    protected, header = _protected_header(parts[0], path)
+    return _knowing_header(CoseSign1(protected, _unprotected(parts[1], path),
+                                     _optional_bytes(parts[2], f"{path}/payload"),
+                                     expect_bytes(parts[3], f"{path}/signature")), header)
 
 
 def _sign(parts: list[Any], path: str) -> CoseSign:
@@ -324,9 +348,10 @@ def _sign(parts: list[Any], path: str) -> CoseSign:
 
 
 def _mac0(parts: list[Any], path: str) -> CoseMac0:
-    return CoseMac0(_protected(parts[0], path), _unprotected(parts[1], path),
-                    _optional_bytes(parts[2], f"{path}/payload"),
-                    expect_bytes(parts[3], f"{path}/tag"))
+    protected, header = _protected_header(parts[0], path)
+    return _knowing_header(CoseMac0(protected, _unprotected(parts[1], path),
+                                    _optional_bytes(parts[2], f"{path}/payload"),
+                                    expect_bytes(parts[3], f"{path}/tag")), header)
 
 
 def _mac(parts: list[Any], path: str) -> CoseMac:
@@ -341,9 +366,11 @@ def _encrypt(parts: list[Any], path: str) -> CoseEncrypt:
                        _recipients(parts[3], f"{path}/recipients"))
 
 
-_DECODERS: Final = {CoseTag.SIGN1: (4, _sign1), CoseTag.SIGN: (4, _sign),
-                    CoseTag.MAC0: (4, _mac0), CoseTag.MAC: (5, _mac),
-                    CoseTag.ENCRYPT: (4, _encrypt)}
+# Keyed by plain int: the tag of a decoded message is an int, looked up without Enum calls.
+_DECODERS: Final[dict[int, tuple[int, Callable[[list[Any], str], CoseMessage]]]] = {
+    int(CoseTag.SIGN1): (4, _sign1), int(CoseTag.SIGN): (4, _sign),
+    int(CoseTag.MAC0): (4, _mac0), int(CoseTag.MAC): (5, _mac),
+    int(CoseTag.ENCRYPT): (4, _encrypt)}
 
 
 def decode_cose_value(value: Any, path: str) -> CoseMessage:
@@ -354,7 +381,7 @@ def decode_cose_value(value: Any, path: str) -> CoseMessage:
         raise DecodeError(path, f"unsupported COSE tag {value.tag}",
                           hint="SUIT authentication blocks are COSE_Sign1, COSE_Sign, "
                                "COSE_Mac0 or COSE_Mac.")
-    length, decode = _DECODERS[CoseTag(value.tag)]
+    length, decode = _DECODERS[value.tag]
     parts = expect_list(value.value, path, min_len=length, max_len=length)
     return decode(parts, path)
 

@@ -11,7 +11,7 @@ from suit.errors import UnsupportedAlgorithm
 from suit.model import Digest, DigestAlgorithm
 
 # SHAKE outputs are sized to the security level of the name (128 -> 32 B, 256 -> 64 B).
-_FACTORIES: Final[dict[int, tuple[Callable[[], Any], int | None]]] = {
+_FACTORIES: Final[dict[int, tuple[Callable[..., Any], int | None]]] = {
     DigestAlgorithm.SHA256: (hashlib.sha256, None),
     DigestAlgorithm.SHA384: (hashlib.sha384, None),
     DigestAlgorithm.SHA512: (hashlib.sha512, None),
@@ -47,9 +47,11 @@ class StreamingDigest:
 
 def compute(algorithm: int, data: bytes) -> bytes:
     """The digest bytes of `data` under a SUIT digest algorithm."""
-    stream = StreamingDigest(algorithm)
-    stream.update(data)
-    return stream.finish().value
+    if algorithm not in _FACTORIES:
+        raise UnsupportedAlgorithm("digest", algorithm)
+    factory, length = _FACTORIES[algorithm]
+    hashed = factory(data)
+    return hashed.digest(length) if length else hashed.digest()
 
 
 def digest_of(data: bytes, algorithm: int = DigestAlgorithm.SHA256) -> Digest:

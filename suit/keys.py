@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit import cbor
@@ -24,6 +25,20 @@ _EC_CURVES: Final = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
 _CURVE_IDS: Final = {"secp256r1": 1, "secp384r1": 2, "secp521r1": 3}
 CRV_ED25519: Final = 6
 CURVE_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+# RFC 5480 §2 / RFC 8410 §4: the DER SubjectPublicKeyInfo of an EC key on a named curve and
+# of an Ed25519 key is a fixed prefix (algorithm, curve, BIT STRING head) and the key's
+# bytes, so these keys load without the serialization module, whose import is most of the
+# start-up cost of `suitwb verify` left in cryptography (issue 12). Anything else takes
+# the general path.
+_SPKI_PREFIXES: Final = {
+    bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200"): (ec.SECP256R1, 65),
+    bytes.fromhex("3076301006072a8648ce3d020106052b81040022036200"): (ec.SECP384R1, 97),
+    bytes.fromhex("30819b301006072a8648ce3d020106052b8104002303818600"): (ec.SECP521R1, 133),
+    bytes.fromhex("302a300506032b6570032100"): (None, 32),
+}
+_PEM_PUBLIC_BEGIN: Final = b"-----BEGIN PUBLIC KEY-----"
+_PEM_PUBLIC_END: Final = b"-----END PUBLIC KEY-----"
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,10 @@ class TrustAnchor:
     secret: bytes | None = None
     kid: bytes | None = None
 
-    @property
+    @cached_property
     def curve(self) -> str | None:
-        """``P-256``, ``P-384``, ``Ed25519``, or None for a secret."""
+        """``P-256``, ``P-384``, ``Ed25519``, or None for a secret (worked out once: every
+        verification with this anchor asks)."""
         if isinstance(self.public_key, ec.EllipticCurvePublicKey):
             return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
         return "Ed25519" if self.public_key is not None else None
@@ -53,10 +69,13 @@ class TrustAnchor:
     def from_pem(cls, data: bytes, name: str = "PEM key") -> TrustAnchor:
         """A PEM public key, or a private key whose public half is taken."""
         try:
-            if b"PRIVATE KEY" in data:
-                key: Any = serialization.load_pem_private_key(data, password=None).public_key()
-            else:
-                key = serialization.load_pem_public_key(data)
+            key: Any = _public_key_from_pem(data)
+            if key is None:
+                from cryptography.hazmat.primitives import serialization
+                if b"PRIVATE KEY" in data:
+                    key = serialization.load_pem_private_key(data, password=None).public_key()
+                else:
+                    key = serialization.load_pem_public_key(data)
         except (ValueError, TypeError, _CryptoUnsupported) as exc:
             raise TrustAnchorError(f"{name}: not a usable PEM key ({exc})") from exc
         if not isinstance(key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
@@ -84,6 +103,32 @@ class TrustAnchor:
         return cls.from_pem(data, name) if data.lstrip().startswith(b"-----") else cls.from_cose_key(data, name)
 
 
+def _public_key_from_pem(data: bytes) -> PublicKey | None:
+    """The key of a PEM ``PUBLIC KEY`` holding one P-256/384/521 or Ed25519 key, or None
+    for any other PEM (which `serialization` then reads or refuses).
+
+    Raises:
+        ValueError: the key bytes are not a point of the curve.
+    """
+    text = data.strip()
+    if not (text.startswith(_PEM_PUBLIC_BEGIN) and text.endswith(_PEM_PUBLIC_END)):
+        return None
+    body = text[len(_PEM_PUBLIC_BEGIN):-len(_PEM_PUBLIC_END)]
+    if b"-" in body or b":" in body:  # a second PEM block, or RFC 1421 headers
+        return None
+    try:
+        der = binascii.a2b_base64(body, strict_mode=False)
+    except binascii.Error:
+        return None
+    for prefix, (curve, size) in _SPKI_PREFIXES.items():
+        if der.startswith(prefix) and len(der) == len(prefix) + size:
+            raw = der[len(prefix):]
+            if curve is None:
+                return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            return ec.EllipticCurvePublicKey.from_encoded_point(curve(), raw)
+    return None
+
+
 def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
     kty = expect_int(key.get(KTY), f"{name}/kty")
     kid = key.get(KID)
@@ -109,6 +154,7 @@ def cose_key_value(public_key: PublicKey, kid: bytes | None = None) -> dict[int,
     """A public key -> a COSE_Key map (no private members, ever)."""
     key: dict[int, Any]
     if isinstance(public_key, ed25519.Ed25519PublicKey):
+        from cryptography.hazmat.primitives import serialization
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key = {KTY: KTY_OKP, CRV: CRV_ED25519, X: raw}
     else:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,7 +31,6 @@ from suit.cose import (
     CoseMac0,
     CoseSign,
     CoseSign1,
-    SignatureAlgorithm,
     algorithm_name,
     ecdsa_raw_to_der,
     mac_structure,
@@ -54,9 +55,11 @@ from suit.model import (
     Envelope,
     Manifest,
 )
-from suit.payloads import integrated_digests
 
-_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
+# RFC 9053 §2.1: r||s, each as long as the curve's order (the anchor's curve is the
+# algorithm's, checked before).
+_RAW_ECDSA_SIZES: Final = {"P-256": 64, "P-384": 96}
+_HASHES: Final = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
 
 
 @dataclass(frozen=True)
@@ -148,12 +151,12 @@ def manifest_bstr(manifest: Manifest) -> bytes:
 
 
 def _bstr_header(length: int) -> bytes:
+    """The shortest head of a byte string of `length` bytes (RFC 8949 §3, §4.2.1)."""
     if length < 24:
-        return bytes([0x40 | length])
-    for extra, code in ((1, 24), (2, 25), (4, 26), (8, 27)):
-        if length < 1 << (8 * extra):
-            return bytes([0x40 | code]) + length.to_bytes(extra, "big")
-    raise ValueError("length out of range")
+        return bytes((0x40 | length,))
+    size = 1 if length < 1 << 8 else 2 if length < 1 << 16 else 4 if length < 1 << 32 else 8
+    # Additional information 24, 25, 26, 27 for a 1, 2, 4, 8-byte length.
+    return bytes((0x57 + size.bit_length(),)) + length.to_bytes(size, "big")
 
 
 def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> VerificationReport:
@@ -252,12 +255,36 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, tbs)
         else:
-            if len(signature) != 2 * ((key.curve.key_size + 7) // 8):
+            if len(signature) != _RAW_ECDSA_SIZES.get(info.curve or ""):
                 return False
-            key.verify(ecdsa_raw_to_der(signature), tbs, ec.ECDSA(_hash(info)))
+            key.verify(ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+class _ECDSAVerification(ec.ECDSA):
+    """ECDSA parameters for verifying. `ec.ECDSA()` imports OpenSSL's whole backend, ciphers
+    included (about 12 ms, a seventh of `suitwb verify`'s start-up), only to check that
+    deterministic signing is available; verification never signs, so this skips the check
+    and answers the two properties `ec.ECDSA` has."""
+
+    def __init__(self, algorithm: hashes.HashAlgorithm) -> None:  # no super(): see above
+        self._hash = algorithm
+
+    @property
+    def algorithm(self) -> hashes.HashAlgorithm:
+        return self._hash
+
+    @property
+    def deterministic_signing(self) -> bool:
+        return False
+
+
+@cache
+def _ecdsa(hash_name: str) -> ec.ECDSA:
+    """One ECDSA parameter object per hash, made on first use (it holds no state)."""
+    return _ECDSAVerification(_HASHES[hash_name]())
 
 
 def verify_mac(alg: object, anchor: TrustAnchor, tbm: bytes, tag: bytes) -> bool:
@@ -266,10 +293,6 @@ def verify_mac(alg: object, anchor: TrustAnchor, tbm: bytes, tag: bytes) -> bool
     if info.family != "hmac" or anchor.secret is None or info.hash_name is None:
         return False
     return hmac.compare_digest(hmac.new(anchor.secret, tbm, info.hash_name).digest(), tag)
-
-
-def _hash(info: SignatureAlgorithm) -> hashes.HashAlgorithm:
-    return _HASHES[info.hash_name or "sha256"]()
 
 
 # --- severed members and integrated payloads ----------------------------------------------
@@ -302,6 +325,9 @@ def _check_integrated(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> dic
     TD §5.2.2: a dependency's digest is its manifest digest, not a digest of its envelope,
     and an integrated dependency must itself be authentic.
     """
+    if not envelope.integrated:
+        return {}  # nothing to check, and walking the sequences for fetches costs
+    from suit.payloads import integrated_digests  # only here: verify starts without it
     stated = integrated_digests(envelope)
     results: dict[str, MemberResult] = {}
     for key, data in envelope.integrated.items():

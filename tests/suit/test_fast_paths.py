@@ -1,0 +1,152 @@
+"""The format core's fast paths (issue 12 "Speed") keep every property of the slow ones.
+
+Each shortcut is checked where it could differ: the checks done without building paths on
+the inputs they must refuse,
+the member order of errors, the PEM keys read without `serialization`, and the
+structural facts that make verification cheap (work done once, or not at all).
+The figures themselves come from `python -m benchmarks format_core`, not from here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cbor2
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from suit import cbor, cose, payloads, verify
+from suit.codec import decode_envelope
+from suit.errors import DecodeError, TrustAnchorError
+from suit.keys import TrustAnchor
+from tests.fixtures.vectors import MANIFEST_SPEC
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE0 = (MANIFEST_SPEC / "example0.cbor").read_bytes()
+EXAMPLE2 = (MANIFEST_SPEC / "example2.cbor").read_bytes()
+KEY = MANIFEST_SPEC / "keys" / "example-es256-public.pem"
+
+
+# --- checks without paths, on the values they must refuse ----------------------------------
+
+def _example0_with(mutate) -> bytes:
+    """example0 with its manifest map changed by `mutate`, encoded in the map's own order."""
+    envelope = dict(cbor.loads(EXAMPLE0).value)
+    manifest = dict(cbor.loads(envelope[3]))
+    mutate(manifest)
+    envelope[3] = cbor2.dumps(manifest)  # not canonical: the member order is the test's
+    return cbor.dumps(cbor.CBORTag(107, envelope))
+
+
+@pytest.mark.parametrize("sequence,path,problem", [
+    ([1, True], "manifest/validate[0]/vendor-identifier/reporting-policy", "expected int, found bool"),
+    ([1, -1], "manifest/validate[0]/vendor-identifier/reporting-policy", "expected uint"),
+    ([True, 15], "manifest/validate[0]", "expected int, found bool"),
+    ([19, {14: True}], "manifest/validate[0]/set-parameters/image-size", "expected int, found bool"),
+    ([19, {14: -5}], "manifest/validate[0]/set-parameters/image-size", "expected uint"),
+    ([19, {2: "text"}], "manifest/validate[0]/set-parameters/class-id", "expected bstr"),
+    ([19, {True: b""}], "manifest/validate[0]/set-parameters/<key>", "expected int, found bool"),
+    ([19, {3: cbor.dumps([True, b""])}],
+     "manifest/validate[0]/set-parameters/image-digest/algorithm-id", "expected int, found bool"),
+    ([19, {3: cbor.dumps([-16, "x"])}],
+     "manifest/validate[0]/set-parameters/image-digest/digest-bytes", "expected bstr"),
+])
+def test_fast_checks_refuse_with_the_same_path(sequence: list[object], path: str, problem: str) -> None:
+    data = _example0_with(lambda m: m.__setitem__(7, cbor.dumps(sequence)))
+    with pytest.raises(DecodeError) as caught:
+        decode_envelope(data)
+    assert (caught.value.path, problem in caught.value.problem) == (path, True), caught.value
+
+
+def test_of_two_malformed_members_the_first_in_spec_order_is_reported_whatever_the_map_order() -> None:
+    def install_first(manifest: dict[object, object]) -> None:
+        manifest[20] = 5  # neither a digest nor a bstr
+        manifest[4] = 7   # reference-uri must be text
+    with pytest.raises(DecodeError) as caught:
+        decode_envelope(_example0_with(install_first))
+    assert caught.value.path == "manifest/reference-uri"
+
+
+def test_a_nil_optional_member_is_dropped_as_before() -> None:
+    envelope = decode_envelope(_example0_with(lambda m: m.__setitem__(4, None)))
+    assert envelope.manifest.reference_uri is None and 4 not in envelope.manifest.extensions
+
+
+# --- PEM keys without the serialization module -------------------------------------------
+
+@pytest.mark.parametrize("private", [
+    ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP384R1()),
+    ec.generate_private_key(ec.SECP521R1()), ed25519.Ed25519PrivateKey.generate()],
+    ids=["P-256", "P-384", "P-521", "Ed25519"])
+def test_pem_public_keys_load_as_serialization_loads_them(private: object) -> None:
+    pem = private.public_key().public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert TrustAnchor.from_pem(pem).public_key == serialization.load_pem_public_key(pem)
+
+
+def test_pem_keys_the_fast_path_does_not_know_take_the_general_path() -> None:
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    compressed = public.public_bytes(serialization.Encoding.X962,
+                                     serialization.PublicFormat.CompressedPoint)
+    der = bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + compressed
+    pem = serialization.load_der_public_key(der).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert TrustAnchor.from_pem(pem).public_key == public  # uncompressed again: fast path
+    compressed_pem = b"-----BEGIN PUBLIC KEY-----\n" + __import__("base64").encodebytes(der) + \
+        b"-----END PUBLIC KEY-----\n"
+    assert TrustAnchor.from_pem(compressed_pem).public_key == public
+
+
+def test_a_pem_point_off_the_curve_is_a_typed_error() -> None:
+    prefix = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+    der = prefix + b"\x04" + b"\x01" * 64
+    pem = b"-----BEGIN PUBLIC KEY-----\n" + __import__("base64").encodebytes(der) + \
+        b"-----END PUBLIC KEY-----\n"
+    with pytest.raises(TrustAnchorError, match="not a usable PEM key"):
+        TrustAnchor.from_pem(pem, "off-curve.pem")
+
+
+# --- structural facts: once, or not at all ----------------------------------------------
+
+def test_the_protected_header_is_decoded_by_the_decoder_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    envelope = decode_envelope(EXAMPLE2)
+
+    def refuse(data: bytes, path: str) -> dict[object, object]:
+        raise AssertionError("protected header decoded again")
+    monkeypatch.setattr(cose, "decode_protected", refuse)
+    assert verify.verify_envelope(envelope, [TrustAnchor.from_pem(KEY.read_bytes())]).ok
+
+
+def test_no_integrated_member_no_walk_over_the_sequences(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(envelope: object) -> list[object]:
+        raise AssertionError("walked the sequences for integrated payloads")
+    monkeypatch.setattr(payloads, "fetch_targets", refuse)
+    assert verify.verify_envelope(EXAMPLE2, [TrustAnchor.from_pem(KEY.read_bytes())]).ok
+
+
+def test_the_anchor_works_out_its_curve_once() -> None:
+    anchor = TrustAnchor.from_pem(KEY.read_bytes())
+    verify.verify_envelope(EXAMPLE2, [anchor])
+    assert anchor.__dict__["curve"] == "P-256"  # kept by the first verification
+    assert verify._ecdsa("sha256") is verify._ecdsa("sha256")
+    assert isinstance(verify._ecdsa("sha256"), ec.ECDSA)
+
+
+def test_suitwb_verify_starts_without_serialization_or_the_openssl_backend() -> None:
+    """What `suitwb verify` of a PEM key imports from cryptography (issue 12 start-up)."""
+    program = ("import runpy, sys\n"
+               f"sys.argv = ['suitwb', 'verify', {str(MANIFEST_SPEC / 'example2.cbor')!r}, "
+               f"'--key', {str(KEY)!r}]\n"
+               "try:\n    runpy.run_module('workbench.cli.main', run_name='__main__')\n"
+               "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+               "print(sorted(m for m in sys.modules if m.startswith('cryptography.hazmat.')"
+               " and ('serialization.' in m or 'backends' in m or 'ciphers' in m)))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
