@@ -87,7 +87,7 @@ def parsed_items(data: bytes) -> tuple[list[bytes], int]:
     try:
         decode_envelope(data)
     finally:
-        cbor.loads = loads  # type: ignore[assignment]
+        cbor.loads = loads
         for module in modules:
             module.attach_source = attach  # type: ignore[attr-defined]
     return items, attached[0]

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from suit import cbor
+from suit.checks import expect_bytes, expect_list, expect_map
 from suit.errors import DecodeError, UnsupportedAlgorithm
 
 
@@ -132,7 +133,25 @@ def decode_protected(data: bytes, path: str) -> dict[Any, Any]:
     value = cbor.loads(data, path=path)
     if not isinstance(value, dict):
         raise DecodeError(path, f"expected a header map, found {type(value).__name__}")
-    return value
+    return check_header_types(value, path)
+
+
+#: RFC 9052 §3.1: the types of the common header parameters we read.
+_HEADER_TYPES: Final[dict[int, tuple[type, ...]]] = {
+    CoseHeader.ALG: (int, str), CoseHeader.KID: (bytes,), CoseHeader.IV: (bytes,),
+    CoseHeader.PARTIAL_IV: (bytes,)}
+
+
+def check_header_types(header: dict[Any, Any], path: str) -> dict[Any, Any]:
+    """Refuse a header whose alg, kid, IV or partial IV has the wrong CBOR type, so that
+    code past the decoder can trust `kid` to be bytes (a fuzzed kid of 5 crashed a view)."""
+    for label, kinds in _HEADER_TYPES.items():
+        value = header.get(label)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise DecodeError(f"{path}/{CoseHeader(label).name.lower()}",
+                              f"expected {' or '.join(k.__name__ for k in kinds)}, "
+                              f"found {type(value).__name__}")
+    return header
 
 
 def sig_structure(context: str, body_protected: bytes, payload: bytes, *,
@@ -203,8 +222,9 @@ class _Headers:
 
     @property
     def kid(self) -> bytes | None:
-        """The ``kid`` header, if any."""
-        return self.header(CoseHeader.KID)
+        """The ``kid`` header, if any (bytes: the decoder checked its type)."""
+        value = self.header(CoseHeader.KID)
+        return value if isinstance(value, bytes) else None
 
 
 @dataclass(frozen=True)
@@ -283,7 +303,6 @@ AuthenticationMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac
 
 # --- decoding -------------------------------------------------------------------------
 
-from suit.checks import expect_bytes, expect_list, expect_map
 
 
 def _protected(value: Any, path: str) -> bytes:
@@ -309,7 +328,7 @@ def _knowing_header(message: _Message, header: dict[Any, Any]) -> _Message:
 
 
 def _unprotected(value: Any, path: str) -> dict[Any, Any]:
-    return expect_map(value, f"{path}/unprotected")
+    return check_header_types(expect_map(value, f"{path}/unprotected"), f"{path}/unprotected")
 
 
 def _optional_bytes(value: Any, path: str) -> bytes | None:

@@ -51,7 +51,8 @@ def compute(algorithm: int, data: bytes) -> bytes:
         raise UnsupportedAlgorithm("digest", algorithm)
     factory, length = _FACTORIES[algorithm]
     hashed = factory(data)
-    return hashed.digest(length) if length else hashed.digest()
+    value: bytes = hashed.digest(length) if length else hashed.digest()
+    return value
 
 
 def digest_of(data: bytes, algorithm: int = DigestAlgorithm.SHA256) -> Digest:

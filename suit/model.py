@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 from suit.cose import AuthenticationMessage
 
@@ -384,7 +384,10 @@ class Envelope:
     dependency_depth: int = field(default=0, compare=False, repr=False)
 
 
-def attach_source(node: Any, source: bytes) -> Any:
+_Node = TypeVar("_Node")
+
+
+def attach_source(node: _Node, source: bytes) -> _Node:
     """Record the exact bytes `node` was decoded from (the decoder's job only)."""
     object.__setattr__(node, "source", bytes(source))
     return node

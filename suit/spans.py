@@ -267,7 +267,7 @@ def _value_of(data: bytes, index: SpanIndex, path: Path) -> Any:
     if span.kind == "array":
         return tuple(_value_of(data, index, (*path, i)) for i in range(span.value))
     if span.kind == "map":
-        return tuple(sorted(((repr(s.path[-1]), s.path[-1]) for s in index.children(path))))
+        return tuple(sorted((repr(s.path[-1]), s.path[-1]) for s in index.children(path)))
     if span.kind == "tag":
         return (span.value, _value_of(data, index, (*path, Step.TAGGED)))
     return span.value

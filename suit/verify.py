@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit import digest as digests
 from suit.codec import (
-    DecodeError,
     decode_dependency,
     decode_envelope,
     encode_manifest,
@@ -38,6 +37,7 @@ from suit.cose import (
     signature_algorithm,
 )
 from suit.errors import (
+    DecodeError,
     DependencyNotAuthentic,
     DigestMismatch,
     ManifestError,

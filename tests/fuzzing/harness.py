@@ -46,7 +46,8 @@ class Abandoned(BaseException):
 def seeds() -> list[bytes]:
     """Every published envelope, plus the named attacks at their bounds."""
     vectors = sorted(p for p in VECTORS.glob("*/*.cbor") if "encryption-info" not in p.name)
-    return [p.read_bytes() for p in vectors] + [
+    found = sorted(Path(__file__).with_name("regressions").glob("*.cbor"))  # past findings
+    return [p.read_bytes() for p in (*vectors, *found)] + [
         hostile.sequence_bomb(8), hostile.dependency_chain(4), hostile.foreign_cose(98),
         hostile.foreign_cose(97)]
 
