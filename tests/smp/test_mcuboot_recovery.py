@@ -1,0 +1,55 @@
+"""MCUboot serial recovery in QEMU, slot 0 empty (issue 13): the real bootloader, real pty."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from flasher.smp import operations as ops
+from flasher.smp.session import SmpSession
+from flasher.smp.upload import UploadProgress, upload
+from testsupport import mcuboot
+from testsupport.smpdevices import QemuDevice
+
+
+def test_identify_in_serial_recovery(qemu_recovery: QemuDevice) -> None:
+    with SmpSession.open(qemu_recovery.pty) as session:
+        ops.wait_ready(session)
+        info = ops.identify(session)
+    assert info.mode == "serial recovery"
+    assert info.has_image_group is True
+    assert info.os_info is None  # the bootloader has no OS group beyond reset
+    assert "Enter the serial recovery mode" in qemu_recovery.log_text()
+
+
+@pytest.mark.slow
+def test_upload_into_slot0_reset_and_mcuboot_boots_it(qemu_recovery: QemuDevice,
+                                                      shipped_image: bytes) -> None:
+    image = mcuboot.sign(mcuboot.raw_application(shipped_image), "1.2.3")
+    reports: list[UploadProgress] = []
+    with SmpSession.open(qemu_recovery.pty) as session:
+        ops.wait_ready(session)
+    result = upload(lambda: SmpSession.open(qemu_recovery.pty), image,
+                    on_progress=reports.append)
+    assert result.size == len(image) and result.sessions == 1
+    assert reports[-1].bytes_done == len(image) and reports[-1].eta == 0
+    assert all(r.rate > 0 for r in reports[1:])
+    assert [r.bytes_done for r in reports] == sorted(r.bytes_done for r in reports)
+    with SmpSession.open(qemu_recovery.pty) as session:
+        ops.reset_and_wait(session, timeout=30)
+        info = ops.identify(session)
+    # The application now runs from slot 0, and MCUboot's log on uart1 says it booted it.
+    assert info.mode == "application"
+    slot0 = [slot for slot in info.images if slot.slot == 0]
+    assert len(slot0) == 1 and slot0[0].version == "1.2.3" and slot0[0].active
+    log = _wait_for_log(qemu_recovery, "Jumping to the first image slot")
+    assert "Primary slot: version=1.2.3+0" in log
+    assert "Image version: v1.2.3" in log
+
+
+def _wait_for_log(device: QemuDevice, text: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while text not in device.log_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return device.log_text()
