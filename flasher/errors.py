@@ -212,3 +212,24 @@ class SmpReplyInvalid(FlasherError):
         super().__init__(f"{port}: malformed SMP reply: {problem}")
         self.port = port
         self.problem = problem
+
+
+class SmpImageNotBooted(FlasherError):
+    """After the reset the device runs another image than the one uploaded.
+
+    Attributes:
+        port: The port URL or path.
+        expected: The uploaded image's version.
+        running: The version the device runs, None if it reports none.
+    """
+
+    exit_status = 1
+    default_hint = ("The bootloader refused or reverted the new image: check it is signed "
+                    "for this device and its version is higher than the running one.")
+
+    def __init__(self, port: str, expected: str, running: str | None) -> None:
+        super().__init__(f"{port}: after the reset the device runs {running or 'no image'}, "
+                         f"not the uploaded {expected}")
+        self.port = port
+        self.expected = expected
+        self.running = running

@@ -22,7 +22,7 @@ from smpclient.requests.os_management import (
     ResetWrite,
 )
 
-from flasher.errors import DeviceNotResponding, FlasherError, SmpError, SmpReplyInvalid
+from flasher.errors import DeviceNotResponding, SmpError, SmpReplyInvalid
 from flasher.smp.session import SmpSession
 
 logger = logging.getLogger(__name__)
@@ -186,14 +186,14 @@ def _optional(read: Any) -> Any:
         return None
 
 
-def reset_and_wait(session: SmpSession, timeout: float = 30.0) -> None:
-    """Reset the device and wait until it answers again (it boots the chosen image)."""
+def reset_and_wait(session: SmpSession, timeout: float = 30.0, reset_delay: float = 1.0) -> None:
+    """Reset the device and wait until it answers again (it boots the chosen image).
+
+    Zephyr's SMP server answers and resets only after CONFIG_MCUMGR_GRP_OS_RESET_MS
+    (250 ms by default): `reset_delay` seconds pass before asking again, so the answer
+    comes from the new boot, not from the firmware that was asked to reset.
+    """
     reset(session)
-    time.sleep(0.2)  # let it go down before asking; an answer from before the reset is stale
+    time.sleep(reset_delay)
     session.discard_input()
     wait_ready(session, timeout)
-
-
-__all__ = ["DeviceInfo", "FlasherError", "ImageSlot", "McumgrParams", "confirm", "echo",
-           "identify", "mark_test", "read_image_state", "read_params", "reset",
-           "reset_and_wait", "wait_ready"]

@@ -58,20 +58,25 @@ def parse(port: str, message: bytes) -> Reply:
     return Reply(first & 0b111, group, sequence, command, body, message)
 
 
-def raise_for_error(port: str, what: str, reply: Reply) -> None:
-    """SmpError if `reply` carries an error code (version 1 or version 2)."""
+def raise_for_error(port: str, what: str, reply: Reply, *, writes: bool = False) -> None:
+    """SmpError if `reply` carries an error code (version 1 or version 2).
+
+    `writes` says the request was a write (image state write is a write of command 0,
+    image state read a read of it: a device may support one and not the other).
+    """
     err = reply.body.get("err")
     if err is not None:
         if not (isinstance(err, dict) and _is_int(err.get("rc")) and _is_int(err.get("group"))):
             raise SmpReplyInvalid(port, f"malformed err map {err!r:.80}")
         if err["rc"] != 0:
-            raise _error(port, what, err["rc"], err["group"], True, None)
+            raise _error(port, what, (err["rc"], err["group"], True, writes), None)
     rc = reply.body.get("rc", 0)
     if not _is_int(rc):
         raise SmpReplyInvalid(port, f"rc is {type(rc).__name__}, not an integer")
     if rc != 0:
         reason = reply.body.get("rsn")
-        raise _error(port, what, rc, reply.group, False, reason if isinstance(reason, str) else None)
+        raise _error(port, what, (rc, reply.group, False, writes and reply.command == 0),
+                     reason if isinstance(reason, str) else None)
 
 
 def _is_int(value: object) -> bool:
@@ -132,8 +137,18 @@ _KNOWN: Final[dict[tuple[int | None, bool, int], tuple[str, str]]] = {
 }
 
 
-def _error(port: str, what: str, rc: int, group: int, group_error: bool,
+_STATE_WRITE_UNSUPPORTED: Final = (
+    "the device does not mark images for test or confirm",
+    "Its MCUboot picks the image itself (RAM load or direct XIP boot the highest valid "
+    "version): reset it to run the new image; there is nothing to confirm.")
+
+
+def _error(port: str, what: str, code: tuple[int, int, bool, bool],
            reason: str | None) -> SmpError:
+    rc, group, group_error, state_write = code
+    if state_write and group == IMAGE_GROUP and not group_error and rc == MGMT_ERR.ENOTSUP:
+        meaning, hint = _STATE_WRITE_UNSUPPORTED
+        return SmpError(port, what, rc, group, reason=reason, meaning=meaning, hint=hint)
     meaning, hint = _KNOWN.get((group, group_error, rc)) or _KNOWN.get(
         (None, group_error, rc)) or (_name(rc, group_error, group), "")
     return SmpError(port, what, rc, group, group_error=group_error, reason=reason,

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 Opener = Callable[[], Transport]
 _READ_SIZE: Final = 4096
+_WRITE: Final = 2  # the SMP header's op for a write request
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class SmpSession:
                 problem, self._decoder.last_problem = self._decoder.last_problem, None
                 raise SmpReplyInvalid(self.port, f"{problem} (waiting for {sent.what})")
             raise DeviceNotResponding(self.port, sent.what, patience)
-        replies.raise_for_error(self.port, sent.what, reply)
+        replies.raise_for_error(self.port, sent.what, reply, writes=sent.op == _WRITE)
         return replies.validate(self.port, sent.model, reply)
 
     def _reply_for(self, sent: Sent, deadline: float) -> Reply | None:

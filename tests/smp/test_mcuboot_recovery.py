@@ -8,7 +8,9 @@ import pytest
 
 from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
-from flasher.smp.upload import UploadProgress, upload
+from flasher.smp import images
+from flasher.smp.update import update_in_recovery
+from flasher.smp.upload import UploadProgress
 from testsupport import mcuboot
 from testsupport.smpdevices import QemuDevice
 
@@ -30,14 +32,15 @@ def test_upload_into_slot0_reset_and_mcuboot_boots_it(qemu_recovery: QemuDevice,
     reports: list[UploadProgress] = []
     with SmpSession.open(qemu_recovery.pty) as session:
         ops.wait_ready(session)
-    result = upload(lambda: SmpSession.open(qemu_recovery.pty), image,
-                    on_progress=reports.append)
-    assert result.size == len(image) and result.sessions == 1
+    outcome = update_in_recovery(lambda: SmpSession.open(qemu_recovery.pty), image,
+                                 on_progress=reports.append)
+    assert outcome.upload.size == len(image) and outcome.upload.sessions == 1
     assert reports[-1].bytes_done == len(image) and reports[-1].eta == 0
     assert all(r.rate > 0 for r in reports[1:])
     assert [r.bytes_done for r in reports] == sorted(r.bytes_done for r in reports)
+    assert outcome.running.slot == 0 and outcome.running.version == "1.2.3"
+    assert outcome.running.hash == images.image_hash(image)
     with SmpSession.open(qemu_recovery.pty) as session:
-        ops.reset_and_wait(session, timeout=30)
         info = ops.identify(session)
     # The application now runs from slot 0, and MCUboot's log on uart1 says it booted it.
     assert info.mode == "application"
