@@ -222,13 +222,14 @@ class _Upload:
         return size - SERIAL_FRAMING
 
     def run(self, offset: int) -> None:
-        acked, sent_to, misses = offset, offset, 0
+        acked, sent_to, misses, stalls = offset, offset, 0, 0
         self.progress.report(acked)
         while acked < len(self.data):
             if self.cancel is not None and self.cancel.is_set():
                 raise OperationCancelled("upload cancelled")
             while len(self.in_flight) < max(1, self.options.window) and sent_to < len(self.data):
                 sent_to = self._send(sent_to)
+            before = acked
             try:
                 acked, resync = self._next_ack()
                 misses = 0
@@ -238,6 +239,12 @@ class _Upload:
                     raise
                 resync = True
             if resync:
+                # A device that answers without moving forward, again and again, is not
+                # going to finish: stop instead of resending forever.
+                stalls = stalls + 1 if acked <= before else 0
+                if stalls > self.options.retries:
+                    raise SmpReplyInvalid(self.session.port, "the device does not advance the "
+                                                             f"upload (stuck at offset {acked})")
                 self.in_flight.clear()
                 self.session.discard_input()
                 sent_to = acked
