@@ -33,6 +33,7 @@ from flasher.errors import (
     SmpReplyInvalid,
     TransportError,
 )
+from flasher.smp import framing
 from flasher.smp.session import Sent, SmpSession
 
 logger = logging.getLogger(__name__)
@@ -291,12 +292,27 @@ class _Upload:
 
     def _chunk_size(self, fields: dict[str, Any]) -> int:
         empty = len(ImageUploadWrite(data=b"", sequence=0, **fields).BYTES)
-        room = self.message_limit - empty
-        # A CBOR byte string's length takes 1, 2 or 3 more bytes past 23 and 255 bytes.
-        size = room - (2 if room - 2 >= 256 else 1 if room - 1 >= 24 else 0)
-        size -= size % max(1, self.options.alignment)
-        if size <= 0:
+        best, best_rate = 0, 0.0
+        # Every limit up to one line (93 message bytes) below the buffer: a frame that ends
+        # with a full line beats a slightly longer one that starts a line for a few bytes.
+        for limit in range(self.message_limit, max(empty, self.message_limit - 93), -1):
+            size = self._fit(limit - empty)
+            rate = size / framing.frame_cost(empty + size + _bstr_extra(size),
+                                             self.session.options.line_length)
+            if size > 0 and rate > best_rate:
+                best, best_rate = size, rate
+        if best <= 0:
             raise SmpReplyInvalid(self.session.port,
                                   f"the device's buffer ({self.message_limit} B) cannot hold "
                                   "an upload request")
-        return size
+        return best
+
+    def _fit(self, room: int) -> int:
+        size = room - _bstr_extra(room - 2)
+        return size - size % max(1, self.options.alignment)
+
+
+def _bstr_extra(size: int) -> int:
+    # A CBOR byte string's length takes 1 or 2 more bytes past 23 and 255 bytes (the
+    # empty request already counts the one-byte header).
+    return 2 if size >= 256 else 1 if size >= 24 else 0
