@@ -44,8 +44,8 @@ def _ours(path: str, image: bytes) -> float:
 
 
 def _smpclient(path: str, image: bytes) -> float:
-    from smpclient import SMPClient  # noqa: PLC0415 (only the benchmark needs the asyncio client)
-    from smpclient.transport.serial import SMPSerialTransport  # noqa: PLC0415
+    from smpclient import SMPClient
+    from smpclient.transport.serial import SMPSerialTransport
 
     async def run() -> float:
         async with SMPClient(SMPSerialTransport(), path) as client:

@@ -22,7 +22,12 @@ from flasher.smp.operations import (
     wait_ready,
 )
 from flasher.smp.session import SessionOptions, SmpSession
-from flasher.smp.update import UpdateOptions, UpdateOutcome, update_application, update_in_recovery
+from flasher.smp.update import (
+    UpdateOptions,
+    UpdateOutcome,
+    update_application,
+    update_in_recovery,
+)
 from flasher.smp.upload import UploadOptions, UploadProgress, UploadResult, upload
 
 __all__ = ["DeviceInfo", "ImageSlot", "McumgrParams", "SessionOptions", "SmpSession",

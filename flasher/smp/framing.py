@@ -106,27 +106,31 @@ class FrameDecoder:
         try:
             self._frame += binascii.a2b_base64(text, strict_mode=True)
         except binascii.Error as exc:
-            return self._drop(f"bad base64 ({exc})")
+            self._drop(f"bad base64 ({exc})")
+            return None
         return self._complete()
 
     def _complete(self) -> bytes | None:
         frame = self._frame
-        assert frame is not None  # _take_line set it
+        if frame is None:  # _take_line sets it before calling
+            return None
         if self._expected == 0 and len(frame) >= 2:
             self._expected = _LENGTH.unpack_from(frame)[0]
             if not 2 <= self._expected <= MAX_MESSAGE + 2:
-                return self._drop(f"frame length {self._expected} out of range")
+                self._drop(f"frame length {self._expected} out of range")
+                return None
         if self._expected == 0 or len(frame) < self._expected + 2:
             return None
         if len(frame) > self._expected + 2:
-            return self._drop(f"{len(frame) - self._expected - 2} bytes past the frame's length")
+            self._drop(f"{len(frame) - self._expected - 2} bytes past the frame's length")
+            return None
         message, crc = bytes(frame[2:-2]), _LENGTH.unpack_from(frame, len(frame) - 2)[0]
         self._frame = None
         if crc16(message) != crc:
-            return self._drop("CRC mismatch")
+            self._drop("CRC mismatch")
+            return None
         return message
 
     def _drop(self, problem: str) -> None:
         logger.debug("dropped SMP frame: %s", problem)
         self._frame, self._expected, self.last_problem = None, 0, problem
-        return None

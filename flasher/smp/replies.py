@@ -156,7 +156,7 @@ def _error(port: str, what: str, code: tuple[int, int, bool, bool],
 
 
 def _name(rc: int, group_error: bool, group: int) -> str:
-    table: type[MGMT_ERR] | type[IMG_MGMT_ERR] = (
+    table: type[MGMT_ERR | IMG_MGMT_ERR] = (
         IMG_MGMT_ERR if group_error and group == IMAGE_GROUP else MGMT_ERR)
     try:
         return table(rc).name.lower().replace("_", " ")

@@ -215,7 +215,7 @@ class _Upload:
     def _message_limit(self) -> int:
         size = self.options.buffer_size or DEFAULT_BUFFER
         if self.options.buffer_size is None:
-            from flasher.smp.operations import read_params  # noqa: PLC0415 (avoid a cycle)
+            from flasher.smp.operations import read_params
             try:
                 size = read_params(self.session).buf_size
             except SmpError:

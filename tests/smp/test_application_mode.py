@@ -14,9 +14,9 @@ from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
 from flasher.smp.update import update_application
 from flasher.smp.upload import UploadProgress, upload
+from tests.fixtures.firmware import start_qemu
 from testsupport import mcuboot
 from testsupport.smpdevices import QemuDevice
-from tests.fixtures.firmware import start_qemu
 
 
 @pytest.fixture

@@ -94,9 +94,8 @@ def test_garbage_on_the_wire_gives_typed_errors(scripted: tuple[Scripted, FakeSm
                                                 wire: bytes) -> None:
     script, device = scripted
     script.wire = wire
-    with SmpSession.open(device.path, FAST) as session:
-        with pytest.raises(FlasherError):
-            operations.read_params(session)
+    with SmpSession.open(device.path, FAST) as session, pytest.raises(FlasherError):
+        operations.read_params(session)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from flasher.smp import images
 from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
-from flasher.smp import images
 from flasher.smp.update import update_in_recovery
 from flasher.smp.upload import UploadProgress
 from testsupport import mcuboot
