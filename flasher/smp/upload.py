@@ -27,6 +27,7 @@ from typing import Any, Final
 from smpclient.requests.image_management import ImageUploadWrite
 
 from flasher.errors import (
+    BundleError,
     DeviceNotResponding,
     OperationCancelled,
     SmpError,
@@ -145,7 +146,7 @@ def upload(open_session: SessionOpener, data: bytes, *, options: UploadOptions |
     """
     options = options or UploadOptions()
     if not data:
-        raise ValueError("nothing to upload")
+        raise BundleError("<image>", "the image is empty")
     digest = hashlib.sha256(data).digest()
     progress: _Progress | None = None
     resumed: list[int] = []

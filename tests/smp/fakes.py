@@ -6,8 +6,12 @@ replies (the real devices in tests/fixtures/firmware.py answer correctly).
 
 from __future__ import annotations
 
+import os
+import select
+import socket
 import struct
 import threading
+import tty
 from collections.abc import Callable
 
 import cbor2
@@ -65,3 +69,47 @@ class FakeSmpDevice:
                     self.pty.transport.write(self.answer(message))
                 except TransportError:
                     return
+
+
+class TcpBridge:
+    """Serves a device's pty on a TCP port (what QEMU's socket chardev or ser2net do), so
+    the host opens it as ``socket://127.0.0.1:PORT``."""
+
+    def __init__(self, device_path: str) -> None:
+        self._pty = os.open(device_path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self._pty)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._listener.settimeout(5)
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return
+        with conn:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([conn, self._pty], [], [], 0.05)
+                if conn in ready:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    os.write(self._pty, data)
+                if self._pty in ready:
+                    conn.sendall(os.read(self._pty, 4096))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+        os.close(self._pty)
+
+
+def upload_device(request: bytes) -> bytes:
+    """An image group that keeps nothing: acknowledges each chunk at its end."""
+    body = cbor2.loads(request[8:])
+    offset = body.get("off", 0) + len(body.get("data", b""))
+    return framing.encode(reply_message(request, {"rc": 0, "off": offset}))

@@ -8,6 +8,7 @@ from flasher.errors import SmpError
 from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
 from flasher.smp.upload import upload
+from tests.smp.fakes import TcpBridge
 from testsupport.smpdevices import NativeSimDevice
 
 
@@ -35,3 +36,14 @@ def test_flashing_says_the_device_has_no_image_group(native_sim: NativeSimDevice
     assert "no image management" in str(error)
     assert "cannot take firmware" in error.hint
     assert error.exit_status == 1
+
+
+def test_socket_urls_work(native_sim: NativeSimDevice) -> None:
+    bridge = TcpBridge(native_sim.pty)
+    try:
+        with SmpSession.open(bridge.url) as session:
+            ops.wait_ready(session)
+            assert ops.echo(session, "over tcp") == "over tcp"
+            assert ops.read_params(session).buf_size == 1024
+    finally:
+        bridge.close()
