@@ -35,6 +35,7 @@ from flasher.errors import (
     TransportError,
 )
 from flasher.smp import framing
+from flasher.smp.operations import read_params
 from flasher.smp.session import Sent, SmpSession
 
 logger = logging.getLogger(__name__)
@@ -210,18 +211,20 @@ class _Upload:
                  progress: _Progress, cancel: threading.Event | None) -> None:
         self.session, self.data, self.digest = session, data, digest
         self.options, self.progress, self.cancel = options, progress, cancel
+        self.window = max(1, options.window)
         self.message_limit = self._message_limit()
         self.in_flight: deque[tuple[Sent, int]] = deque()
 
     def _message_limit(self) -> int:
-        size = self.options.buffer_size or DEFAULT_BUFFER
-        if self.options.buffer_size is None:
-            from flasher.smp.operations import read_params
-            try:
-                size = read_params(self.session).buf_size
-            except SmpError:
-                pass  # MCUboot's serial recovery: assume its default
-        return size - SERIAL_FRAMING
+        if self.options.buffer_size is not None:
+            return self.options.buffer_size - SERIAL_FRAMING
+        try:
+            params = read_params(self.session)
+        except SmpError:  # MCUboot's serial recovery does not say: assume its default
+            return DEFAULT_BUFFER - SERIAL_FRAMING
+        # A server with one receive buffer drops a frame that arrives while it works.
+        self.window = min(self.window, max(1, params.buf_count))
+        return params.buf_size - SERIAL_FRAMING
 
     def run(self, offset: int) -> None:
         acked, sent_to, misses, stalls = offset, offset, 0, 0
@@ -229,7 +232,7 @@ class _Upload:
         while acked < len(self.data):
             if self.cancel is not None and self.cancel.is_set():
                 raise OperationCancelled("upload cancelled")
-            while len(self.in_flight) < max(1, self.options.window) and sent_to < len(self.data):
+            while len(self.in_flight) < self.window and sent_to < len(self.data):
                 sent_to = self._send(sent_to)
             before = acked
             try:

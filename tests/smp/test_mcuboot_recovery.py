@@ -17,7 +17,7 @@ from testsupport.smpdevices import QemuDevice
 
 def test_identify_in_serial_recovery(qemu_recovery: QemuDevice) -> None:
     with SmpSession.open(qemu_recovery.pty) as session:
-        ops.wait_ready(session)
+        ops.wait_ready(session, timeout=30)
         info = ops.identify(session)
     assert info.mode == "serial recovery"
     assert info.has_image_group is True
@@ -31,7 +31,7 @@ def test_upload_into_slot0_reset_and_mcuboot_boots_it(qemu_recovery: QemuDevice,
     image = mcuboot.sign(mcuboot.raw_application(shipped_image), "1.2.3")
     reports: list[UploadProgress] = []
     with SmpSession.open(qemu_recovery.pty) as session:
-        ops.wait_ready(session)
+        ops.wait_ready(session, timeout=30)
     outcome = update_in_recovery(lambda: SmpSession.open(qemu_recovery.pty), image,
                                  on_progress=reports.append)
     assert outcome.upload.size == len(image) and outcome.upload.sessions == 1

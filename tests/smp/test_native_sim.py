@@ -14,7 +14,7 @@ from testsupport.smpdevices import NativeSimDevice
 
 def test_identify_params_and_echo(native_sim: NativeSimDevice) -> None:
     with SmpSession.open(native_sim.pty) as session:
-        ops.wait_ready(session)
+        ops.wait_ready(session, timeout=30)
         info = ops.identify(session)
         assert ops.echo(session, "suit workbench") == "suit workbench"
     # manifest.json: serial_fs has 1024-byte buffers, 4 of them, and no image group.
@@ -28,7 +28,7 @@ def test_identify_params_and_echo(native_sim: NativeSimDevice) -> None:
 def test_flashing_says_the_device_has_no_image_group(native_sim: NativeSimDevice,
                                                      shipped_image: bytes) -> None:
     with SmpSession.open(native_sim.pty) as session:
-        ops.wait_ready(session)
+        ops.wait_ready(session, timeout=30)
     with pytest.raises(SmpError) as caught:
         upload(lambda: SmpSession.open(native_sim.pty), shipped_image)
     error = caught.value
@@ -42,7 +42,7 @@ def test_socket_urls_work(native_sim: NativeSimDevice) -> None:
     bridge = TcpBridge(native_sim.pty)
     try:
         with SmpSession.open(bridge.url) as session:
-            ops.wait_ready(session)
+            ops.wait_ready(session, timeout=30)
             assert ops.echo(session, "over tcp") == "over tcp"
             assert ops.read_params(session).buf_size == 1024
     finally:
