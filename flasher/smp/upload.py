@@ -156,7 +156,7 @@ def upload(open_session: SessionOpener, data: bytes, *, options: UploadOptions |
             with open_session() as session:
                 progress = progress or _Progress(session.port, len(data), on_progress)
                 if attempt:
-                    resumed.append(_resume_offset(session, data, progress.acked, options))
+                    resumed.append(_resume_offset(session, data, progress.acked))
                 _Upload(session, data, digest, options, progress, cancel).run(resumed[-1]
                                                                              if attempt else 0)
                 return UploadResult(session.port, len(data), time.monotonic() - progress.began,
@@ -179,15 +179,17 @@ def _wait(cancel: threading.Event | None, seconds: float) -> bool:
     return False
 
 
-def _resume_offset(session: SmpSession, data: bytes, acked: int, options: UploadOptions) -> int:
+def _resume_offset(session: SmpSession, data: bytes, acked: int) -> int:
     # Offer the chunk at the last acknowledged offset: a device that kept the upload takes
     # it (or names the offset it wants); one that lost it answers 0 (or asks for len).
     if acked == 0:
         return 0
-    fields = {"off": acked, "data": data[acked:acked + 32]}
+    # The line may have died mid-frame: a newline ends the device's partial line, so our
+    # next frame's first line is not glued to it and lost.
+    session.transport.write(b"\n")
+    fields: dict[str, Any] = {"off": acked, "data": data[acked:acked + 32]}
     try:
-        reply = session.request(ImageUploadWrite, "image upload (resume)",
-                                timeout=options.first_timeout, **fields)
+        reply = session.request(ImageUploadWrite, "image upload (resume)", **fields)
     except SmpError:
         return 0
     offset = _offset(session, reply, len(data))

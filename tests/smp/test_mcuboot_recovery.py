@@ -10,8 +10,9 @@ from flasher.smp import images
 from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
 from flasher.smp.update import update_in_recovery
-from flasher.smp.upload import UploadProgress
+from flasher.smp.upload import UploadOptions, UploadProgress, upload
 from testsupport import mcuboot
+from testsupport.pacedrelay import PacedRelay
 from testsupport.smpdevices import QemuDevice
 
 
@@ -56,3 +57,29 @@ def _wait_for_log(device: QemuDevice, text: str, timeout: float = 10.0) -> str:
     while text not in device.log_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     return device.log_text()
+
+
+def test_a_relay_killed_mid_upload_is_resumed_by_mcuboot(qemu_recovery: QemuDevice,
+                                                         shipped_image: bytes) -> None:
+    # The cable is a relay process; killing it mid-frame is an unplugged USB adapter.
+    # A valid image, short to keep the test quick (uploaded, not booted).
+    image = mcuboot.sign(mcuboot.raw_application(shipped_image)[:24_000], "4.0.0")
+    relay = PacedRelay(qemu_recovery.pty, rate=40_000)
+    relay.start()
+    replugged: list[str] = []
+
+    def unplug_midway(report: UploadProgress) -> None:
+        if not replugged and report.bytes_done > len(image) // 3:
+            relay.stop()
+            replugged.append(relay.start())  # a new process, a new port path
+
+    try:
+        with SmpSession.open(relay.path) as session:
+            ops.wait_ready(session, timeout=30)
+        result = upload(lambda: SmpSession.open(relay.path), image, on_progress=unplug_midway,
+                        options=UploadOptions(reconnect_delay=0.2))
+    finally:
+        relay.stop()
+    assert replugged and result.sessions >= 2
+    # MCUboot kept its upload state: it resumed past the point of the unplugging.
+    assert result.resumed_at[0] > len(image) // 3
