@@ -15,6 +15,7 @@ from flasher.smp.operations import (
     echo,
     identify,
     mark_test,
+    probe,
     read_image_state,
     read_params,
     reset,
@@ -32,5 +33,5 @@ from flasher.smp.upload import UploadOptions, UploadProgress, UploadResult, uplo
 
 __all__ = ["DeviceInfo", "ImageSlot", "McumgrParams", "SessionOptions", "SmpSession",
            "UpdateOptions", "UpdateOutcome", "UploadOptions", "UploadProgress", "UploadResult",
-           "confirm", "echo", "identify", "mark_test", "read_image_state", "read_params", "reset",
+           "confirm", "echo", "identify", "mark_test", "probe", "read_image_state", "read_params", "reset",
            "reset_and_wait", "update_application", "update_in_recovery", "upload", "wait_ready"]

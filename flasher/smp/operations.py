@@ -23,7 +23,7 @@ from smpclient.requests.os_management import (
 )
 
 from flasher.errors import DeviceNotResponding, SmpError, SmpReplyInvalid
-from flasher.smp.session import SmpSession
+from flasher.smp.session import SessionOptions, SmpSession
 
 logger = logging.getLogger(__name__)
 
@@ -197,3 +197,19 @@ def reset_and_wait(session: SmpSession, timeout: float = 30.0, reset_delay: floa
     time.sleep(reset_delay)
     session.discard_input()
     wait_ready(session, timeout)
+
+
+def probe(url: str, timeout: float = 2.0,
+          options: SessionOptions | None = None) -> DeviceInfo | None:
+    """What the SMP device on `url` is, or None if nothing there answers SMP in `timeout` s.
+
+    For choosing a protocol: a device speaking another protocol (the workbench's own
+    recovery loader) ignores SMP lines, so silence means "not SMP". A port that cannot be
+    opened still raises TransportError.
+    """
+    with SmpSession.open(url, options) as session:
+        try:
+            wait_ready(session, timeout)
+        except DeviceNotResponding:
+            return None
+        return identify(session)

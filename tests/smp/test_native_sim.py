@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from flasher.errors import SmpError
+from flasher.loader.device import DeviceConfig
+from flasher.loader.serve import PseudoTerminal
+from flasher.operations import read_status
 from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
 from flasher.smp.upload import upload
+from tests.flasher.conftest import ServedDevice
 from tests.smp.fakes import TcpBridge
+from testsupport.envelopes import CLASS_ID, VENDOR_ID, spec_public_pem
 from testsupport.smpdevices import NativeSimDevice
 
 
@@ -47,3 +55,30 @@ def test_socket_urls_work(native_sim: NativeSimDevice) -> None:
             assert ops.read_params(session).buf_size == 1024
     finally:
         bridge.close()
+
+
+def test_probe_tells_an_smp_device_from_a_silent_port(native_sim: NativeSimDevice) -> None:
+    info = ops.probe(native_sim.pty, timeout=30)
+    assert info is not None and info.params is not None and not info.has_image_group
+    silent = PseudoTerminal()  # a port where nothing answers SMP
+    try:
+        started = time.monotonic()
+        assert ops.probe(silent.path, timeout=1.0) is None
+        assert time.monotonic() - started < 3.0
+    finally:
+        silent.close()
+
+
+def test_probe_says_our_own_recovery_loader_is_not_smp(tmp_path: Path) -> None:
+    # The workbench's virtual device speaks the recovery protocol (COBS frames): it must
+    # neither answer SMP lines nor be upset by them.
+    served = ServedDevice(DeviceConfig(state_dir=tmp_path / "device", vendor_id=VENDOR_ID,
+                                       class_id=CLASS_ID, trust_anchors=[spec_public_pem()]))
+    served.start()
+    try:
+        assert ops.probe(served.path, timeout=1.0) is None
+        status = read_status(served.path)  # and it still serves its own protocol
+    finally:
+        served.stop()
+        served.pty.close()
+    assert status.identity.vendor_id == VENDOR_ID
