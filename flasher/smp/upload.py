@@ -240,7 +240,8 @@ class _Upload:
             try:
                 acked, resync = self._next_ack()
                 misses = 0
-            except DeviceNotResponding:
+            except (DeviceNotResponding, SmpReplyInvalid):
+                # A lost or corrupted reply (a noisy line): resend from the last offset.
                 misses += 1
                 if misses > self.options.retries:
                     raise

@@ -45,3 +45,23 @@ def test_an_empty_image_is_a_typed_error_before_any_port_is_opened() -> None:
     with pytest.raises(BundleError, match="empty"):
         upload(lambda: opened.append("x") or SmpSession.open("/nonexistent"), b"")
     assert opened == []
+
+
+def test_a_corrupted_reply_is_resent_not_fatal() -> None:
+    answers = {"count": 0}
+
+    def corrupt_the_third(request: bytes) -> bytes:
+        answers["count"] += 1
+        wire = upload_device(request)
+        if answers["count"] == 3:  # one bit flipped inside the base64: the CRC fails
+            wire = wire[:5] + bytes([wire[5] ^ 0x01]) + wire[6:]
+        return wire
+
+    device = FakeSmpDevice(corrupt_the_third).start()
+    try:
+        result = upload(lambda: SmpSession.open(device.path), bytes(8_000),
+                        options=UploadOptions(buffer_size=1024, first_timeout=0.5))
+    finally:
+        device.stop()
+    assert result.size == 8_000 and result.sessions == 1
+    assert answers["count"] > 9  # the lost acknowledgement's chunk went again
