@@ -14,7 +14,9 @@ STAMP  := $(VENV)/.installed
 # and plugins/xcbglintegrations need beyond a base system (without libxcb-icccm4 and
 # libxcb-keysyms1 `make run` dies with "Could not load the Qt platform plugin xcb").
 # xvfb and xauth: xvfb-run, with which a test opens the window on the xcb platform.
-DEB_PACKAGES := softhsm2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
+# qemu-system-arm runs the real MCUboot/Zephyr firmware (MPS2 AN385) of the SMP tests;
+# libc6-i386 and lib32gcc-s1 run its 32-bit native_sim builds (../shared/firmware/README.md).
+DEB_PACKAGES := qemu-system-arm libc6-i386 lib32gcc-s1 softhsm2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
                 libfreetype6 libdbus-1-3 libglib2.0-0 poppler-utils \
                 libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-glx0 libxcb-icccm4 \
                 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 \
@@ -26,7 +28,7 @@ SYS_STAMP := $(VENV)/.debian-packages
 BINDIR ?= $(HOME)/.local/bin
 LAUNCHERS := suitwb suit-workbench
 
-.PHONY: test run bench fuzz setup system-packages clean lint-imports install
+.PHONY: test run bench fuzz setup system-packages clean lint-imports install firmware
 
 setup: $(STAMP) $(SYS_STAMP)
 
@@ -77,6 +79,13 @@ install: setup
 # run, untyped exceptions, hangs over 1 s and peak RSS; findings go to fuzz-findings/.
 fuzz: setup
 	$(PY) -m tests.fuzzing --inputs 1000000 --save fuzz-findings
+
+# Copies the real Zephyr/MCUboot firmware the SMP tests use (digest-checked) from a clone or
+# bare mirror of github.com/intercreate/smpclient into SUITWB_FIRMWARE_DIR (default: the
+# user's cache folder, ~/.cache/suitwb/firmware), never into this repository.
+firmware: setup
+	@test -n "$(FROM)" || { echo "usage: make firmware FROM=<clone or bare mirror of intercreate/smpclient>"; exit 2; }
+	$(PY) -m testsupport.firmware --from "$(FROM)"
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks

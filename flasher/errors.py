@@ -212,3 +212,72 @@ class BundleError(FlasherError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+# -- SMP (mcumgr) devices: MCUboot serial recovery and Zephyr's SMP server ---------------
+
+class SmpError(FlasherError):
+    """An SMP device answered a request with an error code.
+
+    Attributes:
+        port: The port URL or path.
+        request: What was asked, like ``image upload``.
+        rc: The device's code: an SMP ``MGMT_ERR`` for a version-1 ``{"rc": n}`` reply, or the
+            group's own code for a version-2 ``{"err": {"group": g, "rc": n}}`` reply.
+        group: The SMP group that answered (0 os, 1 image, ...).
+        group_error: True when `rc` is the group's own code (a version-2 ``err`` reply).
+        reason: The device's ``rsn`` text, if it sent one.
+    """
+
+    exit_status = 1
+    default_hint = "See the device's log for why it refused."
+
+    def __init__(self, port: str, request: str, rc: int, group: int, *, group_error: bool = False,
+                 reason: str | None = None, meaning: str = "", hint: str | None = None) -> None:
+        detail = f"{meaning} " if meaning else ""
+        said = f": {reason}" if reason else ""
+        super().__init__(f"{port}: the device refused {request}: {detail}"
+                         f"(SMP rc {rc}, group {group}){said}", hint=hint)
+        self.port = port
+        self.request = request
+        self.rc = rc
+        self.group = group
+        self.group_error = group_error
+        self.reason = reason
+
+
+class SmpReplyInvalid(FlasherError):
+    """A reply that is not a well-formed SMP answer to the request that was sent.
+
+    Attributes:
+        port: The port URL or path.
+        problem: What was wrong with it.
+    """
+
+    default_hint = "Check that an SMP server (MCUboot serial recovery or mcumgr) runs on this port."
+
+    def __init__(self, port: str, problem: str) -> None:
+        super().__init__(f"{port}: malformed SMP reply: {problem}")
+        self.port = port
+        self.problem = problem
+
+
+class SmpImageNotBooted(FlasherError):
+    """After the reset the device runs another image than the one uploaded.
+
+    Attributes:
+        port: The port URL or path.
+        expected: The uploaded image's version.
+        running: The version the device runs, None if it reports none.
+    """
+
+    exit_status = 1
+    default_hint = ("The bootloader refused or reverted the new image: check it is signed "
+                    "for this device and its version is higher than the running one.")
+
+    def __init__(self, port: str, expected: str, running: str | None) -> None:
+        super().__init__(f"{port}: after the reset the device runs {running or 'no image'}, "
+                         f"not the uploaded {expected}")
+        self.port = port
+        self.expected = expected
+        self.running = running
