@@ -99,7 +99,7 @@ class Build:
 def sign1(payload: bytes, private_pem: bytes) -> bytes:
     """A COSE_Sign1_Tagged (ES256) over the detached `payload`."""
     key = serialization.load_pem_private_key(private_pem, password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101 - test keys are made here
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
     protected = encode_protected({1: -7})
     der = key.sign(sig_structure("Signature1", protected, payload), ec.ECDSA(hashes.SHA256()))
     signature = ecdsa_der_to_raw(der, key.curve.key_size)

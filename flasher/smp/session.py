@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from flasher.errors import DeviceNotResponding, SmpReplyInvalid
 from flasher.smp import framing, replies
@@ -84,7 +84,7 @@ class SmpSession:
         """The port's name, for messages."""
         return self.transport.name
 
-    def __enter__(self) -> SmpSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

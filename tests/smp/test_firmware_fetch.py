@@ -45,7 +45,7 @@ def test_copies_every_recorded_file(tmp_path: Path, make_source: object) -> None
 def test_a_wrong_digest_copies_nothing(tmp_path: Path) -> None:
     source = _work_tree(tmp_path)
     (source / firmware.SOURCE_FOLDER / "b.exe").write_bytes(b"tampered")
-    with pytest.raises(ValueError, match="b.exe .* does not match"):
+    with pytest.raises(ValueError, match=r"b\.exe .* does not match"):
         firmware.install(source, tmp_path / "out", DIGESTS)
     assert not (tmp_path / "out" / "b.exe").exists()
 
