@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from fileio import read_limited
+from fileio import read_limited, write_atomic
 from signing.audit import SigningAuditLog
 from signing.ceremony.answers import AnswersFile, Participants
 from signing.ceremony.checking import (
@@ -133,7 +133,7 @@ def copy_examples(destination: Path) -> list[Path]:
     try:
         destination.mkdir(parents=True, exist_ok=True)
         for example in examples:
-            (destination / example.name).write_bytes(example.read_bytes())
+            write_atomic(destination / example.name, example.read_bytes())
             written.append(destination / example.name)
     except OSError as exc:
         raise FileAccessError(str(destination), exc.strerror or str(exc)) from exc

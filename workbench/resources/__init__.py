@@ -16,6 +16,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
+from fileio import write_atomic
+
 logger = logging.getLogger(__name__)
 
 TEMPLATES: Final = "templates"
@@ -39,7 +41,9 @@ def copy_tree(source: Traversable, destination: Path) -> list[Path]:
         The files written, in the order written.
 
     Raises:
-        OSError: a file cannot be written.
+        OSError: a folder cannot be made.
+        FileAccessError: a file cannot be written, or its path holds something that is
+            not a regular file (fileio.write_atomic).
     """
     destination.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -48,7 +52,7 @@ def copy_tree(source: Traversable, destination: Path) -> list[Path]:
         if child.is_dir():
             written += copy_tree(child, target)
         elif child.is_file():
-            target.write_bytes(child.read_bytes())
+            write_atomic(target, child.read_bytes())
             written.append(target)
     logger.debug("copied %d files to %s", len(written), destination)
     return written
