@@ -50,7 +50,7 @@ def decode_digest_value(value: Any, path: str) -> Digest:
         algorithm = expect_int(algorithm, f"{path}/algorithm-id")
     if type(digest) is not bytes:
         digest = expect_bytes(digest, f"{path}/digest-bytes")
-    return Digest(algorithm, digest, tuple(parts[2:]))
+    return Digest(algorithm, digest, tuple(parts[2:]) if len(parts) > 2 else ())
 
 
 def decode_wrapped_digest(data: Any, path: str) -> Digest:
@@ -215,10 +215,14 @@ _REPORTING_COMMANDS: Final = frozenset(
     if c not in _ARGUMENT_DECODERS and c not in (Command.TRY_EACH, Command.RUN_SEQUENCE))
 
 
+_TRY_EACH: Final = int(Command.TRY_EACH)
+_RUN_SEQUENCE: Final = int(Command.RUN_SEQUENCE)
+
+
 def _decode_argument(command: int, value: Any, path: str, depth: int) -> Any:
-    if command == Command.TRY_EACH:
+    if command == _TRY_EACH:
         return _try_each(value, path, depth)
-    if command == Command.RUN_SEQUENCE:
+    if command == _RUN_SEQUENCE:
         return decode_sequence(value, path, depth=depth + 1)
     decoder = _ARGUMENT_DECODERS.get(command)
     if decoder is not None:

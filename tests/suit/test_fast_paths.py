@@ -9,6 +9,7 @@ The figures themselves come from `python -m benchmarks format_core`, not from he
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -20,8 +21,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from suit import cbor, cose, payloads, verify
-from suit.codec import decode_envelope
+from suit import cbor, cose, model, payloads, verify
+from suit.codec import decode_envelope, encode_envelope
 from suit.errors import DecodeError, TrustAnchorError
 from suit.keys import TrustAnchor
 from tests.fixtures.vectors import MANIFEST_SPEC
@@ -207,3 +208,34 @@ def test_a_large_input_is_not_kept_alive_by_the_decoder() -> None:
     large = b"\x5a\x00\x02\x00\x00" + bytes(128 * 1024)
     assert len(cbor.loads(large)) == 128 * 1024
     assert cbor._decoder().fp is cbor._EMPTY
+
+
+# --- nodes made without the dataclass __init__ ----------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFEST_SPEC.glob("*.cbor")))
+def test_decoded_manifests_and_envelopes_are_the_nodes_init_makes(name: str) -> None:
+    """`decoded_node` skips `__init__`: every field is still there, equal to what
+    `__init__` makes of the same values, and the source is attached."""
+    data = (MANIFEST_SPEC / name).read_bytes()
+    envelope = decode_envelope(data)
+    for node in (envelope, envelope.manifest):
+        values = {f.name: getattr(node, f.name) for f in dataclasses.fields(node) if f.init}
+        rebuilt = type(node)(**values)
+        assert node == rebuilt
+        # No field missing, none added; the source is attached as `attach_source` does.
+        assert set(vars(node)) == set(vars(rebuilt)) | {"source"}
+        assert node.source is not None and rebuilt.source is None
+    assert envelope.source == data
+    assert envelope.manifest.source is not None
+    assert encode_envelope(envelope) == data  # byte-exact, from the attached source
+
+
+def test_decoded_node_fills_the_plain_defaults_and_is_still_frozen() -> None:
+    common = model.Common(components=((b"\x00",),))
+    manifest = model.decoded_node(model.Manifest, {
+        "sequence_number": 7, "common": common, "extensions": {}}, b"\xa0")
+    assert manifest == model.Manifest(sequence_number=7, common=common)
+    assert manifest.install is None and manifest.manifest_version == 1
+    assert manifest.source == b"\xa0"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        manifest.sequence_number = 8  # type: ignore[misc]
