@@ -115,7 +115,8 @@ _PARAMETER_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
 
 #: Parameters whose decoder only checks the type, bstr or uint, as plain ints.
 _BSTR_PARAMETERS: Final = frozenset(
-    int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_bytes)
+    [int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_bytes]
+    + [int(Parameter.VENDOR_ID)])  # a bstr vendor id is kept as is (a PEN tag is checked)
 _UINT_PARAMETERS: Final = frozenset(
     int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_uint)
 _PARAMETER_NAMES: Final = {p.value: p.name.lower().replace("_", "-") for p in Parameter}
@@ -241,8 +242,9 @@ def decode_sequence_value(value: Any, path: str, *, depth: int = 0) -> CommandSe
     if len(items) % 2:
         raise DecodeError(path, f"a command sequence needs command/argument pairs, "
                                 f"found {len(items)} items")
-    return CommandSequence(tuple(_command_item(items, i, path, depth)
-                                 for i in range(0, len(items), 2)))
+    # A list first: tuple() of a list is quicker than of a generator.
+    return CommandSequence(tuple([_command_item(items, i, path, depth)
+                                  for i in range(0, len(items), 2)]))
 
 
 def _command_item(items: list[Any], i: int, path: str, depth: int) -> CommandItem:

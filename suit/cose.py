@@ -328,7 +328,8 @@ def _knowing_header(message: _Message, header: dict[Any, Any]) -> _Message:
 
 
 def _unprotected(value: Any, path: str) -> dict[Any, Any]:
-    return check_header_types(expect_map(value, f"{path}/unprotected"), f"{path}/unprotected")
+    where = f"{path}/unprotected"
+    return check_header_types(expect_map(value, where), where)
 
 
 def _optional_bytes(value: Any, path: str) -> bytes | None:
