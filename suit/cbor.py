@@ -82,14 +82,18 @@ def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> A
     Raises:
         DecodeError: for anything that is not exactly one well-formed, definite-length item.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
+    if type(data) is not bytes and not isinstance(data, (bytearray, memoryview)):
         raise DecodeError(path, f"expected bytes, found {type(data).__name__}")
-    if len(data) > max_size:
-        raise DecodeError(path, f"{len(data)} bytes exceeds the limit of {max_size}")
-    if not data:
+    size = len(data)
+    if size > max_size:
+        raise DecodeError(path, f"{size} bytes exceeds the limit of {max_size}")
+    if not size:
         raise DecodeError(path, "empty input")
     stream = io.BytesIO(data)
-    decoder = _decoder()
+    try:
+        decoder: cbor2.CBORDecoder = _LOCAL.decoder
+    except AttributeError:
+        decoder = _decoder()
     decoder.fp = stream
     try:
         value = decoder.decode()
@@ -99,10 +103,11 @@ def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> A
             MemoryError, UnicodeError) as exc:
         raise DecodeError(path, f"malformed CBOR: {exc}") from exc
     finally:
-        if len(data) > _KEEP_STREAM_SIZE:
+        if size > _KEEP_STREAM_SIZE:
             decoder.fp = _EMPTY  # do not keep a large input alive until the next call
-    if stream.tell() != len(data):
-        raise DecodeError(path, f"{len(data) - stream.tell()} trailing bytes after the item",
+    end = stream.tell()
+    if end != size:
+        raise DecodeError(path, f"{size - end} trailing bytes after the item",
                           hint=_hint_for(data))
     return value
 
