@@ -137,7 +137,8 @@ def decode_parameters(value: Any, path: str) -> dict[int, Any]:
                 or (key in _UINT_PARAMETERS and type(item) is int and 0 <= item < _UINT_END)):
             result[key] = item  # a bstr or uint parameter of the right type: nothing to build
             continue
-        key = expect_int(key, f"{path}/<key>")
+        if type(key) is not int or not -_UINT_END <= key < _UINT_END:
+            key = expect_int(key, f"{path}/<key>")  # raises, naming the place
         sub = f"{path}/{parameter_name(key)}"
         decoder = _PARAMETER_DECODERS.get(key, _custom if key < 0 else None)
         result[key] = decoder(item, sub) if decoder else item
@@ -255,7 +256,8 @@ def _command_item(items: list[Any], i: int, path: str, depth: int) -> CommandIte
         # Most commands take a reporting policy (M37 §8.4.7): checked here without
         # building the paths that only an error would need.
         return CommandItem(command, argument)
-    command = expect_int(command, f"{path}[{i}]")
+    if not -_UINT_END <= command < _UINT_END:  # a bignum
+        expect_int(command, f"{path}[{i}]")  # raises, naming the place
     sub = f"{path}[{i}]/{command_name(command)}"
     return CommandItem(command, _decode_argument(command, argument, sub, depth))
 
