@@ -68,10 +68,10 @@ def reference(data: bytes) -> Callable[[], object]:
 
 def parsed_items(data: bytes) -> tuple[list[bytes], int]:
     """The byte strings one decode of `data` hands to cbor2, and how many nodes it
-    attaches their exact bytes to (recorded by wrapping the two functions for one call)."""
+    attaches their exact bytes to (recorded by wrapping the functions for one call)."""
     items: list[bytes] = []
     attached = [0]
-    loads, attach = cbor.loads, model.attach_source
+    loads, attach, build = cbor.loads, model.attach_source, model.decoded_node
 
     def recording_loads(raw: bytes, **options: Any) -> Any:
         items.append(bytes(raw))
@@ -80,16 +80,22 @@ def parsed_items(data: bytes) -> tuple[list[bytes], int]:
     def counting_attach(node: Any, source: bytes) -> Any:
         attached[0] += 1
         return attach(node, source)
+
+    def counting_build(cls: Any, values: Any, source: bytes) -> Any:
+        attached[0] += 1  # made with its source attached
+        return build(cls, values, source)
     cbor.loads = recording_loads  # type: ignore[assignment]
     modules = (codec, commands)
     for module in modules:
         module.attach_source = counting_attach  # type: ignore[attr-defined]
+    codec.decoded_node = counting_build  # type: ignore[attr-defined]
     try:
         decode_envelope(data)
     finally:
         cbor.loads = loads
         for module in modules:
             module.attach_source = attach  # type: ignore[attr-defined]
+        codec.decoded_node = build  # type: ignore[attr-defined]
     return items, attached[0]
 
 

@@ -59,6 +59,10 @@ def expect_bool(value: Any, path: str) -> bool:
 
 def expect_list(value: Any, path: str, *, min_len: int = 0,
                 max_len: int | None = None) -> list[Any]:
+    kind = type(value)
+    if ((kind is list or kind is tuple) and len(value) >= min_len
+            and (max_len is None or len(value) <= max_len)):
+        return list(value)  # the usual case (tuples inside tags), checked in one go
     if not isinstance(value, (list, tuple)):
         raise DecodeError(path, f"expected array, found {cbor_type_name(value)}")
     if len(value) < min_len:
@@ -71,6 +75,9 @@ def expect_list(value: Any, path: str, *, min_len: int = 0,
 def expect_map(value: Any, path: str) -> dict[Any, Any]:
     # cbor2 hands out frozendict for maps it decodes in an immutable context (map keys,
     # some tag contents); both are maps to us.
+    kind = type(value)
+    if kind is dict or kind is frozendict:
+        return dict(value)  # the usual cases, without the slower ABC check for Mapping
     if not isinstance(value, Mapping):
         raise DecodeError(path, f"expected map, found {cbor_type_name(value)}")
     return dict(value)

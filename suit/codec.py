@@ -48,6 +48,7 @@ from suit.model import (
     ManifestKey,
     TextMap,
     attach_source,
+    decoded_node,
 )
 
 DEFAULT_MAX_SIZE: Final = cbor.DEFAULT_MAX_SIZE
@@ -201,7 +202,8 @@ def decode_manifest(data: Any, path: str = "manifest") -> Manifest:
     for key in (ManifestKey.MANIFEST_VERSION, ManifestKey.SEQUENCE_NUMBER, ManifestKey.COMMON):
         del members[key]
     _decode_optional_members(members, fields, path)
-    return attach_source(Manifest(**fields, extensions=members), raw)
+    fields["extensions"] = members
+    return decoded_node(Manifest, fields, raw)
 
 
 def _decode_optional_members(members: dict[Any, Any], fields: dict[str, Any], path: str) -> None:
@@ -338,12 +340,12 @@ def decode_envelope(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
     members = expect_map(value, "envelope")
     if 0 in members:
         raise DecodeError("envelope", "key 0 is never valid (M37 §8.2: unset detection)")
-    envelope = Envelope(
-        authentication=decode_authentication(
+    values = {
+        "authentication": decode_authentication(
             require(members, EnvelopeKey.AUTHENTICATION_WRAPPER, "envelope", "authentication-wrapper")),
-        manifest=decode_manifest(require(members, EnvelopeKey.MANIFEST, "envelope", "manifest")),
-        tagged=tagged, dependency_depth=dependency_depth, **_envelope_extras(members))
-    return attach_source(envelope, bytes(data))
+        "manifest": decode_manifest(require(members, EnvelopeKey.MANIFEST, "envelope", "manifest")),
+        "tagged": tagged, "dependency_depth": dependency_depth, **_envelope_extras(members)}
+    return decoded_node(Envelope, values, data)
 
 
 def decode_dependency(envelope: Envelope, key: str) -> Envelope:
@@ -363,19 +365,26 @@ def decode_dependency(envelope: Envelope, key: str) -> Envelope:
     return decode_envelope(envelope.integrated[key], dependency_depth=depth)
 
 
+_WRAPPER_AND_MANIFEST: Final = (int(EnvelopeKey.AUTHENTICATION_WRAPPER), int(EnvelopeKey.MANIFEST))
+
+
 def _envelope_extras(members: dict[Any, Any]) -> dict[str, Any]:
     severed: dict[int, bytes] = {}
     integrated: dict[str, bytes] = {}
     extensions: dict[Any, Any] = {}
     for key, item in members.items():
-        if key in (EnvelopeKey.AUTHENTICATION_WRAPPER, EnvelopeKey.MANIFEST):
+        if key in _WRAPPER_AND_MANIFEST:  # by equality, as `require` found them
             continue
-        if isinstance(key, bool) or not isinstance(key, (int, str)):
+        kind = type(key)
+        if kind is str:
+            integrated[key] = item if type(item) is bytes else expect_bytes(item, f"envelope/{key!r}")
+        elif kind is not int and (isinstance(key, bool) or not isinstance(key, int)):
             raise DecodeError("envelope", f"member key {key!r} is neither int nor tstr")
-        if isinstance(key, str):
-            integrated[key] = expect_bytes(item, f"envelope/{key!r}")
         elif key in _ENVELOPE_SEVERABLE:
-            severed[key] = expect_bytes(item, f"envelope/{member_name(key)}")
+            # The path is built only for the error it names (M37 §8.4.12: a severed
+            # member travels as a bstr).
+            severed[key] = (item if type(item) is bytes
+                            else expect_bytes(item, f"envelope/{member_name(key)}"))
         else:
             extensions[key] = item
     return {"severed": severed, "integrated": integrated, "extensions": extensions}

@@ -50,7 +50,7 @@ def decode_digest_value(value: Any, path: str) -> Digest:
         algorithm = expect_int(algorithm, f"{path}/algorithm-id")
     if type(digest) is not bytes:
         digest = expect_bytes(digest, f"{path}/digest-bytes")
-    return Digest(algorithm, digest, tuple(parts[2:]))
+    return Digest(algorithm, digest, tuple(parts[2:]) if len(parts) > 2 else ())
 
 
 def decode_wrapped_digest(data: Any, path: str) -> Digest:
@@ -115,7 +115,8 @@ _PARAMETER_DECODERS: Final[dict[int, Callable[[Any, str], Any]]] = {
 
 #: Parameters whose decoder only checks the type, bstr or uint, as plain ints.
 _BSTR_PARAMETERS: Final = frozenset(
-    int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_bytes)
+    [int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_bytes]
+    + [int(Parameter.VENDOR_ID)])  # a bstr vendor id is kept as is (a PEN tag is checked)
 _UINT_PARAMETERS: Final = frozenset(
     int(key) for key, decoder in _PARAMETER_DECODERS.items() if decoder is expect_uint)
 _PARAMETER_NAMES: Final = {p.value: p.name.lower().replace("_", "-") for p in Parameter}
@@ -136,7 +137,8 @@ def decode_parameters(value: Any, path: str) -> dict[int, Any]:
                 or (key in _UINT_PARAMETERS and type(item) is int and 0 <= item < _UINT_END)):
             result[key] = item  # a bstr or uint parameter of the right type: nothing to build
             continue
-        key = expect_int(key, f"{path}/<key>")
+        if type(key) is not int or not -_UINT_END <= key < _UINT_END:
+            key = expect_int(key, f"{path}/<key>")  # raises, naming the place
         sub = f"{path}/{parameter_name(key)}"
         decoder = _PARAMETER_DECODERS.get(key, _custom if key < 0 else None)
         result[key] = decoder(item, sub) if decoder else item
@@ -215,10 +217,14 @@ _REPORTING_COMMANDS: Final = frozenset(
     if c not in _ARGUMENT_DECODERS and c not in (Command.TRY_EACH, Command.RUN_SEQUENCE))
 
 
+_TRY_EACH: Final = int(Command.TRY_EACH)
+_RUN_SEQUENCE: Final = int(Command.RUN_SEQUENCE)
+
+
 def _decode_argument(command: int, value: Any, path: str, depth: int) -> Any:
-    if command == Command.TRY_EACH:
+    if command == _TRY_EACH:
         return _try_each(value, path, depth)
-    if command == Command.RUN_SEQUENCE:
+    if command == _RUN_SEQUENCE:
         return decode_sequence(value, path, depth=depth + 1)
     decoder = _ARGUMENT_DECODERS.get(command)
     if decoder is not None:
@@ -237,8 +243,9 @@ def decode_sequence_value(value: Any, path: str, *, depth: int = 0) -> CommandSe
     if len(items) % 2:
         raise DecodeError(path, f"a command sequence needs command/argument pairs, "
                                 f"found {len(items)} items")
-    return CommandSequence(tuple(_command_item(items, i, path, depth)
-                                 for i in range(0, len(items), 2)))
+    # A list first: tuple() of a list is quicker than of a generator.
+    return CommandSequence(tuple([_command_item(items, i, path, depth)
+                                  for i in range(0, len(items), 2)]))
 
 
 def _command_item(items: list[Any], i: int, path: str, depth: int) -> CommandItem:
@@ -249,7 +256,8 @@ def _command_item(items: list[Any], i: int, path: str, depth: int) -> CommandIte
         # Most commands take a reporting policy (M37 §8.4.7): checked here without
         # building the paths that only an error would need.
         return CommandItem(command, argument)
-    command = expect_int(command, f"{path}[{i}]")
+    if not -_UINT_END <= command < _UINT_END:  # a bignum
+        expect_int(command, f"{path}[{i}]")  # raises, naming the place
     sub = f"{path}[{i}]/{command_name(command)}"
     return CommandItem(command, _decode_argument(command, argument, sub, depth))
 

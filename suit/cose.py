@@ -145,6 +145,8 @@ _HEADER_TYPES: Final[dict[int, tuple[type, ...]]] = {
 def check_header_types(header: dict[Any, Any], path: str) -> dict[Any, Any]:
     """Refuse a header whose alg, kid, IV or partial IV has the wrong CBOR type, so that
     code past the decoder can trust `kid` to be bytes (a fuzzed kid of 5 crashed a view)."""
+    if not header:
+        return header  # the usual unprotected header: nothing to look up
     for label, kinds in _HEADER_TYPES.items():
         value = header.get(label)
         if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
@@ -328,7 +330,8 @@ def _knowing_header(message: _Message, header: dict[Any, Any]) -> _Message:
 
 
 def _unprotected(value: Any, path: str) -> dict[Any, Any]:
-    return check_header_types(expect_map(value, f"{path}/unprotected"), f"{path}/unprotected")
+    where = f"{path}/unprotected"
+    return check_header_types(expect_map(value, where), where)
 
 
 def _optional_bytes(value: Any, path: str) -> bytes | None:

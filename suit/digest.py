@@ -47,11 +47,11 @@ class StreamingDigest:
 
 def compute(algorithm: int, data: bytes) -> bytes:
     """The digest bytes of `data` under a SUIT digest algorithm."""
-    if algorithm not in _FACTORIES:
+    entry = _FACTORIES.get(algorithm)  # one look-up: verification hashes three times
+    if entry is None:
         raise UnsupportedAlgorithm("digest", algorithm)
-    factory, length = _FACTORIES[algorithm]
-    hashed = factory(data)
-    value: bytes = hashed.digest(length) if length else hashed.digest()
+    factory, length = entry
+    value: bytes = factory(data).digest(length) if length else factory(data).digest()
     return value
 
 

@@ -12,7 +12,7 @@ signatures valid. Unknown and private-use members are kept in `extensions`, neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum, IntFlag
 from typing import Any, Final, TypeAlias, TypeVar
 
@@ -391,3 +391,32 @@ def attach_source(node: _Node, source: bytes) -> _Node:
     """Record the exact bytes `node` was decoded from (the decoder's job only)."""
     object.__setattr__(node, "source", bytes(source))
     return node
+
+
+def decoded_node(cls: type[_Node], values: dict[str, Any], source: bytes) -> _Node:
+    """A node of `cls` made by the decoder from `values` and its exact bytes.
+
+    The same node as ``cls(**values)`` with its source attached, made without the
+    generated ``__init__``: a frozen dataclass sets every field through
+    ``object.__setattr__``, which for the manifest's 18 fields costs 2 us of a 50 us
+    decode. `values` must hold every field that has no plain default (those with a
+    default factory included); the decoder's callers always give them.
+    """
+    node: _Node = object.__new__(cls)
+    state = node.__dict__
+    state.update(_plain_defaults(cls))
+    state.update(values)
+    state["source"] = bytes(source)
+    return node
+
+
+_DEFAULTS: Final[dict[type, dict[str, Any]]] = {}
+
+
+def _plain_defaults(cls: type) -> dict[str, Any]:
+    """The fields of `cls` that have a plain default, with it (worked out once per class)."""
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = {f.name: f.default for f in fields(cls)
+                                     if f.default is not MISSING}
+    return defaults

@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Final
+from typing import Final, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +27,7 @@ from suit.codec import (
     member_name,
 )
 from suit.cose import (
+    CoseMac,
     CoseMac0,
     CoseSign,
     CoseSign1,
@@ -204,10 +205,14 @@ def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) 
 
 # --- authentication blocks ---------------------------------------------------------------
 
+_KINDS: Final = {CoseSign1: "COSE_Sign1", CoseSign: "COSE_Sign", CoseMac0: "COSE_Mac0",
+                 CoseMac: "COSE_Mac"}
+
+
 def _check_block(index: int, block: AuthenticationBlock, payload: bytes,
                  anchors: Sequence[TrustAnchor]) -> BlockResult:
     message = block.message
-    kind = type(message).__name__.replace("Cose", "COSE_")
+    kind = _KINDS.get(type(message)) or type(message).__name__.replace("Cose", "COSE_")
     if isinstance(message, CoseSign):
         algorithm, kid = message.signatures[0].algorithm, message.signatures[0].kid
     else:
@@ -252,12 +257,15 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
     if info.family == "hmac" or key is None or anchor.curve != info.curve:
         return False
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, tbs)
+        # The anchor's curve is the algorithm's (checked above): an EdDSA algorithm
+        # means an Ed25519 key, found without an ABC instance check.
+        if info.family == "eddsa":
+            cast(ed25519.Ed25519PublicKey, key).verify(signature, tbs)
         else:
             if len(signature) != _RAW_ECDSA_SIZES.get(info.curve or ""):
                 return False
-            key.verify(ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
+            cast(ec.EllipticCurvePublicKey, key).verify(
+                ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -300,15 +308,24 @@ def verify_mac(alg: object, anchor: TrustAnchor, tbm: bytes, tag: bytes) -> bool
 def _check_severed(envelope: Envelope) -> dict[str, MemberResult]:
     """M37 §8.4.12: a severed member present in the envelope must match its digest."""
     results: dict[str, MemberResult] = {}
-    for key, attr in SEVERABLE_ATTRIBUTES.items():
-        stated = getattr(envelope.manifest, attr)
-        raw = envelope.severed.get(key)
+    manifest, severed = envelope.manifest, envelope.severed
+    for key, attr, name in _SEVERABLE_MEMBERS:
+        stated = getattr(manifest, attr)
+        raw = severed.get(key)
         if isinstance(stated, Digest):
-            results[member_name(key)] = (MemberResult(False, None) if raw is None else
-                                         _member(stated, _bstr_header(len(raw)) + raw))
+            results[name] = _ABSENT if raw is None else _member(stated, _bstr_header(len(raw)) + raw)
         elif raw is not None:  # carried in the envelope but not severed in the manifest
-            results[member_name(key)] = MemberResult(True, False, reason="not severed in the manifest")
+            results[name] = _NOT_SEVERED
     return results
+
+
+#: (envelope key, manifest attribute, report name) of every severable member, in the
+#: report's order, worked out once rather than per verification.
+_SEVERABLE_MEMBERS: Final = tuple((int(key), attr, member_name(key))
+                                  for key, attr in SEVERABLE_ATTRIBUTES.items())
+# The two results that carry nothing of the envelope, shared (they are frozen).
+_ABSENT: Final = MemberResult(False, None)
+_NOT_SEVERED: Final = MemberResult(True, False, reason="not severed in the manifest")
 
 
 def _member(stated: Digest, data: bytes) -> MemberResult:

@@ -9,9 +9,11 @@ The figures themselves come from `python -m benchmarks format_core`, not from he
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import cbor2
@@ -19,8 +21,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from suit import cbor, cose, payloads, verify
-from suit.codec import decode_envelope
+from suit import cbor, cose, model, payloads, verify
+from suit.codec import decode_envelope, encode_envelope
 from suit.errors import DecodeError, TrustAnchorError
 from suit.keys import TrustAnchor
 from tests.fixtures.vectors import MANIFEST_SPEC
@@ -150,3 +152,90 @@ def test_suitwb_verify_starts_without_serialization_or_the_openssl_backend() -> 
                             capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- the decoder each thread reuses ---------------------------------------------------------
+
+@pytest.mark.parametrize("previous", [
+    b"\x82\x01\x02\x03",        # trailing byte left in the decoder's read buffer
+    b"\x59\x10\x00" + bytes(4096) + b"\x01",  # read past a buffer's worth, then trailing
+    b"\x82\x01",                # truncated
+    b"\xa2\x01\x01\x01\x02",    # duplicate key, refused mid-map
+    b"\x81" * 40 + b"\x01",     # too deep, refused at the bound
+    b"\x9f\x01\xff",            # indefinite, refused
+])
+def test_an_item_decodes_alike_whatever_the_thread_decoded_before(previous: bytes) -> None:
+    """The reused decoder keeps nothing of the previous item: not its bytes, not its
+    depth, not its position (each case fails the old code's results differently)."""
+    with pytest.raises(DecodeError):
+        cbor.loads(previous)
+    assert cbor.loads(b"\x83\x01\x02\x03") == [1, 2, 3]
+    with pytest.raises(DecodeError, match="1 trailing bytes"):
+        cbor.loads(b"\x01\x02")
+    assert cbor.loads(b"\x81" * 31 + b"\x01") is not None  # the full depth is available
+    assert cbor.loads(b"\xc1\x05") == cbor.CBORTag(1, 5)   # tags still kept raw
+
+
+def test_threads_decoding_at_once_each_get_their_own_items() -> None:
+    """GUI workers and the main thread decode at the same time: no decoder is shared."""
+    # Tags call back into Python mid-item, where a thread switch can happen.
+    items = {n: cbor.dumps([n, bytes(n % 50), {"k": cbor.CBORTag(1, n)}]) for n in range(64)}
+    failures: list[str] = []
+
+    def work(first: int) -> None:
+        try:
+            for _ in range(200):
+                for n in range(first, 64, 4):
+                    if cbor.loads(items[n]) != [n, bytes(n % 50), {"k": cbor.CBORTag(1, n)}]:
+                        failures.append(f"item {n}")
+        except Exception as exc:  # noqa: BLE001 - any failure of a thread fails the test
+            failures.append(repr(exc))
+    threads = [threading.Thread(target=work, args=(first,)) for first in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, between any two steps of a decode
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures
+    assert cbor._decoder() is cbor._decoder()  # one per thread, made once
+
+
+def test_a_large_input_is_not_kept_alive_by_the_decoder() -> None:
+    large = b"\x5a\x00\x02\x00\x00" + bytes(128 * 1024)
+    assert len(cbor.loads(large)) == 128 * 1024
+    assert cbor._decoder().fp is cbor._EMPTY
+
+
+# --- nodes made without the dataclass __init__ ----------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFEST_SPEC.glob("*.cbor")))
+def test_decoded_manifests_and_envelopes_are_the_nodes_init_makes(name: str) -> None:
+    """`decoded_node` skips `__init__`: every field is still there, equal to what
+    `__init__` makes of the same values, and the source is attached."""
+    data = (MANIFEST_SPEC / name).read_bytes()
+    envelope = decode_envelope(data)
+    for node in (envelope, envelope.manifest):
+        values = {f.name: getattr(node, f.name) for f in dataclasses.fields(node) if f.init}
+        rebuilt = type(node)(**values)
+        assert node == rebuilt
+        # No field missing, none added; the source is attached as `attach_source` does.
+        assert set(vars(node)) == set(vars(rebuilt)) | {"source"}
+        assert node.source is not None and rebuilt.source is None
+    assert envelope.source == data
+    assert envelope.manifest.source is not None
+    assert encode_envelope(envelope) == data  # byte-exact, from the attached source
+
+
+def test_decoded_node_fills_the_plain_defaults_and_is_still_frozen() -> None:
+    common = model.Common(components=((b"\x00",),))
+    manifest = model.decoded_node(model.Manifest, {
+        "sequence_number": 7, "common": common, "extensions": {}}, b"\xa0")
+    assert manifest == model.Manifest(sequence_number=7, common=common)
+    assert manifest.install is None and manifest.manifest_version == 1
+    assert manifest.source == b"\xa0"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        manifest.sequence_number = 8  # type: ignore[misc]
