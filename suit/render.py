@@ -25,6 +25,7 @@ from suit.model import (
     VersionMatch,
 )
 from suit.payloads import manifest_sequences
+from suit.unknown import unknown_members
 from suit.verify import check_envelope
 
 Lines = list[str]
@@ -306,6 +307,9 @@ def inspect_summary(envelope: Envelope) -> dict[str, Any]:
                          for i, d in m.common.dependencies.items()],
         "reference_uri": m.reference_uri,
         "sequences": {name: sequence_json(seq) for name, seq in manifest_sequences(m, envelope)},
+        # Members M37 does not define are shown, never dropped (legacy: an older draft's).
+        "unknown": [{"where": u.where, "key": _json_value(u.key), "legacy": u.legacy,
+                     "value": _json_value(u.value)} for u in unknown_members(envelope)],
     }
 
 
@@ -329,4 +333,7 @@ def summary_text(envelope: Envelope) -> str:
         lines.append(f"reference uri    {s['reference_uri']}")
     for name, seq in s["sequences"].items():
         lines.append(f"{name:<17}" + ", ".join(c["name"] for c in seq))
+    for u in s["unknown"]:
+        meaning = f": {u['legacy']}" if u["legacy"] else ""
+        lines.append(f"unknown member   {u['where']} key {u['key']}{meaning}")
     return "\n".join(lines) + "\n"

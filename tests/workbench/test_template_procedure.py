@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Self
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -37,7 +38,7 @@ class ClassIds(bytes):
 
     classes: frozenset[bytes]
 
-    def __new__(cls, classes: set[bytes]) -> ClassIds:
+    def __new__(cls, classes: set[bytes]) -> Self:
         made = super().__new__(cls, min(classes))
         made.classes = frozenset(classes)
         return made

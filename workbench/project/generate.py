@@ -230,7 +230,8 @@ class Generator:
             if sequence not in dep.process_in:
                 continue
             w.select(self.project.component_index(dep.name))
-            digest = {Parameter.IMAGE_DIGEST: self.resolved.dependencies[dep.name].digest}
+            digest: dict[int, Any] = {
+                Parameter.IMAGE_DIGEST: self.resolved.dependencies[dep.name].digest}
             if sequence != "install":
                 self._reload_dependency(w, dep.name, digest)
             elif dep.check_integrity:
