@@ -26,6 +26,7 @@ from suit.model import (
     TextMap,
 )
 from suit.payloads import integrated_digests, manifest_sequences
+from suit.unknown import unknown_members
 from suit.verify import manifest_bstr
 
 
@@ -106,6 +107,14 @@ RULES: Final = _rules(
     Rule("SUIT010", "non-deterministic-encoding", Severity.WARNING,
          "the manifest is not deterministically encoded (M37 §8.1, RFC 8949 §4.2.1)",
          "Re-encode it with a deterministic CBOR encoder (suitwb build does)."),
+    Rule("SUIT011", "unknown-member", Severity.WARNING,
+         "the envelope, manifest or common has a member draft-37 does not define; a "
+         "processor ignores it (M37 §8.4, §11)",
+         "Remove it, or check which draft or extension the envelope was written for."),
+    Rule("SUIT012", "legacy-member-number", Severity.ERROR,
+         "a member carries the number an older draft gave it (e.g. install = 17 in drafts "
+         "-17 to -27, now 20): a draft-37 processor never runs it",
+         "Rebuild the envelope for draft-37 (suitwb build), or convert its member numbers."),
 )
 
 _CHECKS: Final = frozenset({Command.IMAGE_MATCH, Command.CHECK_CONTENT})
@@ -201,7 +210,7 @@ def lint_envelope(envelope: Envelope, *, previous_sequence: int | None = None) -
     facts = _facts(envelope)
     findings = [*_device(facts), *_invoke(facts), *_uriless(facts), *_severed(envelope),
                 *_dependencies(envelope), *_unvalidated(facts), *_text(envelope),
-                *_encoding(envelope)]
+                *_encoding(envelope), *_unknown(envelope)]
     number = envelope.manifest.sequence_number
     if previous_sequence is not None and number <= previous_sequence:
         findings.insert(0, Finding(RULES["SUIT002"], f"sequence number {number} is not above "
@@ -285,3 +294,13 @@ def _encoding(envelope: Envelope) -> Iterator[Finding]:
     if source is not None and not cbor.is_deterministic(source):
         yield Finding(RULES["SUIT010"], "the manifest's maps or integers are not in "
                       "deterministic form", "manifest")
+
+
+def _unknown(envelope: Envelope) -> Iterator[Finding]:
+    for member in unknown_members(envelope):
+        if member.legacy is not None:
+            yield Finding(RULES["SUIT012"], f"{member.where} key {member.key} is "
+                          f"{member.legacy}", member.path)
+        else:
+            yield Finding(RULES["SUIT011"], f"{member.where} key {member.key!r} is not "
+                          "a draft-37 member", member.path)

@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 from suit import cbor
-from suit.codec import member_name, severed_member_content
+from suit.codec import decode_envelope, encode_envelope, member_name, severed_member_content
 from suit.commands import command_name, parameter_name
 from suit.cose import CoseHeader, CoseMessage, CoseSign, algorithm_name
 from suit.digest import algorithm_name as digest_name
+from suit.errors import ManifestError
 from suit.model import (
     AuthenticationWrapper,
     Command,
@@ -25,6 +26,7 @@ from suit.model import (
     VersionMatch,
 )
 from suit.payloads import manifest_sequences
+from suit.unknown import unknown_members
 from suit.verify import check_envelope
 
 Lines = list[str]
@@ -228,19 +230,55 @@ def authentication_diag(wrapper: AuthenticationWrapper) -> Lines:
 
 
 def envelope_diag(envelope: Envelope) -> str:
-    """The envelope in diagnostic notation with the spec's names as comments."""
+    """The envelope in diagnostic notation with the spec's names as comments.
+
+    Lossless: every byte is printed (embedded CBOR as ``<< ... >>``), so an EDN parser
+    (RFC 8610 Appendix G) gives back the envelope's encoding.
+    """
+    return "\n".join(envelope_lines(envelope)) + "\n"
+
+
+def envelope_lines(envelope: Envelope) -> Lines:
+    """`envelope_diag` as lines, for an envelope embedded in another (TD §8.1.1)."""
     members = [_keyed("authentication-wrapper", 2, _wrapped(authentication_diag(envelope.authentication))),
                _keyed("manifest", 3, _wrapped(manifest_diag(envelope.manifest)))]
-    for key in envelope.severed:
-        members.append(_keyed(member_name(key), key, _severable_diag(severed_member_content(envelope, key))))
+    for key, raw in envelope.severed.items():
+        members.append(_keyed(member_name(key), key, _severed_lines(envelope, key, raw)))
     for uri, data in envelope.integrated.items():
-        members.append([f"{value_diag(uri)}: h'{data[:32].hex()}{'...' if len(data) > 32 else ''}' "
-                        f"{_comment(f'{len(data)} bytes')}"])
+        lines = _embedded(data)
+        members.append([f"{value_diag(uri)}: {lines[0]}", *lines[1:]])
     members += [[f"{value_diag(k)}: {value_diag(v)}"] for k, v in envelope.extensions.items()]
     lines = _block("{", members, "}")
     if envelope.tagged:
         lines = [f"107({lines[0]}", *lines[1:-1], f"{lines[-1]})"]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _severed_lines(envelope: Envelope, key: int, raw: bytes) -> Lines:
+    """A severed member by its spec structure; one that does not decode as draft-37's
+    (an older draft's text map, say) as the plain CBOR it is, as inspect shows it."""
+    try:
+        return _severable_diag(severed_member_content(envelope, key))
+    except ManifestError:
+        return _embedded(raw)
+
+
+def _embedded(data: bytes) -> Lines:
+    """Bytes that may hold CBOR: an envelope (an integrated dependency) by its structure,
+    other CBOR as ``<< value >>``, anything else as hex; each only when re-encoding gives
+    the same bytes, so nothing is lost."""
+    try:
+        envelope = decode_envelope(data)
+        if encode_envelope(envelope) == data:
+            return _wrapped(envelope_lines(envelope))
+    except ManifestError:
+        pass
+    try:
+        if cbor.dumps(cbor.loads(data)) == data:
+            return [f"<< {value_diag(cbor.loads(data))} >>"]
+    except ManifestError:
+        pass
+    return [f"h'{data.hex()}'"]
 
 
 # --- JSON ----------------------------------------------------------------------------------
@@ -306,6 +344,9 @@ def inspect_summary(envelope: Envelope) -> dict[str, Any]:
                          for i, d in m.common.dependencies.items()],
         "reference_uri": m.reference_uri,
         "sequences": {name: sequence_json(seq) for name, seq in manifest_sequences(m, envelope)},
+        # Members M37 does not define are shown, never dropped (legacy: an older draft's).
+        "unknown": [{"where": u.where, "key": _json_value(u.key), "legacy": u.legacy,
+                     "value": _json_value(u.value)} for u in unknown_members(envelope)],
     }
 
 
@@ -329,4 +370,7 @@ def summary_text(envelope: Envelope) -> str:
         lines.append(f"reference uri    {s['reference_uri']}")
     for name, seq in s["sequences"].items():
         lines.append(f"{name:<17}" + ", ".join(c["name"] for c in seq))
+    for u in s["unknown"]:
+        meaning = f": {u['legacy']}" if u["legacy"] else ""
+        lines.append(f"unknown member   {u['where']} key {u['key']}{meaning}")
     return "\n".join(lines) + "\n"

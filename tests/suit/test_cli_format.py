@@ -113,3 +113,20 @@ def test_text_file_gets_a_hint() -> None:
 def test_misuse_exits_2() -> None:
     assert run("verify").returncode == 2
     assert run("inspect", "/nonexistent.suit").returncode == 2
+
+
+def test_inspect_shows_unknown_members_in_text_and_json(tmp_path: Path) -> None:
+    from tests.suit.legacy_envelopes import draft19_install
+
+    path = str(draft19_install(tmp_path))
+    text = run("inspect", path)
+    assert text.returncode == 0, text.stderr
+    assert "unknown member   manifest key 17: install in drafts -17 to -27" in text.stdout
+    info = json.loads(run("inspect", path, "--format", "json").stdout)
+    assert [(u["where"], u["key"]) for u in info["unknown"]] == [("manifest", 17)]
+    assert info["unknown"][0]["value"].startswith("86")  # the install sequence, kept whole
+    assert "17: <<" in run("inspect", path, "--format", "diag").stdout or \
+        "17: h'" in run("inspect", path, "--format", "diag").stdout
+    clean = json.loads(run("inspect", str(MANIFEST_SPEC / "example1.cbor"), "--format",
+                           "json").stdout)
+    assert clean["unknown"] == []

@@ -17,6 +17,7 @@ from suit.lint import lint_envelope
 from suit.model import AuthenticationWrapper, Envelope, LanguageText, TextMap
 from suit.verify import manifest_bstr
 from tests.fixtures.vectors import MANIFEST_SPEC, TRUST_DOMAINS
+from tests.suit.legacy_envelopes import draft19_install, renumbered
 from tests.workbench.conftest import GOLDEN, run_suitwb
 from workbench.project.builder import BuildOptions, build_project, write_envelope
 from workbench.project.lint import ALL_RULES, lint_envelope_file, lint_project
@@ -214,3 +215,26 @@ def test_prj002_file_outside_the_project_folder(tmp_path: Path) -> None:
 def test_every_format_rule_is_tested_here(rule_id: str) -> None:
     source = Path(__file__).read_text()
     assert f"def test_{rule_id.lower()}_" in source
+
+
+def test_suit011_unknown_member_is_a_finding_not_dropped() -> None:
+    findings = lint_envelope(decode_envelope(renumbered("example1.cbor", {}, extra={99: 1})))
+    assert [(f.id, f.where) for f in findings] == [("SUIT011", "manifest/99")]
+    assert lint_envelope(decode_envelope((MANIFEST_SPEC / "example1.cbor").read_bytes())) == []
+
+
+def test_suit012_legacy_numbering_draft19_install(tmp_path: Path) -> None:
+    """An envelope written for draft-19 (install = 17) shows no install to a draft-37
+    reader: lint names the old number and what it meant."""
+    findings = lint_envelope(decode_envelope(draft19_install(tmp_path).read_bytes()))
+    assert [(f.id, f.where) for f in findings] == [("SUIT012", "manifest/17")]
+    assert "install in drafts -17 to -27" in findings[0].message
+    # Drafts -04 to -16: validate 10, run 12; a severed install under envelope key 9.
+    old = renumbered("example0.cbor", {7: 10, 9: 12})
+    assert [f.where for f in lint_envelope(decode_envelope(old))
+            if f.id == "SUIT012"] == ["manifest/10", "manifest/12"]
+    severed = renumbered("example2.cbor", {}, envelope_moves={20: 9})
+    ids = [(f.id, f.where) for f in lint_envelope(decode_envelope(severed))]
+    assert ("SUIT012", "envelope/9") in ids
+    result = run_suitwb("lint", draft19_install(tmp_path))
+    assert result.returncode == 1 and "SUIT012" in result.stdout

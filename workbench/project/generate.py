@@ -230,10 +230,31 @@ class Generator:
             if sequence not in dep.process_in:
                 continue
             w.select(self.project.component_index(dep.name))
-            if dep.check_integrity and sequence == "install":
-                w.override({Parameter.IMAGE_DIGEST: self.resolved.dependencies[dep.name].digest})
+            digest: dict[int, Any] = {
+                Parameter.IMAGE_DIGEST: self.resolved.dependencies[dep.name].digest}
+            if sequence != "install":
+                self._reload_dependency(w, dep.name, digest)
+            elif dep.check_integrity:
+                w.override(digest)
                 w.add(Command.DEPENDENCY_INTEGRITY, self.policy("condition"))
             w.add(Command.PROCESS_DEPENDENCY, self.policy("process-dependency"))
+
+    def _reload_dependency(self, w: SequenceWriter, name: str, digest: dict[int, Any]) -> None:
+        """Validate and invoke run at boot, a procedure of their own (M37 §8.4.6): nothing
+        the Update procedure fetched or checked carries over. TD §5.6.4 aborts a
+        process-dependency whose dependency was not integrity-checked in this run, so
+        the dependency is loaded again (from the envelope when integrated, TD §8.1.1)
+        and checked: with dependency-integrity, or with image-match when the project
+        turned that off (as TD Example 2 does at install)."""
+        dep = next(d for d in self.project.dependencies if d.name == name)
+        uri = f"#{dep.name}" if dep.integrated else dep.uri
+        w.override({**digest, **({Parameter.URI: uri} if uri is not None else {})})
+        if uri is not None:
+            w.add(Command.FETCH, self.policy("fetch"))
+        if dep.check_integrity:
+            w.add(Command.DEPENDENCY_INTEGRITY, self.policy("condition"))
+        else:
+            self.check(w)
 
     # --- the invocation procedure ---------------------------------------------------------
 
