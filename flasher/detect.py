@@ -29,7 +29,7 @@ PROTOCOLS: Final = (SUITWB, SMP)
 #: Seconds `detect` may take in all, unless told otherwise.
 DEFAULT_DETECT_TIMEOUT: Final = 3.0
 #: The share of the bound given to HELLO: enough for three tries of a recovery loader.
-_HELLO_SHARE: Final = 0.4
+HELLO_SHARE: Final = 0.4
 
 
 class ProtocolNotDetected(FlasherError):
@@ -68,7 +68,7 @@ def detect(port: str, *, timeout: float = DEFAULT_DETECT_TIMEOUT,
         TransportError: the port cannot be opened.
     """
     deadline = time.monotonic() + timeout
-    if _answers_hello(port, timeout * _HELLO_SHARE, baudrate):
+    if _answers_hello(port, timeout * HELLO_SHARE, baudrate):
         return Detected(SUITWB)
     left = max(deadline - time.monotonic(), 0.5)
     info = smp_ops.probe(port, left, SessionOptions(timeout=min(left, 1.0), baudrate=baudrate))

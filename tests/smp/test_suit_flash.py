@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flasher.smp import images
 from flasher.smp import operations as ops
 from flasher.smp.session import SmpSession
+from tests.fixtures.firmware import ONE_QEMU, require_firmware, start_qemu
+from tests.flasher.cli import device_serve, suitwb
 from testsupport import firmware, mcuboot
 from testsupport.smpdevices import QemuDevice
-from tests.fixtures.firmware import _ONE_QEMU, require_firmware, start_qemu
-from tests.flasher.cli import device_serve, suitwb
 from workbench.project.templates import create_project
 
 URI = "https://updates.example.com/mcuboot/app.signed.bin"
@@ -37,7 +38,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     folder = tmp_path_factory.mktemp("bench")
     raw = mcuboot.raw_application(
         (require_firmware(firmware.RECOVERY_IMAGE) / firmware.RECOVERY_IMAGE).read_bytes())
-    with _ONE_QEMU:
+    with ONE_QEMU:
         device = start_qemu(folder / "qemu")
         try:
             with SmpSession.open(device.pty) as session:
@@ -57,7 +58,9 @@ class Bench:
         self.key, self.public = _key_pair(folder, "release")
         self.other_key, self.other_public = _key_pair(folder, "other")
         self.project = create_project("mcuboot", folder / "project")
-        self.vendor_id, self.class_id = _ids(self.project)
+        # `suitwb new`'s ids: UUID5(DNS, vendor domain), UUID5(vendor id, model).
+        vendor = uuid.uuid5(uuid.NAMESPACE_DNS, "example.com")
+        self.vendor_id, self.class_id = str(vendor), str(uuid.uuid5(vendor, "mcuboot"))
 
     def build(self, name: str, raw: bytes, *, sequence: int = 3, key: Path | None = None,
               mcuboot_table: bool = True) -> tuple[Path, Path]:
@@ -112,12 +115,6 @@ def _key_pair(folder: Path, name: str) -> tuple[Path, Path]:
     public.write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return private, public
-
-
-def _ids(project: Path) -> tuple[str, str]:
-    import uuid
-    vendor = uuid.uuid5(uuid.NAMESPACE_DNS, "example.com")
-    return str(vendor), str(uuid.uuid5(vendor, "mcuboot"))
 
 
 def _image_state(bench: Bench) -> tuple[ops.ImageSlot, ...]:

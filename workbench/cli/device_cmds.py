@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flasher import operations
-from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP, detect
+from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP
 from flasher.errors import FlasherError
 from flasher.loader.device import DEFAULT_BATTERY_MWH
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
@@ -265,14 +265,15 @@ def _line(progress: Progress) -> str:
 # -- device status, reboot, serve -------------------------------------------------------
 
 def run_status(args: argparse.Namespace) -> int:
-    protocol = args.protocol
-    info = None
-    if protocol is None:
-        found = detect(args.port, timeout=args.detect_timeout, baudrate=args.baud)
-        protocol, info = found.protocol, found.smp_info
-    if protocol == SMP:
-        return _smp_status(info or flashing.smp_status(args.port, args.baud), args.json)
-    status = operations.read_status(args.port, options=FlashOptions(baudrate=args.baud))
+    if args.protocol == SMP:
+        return _smp_status(flashing.smp_status(args.port, args.baud), args.json)
+    if args.protocol is None:
+        found = flashing.read_any_status(args.port, args.baud, args.detect_timeout)
+        if isinstance(found, DeviceInfo):
+            return _smp_status(found, args.json)
+        status = found
+    else:
+        status = operations.read_status(args.port, options=FlashOptions(baudrate=args.baud))
     report = flashing.status_json(status)
     if args.json:
         print(json.dumps(report, indent=2))
