@@ -14,7 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
+from flasher import protocol
 from flasher.errors import DeviceNotResponding, FlasherError, ProtocolError
+from flasher.messages import DeviceStatus
+from flasher.protocol import MessageType
 from flasher.session import RecoverySession, SessionConfig
 from flasher.smp import operations as smp_ops
 from flasher.smp.operations import DeviceInfo
@@ -75,6 +78,36 @@ def detect(port: str, *, timeout: float = DEFAULT_DETECT_TIMEOUT,
     if info is not None:
         return Detected(SMP, info)
     raise ProtocolNotDetected(port, timeout)
+
+
+def status_or_smp_info(port: str, *, timeout: float = DEFAULT_DETECT_TIMEOUT,
+                       baudrate: int = DEFAULT_BAUD) -> DeviceStatus | DeviceInfo:
+    """The recovery protocol's status report, or what an SMP device says about itself.
+
+    HELLO and STATUS go in one session (one connection: a ``socket://`` line may accept
+    only one); only a HELLO nobody answers moves on to SMP. A device that answered HELLO
+    and then sends a bad status is that device's error (ProtocolError), not "not ours".
+
+    Raises:
+        ProtocolNotDetected: neither answered within about `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    tries = 3
+    quick = SessionConfig(reply_timeout=timeout * HELLO_SHARE / tries, retries=tries)
+    with RecoverySession(SerialTransport.open(port, baudrate), quick) as session:
+        try:
+            session.hello()
+        except (DeviceNotResponding, ProtocolError) as exc:
+            logger.debug("%s: no HELLO answer (%s)", port, exc)
+        else:
+            session.config = SessionConfig()  # our device: the usual patience from here on
+            reply = session.request(MessageType.STATUS, b"", expect=MessageType.STATUS_REPLY)
+            return protocol.decode_status(reply.body)
+    left = max(deadline - time.monotonic(), 0.5)
+    info = smp_ops.probe(port, left, SessionOptions(timeout=min(left, 1.0), baudrate=baudrate))
+    if info is None:
+        raise ProtocolNotDetected(port, timeout)
+    return info
 
 
 def _answers_hello(port: str, seconds: float, baudrate: int) -> bool:

@@ -35,7 +35,14 @@ CREATE TABLE IF NOT EXISTS attempts (
     bytes INTEGER NOT NULL,
     sessions INTEGER NOT NULL,
     operator TEXT NOT NULL,
-    station TEXT NOT NULL
+    station TEXT NOT NULL,
+    protocol TEXT,
+    device_kind TEXT,
+    host_checks TEXT,
+    image_version TEXT,
+    image_hash TEXT,
+    image_match INTEGER,
+    running_version TEXT
 )
 """
 
@@ -156,9 +163,14 @@ class FactoryRecords:
 def _add_columns(db: sqlite3.Connection) -> None:
     present = {row[1] for row in db.execute("PRAGMA table_info(attempts)")}
     for name, kind in _ADDED_COLUMNS:
-        if name not in present:
-            # name and kind are constants of this module.
+        if name in present:
+            continue
+        try:  # name and kind are constants of this module
             db.execute(f"ALTER TABLE attempts ADD COLUMN {name} {kind}")
+        except sqlite3.OperationalError as exc:
+            # Another gang thread or station added it between our look and our ALTER.
+            if "duplicate column" not in str(exc):
+                raise
 
 
 def _record(row: Sequence[object]) -> AttemptRecord:

@@ -20,15 +20,8 @@ from typing import Any, Final
 
 import platformdirs
 
-from flasher import operations
-from flasher.detect import (
-    DEFAULT_DETECT_TIMEOUT,
-    HELLO_SHARE,
-    SMP,
-    ProtocolNotDetected,
-    detect,
-)
-from flasher.errors import BundleError, DeviceNotResponding, FlasherError, ProtocolError
+from flasher.detect import DEFAULT_DETECT_TIMEOUT, SMP, detect
+from flasher.errors import BundleError, FlasherError
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
 from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
@@ -36,7 +29,6 @@ from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback, flash
 from flasher.records import AttemptRecord, FactoryRecords
-from flasher.session import SessionConfig
 from flasher.smp import operations as smp_ops
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
@@ -234,28 +226,6 @@ def status_json(status: DeviceStatus) -> dict[str, Any]:
             "manifest_digest": last.manifest_digest.hex() if last.manifest_digest else None,
             "time": last.time},
     }
-
-
-def read_any_status(port: str, baud: int, timeout: float) -> DeviceStatus | DeviceInfo:
-    """The status of whatever answers on `port`: the recovery protocol's report, or what an
-    SMP device says about itself. The recovery protocol is asked first in the same session
-    that reads its status (one connection: a ``socket://`` line may accept only one).
-
-    Raises:
-        ProtocolNotDetected: neither answered within about `timeout` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    tries = 3
-    quick = SessionConfig(reply_timeout=timeout * HELLO_SHARE / tries, retries=tries)
-    try:
-        return operations.read_status(port, options=FlashOptions(session=quick, baudrate=baud))
-    except (DeviceNotResponding, ProtocolError) as exc:
-        logger.debug("%s: no recovery protocol status (%s)", port, exc)
-    left = max(deadline - time.monotonic(), 0.5)
-    info = smp_ops.probe(port, left, SessionOptions(timeout=min(left, 1.0), baudrate=baud))
-    if info is None:
-        raise ProtocolNotDetected(port, timeout)
-    return info
 
 
 def smp_status(port: str, baud: int) -> DeviceInfo:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flasher import operations
-from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP
+from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP, status_or_smp_info
 from flasher.errors import FlasherError
 from flasher.loader.device import DEFAULT_BATTERY_MWH
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
@@ -268,7 +268,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.protocol == SMP:
         return _smp_status(flashing.smp_status(args.port, args.baud), args.json)
     if args.protocol is None:
-        found = flashing.read_any_status(args.port, args.baud, args.detect_timeout)
+        found = status_or_smp_info(args.port, timeout=args.detect_timeout, baudrate=args.baud)
         if isinstance(found, DeviceInfo):
             return _smp_status(found, args.json)
         status = found
