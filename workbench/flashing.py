@@ -21,7 +21,7 @@ from typing import Any, Final
 import platformdirs
 
 from flasher.detect import DEFAULT_DETECT_TIMEOUT, SMP, detect
-from flasher.errors import BundleError, FlasherError
+from flasher.errors import BundleError, FlasherError, OperationCancelled, TransportError
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
 from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
@@ -147,9 +147,10 @@ class FlashJob:
                     cancel: threading.Event) -> FlashOutcome:
         started, began = time.time(), time.monotonic()
         try:
-            protocol = self.protocols.forced or detect(
-                port, timeout=self.protocols.detect_timeout, baudrate=self.options.baudrate
-            ).protocol
+            protocol = self.protocols.forced or self._detect(port, cancel)
+        except OperationCancelled:
+            return FlashOutcome(port, "cancelled", 0, time.monotonic() - began, "cancelled",
+                                started=started, protocol="unknown")
         except FlasherError as exc:  # nothing answered, or the port cannot be opened
             return FlashOutcome(port, "failed", 0, time.monotonic() - began,
                                 f"{exc} ({exc.hint})" if exc.hint else str(exc),
@@ -161,6 +162,23 @@ class FlashJob:
                              cancel=cancel)
         return flash(port, self.bundle, options=self.options, on_progress=on_progress,
                      cancel=cancel)
+
+    def _detect(self, port: str, cancel: threading.Event) -> str:
+        # A port that cannot be opened right now (another program, or this station's
+        # status read, holds it) is tried again as the recovery protocol's flash would
+        # reopen it; a port that answers nothing is not.
+        for _ in range(self.options.reconnects):
+            try:
+                return self._detect_once(port)
+            except TransportError as exc:
+                logger.info("%s: %s; trying again", port, exc)
+                if cancel.wait(self.options.reconnect_delay):
+                    raise OperationCancelled("cancelled") from None
+        return self._detect_once(port)
+
+    def _detect_once(self, port: str) -> str:
+        return detect(port, timeout=self.protocols.detect_timeout,
+                      baudrate=self.options.baudrate).protocol
 
     def _record(self, outcome: FlashOutcome) -> None:
         level = logging.INFO if outcome.result == "ok" else logging.WARNING

@@ -150,7 +150,8 @@ def test_refused_before_upload_with_the_reason(bench: Bench, case: str, reason: 
     [record] = bench.last_records(1)
     assert record["result"] == "refused" and record["protocol"] == "smp"
     assert record["host_checks"] == "refused" and record["bytes"] == 0
-    assert _image_state(bench) == ()  # nothing was uploaded: slot 0 is still empty
+    # `bytes` counts what the device acknowledged; MCUboot's serial recovery cannot tell
+    # (its image state is empty even after an upload), so 0 here is the host's word.
 
 
 def _one_byte_changed(image: Path, target: Path) -> Path:
