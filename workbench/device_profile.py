@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -196,7 +196,3 @@ def _anchor(path: Path, where: str) -> TrustAnchor:
     except ManifestError as exc:
         raise DeviceProfileError(where, f"{path}: not a public key ({exc})") from exc
 
-
-def kinds_summary(kinds: Sequence[DeviceKind]) -> str:
-    """``name (vendor/class)`` of each kind, for logs."""
-    return ", ".join(f"{k.name} ({k.vendor_id}/{k.class_id})" for k in kinds)

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flasher.errors import RefusalReason
+from flasher.errors import BundleError, RefusalReason
 from flasher.loader.updater import processing_refusal
 from flasher.smp.operations import ImageSlot
 from suit import digest as digests
@@ -65,6 +65,15 @@ _HINTS = {
 }
 
 
+class MissingPayload(BundleError):
+    """The manifest fetches a payload the bundle does not carry (no --payload for it)."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri, "the manifest fetches this payload and no --payload gives it")
+        self.hint = (f"Pass --payload {uri}=FILE (`suitwb build` writes an MCUboot image as "
+                     "<envelope stem>.<component>.signed.bin).")
+
+
 class _StoreRefusal(WorkbenchError):
     """An effect an MCUboot target cannot carry out (reported by the processor)."""
 
@@ -81,6 +90,8 @@ class StationStore:
     kind: DeviceKind
     payloads: Mapping[str, bytes]
     fetched: dict[ComponentId, bytes] = field(default_factory=dict)
+    missing: str | None = None  # a fetched URI the bundle does not carry
+    wrong_size: bool = False  # a payload longer or shorter than the stated image-size
 
     def supports(self, component_id: ComponentId) -> bool:
         return True  # the one image; a second fetched component is refused after the run
@@ -112,9 +123,14 @@ class StationStore:
         data = request.integrated if request.integrated is not None \
             else self.payloads.get(request.uri)
         if data is None:
-            raise _StoreRefusal(f"the bundle does not carry payload {request.uri!r}",
-                                hint=f"Pass --payload {request.uri}=FILE (the build writes "
-                                     "the image as <envelope stem>.<component>.signed.bin).")
+            self.missing = request.uri
+            raise _StoreRefusal(f"the bundle does not carry payload {request.uri!r}")
+        # The image-digest covers image-size bytes (M37 §8.4.8, image-size): bytes past them would be
+        # uploaded unchecked, so the payload must be exactly that long.
+        if request.size is not None and len(data) != request.size:
+            self.wrong_size = True
+            raise _StoreRefusal(f"payload {request.uri!r} has {len(data)} bytes, the manifest's "
+                                f"image-size is {request.size}")
         self.fetched[component_id] = data
 
     def fetch_dependency(self, uri: str, max_size: int) -> bytes:
@@ -174,7 +190,11 @@ def check_release(envelope: bytes, payloads: Mapping[str, bytes], kind: DeviceKi
         check_rollback(number, installed, kind.rollback)
         processor.run(Procedure.UPDATE)
     except ProcessingFailed as exc:
-        raise HostCheckRefused(processing_refusal(exc), str(exc)) from exc
+        if store.missing is not None:  # the station's input, not the device's refusal
+            raise MissingPayload(store.missing) from exc
+        reason = RefusalReason.PAYLOAD_DIGEST_MISMATCH if store.wrong_size \
+            else processing_refusal(exc)
+        raise HostCheckRefused(reason, str(exc)) from exc
     image = _the_image(store)
     if len(image) > kind.slot_size:
         raise HostCheckRefused(RefusalReason.TOO_LARGE, f"the image has {len(image)} bytes, "
