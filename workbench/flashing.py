@@ -255,15 +255,24 @@ def smp_status(port: str, baud: int) -> DeviceInfo:
 
 def smp_info_json(info: DeviceInfo) -> dict[str, Any]:
     """The JSON object `suitwb device status --json` prints for an SMP device."""
-    return {"protocol": SMP, "port": info.port, "mode": info.mode, "os_info": info.os_info,
-            "bootloader": info.bootloader, "image_management": info.has_image_group,
+    return {"protocol": SMP, "port": info.port, "mode": info.mode,
+            "os_info": _printable(info.os_info), "bootloader": _printable(info.bootloader),
+            "image_management": info.has_image_group,
             "params": None if info.params is None else {
                 "buf_size": info.params.buf_size, "buf_count": info.params.buf_count},
-            "images": [{"image": s.image, "slot": s.slot, "version": s.version,
+            "images": [{"image": s.image, "slot": s.slot, "version": _printable(s.version),
                         "hash": s.hash.hex() if s.hash else None, "active": s.active,
                         "confirmed": s.confirmed, "pending": s.pending,
                         "permanent": s.permanent, "bootable": s.bootable}
                        for s in info.images]}
+
+
+def _printable(text: str | None) -> str | None:
+    """A device's text with control characters escaped: it is shown on a terminal and in
+    the GUI, and an escape sequence or a newline from a device must not forge output."""
+    if text is None:
+        return None
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def probe_protocol(port: str, timeout: float) -> str | None:

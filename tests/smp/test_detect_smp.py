@@ -13,9 +13,11 @@ from flasher.detect import SMP, detect
 from flasher.loader.device import DeviceConfig
 from flasher.loader.serve import PseudoTerminal
 from flasher.ports import PortInfo
+from flasher.smp.operations import DeviceInfo
 from tests.flasher.cli import suitwb
 from tests.flasher.conftest import ServedDevice
 from testsupport.smpdevices import NativeSimDevice
+from workbench import flashing
 from workbench.cli import device_cmds
 from workbench.cli.main import main
 
@@ -57,3 +59,9 @@ def test_ports_probe_names_each_ports_protocol(native_sim: NativeSimDevice, tmp_
         silent.close()
     listed = {entry["device"]: entry["protocol"] for entry in json.loads(capsys.readouterr().out)}
     assert listed == {served.path: "suitwb", native_sim.pty: "smp", silent.path: None}
+
+
+def test_a_devices_text_cannot_forge_terminal_output() -> None:
+    info = DeviceInfo("p", "application", None, "Zephyr\n\x1b[31mforged", "MCU\rboot", False, ())
+    report = flashing.smp_info_json(info)
+    assert report["os_info"] == "Zephyr\\n\\x1b[31mforged" and report["bootloader"] == "MCU\\rboot"
