@@ -118,6 +118,8 @@ class _Run:
         self.details = replace(self.details, image_version=images.image_version(image),
                                image_hash=images.image_hash(image))
         self.total = len(image)
+        if self.cancel is not None and self.cancel.is_set():
+            raise OperationCancelled("cancelled before the upload")
         update = update_in_recovery if info.mode == RECOVERY_MODE else update_application
         outcome = update(self.open, image, options=self.settings.update,
                          on_progress=self.uploaded, cancel=self.cancel)
