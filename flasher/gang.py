@@ -21,6 +21,9 @@ from flasher.operations import (
 )
 
 OutcomeCallback = Callable[[FlashOutcome], None]
+#: Flashes one port: (port, progress callback, cancel event) -> outcome; never raises for a
+#: device-side failure. The default is the recovery protocol's `flash`.
+PortRunner = Callable[[str, ProgressCallback | None, threading.Event], FlashOutcome]
 
 
 class GangFlash:
@@ -32,10 +35,13 @@ class GangFlash:
         options: Shared options for every port.
         openers: Optional transports per port (tests, line simulators); the default opens
             the port with pyserial.
+        runner: Flashes one port instead of the recovery protocol's `flash` (a station
+            that also flashes SMP devices chooses the protocol per port).
     """
 
     def __init__(self, ports: Sequence[str], bundle: Bundle, options: FlashOptions | None = None,
-                 openers: Mapping[str, Opener] | None = None) -> None:
+                 openers: Mapping[str, Opener] | None = None,
+                 runner: PortRunner | None = None) -> None:
         if len(set(ports)) != len(ports):
             raise ValueError("a port appears twice in the gang")
         self.ports = list(ports)
@@ -43,6 +49,7 @@ class GangFlash:
         self.options = options or FlashOptions()
         self.openers = dict(openers or {})
         self.cancel = threading.Event()
+        self.runner = runner or self._recovery_flash
 
     def run(self, on_progress: ProgressCallback | None = None,
             on_outcome: OutcomeCallback | None = None) -> list[FlashOutcome]:
@@ -63,8 +70,7 @@ class GangFlash:
              on_progress: ProgressCallback | None, on_outcome: OutcomeCallback | None) -> None:
         started, began = time.time(), time.monotonic()
         try:
-            outcome = flash(port, self.bundle, options=self.options, on_progress=on_progress,
-                            cancel=self.cancel, opener=self.openers.get(port))
+            outcome = self.runner(port, on_progress, self.cancel)
         except Exception as exc:  # noqa: BLE001 - a thread boundary
             # flash() reports device failures as outcomes; anything raised (a bug, a full
             # disk) is still this port's failure alone, never the gang's.
@@ -73,3 +79,8 @@ class GangFlash:
         outcomes[port] = outcome
         if on_outcome is not None:
             on_outcome(outcome)
+
+    def _recovery_flash(self, port: str, on_progress: ProgressCallback | None,
+                        cancel: threading.Event) -> FlashOutcome:
+        return flash(port, self.bundle, options=self.options, on_progress=on_progress,
+                     cancel=cancel, opener=self.openers.get(port))

@@ -30,6 +30,7 @@ from flasher.errors import (
 from flasher.messages import DeviceIdentity, DeviceStatus, PayloadRequest, UpdateResult
 from flasher.protocol import MessageType
 from flasher.session import RecoverySession, SessionConfig
+from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD, SerialTransport, Transport
 from suit.codec import decode_envelope
 from suit.errors import ManifestError
@@ -151,6 +152,8 @@ class FlashOutcome:
         update: The device's report of the installed update when ok.
         sessions: Sessions used (more than one after a disconnect or a reset).
         started: When it began (seconds since the epoch).
+        protocol: ``suitwb`` (the recovery protocol) or ``smp`` (an MCUboot device).
+        smp: What an SMP flash checked and found, None for the recovery protocol.
     """
 
     port: str
@@ -163,6 +166,8 @@ class FlashOutcome:
     update: UpdateResult | None = None
     sessions: int = 1
     started: float = 0.0
+    protocol: str = "suitwb"
+    smp: SmpDetails | None = None
 
 
 class _Tracker:

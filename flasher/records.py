@@ -8,6 +8,7 @@ exported to CSV. Rows are only ever inserted; nothing updates or deletes them.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,9 +35,22 @@ CREATE TABLE IF NOT EXISTS attempts (
     bytes INTEGER NOT NULL,
     sessions INTEGER NOT NULL,
     operator TEXT NOT NULL,
-    station TEXT NOT NULL
+    station TEXT NOT NULL,
+    protocol TEXT,
+    device_kind TEXT,
+    host_checks TEXT,
+    image_version TEXT,
+    image_hash TEXT,
+    image_match INTEGER,
+    running_version TEXT
 )
 """
+
+#: Columns added for SMP devices (issue 13): a database written by an older station gets
+#: them on first use, NULL in its old rows (rows are never rewritten).
+_ADDED_COLUMNS: Final = (("protocol", "TEXT"), ("device_kind", "TEXT"), ("host_checks", "TEXT"),
+                         ("image_version", "TEXT"), ("image_hash", "TEXT"),
+                         ("image_match", "INTEGER"), ("running_version", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,12 @@ class AttemptRecord:
         result: ``ok``, ``refused``, ``failed`` or ``cancelled``.
         reason: Why not ok.
         sessions: Sessions used (more than one after a resume).
+        protocol: ``suitwb`` or ``smp``; None in rows written before issue 13.
+        device_kind: SMP: the device profile entry the device matched.
+        host_checks: SMP: ``passed``, ``refused`` or ``skipped`` (forced past them).
+        image_version, image_hash: SMP: the MCUboot image sent (hash in hex).
+        image_match: SMP: after the reset, whether the device runs the image sent.
+        running_version: SMP: what the device runs after the reset.
     """
 
     started: float
@@ -67,6 +87,13 @@ class AttemptRecord:
     sessions: int
     operator: str
     station: str
+    protocol: str | None = None
+    device_kind: str | None = None
+    host_checks: str | None = None
+    image_version: str | None = None
+    image_hash: str | None = None
+    image_match: bool | None = None
+    running_version: str | None = None
 
 
 #: The CSV header and the records table's columns, in the order of AttemptRecord's fields.
@@ -106,6 +133,7 @@ class FactoryRecords:
             try:
                 with connection:
                     connection.execute(_SCHEMA)
+                    _add_columns(connection)
                     yield connection
             finally:
                 connection.close()
@@ -125,11 +153,31 @@ class FactoryRecords:
         with self._connect() as db:
             rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM attempts ORDER BY id"  # noqa: S608 - constant
                               ).fetchall()
-        return [AttemptRecord(*row) for row in rows]
+        return [_record(row) for row in rows]
 
     def export_csv(self) -> str:
         """Every attempt as CSV text with a header row (see `attempt_row`)."""
         return csv_text(COLUMNS, (attempt_row(record) for record in self.all()))
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    present = {row[1] for row in db.execute("PRAGMA table_info(attempts)")}
+    for name, kind in _ADDED_COLUMNS:
+        if name in present:
+            continue
+        try:  # name and kind are constants of this module
+            db.execute(f"ALTER TABLE attempts ADD COLUMN {name} {kind}")
+        except sqlite3.OperationalError as exc:
+            # Another gang thread or station added it between our look and our ALTER.
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def _record(row: Sequence[object]) -> AttemptRecord:
+    record = AttemptRecord(*row)  # type: ignore[arg-type]  # the columns are the fields
+    if record.image_match is not None:  # SQLite stores booleans as 0/1
+        return dataclasses.replace(record, image_match=bool(record.image_match))
+    return record
 
 
 def _iso(epoch: float) -> str:

@@ -1,6 +1,8 @@
 """The device status panel: identity, components with their sequence numbers, slots and
-the last update's result of the selected device, read over the recovery protocol in a
-worker (`flasher.operations.read_status`, shaped by `workbench.flashing.status_json`).
+the last update's result of the selected device, read in a worker. The port's protocol is
+found as `suitwb device status` finds it (`flasher.detect.status_or_smp_info`): the
+recovery protocol's report (`workbench.flashing.status_json`), or an SMP device's mode,
+bootloader and image slots with versions, hashes and flags (`smp_info_json`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from flasher.operations import read_status
+from flasher.detect import status_or_smp_info
+from flasher.smp.operations import DeviceInfo
 from gui.keys_panel import fill_table, make_table
 from gui.workers import Job, JobRunner, Progress
 from workbench import flashing
@@ -18,7 +21,15 @@ from workbench import flashing
 
 def _read(progress: Progress, port: str) -> dict[str, Any]:
     progress(0, 0, f"asking {port} for its status")
-    return flashing.status_json(read_status(port))
+    found = status_or_smp_info(port)
+    if isinstance(found, DeviceInfo):
+        return flashing.smp_info_json(found)
+    return {"protocol": "suitwb", **flashing.status_json(found)}
+
+
+_SMP_FLAGS = ("active", "confirmed", "pending", "permanent", "bootable")
+_SUIT_COLUMNS = ["Component", "Sequence", "Size", "Active slot", "Digest"]
+_SMP_COLUMNS = ["Image slot", "Version", "", "", "Hash"]
 
 
 class DevicePanel(QWidget):
@@ -43,7 +54,7 @@ class DevicePanel(QWidget):
             label.setObjectName(f"device-{name}")
             label.setWordWrap(True)
             label.setTextInteractionFlags(label.textInteractionFlags().TextSelectableByMouse)
-        self.components = make_table(["Component", "Sequence", "Size", "Active slot", "Digest"])
+        self.components = make_table(_SUIT_COLUMNS)
         self.components.setObjectName("device-components")
         self.slots = make_table(["Slot", "State"])
         self.slots.setObjectName("device-slots")
@@ -71,6 +82,11 @@ class DevicePanel(QWidget):
         if port != self.port:
             return  # another device was selected meanwhile
         self.status = status
+        if status.get("protocol") == "smp":
+            self._show_smp(port, status)
+            self.updated.emit(status)
+            return
+        self.components.setHorizontalHeaderLabels(_SUIT_COLUMNS)
         self.labels["port"].setText(port)
         for name in ("vendor_id", "class_id", "device_id"):
             self.labels[name].setText(status[name])
@@ -83,6 +99,21 @@ class DevicePanel(QWidget):
                                       c["digest"] or ""] for c in status["components"]])
         fill_table(self.slots, [[name, state] for name, state in status["slots"].items()])
         self.updated.emit(status)
+
+    def _show_smp(self, port: str, status: dict[str, Any]) -> None:
+        # An SMP device has no SUIT identity of its own: the rows say what it reports.
+        self.components.setHorizontalHeaderLabels(_SMP_COLUMNS)
+        self.labels["port"].setText(f"{port} (SMP, {status['mode']})")
+        self.labels["vendor_id"].setText(f"— (bootloader: {status['bootloader'] or 'not reported'})")
+        self.labels["class_id"].setText(f"— (OS: {status['os_info'] or 'not reported'})")
+        self.labels["device_id"].setText("— (SMP reports none)")
+        self.labels["last_result"].setText("see the factory records" if status["image_management"]
+                                           else "no image management on this device")
+        fill_table(self.components, [[f"image {i['image']} slot {i['slot']}", i["version"], "", "",
+                                      i["hash"] or ""] for i in status["images"]])
+        fill_table(self.slots, [[f"image {i['image']} slot {i['slot']}",
+                                 ", ".join(f for f in _SMP_FLAGS if i[f]) or "no flags"]
+                                for i in status["images"]])
 
     def _failed(self, port: str, exc: BaseException) -> None:
         self.labels["port"].setText(f"{port} (no status)")

@@ -36,12 +36,26 @@ from flasher.records import FactoryRecords
 from gui.keys_panel import fill_table, make_table
 from gui.workers import Job, JobRunner
 from workbench import flashing
+from workbench.device_profile import load_profile
+from workbench.smp_flash import SmpFlashSettings
 
 HOTPLUG_MS = 2000
 DRAIN_MS = 30  # how often the UI thread shows what the worker threads reported
 _REPORT_EVERY = 0.05  # seconds between reports per port: plenty for a progress bar
-_RUN_COLUMNS = ["Port", "Progress", "Stage", "Rate", "ETA", "Result", "Sequence", "Reason"]
+#: Protocol last, so the columns older tests and scripts index stay where they were.
+_RUN_COLUMNS = ["Port", "Progress", "Stage", "Rate", "ETA", "Result", "Sequence", "Reason",
+                "Protocol"]
 PayloadSource = Callable[[], Sequence[tuple[str, Path]]]
+
+
+def _protocol_text(outcome: FlashOutcome) -> str:
+    """``suitwb``, or for SMP its mode, host checks, image version and image-match."""
+    smp = outcome.smp
+    if smp is None:
+        return outcome.protocol
+    match = {True: "image-match ok", False: "image-match FAILED", None: ""}[smp.image_match]
+    parts = [f"SMP {smp.mode}", f"host checks {smp.host_checks}", smp.image_version or "", match]
+    return ", ".join(part for part in parts if part)
 
 
 def outcome_error(outcome: FlashOutcome) -> FlasherError | None:
@@ -103,6 +117,9 @@ class FlashPanel(QWidget):
         self._cancel_asked = False
         self.bundle = QLineEdit()
         self.bundle.setObjectName("flash-bundle")
+        self.device_profile = QLineEdit()
+        self.device_profile.setObjectName("flash-device-profile")
+        self.device_profile.setPlaceholderText("device profile for SMP (MCUboot) devices, optional")
         self.port_table = make_table(["Port", "Description", "USB VID:PID", "Serial number"], multi=True)
         self.port_table.setObjectName("port-table")
         self.port_table.itemSelectionChanged.connect(self._selection_changed)
@@ -135,6 +152,7 @@ class FlashPanel(QWidget):
         top.addWidget(QLabel("Signed bundle"))
         top.addWidget(self.bundle, 1)
         top.addWidget(browse)
+        top.addWidget(self.device_profile, 1)
         buttons = QHBoxLayout()
         for button in (self.flash_button, self.cancel_button, self.retry_button):
             buttons.addWidget(button)
@@ -237,7 +255,7 @@ class FlashPanel(QWidget):
         self.retry_button.setEnabled(False)
         self.summary.setText(f"Flashing {len(ports)} device(s)…")
         job = Job(self._run, Path(self.bundle.text()), ports, list(self.payloads()),
-                  title=f"Flashing {len(ports)} device(s)")
+                  self.device_profile.text().strip(), title=f"Flashing {len(ports)} device(s)")
         job.succeeded.connect(self._done)  # all connected before the job can end
         job.failed.connect(self._failed)
         job.finished.connect(self._ended)
@@ -245,11 +263,16 @@ class FlashPanel(QWidget):
         return job
 
     def _run(self, progress: Callable[[int, int, str], None], bundle_path: Path,
-             ports: list[str], payloads: list[tuple[str, Path]]) -> list[FlashOutcome]:
+             ports: list[str], payloads: list[tuple[str, Path]],
+             profile_path: str) -> list[FlashOutcome]:
         progress(0, 0, "loading the bundle")
         bundle = flashing.load_bundle(bundle_path, payloads)
+        # Each port's protocol is detected (HELLO, then SMP); SMP devices are checked
+        # against the device profile before anything is uploaded (docs/smp.md).
+        profile = load_profile(Path(profile_path)) if profile_path else None
         job = flashing.FlashJob(bundle, ports, flashing.Station.current(),
-                                FactoryRecords(flashing.records_path()))
+                                FactoryRecords(flashing.records_path()),
+                                protocols=flashing.ProtocolChoice(smp=SmpFlashSettings(profile)))
         self.flash_job = job
         if self._cancel_asked:
             job.cancel.set()
@@ -266,7 +289,7 @@ class FlashPanel(QWidget):
         return self.flash([o.port for o in self.outcomes if o.result != "ok"])
 
     def _start_rows(self, ports: list[str]) -> None:
-        fill_table(self.runs, [[port, "", "waiting", "", "", "", "", ""] for port in ports])
+        fill_table(self.runs, [[port, "", "waiting", "", "", "", "", "", ""] for port in ports])
         self.bars = {}
         for row, port in enumerate(ports):
             bar = QProgressBar()
@@ -297,7 +320,8 @@ class FlashPanel(QWidget):
             if outcome.result == "ok":
                 self.bars[outcome.port].setValue(self.bars[outcome.port].maximum())
             sequence = outcome.update.sequence_number if outcome.update else ""
-            for column, text in ((5, outcome.result), (6, str(sequence)), (7, outcome.reason or "")):
+            for column, text in ((5, outcome.result), (6, str(sequence)), (7, outcome.reason or ""),
+                                 (8, _protocol_text(outcome))):
                 self.runs.setItem(row, column, QTableWidgetItem(text))
         ok = sum(o.result == "ok" for o in outcomes)
         self.summary.setText(f"{ok} of {len(outcomes)} device(s) updated.")

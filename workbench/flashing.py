@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,15 +20,21 @@ from typing import Any, Final
 
 import platformdirs
 
-from flasher.errors import BundleError
+from flasher.detect import DEFAULT_DETECT_TIMEOUT, SMP, detect
+from flasher.errors import BundleError, FlasherError, OperationCancelled, TransportError
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
 from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
 from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
-from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback
+from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback, flash
 from flasher.records import AttemptRecord, FactoryRecords
+from flasher.smp import operations as smp_ops
+from flasher.smp.operations import DeviceInfo
+from flasher.smp.session import SessionOptions, SmpSession
+from flasher.smp.update import SmpDetails
 from workbench.files import read_bytes
+from workbench.smp_flash import SmpFlashSettings, flash_smp
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +93,22 @@ def load_bundle(path: Path, payloads: Sequence[tuple[str, Path]] = ()) -> Bundle
     return Bundle.from_bytes(envelope, served, name=str(path))
 
 
+@dataclass(frozen=True)
+class ProtocolChoice:
+    """How a port's protocol is chosen, and how SMP ports are flashed.
+
+    Attributes:
+        forced: ``suitwb`` or ``smp`` for every port; None detects each port's protocol
+            (`flasher.detect`: HELLO, then SMP, within `detect_timeout` seconds).
+        detect_timeout: The bound on detection, per port.
+        smp: Device profile, host checks and timeouts for SMP ports.
+    """
+
+    forced: str | None = None
+    detect_timeout: float = DEFAULT_DETECT_TIMEOUT
+    smp: SmpFlashSettings = field(default_factory=SmpFlashSettings)
+
+
 @dataclass
 class FlashJob:
     """Flash one bundle to several ports and record every attempt.
@@ -96,6 +119,7 @@ class FlashJob:
         station: Who and where, for the records.
         records: The records database, None to keep no records.
         options: Timeouts and sizes.
+        protocols: Which protocol each port speaks, and the SMP ports' settings.
     """
 
     bundle: Bundle
@@ -103,9 +127,10 @@ class FlashJob:
     station: Station
     records: FactoryRecords | None
     options: FlashOptions = field(default_factory=FlashOptions)
+    protocols: ProtocolChoice = field(default_factory=lambda: ProtocolChoice())
 
     def __post_init__(self) -> None:
-        self._gang = GangFlash(self.ports, self.bundle, self.options)
+        self._gang = GangFlash(self.ports, self.bundle, self.options, runner=self._flash_port)
 
     @property
     def cancel(self) -> threading.Event:
@@ -118,6 +143,43 @@ class FlashJob:
                     self.bundle.sequence_number, len(self.bundle.envelope), ", ".join(self.ports))
         return self._gang.run(on_progress, self._record)
 
+    def _flash_port(self, port: str, on_progress: ProgressCallback | None,
+                    cancel: threading.Event) -> FlashOutcome:
+        started, began = time.time(), time.monotonic()
+        try:
+            protocol = self.protocols.forced or self._detect(port, cancel)
+        except OperationCancelled:
+            return FlashOutcome(port, "cancelled", 0, time.monotonic() - began, "cancelled",
+                                started=started, protocol="unknown")
+        except FlasherError as exc:  # nothing answered, or the port cannot be opened
+            return FlashOutcome(port, "failed", 0, time.monotonic() - began,
+                                f"{exc} ({exc.hint})" if exc.hint else str(exc),
+                                started=started, protocol="unknown")
+        logger.info("%s: %s", port, f"protocol {protocol}" + (
+            "" if self.protocols.forced else " (detected)"))
+        if protocol == SMP:
+            return flash_smp(port, self.bundle, self.protocols.smp, on_progress=on_progress,
+                             cancel=cancel)
+        return flash(port, self.bundle, options=self.options, on_progress=on_progress,
+                     cancel=cancel)
+
+    def _detect(self, port: str, cancel: threading.Event) -> str:
+        # A port that cannot be opened right now (another program, or this station's
+        # status read, holds it) is tried again as the recovery protocol's flash would
+        # reopen it; a port that answers nothing is not.
+        for _ in range(self.options.reconnects):
+            try:
+                return self._detect_once(port)
+            except TransportError as exc:
+                logger.info("%s: %s; trying again", port, exc)
+                if cancel.wait(self.options.reconnect_delay):
+                    raise OperationCancelled("cancelled") from None
+        return self._detect_once(port)
+
+    def _detect_once(self, port: str) -> str:
+        return detect(port, timeout=self.protocols.detect_timeout,
+                      baudrate=self.options.baudrate).protocol
+
     def _record(self, outcome: FlashOutcome) -> None:
         level = logging.INFO if outcome.result == "ok" else logging.WARNING
         logger.log(level, "%s: %s after %.1f s%s", outcome.port, outcome.result, outcome.seconds,
@@ -129,12 +191,20 @@ class FlashJob:
 def attempt_record(outcome: FlashOutcome, bundle: Bundle, station: Station) -> AttemptRecord:
     """The factory record of one outcome."""
     number = outcome.update.sequence_number if outcome.update else bundle.sequence_number
+    smp = outcome.smp
     return AttemptRecord(
         started=outcome.started, seconds=round(outcome.seconds, 3), port=outcome.port,
         device_id=outcome.identity.device_id.hex() if outcome.identity else None,
         bundle=bundle.name, bundle_digest=bundle.digest.hex(), sequence_number=number,
         result=outcome.result, reason=outcome.reason, bytes=outcome.bytes,
-        sessions=outcome.sessions, operator=station.operator, station=station.station)
+        sessions=outcome.sessions, operator=station.operator, station=station.station,
+        protocol=outcome.protocol,
+        device_kind=smp.device_kind if smp else None,
+        host_checks=smp.host_checks if smp else None,
+        image_version=smp.image_version if smp else None,
+        image_hash=smp.image_hash.hex() if smp and smp.image_hash else None,
+        image_match=smp.image_match if smp else None,
+        running_version=smp.running_version if smp else None)
 
 
 def outcome_json(outcome: FlashOutcome) -> dict[str, Any]:
@@ -144,7 +214,16 @@ def outcome_json(outcome: FlashOutcome) -> dict[str, Any]:
             "refusal": outcome.refusal.name.lower() if outcome.refusal is not None else None,
             "device_id": outcome.identity.device_id.hex() if outcome.identity else None,
             "sequence_number": outcome.update.sequence_number if outcome.update else None,
-            "sessions": outcome.sessions}
+            "sessions": outcome.sessions, "protocol": outcome.protocol,
+            "smp": None if outcome.smp is None else smp_json(outcome.smp)}
+
+
+def smp_json(details: SmpDetails) -> dict[str, Any]:
+    """The ``smp`` member of an SMP port's JSON outcome."""
+    return {"mode": details.mode, "device_kind": details.device_kind,
+            "host_checks": details.host_checks, "image_version": details.image_version,
+            "image_hash": details.image_hash.hex() if details.image_hash else None,
+            "image_match": details.image_match, "running_version": details.running_version}
 
 
 def status_json(status: DeviceStatus) -> dict[str, Any]:
@@ -165,6 +244,44 @@ def status_json(status: DeviceStatus) -> dict[str, Any]:
             "manifest_digest": last.manifest_digest.hex() if last.manifest_digest else None,
             "time": last.time},
     }
+
+
+def smp_status(port: str, baud: int) -> DeviceInfo:
+    """What the SMP device on `port` says about itself (``device status --protocol smp``)."""
+    with SmpSession.open(port, SessionOptions(baudrate=baud)) as session:
+        smp_ops.wait_ready(session)
+        return smp_ops.identify(session)
+
+
+def smp_info_json(info: DeviceInfo) -> dict[str, Any]:
+    """The JSON object `suitwb device status --json` prints for an SMP device."""
+    return {"protocol": SMP, "port": info.port, "mode": info.mode,
+            "os_info": _printable(info.os_info), "bootloader": _printable(info.bootloader),
+            "image_management": info.has_image_group,
+            "params": None if info.params is None else {
+                "buf_size": info.params.buf_size, "buf_count": info.params.buf_count},
+            "images": [{"image": s.image, "slot": s.slot, "version": _printable(s.version),
+                        "hash": s.hash.hex() if s.hash else None, "active": s.active,
+                        "confirmed": s.confirmed, "pending": s.pending,
+                        "permanent": s.permanent, "bootable": s.bootable}
+                       for s in info.images]}
+
+
+def _printable(text: str | None) -> str | None:
+    """A device's text with control characters escaped: it is shown on a terminal and in
+    the GUI, and an escape sequence or a newline from a device must not forge output."""
+    if text is None:
+        return None
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def probe_protocol(port: str, timeout: float) -> str | None:
+    """``suitwb``, ``smp`` or None (no answer, or the port cannot be opened)."""
+    try:
+        return detect(port, timeout=timeout).protocol
+    except FlasherError as exc:
+        logger.info("%s: %s", port, exc)
+        return None
 
 
 def _uuid_text(raw: bytes) -> str:

@@ -49,6 +49,30 @@ class UpdateOutcome:
 
 
 @dataclass(frozen=True)
+class SmpDetails:
+    """What a station's SMP flash checked and found, for the outcome and its factory record.
+
+    Attributes:
+        mode: ``serial recovery`` or ``application``, as identified before the upload.
+        device_kind: The device profile entry the device matched, None without one.
+        host_checks: ``passed``, ``refused`` or ``skipped`` (forced past, for engineering).
+        image_version: The uploaded (or offered) MCUboot image's version.
+        image_hash: Its SHA-256 TLV, what the device reports for it once it runs.
+        image_match: After the reset, whether the running image is the one sent; None when
+            the flash did not get that far.
+        running_version: The version the device runs after the reset, if known.
+    """
+
+    mode: str
+    device_kind: str | None = None
+    host_checks: str = "passed"
+    image_version: str | None = None
+    image_hash: bytes | None = None
+    image_match: bool | None = None
+    running_version: str | None = None
+
+
+@dataclass(frozen=True)
 class UpdateOptions:
     """How patient an update is.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flasher import operations
+from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP, status_or_smp_info
 from flasher.errors import FlasherError
 from flasher.loader.device import DEFAULT_BATTERY_MWH
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
@@ -23,10 +24,15 @@ from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
 from flasher.ports import list_serial_ports
 from flasher.records import FactoryRecords
+from flasher.smp.operations import DeviceInfo
+from flasher.smp.session import SessionOptions
+from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD
 from workbench import flashing
 from workbench.cli import logs
+from workbench.device_profile import load_profile
 from workbench.files import write_atomic
+from workbench.smp_flash import SmpFlashSettings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status.add_argument("--port", required=True, help="port path or pyserial URL")
     status.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     status.add_argument("--json", action="store_true", help="print JSON on stdout")
+    _register_protocol(status)
     status.set_defaults(func=run_status)
     reboot = device_sub.add_parser("reboot", help="ask a device to leave the loader and boot")
     reboot.add_argument("--port", required=True)
@@ -46,6 +53,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reboot.set_defaults(func=run_reboot)
     ports = sub.add_parser("ports", help="list serial ports with USB VID:PID and serial number")
     ports.add_argument("--json", action="store_true")
+    ports.add_argument("--probe", action="store_true",
+                       help="ask each port which protocol it answers (suitwb or SMP; bounded)")
+    ports.add_argument("--detect-timeout", type=float, default=DEFAULT_DETECT_TIMEOUT,
+                       metavar="SECONDS")
     ports.set_defaults(func=run_ports)
     records = sub.add_parser("records", help="factory records of flash attempts")
     records_sub = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
@@ -71,7 +82,22 @@ def _register_flash(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flash.add_argument("--operator", help="recorded operator (default: the OS user)")
     flash.add_argument("--station", help="recorded station (default: the host name)")
     flash.add_argument("--records", type=Path, help="records database (default: data dir)")
+    _register_protocol(flash)
+    flash.add_argument("--device-profile", type=Path, metavar="FILE",
+                       help="TOML mapping SMP devices to vendor/class ids, trust anchors, slot "
+                            "size and rollback rule (needed for SMP ports; docs/smp.md)")
+    flash.add_argument("--skip-host-checks", action="store_true",
+                       help="ENGINEERING ONLY: upload to SMP devices without the station's SUIT "
+                            "checks (recorded; the post-reset image check still runs)")
     flash.set_defaults(func=run_flash)
+
+
+def _register_protocol(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", choices=PROTOCOLS,
+                        help="force the protocol (default: detect per port, HELLO then SMP)")
+    parser.add_argument("--detect-timeout", type=float, default=DEFAULT_DETECT_TIMEOUT,
+                        metavar="SECONDS", help="bound on protocol detection per port "
+                                                "(default %(default)s)")
 
 
 def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -108,10 +134,17 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_flash(args: argparse.Namespace) -> int:
     bundle = flashing.load_bundle(args.bundle, [_payload_arg(p) for p in args.payload])
+    profile = load_profile(args.device_profile) if args.device_profile else None
+    if args.skip_host_checks:
+        print("warning: --skip-host-checks: SMP devices get the image WITHOUT the station's "
+              "SUIT checks (engineering only; recorded)", file=sys.stderr)
+    smp = SmpFlashSettings(profile, args.skip_host_checks,
+                           SessionOptions(baudrate=args.baud))
     job = flashing.FlashJob(
         bundle, args.port, flashing.Station.current(args.operator, args.station),
         FactoryRecords(args.records or flashing.records_path()),
-        FlashOptions(baudrate=args.baud))
+        FlashOptions(baudrate=args.baud),
+        flashing.ProtocolChoice(args.protocol, args.detect_timeout, smp))
     board = ProgressBoard(args.port, sys.stderr)
     outcomes, interrupted = _run_interruptible(job, board)
     board.finish()
@@ -164,9 +197,20 @@ def _print_outcomes(outcomes: list[FlashOutcome], as_json: bool) -> None:
         line += f", {outcome.sessions} sessions)" if outcome.sessions > 1 else ")"
         if outcome.update is not None:
             line += f", sequence number {outcome.update.sequence_number}"
+        if outcome.smp is not None:
+            line += _smp_summary(outcome.smp)
         if outcome.reason:
             line += f": {outcome.reason}"
         print(line)
+
+
+def _smp_summary(details: SmpDetails) -> str:
+    text = f", SMP {details.mode}, host checks {details.host_checks}"
+    if details.image_version:
+        text += f", image {details.image_version}"
+    if details.image_match is not None:
+        text += ", image-match " + ("ok" if details.image_match else "FAILED")
+    return text
 
 
 class ProgressBoard:
@@ -221,7 +265,15 @@ def _line(progress: Progress) -> str:
 # -- device status, reboot, serve -------------------------------------------------------
 
 def run_status(args: argparse.Namespace) -> int:
-    status = operations.read_status(args.port, options=FlashOptions(baudrate=args.baud))
+    if args.protocol == SMP:
+        return _smp_status(flashing.smp_status(args.port, args.baud), args.json)
+    if args.protocol is None:
+        found = status_or_smp_info(args.port, timeout=args.detect_timeout, baudrate=args.baud)
+        if isinstance(found, DeviceInfo):
+            return _smp_status(found, args.json)
+        status = found
+    else:
+        status = operations.read_status(args.port, options=FlashOptions(baudrate=args.baud))
     report = flashing.status_json(status)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -238,6 +290,24 @@ def run_status(args: argparse.Namespace) -> int:
     print("last update: " + ("none" if last is None else
                              f"{last['result']} ({last['detail']}), sequence number "
                              f"{last['sequence_number']}"))
+    return 0
+
+
+def _smp_status(info: DeviceInfo, as_json: bool) -> int:
+    report = flashing.smp_info_json(info)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"protocol:   SMP ({report['mode']})\nbootloader: {report['bootloader'] or '-'}\n"
+          f"os info:    {report['os_info'] or '-'}")
+    if not report["images"]:
+        print("images:     none reported" + ("" if report["image_management"]
+                                              else " (no image management)"))
+    for slot in report["images"]:
+        flags = [name for name in ("active", "confirmed", "pending", "permanent", "bootable")
+                 if slot[name]]
+        print(f"image {slot['image']} slot {slot['slot']}: version {slot['version']}, "
+              f"hash {slot['hash'] or '-'}, {', '.join(flags) or 'no flags'}")
     return 0
 
 
@@ -295,15 +365,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def run_ports(args: argparse.Namespace) -> int:
     ports = list_serial_ports()
+    answers = {p.device: flashing.probe_protocol(p.device, args.detect_timeout)
+               for p in ports} if args.probe else {}
     if args.json:
         print(json.dumps([{"device": p.device, "description": p.description,
-                           "usb_id": p.usb_id, "serial_number": p.serial_number}
+                           "usb_id": p.usb_id, "serial_number": p.serial_number,
+                           **({"protocol": answers[p.device]} if args.probe else {})}
                           for p in ports], indent=2))
         return 0
     for port in ports:
         usb = f" [{port.usb_id}" + (f" SN {port.serial_number}]" if port.serial_number else "]") \
             if port.usb_id else ""
-        print(f"{port.device}  {port.description}{usb}")
+        answer = f"  ({answers[port.device] or 'no answer'})" if args.probe else ""
+        print(f"{port.device}  {port.description}{usb}{answer}")
     if not ports:
         print("no serial ports found", file=sys.stderr)
     return 0
