@@ -132,23 +132,34 @@ def _gui_arguments(argv: Sequence[str]) -> list[str] | None:
     return list(argv[at + 1:])
 
 
-def _interrupted(signum: int, frame: FrameType | None) -> None:
-    # issue 11 item 11: a Ctrl-C while the interpreter is still importing or parsing. Nothing
-    # has been done yet, so one line and the shell's status rather than a KeyboardInterrupt
-    # traceback from inside some import; os._exit, since there is nothing to clean up.
-    import os
+class _Interrupts:
+    """SIGINT for the whole run with one handler, so no Ctrl-C can fall between two.
 
-    os.write(2, b"suitwb: interrupted\n")
-    os._exit(INTERRUPTED)
+    Until the command runs, nothing has been done: one line and the shell's status, by
+    os._exit, rather than a KeyboardInterrupt traceback from inside some import (issue 11
+    item 11). Once it runs, the command sees Ctrl-C as KeyboardInterrupt and cleans up.
+    (Swapping in Python's default handler when the command starts left a window: a signal
+    that arrived under the first handler but was handled after the swap.)
+    """
 
+    def __init__(self) -> None:
+        self.command_running = False
 
-def _catch_early_interrupts() -> Any:
-    """Make SIGINT end the program quietly until the command runs; return the handler it
-    replaced, or None where this thread may not set one (an embedding caller's thread)."""
-    try:
-        return signal.signal(signal.SIGINT, _interrupted)
-    except ValueError:  # signal handlers belong to the main thread
-        return None
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.command_running:
+            raise KeyboardInterrupt
+        import os
+
+        os.write(2, b"suitwb: interrupted\n")
+        os._exit(INTERRUPTED)
+
+    def install(self) -> Any:
+        """Install the handler; return the one it replaced, or None where this thread may
+        not set one (an embedding caller's thread)."""
+        try:
+            return signal.signal(signal.SIGINT, self)
+        except ValueError:  # signal handlers belong to the main thread
+            return None
 
 
 def _run_gui(rest: Sequence[str]) -> int:
@@ -167,30 +178,33 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `suitwb` and return its exit status: 0 ok, 1 checked and refused, 2 bad input or
     misuse, 70 internal error (a defect of suitwb), 130 interrupted."""
-    previous = _catch_early_interrupts()
+    interrupts = _Interrupts()
+    previous = interrupts.install()
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        gui = _gui_arguments(argv)
-        if gui is not None:
-            return _run_gui(gui)
-        args = _parse(argv)
-        # Loaded while Ctrl-C still ends the program quietly: _run's own imports of them
-        # are then look-ups in sys.modules.
-        import suit.errors  # noqa: F401
-        import workbench.cli.logs  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - a defect while building the parser: no traceback
-        return _internal_error(exc)
+        try:
+            argv = list(sys.argv[1:] if argv is None else argv)
+            gui = _gui_arguments(argv)
+            if gui is not None:
+                return _run_gui(gui)
+            args = _parse(argv)
+            # Loaded while Ctrl-C still ends the program quietly: _run's own imports of
+            # them are then look-ups in sys.modules.
+            import suit.errors  # noqa: F401
+            import workbench.cli.logs  # noqa: F401
+        except Exception as exc:  # noqa: BLE001 - a defect while building the parser: no traceback
+            return _internal_error(exc)
+        return _run(args, argv, interrupts)
     finally:
-        if previous is not None:  # the command itself sees Ctrl-C as KeyboardInterrupt
+        if previous is not None:  # an in-process caller gets its own handler back
             signal.signal(signal.SIGINT, previous)
-    return _run(args, argv)
 
 
-def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def _run(args: argparse.Namespace, argv: Sequence[str], interrupts: _Interrupts) -> int:
     from suit.errors import WorkbenchError
     from workbench.cli import logs
 
     try:
+        interrupts.command_running = True  # from here Ctrl-C is KeyboardInterrupt, caught below
         _configure_logging(args, argv)
         return int(args.func(args))
     except WorkbenchError as exc:
