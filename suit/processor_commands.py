@@ -197,6 +197,8 @@ class Interpreter:
     def _step(self, location: Location, index: int | None, result: str,
               detail: str = "") -> None:
         assert self.p.trace is not None  # noqa: S101 - only called when tracing
+        if index is None and len(self.selected) == 1:
+            index = self.selected[0]  # a global command: what it left for the one selected
         components = self.p.components
         component = components[index] if index is not None and index < len(components) \
             and index not in self.p.dependency_indices else None
