@@ -202,6 +202,13 @@ def _uint(value: Any, where: str) -> int:
     return values.check_uint64(value, where)
 
 
+def _int(value: Any, where: str) -> int:
+    # UM §4: update-priority is an integer, negative ones included.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProjectFileError(where, f"expected an integer, found {type(value).__name__}")
+    return values.check_cbor_int(value, where)
+
+
 def _component(value: Any, where: str) -> DeviceComponent:
     table = _table(value, where)
     _known(table, _COMPONENT, f"{where}.")
@@ -224,8 +231,7 @@ def _facts(device: Mapping[str, Any], components: tuple[DeviceComponent, ...]) -
     return DeviceFacts(
         now=_optional(device, "now", _seconds, "device."),
         battery_mwh=_optional(device, "battery-mwh", _uint, "device."),
-        authorized_priority=_optional(device, "authorized-priority", values.check_cbor_int,
-                                      "device."),
+        authorized_priority=_optional(device, "authorized-priority", _int, "device."),
         versions={c.id: c.version for c in components if c.version is not None})
 
 

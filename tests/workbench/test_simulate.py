@@ -198,6 +198,8 @@ def test_text_trace_has_one_line_per_step(tmp_path: Path,
     ("[device]\nclass-id = [\"not-a-uuid\"]\n", "device.class-id[0]"),
     ("[device]\nnow = -1\n", "device.now"),
     ("[device]\nboot = \"yes\"\n", "device.boot"),
+    ("[device]\nauthorized-priority = \"high\"\n", "device.authorized-priority"),
+    ("[device]\nmodel = \"m\"\n", "device.model"),  # a model needs the vendor
     ("[[component]]\nid = [\"h'zz'\"]\n", "component[0].id[0]"),
     ("[[component]]\nslot = 0\n", "component[0].id"),
     ("[[component]]\nid = [\"a\"]\ndigest = \"md5:00\"\n", "component[0].digest"),
