@@ -40,6 +40,8 @@ from suit.processor_model import (
     Procedure,
     ProcessingFailed,
     ProcessResult,
+    Tracer,
+    TraceStep,
     authenticate,
 )
 from suit.report import ReportReason
@@ -55,6 +57,8 @@ class Processor:
         store: The device's effects and facts.
         anchors: Trust anchors for dependencies (dependency-integrity, TD §5.6.1).
         depth: Nesting of dependencies (limited to stop a loop of manifests).
+        trace: Called with each command as it runs (its dependencies' too); None to not
+            trace.
 
     Raises:
         ProcessingFailed: The manifest version is not 1, or it uses a command, parameter
@@ -64,12 +68,14 @@ class Processor:
     MAX_DEPTH: Final = MAX_DEPENDENCY_DEPTH
 
     def __init__(self, authenticated: Authenticated, store: ComponentStore,
-                 anchors: Sequence[TrustAnchor], *, depth: int = 0) -> None:
+                 anchors: Sequence[TrustAnchor], *, depth: int = 0,
+                 trace: Tracer | None = None) -> None:
         self.envelope = authenticated.envelope
         self.manifest = authenticated.envelope.manifest
         self.store = store
         self.anchors = tuple(anchors)
         self.depth = depth
+        self.trace = trace
         self.result = ProcessResult()
         self.dependency_data: dict[int, bytes] = {}
         self.dependency_verified: dict[int, Authenticated] = {}
@@ -124,7 +130,8 @@ class Processor:
     def run_dependency(self, dependency: Authenticated, section: str) -> ProcessResult:
         """Run `section` of a verified dependency with this store, one level deeper
         (TD §5.6.4: process-dependency)."""
-        nested = Processor(dependency, self.store, self.anchors, depth=self.depth + 1)
+        nested = Processor(dependency, self.store, self.anchors, depth=self.depth + 1,
+                           trace=self.trace)
         nested.run_section(section)
         return nested.result
 
@@ -148,4 +155,4 @@ class Processor:
 
 __all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "DigestPending",
            "FetchRequest", "Location", "ProcessResult", "ProcessingFailed", "Procedure",
-           "Processor", "ReportReason", "authenticate"]
+           "Processor", "ReportReason", "TraceStep", "Tracer", "authenticate"]

@@ -11,12 +11,13 @@ unless soft-failure was set. A failed directive always ends processing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, Final, NoReturn
 
 from suit.errors import WorkbenchError
 from suit.model import Command, CommandItem, CommandSequence, Parameter
 from suit.processor_conditions import PER_COMPONENT
-from suit.processor_model import Location, ManifestRun, ProcessingFailed
+from suit.processor_model import Location, ManifestRun, ProcessingFailed, TraceStep
 from suit.report import ReportReason
 
 #: Parameters a directive or condition of this processor can use. Encryption info is not
@@ -141,23 +142,68 @@ class Interpreter:
         command = Command(item.command)
         handler = _GLOBAL.get(command)
         if handler is not None:
-            handler(self, item.argument, self._location(command, path, None))
+            self._run_global(handler, command, item.argument, path)
             return
         if not self.selected:
-            raise ProcessingFailed(ReportReason.OPERATION_FAILED,
-                                   f"{command.spec_name} with no component selected: with "
-                                   "several components a sequence must start with "
-                                   "set-component-index (M37 §6.2)",
-                                   self._location(command, path, None))
+            self._refuse_unselected(command, path)
         for index in self.selected:
             location = self._location(command, path, index)
-            try:
-                PER_COMPONENT[command](self, index, item.argument, location)
-            except WorkbenchError as exc:
-                if isinstance(exc, ProcessingFailed):
-                    raise
-                # A store failure (the device's error) gets the location of its command.
-                raise ProcessingFailed(_reason_of(exc), str(exc), location) from exc
+            if self.p.trace is None:
+                self._run_one(command, index, item.argument, location)
+            else:
+                self._traced(partial(self._run_one, command, index, item.argument, location),
+                             location, index)
+
+    def _run_one(self, command: Command, index: int, argument: Any, location: Location) -> None:
+        try:
+            PER_COMPONENT[command](self, index, argument, location)
+        except WorkbenchError as exc:
+            if isinstance(exc, ProcessingFailed):
+                raise
+            # A store failure (the device's error) gets the location of its command.
+            raise ProcessingFailed(_reason_of(exc), str(exc), location) from exc
+
+    def _run_global(self, handler: Callable[[Interpreter, Any, Location], None],
+                    command: Command, argument: Any, path: str) -> None:
+        location = self._location(command, path, None)
+        if self.p.trace is None:
+            handler(self, argument, location)
+        elif command in (Command.TRY_EACH, Command.RUN_SEQUENCE):
+            self._step(location, None, "nested")  # before the commands it runs
+            handler(self, argument, location)
+        else:
+            self._traced(partial(handler, self, argument, location), location, None)
+
+    def _refuse_unselected(self, command: Command, path: str) -> NoReturn:
+        location = self._location(command, path, None)
+        detail = (f"{command.spec_name} with no component selected: with several components "
+                  "a sequence must start with set-component-index (M37 §6.2)")
+        if self.p.trace is not None:
+            self._step(location, None, "failed", detail)
+        raise ProcessingFailed(ReportReason.OPERATION_FAILED, detail, location)
+
+    # -- tracing (only when the processor was given a tracer) -------------------------------
+
+    def _traced(self, run: Callable[[], None], location: Location, index: int | None) -> None:
+        deferred = len(self.p.result.deferred)
+        try:
+            run()
+        except (_ConditionFailed, ProcessingFailed) as failed:
+            self._step(location, index, "failed", failed.detail)
+            raise
+        self._step(location, index,
+                   "deferred" if len(self.p.result.deferred) > deferred else "passed")
+
+    def _step(self, location: Location, index: int | None, result: str,
+              detail: str = "") -> None:
+        assert self.p.trace is not None  # noqa: S101 - only called when tracing
+        if index is None and len(self.selected) == 1:
+            index = self.selected[0]  # a global command: what it left for the one selected
+        components = self.p.components
+        component = components[index] if index is not None and index < len(components) \
+            and index not in self.p.dependency_indices else None
+        parameters = dict(self.params.get(index, {})) if index is not None else {}
+        self.p.trace(TraceStep(location, self.p.depth, component, parameters, result, detail))
 
     def _location(self, command: int, path: str, index: int | None) -> Location:
         return Location(self.section, self.top_offset, index, command, path)

@@ -38,13 +38,16 @@ def _identifier(parameter: Parameter, fact: str) -> Handler:
         if expected is None or actual is None:
             it.fail(location, f"{parameter.spec_name} is not set (M37 §8.4.9)"
                     if expected is None else f"the device has no {fact.replace('_', '-')}")
-        elif expected != actual:
+        elif expected not in actual if isinstance(actual, frozenset) else expected != actual:
+            # RFC 9019 §5.5: a device with several CPUs may answer with one class per CPU.
             it.fail(location, f"{parameter.spec_name} {_hex(expected)} is not this device's "
                               f"{_hex(actual)}")
     return check
 
 
 def _hex(value: Any) -> str:
+    if isinstance(value, frozenset):
+        return " or ".join(sorted(part.hex() for part in value))
     return value.hex() if isinstance(value, bytes) else repr(value)
 
 

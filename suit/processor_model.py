@@ -128,7 +128,10 @@ class ComponentStore(Protocol):
 
     def vendor_id(self) -> bytes | None: ...
 
-    def class_id(self) -> bytes | None: ...
+    def class_id(self) -> bytes | frozenset[bytes] | None:
+        """The device's class id; a device with several CPUs may have one class per CPU
+        (RFC 9019 §5.5) and answer with all of them (class-identifier matches any)."""
+        ...
 
     def device_id(self) -> bytes | None: ...
 
@@ -190,6 +193,34 @@ def authenticate(envelope: bytes | Envelope, anchors: Sequence[TrustAnchor], *,
     return Authenticated(envelope, verify_envelope(envelope, anchors))
 
 
+@dataclass(frozen=True)
+class TraceStep:
+    """One command as it ran, for a trace (`suitwb simulate`, the GUI's Simulate panel).
+
+    Attributes:
+        location: Where it ran (section, offset, component index, command, path).
+        depth: 0 for the manifest itself, 1 and up inside dependencies (TD §5.6.4).
+        component: The component id at `location.component_index`, None for commands
+            that do not run per component or for a dependency index.
+        parameters: The parameters in force for that component after the command ran
+            (a copy; empty for commands that do not run per component).
+        result: ``passed``, ``failed``, ``deferred`` (a planning store had no image yet) or
+            ``nested`` (try-each and run-sequence, traced before what they run).
+        detail: Why it failed, else "".
+    """
+
+    location: Location
+    depth: int
+    component: ComponentId | None
+    parameters: dict[int, Any]
+    result: str
+    detail: str = ""
+
+
+#: Receives each step as it happens; None (the default) costs one comparison per command.
+Tracer = Callable[[TraceStep], None]
+
+
 @dataclass
 class ProcessResult:
     """What a procedure did, for the device and for tests.
@@ -217,6 +248,7 @@ class ManifestRun(Protocol):
     dependency_data: dict[int, bytes]
     dependency_verified: dict[int, Authenticated]
     dependency_matched: dict[int, bytes]
+    trace: Tracer | None
 
     @property
     def components(self) -> tuple[ComponentId, ...]: ...

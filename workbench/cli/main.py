@@ -48,6 +48,8 @@ COMMANDS: Final = (
     ("device", "workbench.cli.device_cmds", "a device's status, or serve a virtual device"),
     ("ports", "workbench.cli.device_cmds", "list serial ports with USB VID:PID and serial number"),
     ("records", "workbench.cli.device_cmds", "factory records of flash attempts"),
+    ("simulate", "workbench.cli.simulate_cmds",
+     "run the SUIT processor over a described device and print the trace"),
     ("ceremony", "workbench.cli.ceremony_cmds", "key ceremonies: run, verify, unlock, print"),
 )
 ALL_MODULES: Final = tuple(dict.fromkeys(module for _, module, _ in COMMANDS))
