@@ -163,7 +163,7 @@ def step_row(step: dict[str, Any]) -> list[str]:
     where = step["procedure"] if step["path"] is None else \
         f"{step['procedure']} {'  ' * step['depth']}{step['path']}"
     component = "-" if step["component"] is None else "[" + ", ".join(step["component"]) + "]"
-    if step["component"] is None and step["component-index"] is not None and step["depth"]:
+    if step["component"] is None and step["component-index"] is not None:
         component = f"#{step['component-index']}"
     parameters = " ".join(f"{k}={v}" for k, v in step["parameters"].items())
     return [str(step["index"]), where, component, step["command"], parameters,
@@ -316,8 +316,9 @@ class SimulatePanel(QWidget):
     def run(self) -> Job | None:
         """Simulate in a worker; the trace and the manifest show when it is done."""
         if not self.envelope.text() or not self.device.text():
-            self.failed.emit(FileAccessError(self.envelope.text() or self.device.text() or "-",
-                                             "choose the envelope and the device file"),
+            missing = "envelope" if not self.envelope.text() else "device file"
+            self.failed.emit(FileAccessError(f"the {missing}", "none chosen",
+                                             hint="Choose the envelope and the device file."),
                              "simulate the update")
             return None
         envelope = Path(self.envelope.text())
