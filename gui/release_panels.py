@@ -1,4 +1,4 @@
-"""Puts signing, keys, flashing, device status and records into the main window, and opens
+"""Puts signing, keys, flashing, simulation, device status and records into the main window, and opens
 the demo workspace with its token key and virtual device.
 
 `install(window)` adds the views and docks through the window's extension points;
@@ -25,6 +25,7 @@ from gui.keys_panel import KeysPanel
 from gui.pin_dialog import DialogPinProvider
 from gui.records_panel import RecordsPanel
 from gui.signing_panel import SigningPanel
+from gui.simulate_panel import SimulatePanel
 from signing.token import SOFTHSM_MODULE
 from suit.errors import WorkbenchError
 from workbench.demo import (
@@ -54,6 +55,7 @@ class ReleasePanels:
     device: DevicePanel
     records: RecordsPanel
     notes: QTextBrowser
+    simulate: SimulatePanel
     demo: DemoWorkspace | None = None
     devices: list[DemoDevice] = field(default_factory=list)
 
@@ -91,9 +93,11 @@ def install(window: MainWindow) -> ReleasePanels:
     pins = DialogPinProvider(window)
     parts = ReleasePanels(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
                   FlashPanel(runner, lambda: _payloads(window)), DevicePanel(runner),
-                  RecordsPanel(runner, pins=pins), QTextBrowser())
+                  RecordsPanel(runner, pins=pins), QTextBrowser(),
+                  SimulatePanel(runner, lambda: _payloads(window)))
     window.add_view("sign", "Sign", parts.signing)
     window.add_view("keys", "Keys", parts.keys)
+    window.add_view("simulate", "Simulate", parts.simulate)
     window.add_view("flash", "Flash", parts.flash)
     window.add_view("records", "Records", parts.records)
     window.register_dock("device", "Device status", parts.device, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -101,7 +105,8 @@ def install(window: MainWindow) -> ReleasePanels:
     if "lint" in window.docks:
         window.tabifyDockWidget(window.docks["lint"], window.docks["notes"])
     window.docks["notes"].hide()
-    for panel in (parts.signing, parts.keys, parts.flash, parts.device, parts.records):
+    for panel in (parts.signing, parts.keys, parts.flash, parts.device, parts.records,
+                  parts.simulate):
         panel.failed.connect(lambda exc, doing: window.errors.show(exc, doing))
     _wire(window, parts)
     app = QApplication.instance()
@@ -125,14 +130,23 @@ def _wire(window: MainWindow, parts: ReleasePanels) -> None:
 
 def _built(parts: ReleasePanels, path: Path) -> None:
     parts.signing.source.setText(str(path))
+    _simulate_release(parts, path)
     if not parts.signing.output.text():
         parts.signing.output.setText(str(path.with_name(f"{path.stem}-signed.suit")))
 
 
 def _signed(parts: ReleasePanels, outcome: Any) -> None:
     parts.flash.bundle.setText(str(outcome.output))
+    _simulate_release(parts, Path(outcome.output))
     parts.window.statusBar().showMessage(f"Signed and verified: {outcome.output}", 10000)
     parts.records.refresh()
+
+
+def _simulate_release(parts: ReleasePanels, path: Path) -> None:
+    """The simulation's default: the project's latest envelope (built, then signed) and
+    the payloads the project serves."""
+    parts.simulate.envelope.setText(str(path))
+    parts.simulate.use_project_payloads()
 
 
 def _select_port(parts: ReleasePanels, port: str) -> None:
@@ -186,6 +200,7 @@ def _fill(parts: ReleasePanels, demo: DemoWorkspace) -> None:
                                and b.select_key(KEY_LABEL))
         browser.refresh()
     parts.flash.bundle.setText(str(demo.release_file))
+    _simulate_release(parts, demo.release_file)
     parts.records.refresh()
     port = parts.start_device()
     parts.flash.select_ports([port])
