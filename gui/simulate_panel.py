@@ -4,7 +4,7 @@ Choose the envelope (by default the project's last build, then its signed releas
 device file and the payloads, and Run: the worker reads them with the CLI's limits, runs
 `workbench.simulate.simulate` (the one use case; nothing is re-implemented here) and
 inspects the envelope for the manifest view. The trace is a table with the CLI's values
-(`workbench.cli.simulate_cmds.step_json`); the failing step is highlighted, and selecting a
+(`workbench.simulate_json.step_json`); the failing step is highlighted, and selecting a
 step selects its command in the manifest tree beside it, found by its byte span
 (`suit.spans`), since the processor's locations name sections and command numbers, not
 CBOR paths.
@@ -36,18 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fileio import read_limited
 from gui.inspector.panel import Inspection, InspectorPanel, inspect_bytes
 from gui.workers import Job, JobRunner, Progress
 from suit.model import ManifestKey
 from suit.processor_model import SECTION_KEYS
 from suit.spans import Path as SpanPath
 from suit.spans import SpanIndex, Step
-from workbench.cli.simulate_cmds import MAX_PAYLOAD, simulation_json
 from workbench.errors import FileAccessError
-from workbench.files import MAX_ENVELOPE, read_bytes
-from workbench.simulate import AUTHENTICATE, SEQUENCE_NUMBER, Simulation, simulate
-from workbench.simulate_device import load_device
+from workbench.simulate import AUTHENTICATE, SEQUENCE_NUMBER, Simulation, simulate_files
+from workbench.simulate_json import simulation_json
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +71,11 @@ class SimulationShown:
 def run_simulation(progress: Progress, envelope: Path, device: Path,
                    payloads: Sequence[tuple[str, Path]]) -> SimulationShown:
     """Read the inputs as `suitwb simulate` does, simulate, inspect (a worker job)."""
-    progress(0, 3, "reading the device file")
-    described = load_device(device)
-    files = {_uri(uri, path): read_limited(path, MAX_PAYLOAD, regular_only=True)
-             for uri, path in payloads}
-    data = read_bytes(envelope, limit=MAX_ENVELOPE)
-    progress(1, 3, "simulating")
-    simulation = simulate(data, described, files)
-    progress(2, 3, "inspecting the envelope")
-    inspection = inspect_bytes(progress, data, envelope.name, described.anchors)
+    progress(0, 2, "simulating")
+    run = simulate_files(envelope, device, [(_uri(uri, path), path) for uri, path in payloads])
+    progress(1, 2, "inspecting the envelope")
+    inspection = inspect_bytes(progress, run.envelope, envelope.name, run.device.anchors)
+    simulation = run.simulation
     return SimulationShown(simulation, simulation_json(simulation), inspection)
 
 

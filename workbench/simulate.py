@@ -17,10 +17,12 @@ as the processor's planning run does, and listed in the outcome.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
+from fileio import read_limited
 from flasher.errors import RefusalReason
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
 from suit.errors import DigestMismatch, ManifestError, UnsupportedAlgorithm
@@ -36,7 +38,8 @@ from suit.processor import (
 )
 from suit.processor_model import SECTION_KEYS
 from suit.report import Record, Report, ReportReason
-from workbench.simulate_device import DeviceDescription
+from workbench.files import MAX_ENVELOPE, read_bytes
+from workbench.simulate_device import DeviceDescription, load_device
 from workbench.simulate_store import PayloadMissing, SimulatedStore, show_component
 
 logger = logging.getLogger(__name__)
@@ -286,3 +289,32 @@ def record_properties(parameters: Mapping[int, Any]) -> dict[int, Any]:
 
 __all__ = ["AUTHENTICATE", "SEQUENCE_NUMBER", "SUPPORTED", "Outcome", "PayloadMissing",
            "SimulatedStore", "Simulation", "Step", "record_properties", "simulate"]
+
+
+#: Largest payload file read for a simulation (--payload, the GUI's payload table).
+MAX_PAYLOAD: Final = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SimulatedFiles:
+    """A simulation run from files, with what was read (the GUI inspects the envelope
+    with the device's trust anchors)."""
+
+    simulation: Simulation
+    device: DeviceDescription
+    envelope: bytes
+
+
+def simulate_files(envelope: Path, device: Path,
+                   payloads: Sequence[tuple[str, Path]]) -> SimulatedFiles:
+    """The use case behind `suitwb simulate` and the GUI's Simulate panel: read the
+    envelope, the device file and the payload files with their limits, then simulate.
+
+    Raises:
+        FileAccessError: an input cannot be read, is too large or is not a regular file.
+        WorkbenchError: the device file or the envelope is malformed.
+    """
+    described = load_device(device)
+    files = {uri: read_limited(path, MAX_PAYLOAD, regular_only=True) for uri, path in payloads}
+    data = read_bytes(envelope, limit=MAX_ENVELOPE)
+    return SimulatedFiles(simulate(data, described, files), described, data)

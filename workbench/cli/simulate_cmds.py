@@ -6,27 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import uuid
 from pathlib import Path
-from typing import Any, Final
 
-from fileio import read_limited
-from suit.model import Digest, EmbeddedCbor, Parameter, VersionComparison, VersionMatch
-from suit.report import Record
 from workbench.errors import FileAccessError
-from workbench.files import MAX_ENVELOPE, read_bytes
 from workbench.project.values import format_bytes, format_digest
-from workbench.simulate import Simulation, Step, simulate
-from workbench.simulate_device import load_device
-
-#: Largest payload file read for --payload.
-MAX_PAYLOAD: Final = 64 * 1024 * 1024
-#: The JSON output's schema name; a change that is not an addition bumps the number.
-SCHEMA: Final = "suitwb-simulate/1"
-_COMPARISONS: Final[dict[int, str]] = {VersionComparison.GREATER: ">", VersionComparison.GREATER_EQUAL: ">=",
-                       VersionComparison.EQUAL: "==", VersionComparison.LESSER_EQUAL: "<=",
-                       VersionComparison.LESSER: "<"}
-_UUID_PARAMETERS: Final = {Parameter.VENDOR_ID, Parameter.CLASS_ID, Parameter.DEVICE_ID}
+from workbench.simulate import Simulation, Step, simulate_files
+from workbench.simulate_json import SCHEMA, parameter_name, parameter_value, simulation_json, spec_name
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,10 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    device = load_device(args.device)
-    payloads = dict(_payload(text) for text in args.payload)
-    envelope = read_bytes(args.envelope, limit=MAX_ENVELOPE)
-    result = simulate(envelope, device, payloads)
+    result = simulate_files(args.envelope, args.device,
+                            [_payload(text) for text in args.payload]).simulation
     if args.json:
         document = {"schema": SCHEMA, "envelope": str(args.envelope),
                     "device": str(args.device), **simulation_json(result)}
@@ -61,101 +44,13 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0 if result.outcome.passed else 1
 
 
-def _payload(text: str) -> tuple[str, bytes]:
+def _payload(text: str) -> tuple[str, Path]:
     # The last "=": a URI may have a query (a=b), a file name rarely has one.
     uri, separator, path = text.rpartition("=")
     if not separator or not uri or not path:
         raise FileAccessError(f"--payload {text}", "expected URI=FILE",
                               hint="Write it like --payload https://x.example/app.bin=app.bin.")
-    return uri, read_limited(path, MAX_PAYLOAD, regular_only=True)
-
-
-# --- values for people and for JSON ------------------------------------------------------
-
-def parameter_value(key: int, value: Any) -> Any:
-    """A parameter's value as JSON: UUIDs, ``sha256:<hex>``, ``>= 1.2.0``, ``h'..'``."""
-    if key in _UUID_PARAMETERS and isinstance(value, bytes) and len(value) == 16:
-        return str(uuid.UUID(bytes=value))
-    if isinstance(value, Digest):
-        return format_digest(value)
-    if isinstance(value, VersionMatch):
-        comparison = _COMPARISONS.get(value.comparison, str(value.comparison))
-        return f"{comparison} {'.'.join(map(str, value.version))}"
-    if isinstance(value, EmbeddedCbor):
-        return f"h'{value.data.hex()}'"
-    if isinstance(value, bytes):
-        return f"h'{value.hex()}'"
-    if isinstance(value, bool | int | str):
-        return value
-    return repr(value)
-
-
-def parameter_name(key: int) -> str:
-    try:
-        return Parameter(key).spec_name.removeprefix("parameter-")
-    except ValueError:
-        return str(key)
-
-
-def step_json(index: int, step: Step) -> dict[str, Any]:
-    trace = step.trace
-    location = trace.location if trace else None
-    return {
-        "index": index, "procedure": step.procedure, "command": step.command,
-        "section": location.section if location else None,
-        "path": location.path if location else None,
-        "offset": location.offset if location else None,
-        "depth": trace.depth if trace else 0,
-        "component-index": location.component_index if location else None,
-        "component": [format_bytes(p) for p in trace.component] if trace and trace.component
-        else None,
-        "parameters": {parameter_name(k): parameter_value(k, v)
-                       for k, v in sorted(trace.parameters.items())} if trace else {},
-        "result": step.result, "detail": step.detail}
-
-
-def simulation_json(result: Simulation) -> dict[str, Any]:
-    """The stable JSON form (docs/simulate.md), without the file names."""
-    outcome = result.outcome
-    where = outcome.location
-    return {
-        "manifest-digest": format_digest(result.manifest_digest) if result.manifest_digest
-        else None,
-        "sequence-number": result.sequence_number,
-        "steps": [step_json(i, s) for i, s in enumerate(result.steps)],
-        "outcome": {"result": "passed" if outcome.passed else "refused",
-                    "reason": _name(outcome.reason.name), "reason-code": int(outcome.reason),
-                    "refusal": _name(outcome.refusal.name), "step": outcome.step,
-                    "section": where.section if where else None,
-                    "path": where.path if where else None, "detail": outcome.detail},
-        "deferred": [{"section": d.section, "path": d.path, "component-index": d.component_index}
-                     for d in result.deferred],
-        "effects": list(result.effects),
-        "report": _report_json(result)}
-
-
-def _report_json(result: Simulation) -> dict[str, Any] | None:
-    report = result.report
-    if report is None:
-        return None
-    return {"reference-uri": report.reference_uri,
-            "manifest-digest": format_digest(report.manifest_digest),
-            "success": report.success, "reason": _name(report.reason.name),
-            "failing-record": _record_json(report.failing_record),
-            "cbor": report.encode().hex()}
-
-
-def _record_json(record: Record | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    return {"manifest-id": list(record.manifest_id), "section": record.section,
-            "offset": record.offset, "component-index": record.component_index,
-            "properties": {parameter_name(k): parameter_value(k, v)
-                           for k, v in sorted(record.properties.items())}}
-
-
-def _name(enum_name: str) -> str:
-    return enum_name.lower().replace("_", "-")
+    return uri, Path(path)
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -195,14 +90,14 @@ def _outcome_lines(result: Simulation) -> list[str]:
                          "(--payload URI=FILE checks them)")
     else:
         at = "" if outcome.step is None else f" at step {outcome.step}"
-        lines = [f"outcome: refused{at}: {_name(outcome.reason.name)} "
-                 f"({_name(outcome.refusal.name)}): {outcome.detail}"]
+        lines = [f"outcome: refused{at}: {spec_name(outcome.reason.name)} "
+                 f"({spec_name(outcome.refusal.name)}): {outcome.detail}"]
     report = result.report
     if report is None:
         return [*lines, "report: none (the manifest did not authenticate)"]
     record = report.failing_record
     lines.append(f"report: {'success' if report.success else 'failure'}, reason "
-                 f"{_name(report.reason.name)}" + ("" if record is None else
+                 f"{spec_name(report.reason.name)}" + ("" if record is None else
                  f", record section {record.section} offset {record.offset} component "
                  f"{record.component_index}"))
     lines.append(f"report cbor: {report.encode().hex()}")
