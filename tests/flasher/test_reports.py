@@ -5,7 +5,6 @@ pinned device key, and keeps it with the attempt."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
