@@ -10,10 +10,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from flasher import protocol
+from flasher.errors import ProtocolError
 from flasher.loader import server as server_module
 from flasher.loader.device import DeviceConfig
 from flasher.operations import Bundle, FlashOptions, flash
 from flasher.protocol import MessageType
+from flasher.reports import read_report
 from suit import cbor
 from suit.cose import ecdsa_raw_to_der, sig_structure
 from suit.keys import TrustAnchor
@@ -129,3 +132,35 @@ def test_device_without_key_sends_a_bare_report(served: ServedDevice) -> None:
     demanded = flash(served.path, bundle(2), options=options())
     assert demanded.report is not None and demanded.report.verified is False
 
+
+
+def test_payload_that_does_not_match_reports_the_image_match_command(keyed: ServedDevice) -> None:
+    other = image_of(len(IMAGE), seed=99)
+    wrong = Bundle.from_bytes(app_update(1, IMAGE, uri=URI).envelope(), {URI: other})
+    outcome = flash(keyed.path, wrong, options=options())
+    assert outcome.result == "refused" and outcome.report is not None
+    assert outcome.report.verified is True and outcome.report.result is not None
+    result = outcome.report.result
+    assert result["success"] is False and result["reason"] == "condition-failed"
+    failing = result["failing-record"]
+    # install[2] is image-match (after override-parameters and fetch)
+    assert (failing["section"], failing["offset"]) == (int(ManifestKey.INSTALL), 2)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\xff\x00", cbor.dumps(cbor.CBORTag(18, [b"", {}, b"", b""])),
+                                 cbor.dumps({99: "not a reference"})])
+def test_hostile_report_bytes_are_recorded_as_not_verified(raw: bytes) -> None:
+    report = read_report(raw, TrustAnchor.from_pem(DEVICE_PUBLIC, "device key"))
+    assert report.verified is False and report.raw == raw and report.problem
+    unkeyed = read_report(raw, None)
+    assert unkeyed.verified is False and unkeyed.result is None
+
+
+@pytest.mark.parametrize("body", [b"", cbor.dumps({"report": "text"}), cbor.dumps({}),
+                                  cbor.dumps({"report": b"x" * (16 * 1024 + 1)}),
+                                  b"\xa1\x66report\xd8\x12\x40"])  # a tag inside the body
+def test_report_reply_bodies_outside_the_schema_are_protocol_errors(body: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.decode_report(body)
+    assert protocol.decode_report(protocol.encode_report(None)) is None
+    assert protocol.decode_report(protocol.encode_report(b"\xa0")) == b"\xa0"
