@@ -77,6 +77,9 @@ class SinkDevice:
     def abort_update(self) -> None:
         self.received = 0
 
+    def last_report(self) -> bytes | None:
+        return None
+
 
 def image(size: int) -> bytes:
     """Deterministic incompressible bytes."""

@@ -29,11 +29,13 @@ from flasher.errors import (
 )
 from flasher.messages import DeviceIdentity, DeviceStatus, PayloadRequest, UpdateResult
 from flasher.protocol import MessageType
+from flasher.reports import DeviceReport, fetch_report
 from flasher.session import RecoverySession, SessionConfig
 from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD, SerialTransport, Transport
 from suit.codec import decode_envelope
 from suit.errors import ManifestError
+from suit.keys import TrustAnchor
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +130,9 @@ class FlashOptions:
         reconnect_delay: Seconds to wait before reopening the port.
         baudrate: The baud rate set on real ports.
         write_timeout: Seconds a write may block on a line that does not drain.
+        want_report: Ask the device for its SUIT report when the attempt ends (REPORT).
+        device_key: The device's public key the report must verify with (None: the
+            report is stored unverified).
     """
 
     session: SessionConfig = field(default_factory=SessionConfig)
@@ -135,6 +140,8 @@ class FlashOptions:
     reconnect_delay: float = 0.5
     baudrate: int = DEFAULT_BAUD
     write_timeout: float = 10.0
+    want_report: bool = True
+    device_key: TrustAnchor | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,8 @@ class FlashOutcome:
         started: When it began (seconds since the epoch).
         protocol: ``suitwb`` (the recovery protocol) or ``smp`` (an MCUboot device).
         smp: What an SMP flash checked and found, None for the recovery protocol.
+        report: The device's SUIT report of the attempt (ok or refused), None if it sent
+            none.
     """
 
     port: str
@@ -168,6 +177,7 @@ class FlashOutcome:
     started: float = 0.0
     protocol: str = "suitwb"
     smp: SmpDetails | None = None
+    report: DeviceReport | None = None
 
 
 class _Tracker:
@@ -180,6 +190,7 @@ class _Tracker:
         self.stage = Stage.CONNECTING
         self.began = time.monotonic()
         self.identity: DeviceIdentity | None = None
+        self.device_report: DeviceReport | None = None
 
     def report(self, stage: Stage | None = None) -> None:
         self.stage = stage or self.stage
@@ -291,10 +302,20 @@ def _one_session(port: str, bundle: Bundle, options: FlashOptions, tracker: _Tra
         identity = agreed.identity or DeviceIdentity(b"", b"", b"")  # hello() checked it
         tracker.identity = identity
         try:
-            return identity, _transfer(session, bundle, tracker, cancel)
+            result = _transfer(session, bundle, tracker, cancel)
         except (OperationCancelled, BundleError):
             _abort_quietly(session)
             raise
+        except UpdateRefused:
+            _ask_report(session, options, tracker)  # a refusal has its report too
+            raise
+        _ask_report(session, options, tracker)
+        return identity, result
+
+
+def _ask_report(session: RecoverySession, options: FlashOptions, tracker: _Tracker) -> None:
+    if options.want_report:
+        tracker.device_report = fetch_report(session, options.device_key)
 
 
 def _abort_quietly(session: RecoverySession) -> None:
@@ -324,7 +345,8 @@ class _Outcome:
             update: UpdateResult | None = None) -> FlashOutcome:
         return FlashOutcome(self.port, result, tracker.done + tracker.current,
                             time.monotonic() - self.began, reason, refusal, tracker.identity,
-                            update, self.sessions, self.started)
+                            update, self.sessions, self.started,
+                            report=tracker.device_report)
 
 
 def read_status(port: str, *, options: FlashOptions | None = None,

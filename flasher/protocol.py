@@ -56,6 +56,8 @@ class MessageType(IntEnum):
     DATA = 0x10         # host -> device: stream, offset, bytes
     ACK = 0x11          # device -> host: stream, next offset (cumulative)
     NAK = 0x12          # device -> host: stream, offset expected (a gap was seen)
+    REPORT = 0x13       # host -> device: the SUIT report of the last update attempt
+    REPORT_REPLY = 0x14  # device -> host: that report (COSE_Sign1 or bare), or null
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def parse(kind: MessageType, body: bytes) -> dict[str, Any]:
 
 
 def check_empty(kind: MessageType, body: bytes) -> None:
-    """Messages without a body (STATUS, VERIFY, FINISH, ABORT, REBOOT, OK) carry none."""
+    """Messages without a body (STATUS, VERIFY, FINISH, ABORT, REBOOT, OK, REPORT) carry
+    none."""
     if body:
         raise schema.bad(kind.name, f"expected an empty body, found {len(body)} bytes")
 
@@ -165,6 +168,8 @@ _RECORD: Final = schema.Fields({
     "sequence_number": schema.Nullable(schema.UInt(schema.U64_MAX)),
     "manifest_digest": schema.Nullable(schema.Bytes(max_len=64)),
     "time": schema.UInt(schema.U64_MAX)})
+#: A SUIT report as REPORT_REPLY carries it; records are few (one per reported command).
+MAX_REPORT: Final = 16 * 1024
 _SIZES: Final = {"version": schema.UInt(schema.U8_MAX), "frame": schema.UInt(),
                  "window": schema.UInt()}
 _PAYLOAD: Final = schema.Fields({"uri": schema.Text(1024), "size": schema.UInt(),
@@ -190,6 +195,10 @@ BODY_SCHEMAS: Final[dict[MessageType, schema.Fields]] = {
     MessageType.REFUSED: schema.Fields({"reason": schema.UInt(),
                                         "detail": schema.Text(DETAIL_MAX)}),
     MessageType.ERROR: schema.Fields({"code": schema.UInt(), "detail": schema.Text(DETAIL_MAX)}),
+    # The report's own CBOR is not looked into here: it is a SUIT structure, decoded by
+    # suit.report's one boundary (with its size limit) when the host reads it.
+    MessageType.REPORT_REPLY: schema.Fields({"report": schema.Nullable(
+        schema.Bytes(max_len=MAX_REPORT))}),
 }
 
 
@@ -311,6 +320,17 @@ def decode_result(data: bytes) -> UpdateResult:
     f = parse(MessageType.DONE, data)
     return UpdateResult(f["sequence_number"], f["manifest_digest"],
                         _components(f["components"]))
+
+
+def encode_report(report: bytes | None) -> bytes:
+    """REPORT_REPLY body: the report bytes, or null when the device has none."""
+    return dumps({"report": report})
+
+
+def decode_report(data: bytes) -> bytes | None:
+    """The report bytes of a REPORT_REPLY body (None: the device has no report)."""
+    report: bytes | None = parse(MessageType.REPORT_REPLY, data)["report"]
+    return report
 
 
 def encode_status(status: DeviceStatus) -> bytes:

@@ -7,6 +7,7 @@ exported to CSV. Rows are only ever inserted; nothing updates or deletes them.
 
 from __future__ import annotations
 
+import builtins
 import csv
 import dataclasses
 import io
@@ -42,7 +43,10 @@ CREATE TABLE IF NOT EXISTS attempts (
     image_version TEXT,
     image_hash TEXT,
     image_match INTEGER,
-    running_version TEXT
+    running_version TEXT,
+    report BLOB,
+    report_verified INTEGER,
+    report_result TEXT
 )
 """
 
@@ -50,7 +54,10 @@ CREATE TABLE IF NOT EXISTS attempts (
 #: them on first use, NULL in its old rows (rows are never rewritten).
 _ADDED_COLUMNS: Final = (("protocol", "TEXT"), ("device_kind", "TEXT"), ("host_checks", "TEXT"),
                          ("image_version", "TEXT"), ("image_hash", "TEXT"),
-                         ("image_match", "INTEGER"), ("running_version", "TEXT"))
+                         ("image_match", "INTEGER"), ("running_version", "TEXT"),
+                         # issue 14: the device's SUIT report of the attempt
+                         ("report", "BLOB"), ("report_verified", "INTEGER"),
+                         ("report_result", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,9 @@ class AttemptRecord:
         image_version, image_hash: SMP: the MCUboot image sent (hash in hex).
         image_match: SMP: after the reset, whether the device runs the image sent.
         running_version: SMP: what the device runs after the reset.
+        report: The device's SUIT report as it sent it (COSE_Sign1 or bare), None if none.
+        report_verified: Whether it verified with the device key; None: no key given.
+        report_result: The decoded report as JSON text (suit.report.report_json).
     """
 
     started: float
@@ -94,6 +104,9 @@ class AttemptRecord:
     image_hash: str | None = None
     image_match: bool | None = None
     running_version: str | None = None
+    report: builtins.bytes | None = None  # `bytes` is a field name here
+    report_verified: bool | None = None
+    report_result: str | None = None
 
 
 #: The CSV header and the records table's columns, in the order of AttemptRecord's fields.
@@ -106,6 +119,8 @@ def attempt_row(record: AttemptRecord) -> list[str]:
     so the two exports of the same rows are the same text."""
     row = asdict(record)
     row["started"] = _iso(record.started)
+    if record.report is not None:
+        row["report"] = record.report.hex()
     return ["" if row[c] is None else str(row[c]) for c in COLUMNS]
 
 
@@ -175,8 +190,11 @@ def _add_columns(db: sqlite3.Connection) -> None:
 
 def _record(row: Sequence[object]) -> AttemptRecord:
     record = AttemptRecord(*row)  # type: ignore[arg-type]  # the columns are the fields
-    if record.image_match is not None:  # SQLite stores booleans as 0/1
-        return dataclasses.replace(record, image_match=bool(record.image_match))
+    # SQLite stores booleans as 0/1
+    if record.image_match is not None:
+        record = dataclasses.replace(record, image_match=bool(record.image_match))
+    if record.report_verified is not None:
+        record = dataclasses.replace(record, report_verified=bool(record.report_verified))
     return record
 
 

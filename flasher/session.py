@@ -212,7 +212,8 @@ class RecoverySession:
 
 _REPLY_KINDS: Final = frozenset({
     MessageType.HELLO_ACK, MessageType.STATUS_REPLY, MessageType.READY, MessageType.PLAN,
-    MessageType.DONE, MessageType.OK, MessageType.REFUSED, MessageType.ERROR})
+    MessageType.DONE, MessageType.OK, MessageType.REFUSED, MessageType.ERROR,
+    MessageType.REPORT_REPLY})
 
 
 def _check_reply(reply: Frame, expect: MessageType) -> Frame:

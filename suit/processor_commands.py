@@ -152,7 +152,7 @@ class Interpreter:
                 self._run_one(command, index, item.argument, location)
             else:
                 self._traced(partial(self._run_one, command, index, item.argument, location),
-                             location, index)
+                             location, index, item.argument)
 
     def _run_one(self, command: Command, index: int, argument: Any, location: Location) -> None:
         try:
@@ -172,7 +172,7 @@ class Interpreter:
             self._step(location, None, "nested")  # before the commands it runs
             handler(self, argument, location)
         else:
-            self._traced(partial(handler, self, argument, location), location, None)
+            self._traced(partial(handler, self, argument, location), location, None, argument)
 
     def _refuse_unselected(self, command: Command, path: str) -> NoReturn:
         location = self._location(command, path, None)
@@ -184,18 +184,20 @@ class Interpreter:
 
     # -- tracing (only when the processor was given a tracer) -------------------------------
 
-    def _traced(self, run: Callable[[], None], location: Location, index: int | None) -> None:
+    def _traced(self, run: Callable[[], None], location: Location, index: int | None,
+                argument: Any) -> None:
         deferred = len(self.p.result.deferred)
         try:
             run()
         except (_ConditionFailed, ProcessingFailed) as failed:
-            self._step(location, index, "failed", failed.detail)
+            self._step(location, index, "failed", failed.detail, argument)
             raise
         self._step(location, index,
-                   "deferred" if len(self.p.result.deferred) > deferred else "passed")
+                   "deferred" if len(self.p.result.deferred) > deferred else "passed",
+                   argument=argument)
 
     def _step(self, location: Location, index: int | None, result: str,
-              detail: str = "") -> None:
+              detail: str = "", argument: Any = None) -> None:
         assert self.p.trace is not None  # noqa: S101 - only called when tracing
         if index is None and len(self.selected) == 1:
             index = self.selected[0]  # a global command: what it left for the one selected
@@ -203,7 +205,8 @@ class Interpreter:
         component = components[index] if index is not None and index < len(components) \
             and index not in self.p.dependency_indices else None
         parameters = dict(self.params.get(index, {})) if index is not None else {}
-        self.p.trace(TraceStep(location, self.p.depth, component, parameters, result, detail))
+        self.p.trace(TraceStep(location, self.p.depth, component, parameters, result, detail,
+                               argument))
 
     def _location(self, command: int, path: str, index: int | None) -> Location:
         return Location(self.section, self.top_offset, index, command, path)

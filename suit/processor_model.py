@@ -207,6 +207,8 @@ class TraceStep:
         result: ``passed``, ``failed``, ``deferred`` (a planning store had no image yet) or
             ``nested`` (try-each and run-sequence, traced before what they run).
         detail: Why it failed, else "".
+        argument: The command's argument as written: for most commands the reporting
+            policy (M37 §8.4.7), which the device's report builder follows.
     """
 
     location: Location
@@ -215,6 +217,7 @@ class TraceStep:
     parameters: dict[int, Any]
     result: str
     detail: str = ""
+    argument: Any = None
 
 
 #: Receives each step as it happens; None (the default) costs one comparison per command.

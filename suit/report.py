@@ -1,8 +1,14 @@
-"""SUIT reports (draft-ietf-suit-report-18; docs/SUIT-FACTS.md §9) and MTI profiles.
+"""SUIT reports (draft-ietf-suit-report, CDDL of the latest revision; docs/SUIT-FACTS.md §9)
+and MTI profiles.
 
 A device's status tracker describes what happened to an update as a SUIT_Report: the
-records of what ran and a result with a reason. The recovery loader reports its last
-update in this shape.
+records of what ran and a result with a reason. The recovery loader reports every update
+attempt in this shape (signed: suit/report_cose.py).
+
+CDDL conformance (report draft, SUIT_Report): reference is ``[? uri, digest]``; records is
+a list of SUIT_Record arrays and system-property-claims maps; the failure result carries
+all of code, record and reason; unknown report keys ($$SUIT_Report_Extensions) and record
+extensions are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ from enum import IntEnum
 from typing import Any, Final
 
 from suit import cbor
-from suit.checks import expect_int, expect_list, expect_map, expect_text, expect_uint
+from suit.checks import expect_bytes, expect_int, expect_list, expect_map, expect_text, expect_uint
 from suit.commands import decode_digest_value, digest_value
 from suit.errors import DecodeError
-from suit.model import Digest
+from suit.model import Digest, ManifestKey
+
+#: system-property-claims: component id under this key (report draft, SUIT_Report).
+SYSTEM_COMPONENT_ID: Final = 0
 
 
 class ReportKey(IntEnum):
@@ -66,38 +75,77 @@ class Record:
 
 
 @dataclass(frozen=True)
+class SystemProperties:
+    """system-property-claims: measured properties of one component, a map among the
+    records (report draft §4.2: a recipient filters the maps out of the records)."""
+
+    component_id: tuple[bytes, ...]
+    properties: dict[int, Any] = field(default_factory=dict)
+
+    def value(self) -> dict[int, Any]:
+        return {SYSTEM_COMPONENT_ID: list(self.component_id), **self.properties}
+
+
+#: The record of a failure before any command ran (authentication, device checks): it is
+#: about suit-common (3), as `suitwb simulate` reports it. The CDDL requires a record in
+#: every failure result, so one is always sent.
+WHOLE_MANIFEST: Final = Record((), int(ManifestKey.COMMON), 0, 0)
+
+
+@dataclass(frozen=True)
 class Report:
-    """SUIT_Report. `result` is True for success, else (code, reason, failing record)."""
+    """SUIT_Report. `success` is the result `true`; else `reason`, `result_code` (an
+    internal code for debugging, the reason's number unless given) and `failing_record`
+    (WHOLE_MANIFEST when None)."""
 
     reference_uri: str
     manifest_digest: Digest
-    records: tuple[Record, ...] = ()
+    records: tuple[Record | SystemProperties, ...] = ()
     success: bool = True
     reason: ReportReason = ReportReason.OK
     failing_record: Record | None = None
     nonce: bytes | None = None
+    result_code: int | None = None
 
     def encode(self) -> bytes:
-        result: Any = True
-        if not self.success:
-            result = {ResultKey.CODE: int(self.reason), ResultKey.REASON: int(self.reason)}
-            if self.failing_record is not None:
-                result[ResultKey.RECORD] = self.failing_record.value()
+        """Deterministic CBOR of the unprotected SUIT_Report."""
         value: dict[int, Any] = {
             ReportKey.REFERENCE: [self.reference_uri, digest_value(self.manifest_digest)],
             ReportKey.RECORDS: [r.value() for r in self.records],
-            ReportKey.RESULT: result}
+            ReportKey.RESULT: True if self.success else self._failure()}
         if self.nonce is not None:
             value[ReportKey.NONCE] = self.nonce
         return cbor.dumps(value)
 
+    def _failure(self) -> dict[int, Any]:
+        record = self.failing_record or WHOLE_MANIFEST
+        code = int(self.reason) if self.result_code is None else self.result_code
+        return {ResultKey.CODE: code, ResultKey.RECORD: record.value(),
+                ResultKey.REASON: int(self.reason)}
+
 
 def _record(value: Any, path: str) -> Record:
-    parts = expect_list(value, path, min_len=5, max_len=5)
+    parts = expect_list(value, path, min_len=5)  # more: $$SUIT_Record_Extensions, ignored
     ids = expect_list(parts[0], f"{path}/manifest-id")
     return Record(tuple(expect_uint(i, f"{path}/manifest-id") for i in ids),
                   expect_int(parts[1], f"{path}/section"), expect_uint(parts[2], f"{path}/offset"),
                   expect_uint(parts[3], f"{path}/component-index"), expect_map(parts[4], f"{path}/properties"))
+
+
+def _record_entry(value: Any, path: str) -> Record | SystemProperties:
+    if not isinstance(value, dict):
+        return _record(value, path)
+    component = expect_list(value.get(SYSTEM_COMPONENT_ID), f"{path}/system-component-id")
+    return SystemProperties(tuple(expect_bytes(c, f"{path}/system-component-id") for c in component),
+                            {expect_int(k, f"{path}/key"): v for k, v in value.items()
+                             if k != SYSTEM_COMPONENT_ID})
+
+
+def _reference(value: Any) -> tuple[str, Digest]:
+    # SUIT_Reference = [? manifest-uri : tstr, manifest-digest : SUIT_Digest]
+    parts = expect_list(value, "report/reference", min_len=1, max_len=2)
+    uri = expect_text(parts[0], "report/reference/uri") if len(parts) == 2 else ""
+    return uri, decode_digest_value(parts[-1], "report/reference/digest")
 
 
 def _reason(value: Any) -> ReportReason:
@@ -109,22 +157,77 @@ def _reason(value: Any) -> ReportReason:
 
 
 def decode_report(data: bytes) -> Report:
-    """Decode a SUIT_Report (unprotected form) from untrusted bytes."""
-    value = expect_map(cbor.loads(data, path="report"), "report")
-    reference = expect_list(value.get(ReportKey.REFERENCE), "report/reference", min_len=2, max_len=2)
-    records = tuple(_record(r, f"report/records[{i}]")
-                    for i, r in enumerate(expect_list(value.get(ReportKey.RECORDS, []), "report/records")))
-    result = value.get(ReportKey.RESULT, True)
-    report = Report(expect_text(reference[0], "report/reference/uri"),
-                    decode_digest_value(reference[1], "report/reference/digest"), records,
-                    nonce=value.get(ReportKey.NONCE))
+    """Decode a SUIT_Report (unprotected form) from untrusted bytes.
+
+    Raises:
+        DecodeError: Not CBOR, or not the draft's SUIT_Report; the path says where.
+    """
+    return decode_report_value(cbor.loads(data, path="report"))
+
+
+def decode_report_value(decoded: Any) -> Report:
+    """Decode an already CBOR-decoded SUIT_Report (the payload of a COSE_Sign1)."""
+    value = expect_map(decoded, "report")
+    uri, digest = _reference(value.get(ReportKey.REFERENCE))
+    if ReportKey.RECORDS not in value or ReportKey.RESULT not in value:
+        raise DecodeError("report", "records (3) and result (4) are required")
+    records = tuple(_record_entry(r, f"report/records[{i}]")
+                    for i, r in enumerate(expect_list(value[ReportKey.RECORDS], "report/records")))
+    nonce = value.get(ReportKey.NONCE)
+    if nonce is not None:
+        nonce = expect_bytes(nonce, "report/nonce")
+    result = value[ReportKey.RESULT]
     if result is True:
-        return report
+        return Report(uri, digest, records, nonce=nonce)
     detail = expect_map(result, "report/result")
-    failing = detail.get(ResultKey.RECORD)
-    return Report(report.reference_uri, report.manifest_digest, records, False,
-                  _reason(detail.get(ResultKey.REASON, ReportReason.OPERATION_FAILED)),
-                  None if failing is None else _record(failing, "report/result/record"), report.nonce)
+    missing = [k.name.lower() for k in ResultKey if k not in detail]
+    if missing:
+        raise DecodeError("report/result", f"a failure result needs {', '.join(missing)}")
+    reason = _reason(detail[ResultKey.REASON])
+    code = expect_int(detail[ResultKey.CODE], "report/result/code")
+    return Report(uri, digest, records, False, reason,
+                  _record(detail[ResultKey.RECORD], "report/result/record"), nonce,
+                  None if code == int(reason) else code)  # None: the reason's number
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value if isinstance(value, bool | int | str) or value is None else repr(value)
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    """A SUIT_Record as JSON-ready values (bytes as hex; parameters by number)."""
+    return {"manifest-id": list(record.manifest_id), "section": record.section,
+            "offset": record.offset, "component-index": record.component_index,
+            "properties": _jsonable(record.properties)}
+
+
+def _entry_json(entry: Record | SystemProperties) -> dict[str, Any]:
+    if isinstance(entry, Record):
+        return {"record": record_json(entry)}
+    return {"system-properties": {"component-id": [c.hex() for c in entry.component_id],
+                                  "properties": _jsonable(entry.properties)}}
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready values: what the factory record and `suitwb report
+    inspect --format json` keep (the raw bytes are kept beside it)."""
+    return {"reference-uri": report.reference_uri,
+            "manifest-digest": {"algorithm": report.manifest_digest.algorithm,
+                                "value": report.manifest_digest.value.hex()},
+            "success": report.success,
+            "reason": report.reason.name.lower().replace("_", "-"),
+            "result-code": int(report.reason) if report.result_code is None
+            else report.result_code,
+            "failing-record": None if report.success
+            else record_json(report.failing_record or WHOLE_MANIFEST),
+            "records": [_entry_json(r) for r in report.records],
+            "nonce": None if report.nonce is None else report.nonce.hex()}
 
 
 @dataclass(frozen=True)

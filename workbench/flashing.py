@@ -7,6 +7,7 @@ Everything here returns data; `workbench/cli/device_cmds.py` and the GUI present
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
 import socket
@@ -29,10 +30,12 @@ from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback, flash
 from flasher.records import AttemptRecord, FactoryRecords
+from flasher.reports import DeviceReport
 from flasher.smp import operations as smp_ops
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
+from suit.keys import TrustAnchor
 from workbench.files import read_bytes
 from workbench.smp_flash import SmpFlashSettings, flash_smp
 
@@ -204,7 +207,35 @@ def attempt_record(outcome: FlashOutcome, bundle: Bundle, station: Station) -> A
         image_version=smp.image_version if smp else None,
         image_hash=smp.image_hash.hex() if smp and smp.image_hash else None,
         image_match=smp.image_match if smp else None,
-        running_version=smp.running_version if smp else None)
+        running_version=smp.running_version if smp else None,
+        **_report_columns(outcome))
+
+
+def _report_columns(outcome: FlashOutcome) -> dict[str, Any]:
+    report = outcome.report
+    if report is None:
+        return {}
+    return {"report": report.raw, "report_verified": report.verified,
+            "report_result": None if report.result is None
+            else json.dumps(report.result, sort_keys=True)}
+
+
+def device_public_key(path: Path | None) -> TrustAnchor | None:
+    """The pinned key device reports must verify with (`suitwb flash --device-key`)."""
+    if path is None:
+        return None
+    return TrustAnchor.from_pem(read_bytes(path, limit=1 << 16, regular_only=True), str(path))
+
+
+def report_summary(report: DeviceReport | None) -> str:
+    """The SUIT report's part of a flash line ("" when the device sent none)."""
+    if report is None:
+        return ""
+    proof = {True: "verified", False: "DOES NOT VERIFY", None: "unverified"}[report.verified]
+    if report.result is None:
+        return f"; SUIT report {proof}: {report.problem}"
+    outcome = "success" if report.result["success"] else report.result["reason"]
+    return f"; SUIT report {proof}: {outcome}"
 
 
 def outcome_json(outcome: FlashOutcome) -> dict[str, Any]:
@@ -215,7 +246,10 @@ def outcome_json(outcome: FlashOutcome) -> dict[str, Any]:
             "device_id": outcome.identity.device_id.hex() if outcome.identity else None,
             "sequence_number": outcome.update.sequence_number if outcome.update else None,
             "sessions": outcome.sessions, "protocol": outcome.protocol,
-            "smp": None if outcome.smp is None else smp_json(outcome.smp)}
+            "smp": None if outcome.smp is None else smp_json(outcome.smp),
+            "report": None if outcome.report is None else {
+                "verified": outcome.report.verified, "problem": outcome.report.problem,
+                "result": outcome.report.result}}
 
 
 def smp_json(details: SmpDetails) -> dict[str, Any]:
@@ -301,6 +335,7 @@ class VirtualDeviceSpec:
         baud: Pace the line (and the flash, in real time) like a UART at this rate.
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
         battery_mwh: The simulated battery's charge (None: no gauge).
+        device_key: PEM private key file the device signs its SUIT reports with.
     """
 
     state_dir: Path
@@ -311,6 +346,7 @@ class VirtualDeviceSpec:
     baud: int | None = None
     flash_size: int | None = None
     battery_mwh: int | None = DEFAULT_BATTERY_MWH
+    device_key: Path | None = None
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -324,7 +360,9 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
         profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
         trust_anchors=anchors,
-        realtime=spec.baud is not None))
+        realtime=spec.baud is not None,
+        device_key=None if spec.device_key is None
+        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

@@ -45,6 +45,11 @@ class DeviceBehaviour(Protocol):
 
     def abort_update(self) -> None: ...
 
+    def last_report(self) -> bytes | None:
+        """The SUIT report of the last update attempt (REPORT, docs/recovery-protocol.md),
+        None when there is none."""
+        ...
+
 
 __all__ = ["ComponentStatus", "DeviceBehaviour", "DeviceIdentity", "DeviceStatus",
            "PayloadRequest", "RefusalReason", "UpdateRecord", "UpdateResult"]

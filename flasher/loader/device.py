@@ -43,6 +43,7 @@ from flasher.loader.components import split_pem
 from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
 from flasher.loader.layout import default_layout, slot_name
 from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
+from flasher.loader.reporting import load_device_key
 from flasher.loader.state import DeviceState, StateStore
 from flasher.loader.updater import Updater
 from flasher.messages import (
@@ -91,6 +92,8 @@ class DeviceConfig:
     realtime: bool = False
     reboot_after_update: bool = True
     max_envelope_size: int = MAX_ENVELOPE_SIZE
+    #: PEM private key the device signs its SUIT reports with (None: reports go unsigned).
+    device_key: bytes | None = None
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):
@@ -124,7 +127,8 @@ class VirtualDevice:
         self.store = StateStore(config.state_dir, self.power)
         self.state = self._load_or_provision()
         self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity())
-        self.updater = Updater(self)
+        self.updater = Updater(self, None if config.device_key is None
+                               else load_device_key(config.device_key))
         self.last_boot = self.reboot()
 
     def _load_or_provision(self) -> DeviceState:
@@ -160,6 +164,11 @@ class VirtualDevice:
         """Identity, installed components, slot states and the last update's result."""
         return DeviceStatus(self.identity(), self.components(), self.slot_states(),
                             self._last_record())
+
+    def last_report(self) -> bytes | None:
+        """The SUIT report of the last update attempt (COSE_Sign1 when the device has a
+        key), None before any attempt or when the manifest did not authenticate."""
+        return self.updater.last_report
 
     def begin_update(self, envelope: bytes) -> list[PayloadRequest]:
         """See `DeviceBehaviour.begin_update`."""

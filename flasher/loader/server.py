@@ -252,6 +252,16 @@ class RecoveryServer:
         session.envelope, session.envelope_size = bytearray(), -1
         return MessageType.DONE, protocol.encode_result(result)
 
+    def _report(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.REPORT, body)
+        self._drain_writes()
+        report = self.device.last_report()
+        if report is not None and len(report) > protocol.MAX_REPORT:
+            logger.warning("report of %d bytes exceeds %d: not sent", len(report),
+                           protocol.MAX_REPORT)
+            report = None
+        return MessageType.REPORT_REPLY, protocol.encode_report(report)
+
     def _abort(self, body: bytes) -> tuple[MessageType, bytes]:
         protocol.check_empty(MessageType.ABORT, body)
         session = self._require()
@@ -406,4 +416,5 @@ _HANDLERS: Final[dict[int, Callable[[RecoveryServer, bytes], tuple[MessageType, 
     MessageType.FINISH: RecoveryServer._finish,
     MessageType.ABORT: RecoveryServer._abort,
     MessageType.REBOOT: RecoveryServer._reboot_request,
+    MessageType.REPORT: RecoveryServer._report,
 }

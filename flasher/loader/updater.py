@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Final, NoReturn
 
-from flasher.errors import RefusalReason, UpdateRefused, wire_reason
+from flasher.errors import RefusalReason, UpdateRefused, report_reason, wire_reason
 from flasher.loader.components import (
     INSTALL,
     PLAN,
@@ -32,6 +32,7 @@ from flasher.loader.components import (
     sha256,
 )
 from flasher.loader.layout import ComponentId
+from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
 from flasher.loader.state import (
     ImageRecord,
     Installation,
@@ -54,15 +55,16 @@ from suit.errors import (
     UnsupportedAlgorithm,
 )
 from suit.keys import TrustAnchor
-from suit.model import Command
+from suit.model import Command, Digest, ManifestKey
 from suit.processor import (
     Authenticated,
+    Location,
     Procedure,
     ProcessingFailed,
     Processor,
     authenticate,
 )
-from suit.report import ReportReason
+from suit.report import Record, Report, ReportReason
 
 
 @dataclass
@@ -77,9 +79,15 @@ class _Session:
 class Updater:
     """Carries out begin/write/finish/abort for a device (a `VirtualDevice`)."""
 
-    def __init__(self, device: UpdateTarget) -> None:
+    def __init__(self, device: UpdateTarget, signer: ReportSigner | None = None) -> None:
         self.device = device
         self._session: _Session | None = None
+        self._signer = signer
+        #: The SUIT report of the last attempt (signed when the device has a key); RAM
+        #: only, like the status tracker's buffer: a reset keeps it, a power cut loses it.
+        self.last_report: bytes | None = None
+        self._log = ReportLog()
+        self._reference: tuple[str, Digest] | None = None  # the manifest being processed
 
     def forget_session(self) -> None:
         """Drop what is only in RAM (a reset)."""
@@ -89,6 +97,7 @@ class Updater:
 
     def begin(self, envelope: bytes) -> list[PayloadRequest]:
         """Verify everything, plan, persist the update in flight, and say what to send."""
+        self.last_report, self._reference = None, None  # a new attempt: no report until it ends
         if len(envelope) > self.device.config.max_envelope_size:
             self._refuse(RefusalReason.TOO_LARGE, f"envelope of {len(envelope)} bytes exceeds "
                          f"{self.device.config.max_envelope_size}")
@@ -123,11 +132,15 @@ class Updater:
         anchors = [TrustAnchor.from_pem(pem, f"anchor {i}")
                    for i, pem in enumerate(self.device.state.trust_anchors)]
         try:
-            return authenticate(envelope, anchors,
-                                max_size=self.device.config.max_envelope_size)
+            authenticated = authenticate(envelope, anchors,
+                                         max_size=self.device.config.max_envelope_size)
         except ManifestError as exc:
             self._refuse(_authentication_reason(exc), str(exc))
             raise  # not reached: _refuse raises
+        # Report draft: the reference is the root manifest's reference-uri and digest.
+        self._reference = (authenticated.envelope.manifest.reference_uri or "",
+                           authenticated.report.manifest_digest)
+        return authenticated
 
     def _check_rollback(self, number: int, components: tuple[ComponentId, ...],
                         digest: bytes) -> None:
@@ -154,10 +167,12 @@ class Updater:
     def _run(self, authenticated: Authenticated, context: StoreContext, *, plan: bool) -> None:
         manifest = authenticated.envelope.manifest
         digest = authenticated.report.manifest_digest.value
+        self._log = ReportLog()
         try:
             processor = Processor(authenticated,
                                   FlashStore(self.device.flash, self.device.layout, context),
-                                  _anchors(self.device.state.trust_anchors))
+                                  _anchors(self.device.state.trust_anchors),
+                                  trace=self._log.step)
             processor.run_shared()  # vendor and class first, even with no update sections
             if not processor.run(Procedure.UPDATE).sections and plan:
                 self._refuse(RefusalReason.OPERATION_FAILED, "the manifest has no update "
@@ -242,7 +257,13 @@ class Updater:
                                  authenticated.envelope.manifest.common.components)
         self.device.timer.drain()
         if self.device.config.reboot_after_update:
-            self._reboot_into(installed)
+            try:
+                self._reboot_into(installed)
+            except UpdateRefused as exc:
+                self._report_failure(exc.reason, None)
+                raise
+        if self._reference is not None:
+            self._keep_report(success_report(self._reference, self._log))
         return UpdateResult(in_flight.sequence_number, in_flight.manifest_digest,
                             self.device.components())
 
@@ -334,7 +355,26 @@ class Updater:
                               getattr(location, "component_index", None))
         self.device.state = self.device.store.save(
             replace(self.device.state, last_result=record), "result")
+        self._report_failure(reason, location)
         raise UpdateRefused(reason, detail)
+
+    # -- the SUIT report of the attempt (flasher/loader/reporting.py) -----------------------
+
+    def _report_failure(self, reason: RefusalReason, location: object) -> None:
+        """A refused attempt's report, when the manifest it is about authenticated (the
+        report's reference is that manifest; before it there is nothing to refer to)."""
+        if self._reference is None:
+            return
+        if reason is RefusalReason.ROLLBACK:  # M37 §8.4.2: about the sequence number
+            failing: Record | None = Record((), int(ManifestKey.SEQUENCE_NUMBER), 0, 0)
+        else:
+            failing = self._log.failing_record(
+                location if isinstance(location, Location) else None)
+        self._keep_report(failure_report(self._reference, self._log, report_reason(reason),
+                                         failing))
+
+    def _keep_report(self, report: Report) -> None:
+        self.last_report = report.encode() if self._signer is None else self._signer.seal(report)
 
 
 def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:

@@ -89,6 +89,9 @@ class FakeDevice:
         self.last = UpdateRecord(RefusalReason.OK, "installed", self.sequence_number, digest, 0)
         return UpdateResult(self.sequence_number, digest, self.status().components)
 
+    def last_report(self) -> bytes | None:
+        return None  # a fake without a manifest processor has nothing to report
+
     def abort_update(self) -> None:
         self.aborted += 1
         self.stored = {uri: bytearray() for uri in self.payloads}

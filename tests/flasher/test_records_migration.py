@@ -32,5 +32,5 @@ def test_an_older_database_keeps_its_rows_and_takes_smp_records(tmp_path: Path) 
     assert new == smp and new.image_match is False
     header, _old_row, new_row = records.export_csv().splitlines()
     assert header.endswith("protocol,device_kind,host_checks,image_version,image_hash,"
-                           "image_match,running_version")
-    assert new_row.endswith(f"smp,MPS2,skipped,1.0.3,{'ab' * 32},False,")
+                           "image_match,running_version,report,report_verified,report_result")
+    assert new_row.endswith(f"smp,MPS2,skipped,1.0.3,{'ab' * 32},False,,,,")

@@ -78,6 +78,9 @@ def _register_flash(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flash.add_argument("--payload", action="append", default=[], metavar="URI=FILE",
                        help="serve FILE when the device fetches URI; repeatable")
     flash.add_argument("--baud", type=int, default=DEFAULT_BAUD)
+    flash.add_argument("--device-key", type=Path, metavar="PEM",
+                       help="the devices' report key (public PEM): their SUIT reports must "
+                            "verify with it")
     flash.add_argument("--json", action="store_true", help="print one JSON object per port")
     flash.add_argument("--operator", help="recorded operator (default: the OS user)")
     flash.add_argument("--station", help="recorded station (default: the host name)")
@@ -120,6 +123,9 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
                        help="state directory (default ./device-state)")
     serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
                        help="a public key the device trusts; repeatable")
+    serve.add_argument("--device-key", type=Path, metavar="PEM",
+                       help="the device's own private key: it signs its SUIT reports "
+                            "(COSE_Sign1); without it reports go unsigned")
     serve.add_argument("--vendor-id", type=uuid.UUID, default=flashing.EXAMPLE_VENDOR_ID,
                        metavar="UUID")
     serve.add_argument("--class-id", type=uuid.UUID, default=flashing.EXAMPLE_CLASS_ID,
@@ -143,7 +149,7 @@ def run_flash(args: argparse.Namespace) -> int:
     job = flashing.FlashJob(
         bundle, args.port, flashing.Station.current(args.operator, args.station),
         FactoryRecords(args.records or flashing.records_path()),
-        FlashOptions(baudrate=args.baud),
+        FlashOptions(baudrate=args.baud, device_key=flashing.device_public_key(args.device_key)),
         flashing.ProtocolChoice(args.protocol, args.detect_timeout, smp))
     board = ProgressBoard(args.port, sys.stderr)
     outcomes, interrupted = _run_interruptible(job, board)
@@ -151,7 +157,9 @@ def run_flash(args: argparse.Namespace) -> int:
     _print_outcomes(outcomes, args.json)
     if interrupted:
         return 130
-    return 0 if all(o.result == "ok" for o in outcomes) else 1
+    # A report that does not verify with the pinned key is a refusal of what the device said.
+    unproven = any(o.report is not None and o.report.verified is False for o in outcomes)
+    return 0 if all(o.result == "ok" for o in outcomes) and not unproven else 1
 
 
 def _run_interruptible(job: flashing.FlashJob,
@@ -201,7 +209,7 @@ def _print_outcomes(outcomes: list[FlashOutcome], as_json: bool) -> None:
             line += _smp_summary(outcome.smp)
         if outcome.reason:
             line += f": {outcome.reason}"
-        print(line)
+        print(line + flashing.report_summary(outcome.report))
 
 
 def _smp_summary(details: SmpDetails) -> str:
@@ -334,7 +342,8 @@ def run_serve(args: argparse.Namespace) -> int:
                           Path(args.log_file) if args.log_file else None)
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
-                                      None if args.battery_mwh < 0 else args.battery_mwh)
+                                      None if args.battery_mwh < 0 else args.battery_mwh,
+                                      device_key=args.device_key)
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
     _stop_on_signals(stop)

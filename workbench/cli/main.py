@@ -51,6 +51,7 @@ COMMANDS: Final = (
     ("simulate", "workbench.cli.simulate_cmds",
      "run the SUIT processor over a described device and print the trace"),
     ("ceremony", "workbench.cli.ceremony_cmds", "key ceremonies: run, verify, unlock, print"),
+    ("report", "workbench.cli.report_cmds", "read and verify a device's SUIT report"),
 )
 ALL_MODULES: Final = tuple(dict.fromkeys(module for _, module, _ in COMMANDS))
 

@@ -1,0 +1,170 @@
+"""The virtual device's SUIT report of each update attempt (report draft; issue 14).
+
+The device's manifest processor calls `ReportLog.step` with every command as it runs; the
+log keeps the records the manifest's reporting policy asks for (M37 §8.4.7: bit 0 record
+on success, bit 1 record on failure, bits 2 and 3 system information on success and on
+failure). At the end of the attempt the updater turns the log into a SUIT_Report with the
+result (true, or the reason and the failing command's record), and the device signs it
+with its own key (COSE_Sign1) when it has one, so the station can prove what it said.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntFlag
+from typing import Any, Final
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from flasher.errors import FlasherError
+from suit.commands import digest_value
+from suit.cose import CoseAlgorithm, ecdsa_der_to_raw
+from suit.model import Command, Digest, ManifestKey
+from suit.processor import Location, TraceStep
+from suit.processor_model import SECTION_KEYS
+from suit.report import Record, Report, ReportReason, SystemProperties
+from suit.report_cose import sign_report
+
+logger = logging.getLogger(__name__)
+
+#: Commands whose argument is not a reporting policy (M37 §8.4.9; SUIT-FACTS §3).
+_NOT_POLICY: Final = frozenset({Command.SET_COMPONENT_INDEX})
+#: Records kept per attempt: a manifest of many reported commands cannot grow the report
+#: past what REPORT_REPLY carries (the failing record is always kept, in the result).
+MAX_RECORDS: Final = 64
+
+
+class ReportingPolicy(IntFlag):
+    """SUIT_Reporting_Policy bits (M37 §8.4.7)."""
+
+    RECORD_ON_SUCCESS = 1
+    RECORD_ON_FAILURE = 2
+    SYSINFO_SUCCESS = 4
+    SYSINFO_FAILURE = 8
+
+
+class DeviceKeyError(FlasherError):
+    """The device's report key cannot be used."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"device key: {problem}",
+                         hint="Give a PEM private key: EC P-256, P-384 or Ed25519.")
+
+
+def record_properties(parameters: dict[int, Any]) -> dict[int, Any]:
+    """Parameters as SUIT_Parameters for a record: plain CBOR values, digests as
+    SUIT_Digest; anything else is left out."""
+    properties: dict[int, Any] = {}
+    for key, value in parameters.items():
+        if isinstance(value, Digest):
+            properties[key] = digest_value(value)
+        elif isinstance(value, bool | int | bytes | str):
+            properties[key] = value
+    return properties
+
+
+def section_key(location: Location) -> int:
+    """The manifest member a command is in; the shared sequence is a member of
+    suit-common (M37 §8.4.5), whichever section ran it."""
+    if location.path.startswith("shared-sequence"):
+        return int(ManifestKey.COMMON)
+    return int(SECTION_KEYS[location.section])
+
+
+def record_of(step: TraceStep) -> Record:
+    """The SUIT_Record of a traced command. The offset is the command's index in its
+    section (our processor's unit; the draft leaves the unit to the implementation)."""
+    location = step.location
+    return Record((), section_key(location), location.offset, location.component_index or 0,
+                  record_properties(step.parameters))
+
+
+def _policy(step: TraceStep) -> ReportingPolicy:
+    argument = step.argument
+    if step.location.command in _NOT_POLICY or type(argument) is not int or argument < 0:
+        return ReportingPolicy(0)
+    return ReportingPolicy(argument & 0xF)
+
+
+@dataclass
+class ReportLog:
+    """The records of one processor run, as the reporting policy asks."""
+
+    records: list[Record | SystemProperties] = field(default_factory=list)
+    last: TraceStep | None = None
+
+    def step(self, step: TraceStep) -> None:
+        """The processor's tracer: keep what the command's policy asks for."""
+        if step.depth or step.result not in ("passed", "failed"):
+            return  # dependencies and nested markers: only the root manifest is recorded
+        self.last = step
+        passed = step.result == "passed"
+        policy = _policy(step)
+        wanted = ReportingPolicy.RECORD_ON_SUCCESS if passed else ReportingPolicy.RECORD_ON_FAILURE
+        sysinfo = ReportingPolicy.SYSINFO_SUCCESS if passed else ReportingPolicy.SYSINFO_FAILURE
+        if policy & wanted:
+            self._keep(record_of(step))
+        if policy & sysinfo and step.component is not None:
+            self._keep(SystemProperties(step.component, record_properties(step.parameters)))
+
+    def _keep(self, entry: Record | SystemProperties) -> None:
+        if len(self.records) < MAX_RECORDS:
+            self.records.append(entry)
+
+    def failing_record(self, location: Location | None) -> Record | None:
+        """The record of the command that failed at `location` (None: before any ran)."""
+        if location is None:
+            return None
+        if self.last is not None and self.last.location == location:
+            return record_of(self.last)
+        return Record((), section_key(location), location.offset, location.component_index or 0)
+
+
+@dataclass(frozen=True)
+class ReportSigner:
+    """The device's own key and its COSE algorithm."""
+
+    algorithm: CoseAlgorithm
+    sign: Callable[[bytes], bytes]
+
+    def seal(self, report: Report) -> bytes:
+        return sign_report(report, self.algorithm, self.sign)
+
+
+def load_device_key(pem: bytes) -> ReportSigner:
+    """A signer for reports from a PEM private key (ES256, ES384 or EdDSA).
+
+    Raises:
+        DeviceKeyError: Not a PEM private key of a supported kind.
+    """
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise DeviceKeyError(f"not a usable PEM private key ({exc})") from exc
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return ReportSigner(CoseAlgorithm.EDDSA, key.sign)
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _EC:
+        algorithm, digest = _EC[key.curve.name]
+        bits = key.curve.key_size
+        return ReportSigner(algorithm, lambda tbs: ecdsa_der_to_raw(
+            key.sign(tbs, ec.ECDSA(digest())), bits))
+    raise DeviceKeyError(f"{type(key).__name__} keys cannot sign reports")
+
+
+_EC: Final[dict[str, tuple[CoseAlgorithm, type[hashes.HashAlgorithm]]]] = {
+    "secp256r1": (CoseAlgorithm.ES256, hashes.SHA256),
+    "secp384r1": (CoseAlgorithm.ES384, hashes.SHA384)}
+
+
+def failure_report(reference: tuple[str, Digest], log: ReportLog, reason: ReportReason,
+                   failing: Record | None) -> Report:
+    """The report of a refused attempt: the records kept, the reason, the failing record."""
+    return Report(reference[0], reference[1], tuple(log.records), False, reason, failing)
+
+
+def success_report(reference: tuple[str, Digest], log: ReportLog) -> Report:
+    """The report of an installed update."""
+    return Report(reference[0], reference[1], tuple(log.records))

@@ -1,0 +1,70 @@
+"""Acceptance (issue 14, SUIT reports), every step a real `suitwb` subprocess: a device
+served with --device-key, a flash with the pinned key, the report in the factory record,
+then `suitwb report inspect` and `suitwb report verify` on the stored bytes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from tests.fixtures.vectors import SPEC_KEY_PUBLIC
+from tests.flasher.cli import device_serve, suitwb
+from tests.flasher.device.conftest import image_of
+from tests.flasher.test_end_to_end import URI, signed_bundle
+from testsupport.envelopes import new_key_pem
+
+
+def test_flash_report_is_recorded_and_verifies_from_the_cli(tmp_path: Path) -> None:
+    private, public = new_key_pem()
+    (tmp_path / "device.pem").write_bytes(private)
+    (tmp_path / "device.pub").write_bytes(public)
+    (tmp_path / "other.pub").write_bytes(new_key_pem()[1])
+    image = image_of(4 * 1024, seed=2)
+    (tmp_path / "app.bin").write_bytes(image)
+    bundle = signed_bundle(tmp_path, 3, image)
+    with device_serve("--state", tmp_path / "state", "--trust-anchor", SPEC_KEY_PUBLIC,
+                      "--device-key", tmp_path / "device.pem", data_dir=tmp_path) as port:
+        flashed = suitwb("flash", bundle, "--port", port, "--payload",
+                         f"{URI}={tmp_path / 'app.bin'}", "--device-key", tmp_path / "device.pub",
+                         "--json", data_dir=tmp_path)
+        wrong = suitwb("flash", bundle, "--port", port, "--payload",
+                       f"{URI}={tmp_path / 'app.bin'}", "--device-key", tmp_path / "other.pub",
+                       data_dir=tmp_path, check=False)
+    [result] = json.loads(flashed.stdout)
+    assert result["result"] == "ok" and result["report"]["verified"] is True
+    assert result["report"]["result"]["success"] is True
+    # The same image again is accepted (same sequence number), but the report does not
+    # verify with another key: status 1 and the line says so.
+    assert wrong.returncode == 1 and "SUIT report DOES NOT VERIFY" in wrong.stdout
+    rows = list(csv.DictReader(io.StringIO(
+        suitwb("records", "export", "--csv", data_dir=tmp_path).stdout)))
+    assert [r["report_verified"] for r in rows] == ["True", "False"]
+    assert json.loads(rows[0]["report_result"])["success"] is True
+    stored = tmp_path / "report.cose"
+    stored.write_bytes(bytes.fromhex(rows[0]["report"]))
+
+    verified = suitwb("report", "verify", stored, "--key", tmp_path / "device.pub",
+                      data_dir=tmp_path)
+    assert "signature verified" in verified.stdout and "result success" in verified.stdout
+    refused = suitwb("report", "verify", stored, "--key", tmp_path / "other.pub",
+                     data_dir=tmp_path, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "does not verify" in refused.stderr
+    inspected = json.loads(suitwb("report", "inspect", stored, "--format", "json",
+                                  data_dir=tmp_path).stdout)
+    assert inspected["schema"] == "suitwb-report/1" and inspected["signed"] is True
+    assert inspected["report"]["success"] is True and inspected["algorithm"] == -7
+    text = suitwb("report", "inspect", stored, data_dir=tmp_path).stdout
+    assert "signed: COSE_Sign1, alg -7" in text and "result: success" in text
+    diag = suitwb("report", "inspect", stored, "--format", "diag", data_dir=tmp_path).stdout
+    assert diag.startswith("18([") and "<<{" in diag and "99: [" in diag
+
+
+def test_report_cli_refuses_garbage_with_status_2(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.cose"
+    junk.write_bytes(b"\xd8\x12\x84")
+    result = suitwb("report", "inspect", junk, data_dir=tmp_path, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip()
