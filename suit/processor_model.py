@@ -10,12 +10,13 @@ in pyproject.toml guard it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, NoReturn, Protocol, runtime_checkable
 
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
+from suit.commands import digest_value
 from suit.errors import ManifestError
 from suit.keys import TrustAnchor
 from suit.model import (
@@ -27,7 +28,7 @@ from suit.model import (
     ManifestKey,
     Parameter,
 )
-from suit.report import ReportReason
+from suit.report import Record, ReportReason
 from suit.verify import VerificationReport, verify_envelope
 
 #: Dependencies nest at most this deep (stops a loop of manifests, TD §5.6.4).
@@ -289,3 +290,34 @@ class CommandContext(Protocol):
 
 #: A condition or directive for one selected component index.
 Handler = Callable[[CommandContext, int, Any, Location], None]
+
+
+# --- SUIT_Records of traced commands (draft-ietf-suit-report §4.1), for the device's
+# reports and the simulator's --------------------------------------------------------
+
+def record_properties(parameters: Mapping[int, Any]) -> dict[int, Any]:
+    """Parameters as SUIT_Parameters for a record: plain CBOR values, digests as
+    SUIT_Digest; anything else is left out."""
+    properties: dict[int, Any] = {}
+    for key, value in parameters.items():
+        if isinstance(value, Digest):
+            properties[key] = digest_value(value)
+        elif isinstance(value, bool | int | bytes | str):
+            properties[key] = value
+    return properties
+
+
+def section_key(location: Location) -> int:
+    """The manifest member a command is in; the shared sequence is a member of
+    suit-common (M37 §8.4.5), whichever section ran it."""
+    if location.path.startswith("shared-sequence"):
+        return int(ManifestKey.COMMON)
+    return int(SECTION_KEYS[location.section])
+
+
+def record_of(step: TraceStep) -> Record:
+    """The SUIT_Record of a traced command. The offset is the command's index in its
+    section (our processor's unit; the draft leaves the unit to the implementation)."""
+    location = step.location
+    return Record((), section_key(location), location.offset, location.component_index or 0,
+                  record_properties(step.parameters))

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from fileio import read_limited
 from flasher.errors import RefusalReason
@@ -36,7 +36,7 @@ from suit.processor import (
     TraceStep,
     authenticate,
 )
-from suit.processor_model import SECTION_KEYS
+from suit.processor_model import record_of
 from suit.report import Record, Report, ReportReason
 from workbench.files import MAX_ENVELOPE, read_bytes
 from workbench.simulate_device import DeviceDescription, load_device
@@ -264,31 +264,11 @@ def _failing_record(run: _Run, outcome: Outcome) -> Record:
         section = ManifestKey.SEQUENCE_NUMBER if step and step.command == SEQUENCE_NUMBER \
             else ManifestKey.COMMON
         return Record((), int(section), 0, 0)
-    location = step.trace.location
-    # The shared sequence is a member of suit-common (M37 §8.4.5), whichever section ran it.
-    section = ManifestKey.COMMON if location.path.startswith("shared-sequence") \
-        else SECTION_KEYS[location.section]
-    return Record((), int(section),
-                  location.offset, location.component_index or 0,
-                  record_properties(step.trace.parameters))
-
-
-def record_properties(parameters: Mapping[int, Any]) -> dict[int, Any]:
-    """The parameters in force as SUIT_Parameters for a record (report §4.1): plain CBOR
-    values as they are, digests as SUIT_Digest; anything else is left out."""
-    from suit.commands import digest_value
-
-    properties: dict[int, Any] = {}
-    for key, value in parameters.items():
-        if isinstance(value, Digest):
-            properties[key] = digest_value(value)
-        elif isinstance(value, bool | int | bytes | str):
-            properties[key] = value
-    return properties
+    return record_of(step.trace)
 
 
 __all__ = ["AUTHENTICATE", "SEQUENCE_NUMBER", "SUPPORTED", "Outcome", "PayloadMissing",
-           "SimulatedStore", "Simulation", "Step", "record_properties", "simulate"]
+           "SimulatedStore", "Simulation", "Step", "simulate"]
 
 
 #: Largest payload file read for a simulation (--payload, the GUI's payload table).

@@ -14,17 +14,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntFlag
-from typing import Any, Final
+from typing import Final
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from flasher.errors import FlasherError
-from suit.commands import digest_value
 from suit.cose import CoseAlgorithm, ecdsa_der_to_raw
-from suit.model import Command, Digest, ManifestKey
+from suit.model import Command, Digest
 from suit.processor import Location, TraceStep
-from suit.processor_model import SECTION_KEYS
+from suit.processor_model import record_of, record_properties, section_key
 from suit.report import Record, Report, ReportReason, SystemProperties
 from suit.report_cose import sign_report
 
@@ -52,34 +51,6 @@ class DeviceKeyError(FlasherError):
     def __init__(self, problem: str) -> None:
         super().__init__(f"device key: {problem}",
                          hint="Give a PEM private key: EC P-256, P-384 or Ed25519.")
-
-
-def record_properties(parameters: dict[int, Any]) -> dict[int, Any]:
-    """Parameters as SUIT_Parameters for a record: plain CBOR values, digests as
-    SUIT_Digest; anything else is left out."""
-    properties: dict[int, Any] = {}
-    for key, value in parameters.items():
-        if isinstance(value, Digest):
-            properties[key] = digest_value(value)
-        elif isinstance(value, bool | int | bytes | str):
-            properties[key] = value
-    return properties
-
-
-def section_key(location: Location) -> int:
-    """The manifest member a command is in; the shared sequence is a member of
-    suit-common (M37 §8.4.5), whichever section ran it."""
-    if location.path.startswith("shared-sequence"):
-        return int(ManifestKey.COMMON)
-    return int(SECTION_KEYS[location.section])
-
-
-def record_of(step: TraceStep) -> Record:
-    """The SUIT_Record of a traced command. The offset is the command's index in its
-    section (our processor's unit; the draft leaves the unit to the implementation)."""
-    location = step.location
-    return Record((), section_key(location), location.offset, location.component_index or 0,
-                  record_properties(step.parameters))
 
 
 def _policy(step: TraceStep) -> ReportingPolicy:
