@@ -90,6 +90,12 @@ class RecoveryServer:
             maxsize=self.config.write_queue)
         self._last_error_sent = 0.0
         self.sessions_left = 0  # sessions closed by inactivity, for tests and logs
+        self._frames_received = 0
+
+    @property
+    def frames_received(self) -> int:
+        """Valid frames received so far: whether this line ever carried the protocol."""
+        return self._frames_received
 
     def serve(self, stop: threading.Event) -> None:
         """Serve until `stop` is set or the transport fails (the line is gone)."""
@@ -103,6 +109,7 @@ class RecoveryServer:
                 data = self.transport.read(65536, _POLL)
                 for frame in decoder.feed(data):
                     last_valid = time.monotonic()
+                    self._frames_received += 1
                     self._guarded_dispatch(frame)
                 if self._session and time.monotonic() - last_valid > self.config.inactivity_timeout:
                     logger.info("session ended: no valid frame for %.1f s",
@@ -111,6 +118,7 @@ class RecoveryServer:
         except TransportError as exc:
             # The host side closed or the cable was pulled: nothing more to serve.
             logger.info("line closed: %s", exc)
+            self._abandon_session()
         finally:
             self._writes.put(None)
             writer.join(timeout=5)
@@ -392,6 +400,16 @@ class RecoveryServer:
     def _send(self, wire: bytes) -> None:
         with self._write_lock:
             self.transport.write(wire)
+
+    def _abandon_session(self) -> None:
+        # The line went away mid-session (cable pulled, USB gadget unbound): as after a
+        # silent host, buffered writes finish and the update stays resumable; the host
+        # that comes back starts with HELLO on a new line.
+        if self._session is None:
+            return
+        logger.info("session abandoned with the line; an update in progress stays resumable")
+        self._drain_writes()
+        self._session, self._cache = None, None
 
     def _leave_session(self) -> None:
         # Leaving is clean: buffered writes finish, the update in progress stays resumable
