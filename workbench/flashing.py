@@ -336,6 +336,9 @@ class VirtualDeviceSpec:
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
         battery_mwh: The simulated battery's charge (None: no gauge).
         device_key: PEM private key file the device signs its SUIT reports with.
+        device_id: The device's UUID (None: chosen at the first start, kept in the state).
+        root: The directory file components (paths as ids) are installed under, for a
+            Linux-class device (docs/linux-device.md); passed on, not used by this layer.
     """
 
     state_dir: Path
@@ -347,6 +350,8 @@ class VirtualDeviceSpec:
     flash_size: int | None = None
     battery_mwh: int | None = DEFAULT_BATTERY_MWH
     device_key: Path | None = None
+    device_id: uuid.UUID | None = None
+    root: Path | None = None
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -360,6 +365,7 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
         profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
         trust_anchors=anchors,
+        device_id=None if spec.device_id is None else spec.device_id.bytes,
         realtime=spec.baud is not None,
         device_key=None if spec.device_key is None
         else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))

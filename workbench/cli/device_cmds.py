@@ -32,6 +32,7 @@ from workbench import flashing
 from workbench.cli import logs
 from workbench.device_profile import load_profile
 from workbench.files import write_atomic
+from workbench.loader_config import LoaderConfigError, LoaderSettings, load_loader_config
 from workbench.smp_flash import SmpFlashSettings
 
 
@@ -107,29 +108,35 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
     serve = device_sub.add_parser(
         "serve", help="run a virtual device's recovery loader on a pty or a port",
         description="With --pty the first stdout line is the pseudo-terminal's path alone. "
-                    "Serves until interrupted; state persists in --state.")
-    where = serve.add_mutually_exclusive_group(required=True)
+                    "Serves until interrupted or stopped (SIGTERM: exit 0); a port that "
+                    "goes away is reopened when it comes back; state persists in --state. "
+                    "Options given here override the --config file's members.")
+    serve.add_argument("--config", type=Path, metavar="TOML",
+                       help="device configuration file: identity, keys, port, state, root "
+                            "(docs/linux-device.md)")
+    where = serve.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="create a pseudo-terminal")
     where.add_argument("--port", help="serve on an existing port (path or pyserial URL)")
     serve.add_argument("--baud", type=int, help="pace the line at this baud rate (8N1)")
-    serve.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
-                       help="flash profile (default %(default)s)")
+    serve.add_argument("--profile", choices=sorted(PROFILES),
+                       help=f"flash profile (default {DEFAULT_PROFILE})")
     serve.add_argument("--flash-size", type=_size, metavar="BYTES",
                        help="flash of the profile's part (same timings), like 4M, for larger images")
-    serve.add_argument("--battery-mwh", type=int, default=DEFAULT_BATTERY_MWH, metavar="N",
-                       help="simulated battery charge for minimum-battery conditions "
-                            "(default %(default)s; -1: no gauge, such conditions fail)")
-    serve.add_argument("--state", type=Path, default=Path("device-state"),
-                       help="state directory (default ./device-state)")
-    serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
+    serve.add_argument("--battery-mwh", type=int, metavar="N",
+                       help=f"simulated battery charge for minimum-battery conditions "
+                            f"(default {DEFAULT_BATTERY_MWH}; -1: no gauge, such conditions fail)")
+    serve.add_argument("--state", type=Path, help="state directory (default ./device-state)")
+    serve.add_argument("--trust-anchor", action="append", type=Path, metavar="PEM",
                        help="a public key the device trusts; repeatable")
     serve.add_argument("--device-key", type=Path, metavar="PEM",
                        help="the device's own private key: it signs its SUIT reports "
                             "(COSE_Sign1); without it reports go unsigned")
-    serve.add_argument("--vendor-id", type=uuid.UUID, default=flashing.EXAMPLE_VENDOR_ID,
-                       metavar="UUID")
-    serve.add_argument("--class-id", type=uuid.UUID, default=flashing.EXAMPLE_CLASS_ID,
-                       metavar="UUID")
+    serve.add_argument("--vendor-id", type=uuid.UUID, metavar="UUID",
+                       help=f"default {flashing.EXAMPLE_VENDOR_ID}")
+    serve.add_argument("--class-id", type=uuid.UUID, metavar="UUID",
+                       help=f"default {flashing.EXAMPLE_CLASS_ID}")
+    serve.add_argument("--device-id", type=uuid.UUID, metavar="UUID",
+                       help="the device's own id (default: chosen at the first start, kept)")
     # Its own dest: a subcommand's default would overwrite the global -v's count.
     serve.add_argument("-v", "--verbose", dest="device_verbose", action="count", default=0,
                        help="log every message at debug level (default: sessions, at info)")
@@ -340,27 +347,41 @@ def run_serve(args: argparse.Namespace) -> int:
     # The loader's log is its stderr (journal-friendly), whatever the CLI's -v chose.
     logs.configure_loader(args.verbose + args.device_verbose,
                           Path(args.log_file) if args.log_file else None)
-    spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
-                                      args.vendor_id, args.class_id, args.baud, args.flash_size,
-                                      None if args.battery_mwh < 0 else args.battery_mwh,
-                                      device_key=args.device_key)
-    device = flashing.open_virtual_device(spec)
+    settings = _serve_settings(args)
+    port = settings.port
+    if not args.pty and port is None:
+        raise LoaderConfigError("device serve", "no line to serve on",
+                                hint="Give --pty, --port, or port in the --config file's "
+                                     "[loader] table.")
+    # Signals first: a stop that arrives while the device starts up still ends in exit 0.
     stop = threading.Event()
     _stop_on_signals(stop)
+    device = flashing.open_virtual_device(settings.device_spec())
     try:
         if args.pty:
             pty = PseudoTerminal()
             print(pty.path, flush=True)  # alone on the first line: scripts read it
             try:
-                flashing.serve_on_pty(device, pty, args.baud, stop)
+                flashing.serve_on_pty(device, pty, settings.baud, stop)
             finally:
                 pty.close()
-        else:
-            print(f"serving on {args.port}", flush=True)
-            flashing.serve_on_port(device, args.port, args.baud, stop)
+        elif port is not None:
+            print(f"serving on {port}", flush=True)
+            flashing.serve_on_port(device, port, settings.baud, stop)
     finally:
         device.close()
     return 0
+
+
+def _serve_settings(args: argparse.Namespace) -> LoaderSettings:
+    """The command line's options over the configuration file's members."""
+    given = LoaderSettings(
+        vendor_id=args.vendor_id, class_id=args.class_id, device_id=args.device_id,
+        trust_anchors=None if args.trust_anchor is None else tuple(args.trust_anchor),
+        device_key=args.device_key, port=args.port, baud=args.baud, state=args.state,
+        profile=args.profile, flash_size=args.flash_size,
+        battery_mwh=args.battery_mwh)
+    return given.over(load_loader_config(args.config)) if args.config else given
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
