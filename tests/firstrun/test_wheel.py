@@ -72,6 +72,7 @@ def test_wheel_creates_builds_verifies_and_renders_from_a_fresh_venv(tmp_path: P
     names = zipfile.ZipFile(wheel).namelist()
     assert "workbench/resources/templates/single-mcu/project.toml" in names
     assert "workbench/resources/ceremonies/root-key.toml" in names
+    assert "workbench/resources/systemd/suitwb-loader@.service" in names
     venv = fresh_venv(tmp_path, wheel)
     work = tmp_path / "elsewhere"
     work.mkdir()

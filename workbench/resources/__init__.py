@@ -1,4 +1,4 @@
-"""Data files shipped inside the package: project templates and example ceremonies.
+"""Data files shipped inside the package: project templates, example ceremonies, the unit.
 
 They are read with `importlib.resources`, never through a path computed from
 ``__file__``, so an installed wheel (or a zipped one) finds them as a source checkout does.
@@ -6,6 +6,7 @@ pyproject.toml's package-data lists them for the wheel.
 
     templates/<name>/...     RFC 9019 §5 device classes (`workbench.project.templates`)
     ceremonies/*.toml        example ceremonies and their rehearsal answers files
+    systemd/*.service        the loader as a service on a Linux device (docs/linux-device.md)
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 TEMPLATES: Final = "templates"
 CEREMONIES: Final = "ceremonies"
+SYSTEMD: Final = "systemd"
+#: The unit template of `suitwb device serve` as a service, one instance per port.
+LOADER_UNIT: Final = "suitwb-loader@.service"
 
 
 def resource(*parts: str) -> Traversable:
