@@ -23,13 +23,20 @@ class DeviceIdentity:
 
 @dataclass(frozen=True)
 class ComponentStatus:
-    """One installed component as the status tracker reports it."""
+    """One installed component as the status tracker reports it.
+
+    A Linux-class device (RFC 9019 §5) installs file components: it reports the file's
+    `path` (relative to its root directory) and permission bits `mode`; flash components
+    leave both None.
+    """
 
     component_id: tuple[bytes, ...]
     sequence_number: int
     digest: bytes | None  # SHA-256 of the installed image, None if empty
     size: int
     active_slot: int | None = None
+    path: str | None = None
+    mode: int | None = None  # permission bits, like 0o755
 
 
 @dataclass(frozen=True)

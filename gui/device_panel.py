@@ -29,6 +29,8 @@ def _read(progress: Progress, port: str) -> dict[str, Any]:
 
 _SMP_FLAGS = ("active", "confirmed", "pending", "permanent", "bootable")
 _SUIT_COLUMNS = ["Component", "Sequence", "Size", "Active slot", "Digest"]
+#: A Linux-class device reports files: their paths and permission bits (RFC 9019 §5).
+_FILE_COLUMNS = ["File", "Sequence", "Size", "Mode / slot", "Digest"]
 _SMP_COLUMNS = ["Image slot", "Version", "", "", "Hash"]
 
 
@@ -70,6 +72,11 @@ class DevicePanel(QWidget):
         layout.addWidget(self.slots, 1)
         layout.addWidget(refresh)
 
+    def show_status(self, port: str, status: dict[str, Any]) -> None:
+        """Show a status report already read (`flashing.status_json`'s shape) for `port`."""
+        self.port = port
+        self._show(port, status)
+
     def show_port(self, port: str) -> Job:
         """Read and show the status of the device on `port`."""
         self.port = port
@@ -86,7 +93,8 @@ class DevicePanel(QWidget):
             self._show_smp(port, status)
             self.updated.emit(status)
             return
-        self.components.setHorizontalHeaderLabels(_SUIT_COLUMNS)
+        files = any(c.get("path") is not None for c in status["components"])
+        self.components.setHorizontalHeaderLabels(_FILE_COLUMNS if files else _SUIT_COLUMNS)
         self.labels["port"].setText(port)
         for name in ("vendor_id", "class_id", "device_id"):
             self.labels[name].setText(status[name])
@@ -94,9 +102,7 @@ class DevicePanel(QWidget):
         self.labels["last_result"].setText("none yet" if last is None else
                                            f"{last['result']} — sequence number "
                                            f"{last['sequence_number']}: {last['detail']}")
-        fill_table(self.components, [["/".join(c["id"]), str(c["sequence_number"]), str(c["size"]),
-                                      "" if c["active_slot"] is None else str(c["active_slot"]),
-                                      c["digest"] or ""] for c in status["components"]])
+        fill_table(self.components, [_component_row(c, files) for c in status["components"]])
         fill_table(self.slots, [[name, state] for name, state in status["slots"].items()])
         self.updated.emit(status)
 
@@ -118,3 +124,18 @@ class DevicePanel(QWidget):
     def _failed(self, port: str, exc: BaseException) -> None:
         self.labels["port"].setText(f"{port} (no status)")
         self.failed.emit(exc, f"read the status of {port}")
+
+
+def _component_row(component: dict[str, Any], files: bool) -> list[str]:
+    # A file shows its path and ls-style mode. A flash component shows its id and active
+    # slot; beside files (a device may hold both kinds) the slot says that it is one.
+    path, mode, slot = component.get("path"), component.get("mode"), component["active_slot"]
+    if mode is not None:
+        fourth = flashing.mode_text(mode)
+    elif slot is None:
+        fourth = ""
+    else:
+        fourth = f"slot {slot}" if files else str(slot)
+    return [path if path is not None else "/".join(component["id"]),
+            str(component["sequence_number"]), str(component["size"]), fourth,
+            component["digest"] or ""]

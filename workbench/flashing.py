@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -269,7 +270,8 @@ def status_json(status: DeviceStatus) -> dict[str, Any]:
         "components": [{"id": [part.hex() for part in c.component_id],
                         "sequence_number": c.sequence_number,
                         "digest": c.digest.hex() if c.digest is not None else None,
-                        "size": c.size, "active_slot": c.active_slot}
+                        "size": c.size, "active_slot": c.active_slot,
+                        "path": _printable(c.path), "mode": c.mode}
                        for c in status.components],
         "slots": dict(status.slots),
         "last_result": None if last is None else {
@@ -299,6 +301,15 @@ def smp_info_json(info: DeviceInfo) -> dict[str, Any]:
                         "confirmed": s.confirmed, "pending": s.pending,
                         "permanent": s.permanent, "bootable": s.bootable}
                        for s in info.images]}
+
+
+def mode_text(mode: int) -> str:
+    """A file's permission bits as ``ls -l`` shows them: 0o755 -> ``-rwxr-xr-x``.
+
+    Only the permission bits (with setuid, setgid and sticky) are a device's to report;
+    whatever else a device sends in `mode` is not shown as a file type.
+    """
+    return stat.filemode(stat.S_IFREG | (mode & 0o7777))
 
 
 def _printable(text: str | None) -> str | None:

@@ -296,9 +296,11 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"vendor id:  {report['vendor_id']}\nclass id:   {report['class_id']}\n"
           f"device id:  {report['device_id']}")
     for component in report["components"]:
+        file = "" if component["path"] is None else f", file {component['path']}" + (
+            "" if component["mode"] is None else f" {flashing.mode_text(component['mode'])}")
         print(f"component {'/'.join(component['id'])}: sequence number "
               f"{component['sequence_number']}, digest {component['digest'] or '-'}, "
-              f"{component['size']} bytes")
+              f"{component['size']} bytes{file}")
     for slot, state in report["slots"].items():
         print(f"slot {slot}: {state}")
     last = report["last_result"]
