@@ -4,13 +4,14 @@ checked and named by its TOML path, relative paths beside the file, options over
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
-from tests.flasher.cli import device_serve, suitwb
+from tests.flasher.cli import ROOT, device_serve, suitwb
 from workbench.loader_config import LoaderConfigError, LoaderSettings, load_loader_config
 from workbench.project.values import class_uuid, vendor_uuid
 
@@ -152,3 +153,12 @@ def test_serve_with_a_bad_file_or_no_line_exits_2_in_one_line(tmp_path: Path) ->
     nowhere = suitwb("device", "serve", "--config", write(tmp_path, ""), data_dir=tmp_path,
                      check=False)
     assert nowhere.returncode == 2 and "no line to serve on" in nowhere.stderr
+
+
+def test_the_documented_example_file_is_valid(tmp_path: Path) -> None:
+    # docs/linux-device.md's example, as written: the page cannot drift from the format.
+    page = (ROOT / "docs" / "linux-device.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```toml\n(.*?)```", page, re.DOTALL)
+    settings = load_loader_config(write(tmp_path, example))
+    assert (settings.port, settings.root) == ("/dev/ttyGS0", Path("/srv/suitwb"))
+    assert settings.class_id == class_uuid(vendor_uuid("gateways.example.com"), "gw-7")
