@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -20,6 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from flasher.errors import TransportError
+from flasher.loader.serve import Outage
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cable import Cable
 from tests.flasher.cli import ROOT, _env, suitwb
@@ -137,3 +142,21 @@ def test_sigterm_during_an_outage_exits_0_at_once(tmp_path: Path) -> None:
         assert process.wait(timeout=10) == 0
         assert time.monotonic() - started < 2.0
     assert log.read_text().count("is not available") == 1
+
+
+def test_the_backoff_is_bounded_and_a_flapping_port_is_one_outage(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="flasher.loader.serve")
+    outage = Outage("/dev/ttyGS0")
+    outage.lost(worked=True)
+    assert [outage.next_delay() for _ in range(7)] == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+    for _ in range(3):  # a node that opens and hangs up at once, again and again
+        outage.open_failed(TransportError("/dev/ttyGS0", "No such file or directory"))
+        outage.opened()
+        outage.lost(worked=False)
+    assert outage.next_delay() == 2.0  # still backing off: the same outage
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(warnings) == 2 and GONE in warnings[0] and BACK in warnings[1], warnings
+    outage.lost(worked=True)  # a line that carried frames, then lost: a new outage
+    assert outage.next_delay() == 0.1
+    assert sum(GONE in r.getMessage() for r in caplog.records) == 2
