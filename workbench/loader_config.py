@@ -39,7 +39,7 @@ _SIZE_UNITS: Final = {"K": 1024, "M": 1024 * 1024}
 _DEVICE_KEYS: Final = frozenset({"vendor-id", "vendor-domain", "class-id", "model", "device-id",
                                  "trust-anchors", "device-key"})
 _LOADER_KEYS: Final = frozenset({"port", "baud", "state", "root", "profile", "flash-size",
-                                 "battery-mwh"})
+                                 "battery-mwh", "verbose"})
 
 
 class LoaderConfigError(WorkbenchError):
@@ -78,6 +78,7 @@ class LoaderSettings:
         profile: The flash profile name.
         flash_size: Bytes of flash instead of the profile's own.
         battery_mwh: The simulated battery's charge; -1: no gauge.
+        verbose: Log every message at debug level (else sessions, at info).
     """
 
     vendor_id: uuid.UUID | None = None
@@ -92,6 +93,7 @@ class LoaderSettings:
     profile: str | None = None
     flash_size: int | None = None
     battery_mwh: int | None = None
+    verbose: bool | None = None
 
     def over(self, below: LoaderSettings) -> LoaderSettings:
         """These settings where given, `below`'s elsewhere (command line over file)."""
@@ -168,6 +170,7 @@ def _loader(loader: Mapping[str, Any], prefix: str, folder: Path) -> dict[str, A
         "flash_size": _optional(loader, "flash-size", prefix, _size),
         "battery_mwh": _optional(loader, "battery-mwh", prefix,
                                  lambda v, w: _integer(v, w, -1, 10**9)),
+        "verbose": _optional(loader, "verbose", prefix, _bool),
     }
 
 
@@ -206,6 +209,12 @@ def _text(value: Any, where: str) -> str:
         raise LoaderConfigError(where, "expected a non-empty string")
     if any(not c.isprintable() for c in value):
         raise LoaderConfigError(where, "control characters are not allowed")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise LoaderConfigError(where, "expected true or false")
     return value
 
 

@@ -31,6 +31,7 @@ root = "firmware"
 profile = "stm32f4"
 flash-size = "4M"
 battery-mwh = -1
+verbose = true
 """
 
 
@@ -51,7 +52,7 @@ def test_every_member_is_read_and_relative_paths_are_beside_the_file(tmp_path: P
         trust_anchors=(path.parent / "keys/vendor.pem", Path("/etc/suitwb/keys/ops.pem")),
         device_key=path.parent / "keys/device.pem", port="/dev/ttyGS0", baud=115200,
         state=Path("/var/lib/suitwb-loader"), root=path.parent / "firmware",
-        profile="stm32f4", flash_size=4 * 1024 * 1024, battery_mwh=-1)
+        profile="stm32f4", flash_size=4 * 1024 * 1024, battery_mwh=-1, verbose=True)
     spec = settings.device_spec()
     assert (spec.root, spec.battery_mwh, spec.device_id) == (
         path.parent / "firmware", None, settings.device_id)
@@ -84,6 +85,7 @@ def test_an_empty_file_leaves_the_built_in_defaults(tmp_path: Path) -> None:
     ("[loader]\nport = \"\"", "loader.port", "non-empty string"),
     ("[loader]\nport = \"/dev/tty\\nGS0\"", "loader.port", "control characters"),
     ("[loader]\nstate = 3", "loader.state", "non-empty string"),
+    ("[loader]\nverbose = 1", "loader.verbose", "true or false"),
     ("[loader]\npotr = \"/dev/ttyGS0\"", "loader.potr", "unknown key"),
     ("[loaders]\nport = \"x\"", "loaders", "unknown key"),
     ("loader = 3", "loader", "expected a table"),
@@ -131,7 +133,8 @@ def test_serve_takes_its_identity_from_the_file_and_options_win(tmp_path: Path) 
     config = write(tmp_path, '[device]\nvendor-domain = "gateways.example.com"\nmodel = "gw-7"\n'
                              'device-id = "12345678-1234-5678-1234-567812345678"\n'
                              'trust-anchors = ["keys/vendor.pem"]\n'
-                             f'[loader]\nstate = "{tmp_path / "state"}"\nport = "/dev/absent"\n')
+                             f'[loader]\nstate = "{tmp_path / "state"}"\nport = "/dev/absent"\n'
+                             'verbose = true\n')
     other_class = "1492af14-2569-5e48-bf42-9b2d51f2ab45"
     # --pty over the file's port, --class-id over its model.
     with device_serve("--config", config, "--class-id", other_class, data_dir=tmp_path) as port:
@@ -141,6 +144,8 @@ def test_serve_takes_its_identity_from_the_file_and_options_win(tmp_path: Path) 
     assert status["class_id"] == other_class
     assert status["device_id"] == "12345678123456781234567812345678"
     assert (tmp_path / "state").is_dir()
+    [log] = tmp_path.glob("device-serve-*.log")
+    assert "suitwb-device: DEBUG flasher.loader.server: STATUS" in log.read_text()
 
 
 def test_serve_with_a_bad_file_or_no_line_exits_2_in_one_line(tmp_path: Path) -> None:

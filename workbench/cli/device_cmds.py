@@ -346,10 +346,10 @@ def _size(text: str) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    # The loader's log is its stderr (journal-friendly), whatever the CLI's -v chose.
-    logs.configure_loader(args.verbose + args.device_verbose,
-                          Path(args.log_file) if args.log_file else None)
     settings = _serve_settings(args)
+    # The loader's log is its stderr (journal-friendly), whatever the CLI's -v chose.
+    logs.configure_loader(1 if settings.verbose else 0,
+                          Path(args.log_file) if args.log_file else None)
     port = settings.port
     if not args.pty and port is None:
         raise LoaderConfigError("device serve", "no line to serve on",
@@ -382,7 +382,7 @@ def _serve_settings(args: argparse.Namespace) -> LoaderSettings:
         trust_anchors=None if args.trust_anchor is None else tuple(args.trust_anchor),
         device_key=args.device_key, port=args.port, baud=args.baud, state=args.state,
         profile=args.profile, flash_size=args.flash_size,
-        battery_mwh=args.battery_mwh)
+        battery_mwh=args.battery_mwh, verbose=True if args.verbose + args.device_verbose else None)
     return given.over(load_loader_config(args.config)) if args.config else given
 
 
