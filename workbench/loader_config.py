@@ -156,8 +156,8 @@ def _identity(device: Mapping[str, Any], prefix: str, folder: Path) -> LoaderSet
         vendor_id=vendor, class_id=_class(device, vendor, prefix),
         device_id=_optional(device, "device-id", prefix, _uuid),
         trust_anchors=_optional(device, "trust-anchors", prefix,
-                                lambda v, w: _paths(v, w, folder)),
-        device_key=_optional(device, "device-key", prefix, lambda v, w: _path(v, w, folder)))
+                                lambda v, w: _key_files(v, w, folder)),
+        device_key=_optional(device, "device-key", prefix, lambda v, w: _key_file(v, w, folder)))
 
 
 def _loader(loader: Mapping[str, Any], prefix: str, folder: Path) -> dict[str, Any]:
@@ -230,10 +230,20 @@ def _path(value: Any, where: str, folder: Path) -> Path:
     return folder / _text(value, where)
 
 
-def _paths(value: Any, where: str, folder: Path) -> tuple[Path, ...]:
+def _key_files(value: Any, where: str, folder: Path) -> tuple[Path, ...]:
     if not isinstance(value, list) or not value:
         raise LoaderConfigError(where, "expected a non-empty list of PEM file paths")
-    return tuple(_path(item, f"{where}[{i}]", folder) for i, item in enumerate(value))
+    return tuple(_key_file(item, f"{where}[{i}]", folder) for i, item in enumerate(value))
+
+
+def _key_file(value: Any, where: str, folder: Path) -> Path:
+    # Named here by its key: the device reads it at start, where only the path is known.
+    path = _path(value, where, folder)
+    if not path.is_file():
+        raise LoaderConfigError(where, f"{path}: not an existing file",
+                                hint="Key paths are relative to the configuration file's "
+                                     "folder, or absolute.")
+    return path
 
 
 def _integer(value: Any, where: str, low: int, high: int) -> int:

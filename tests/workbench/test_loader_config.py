@@ -20,7 +20,7 @@ FULL = """
 vendor-domain = "gateways.example.com"
 model = "gw-7"
 device-id = "12345678-1234-5678-1234-567812345678"
-trust-anchors = ["keys/vendor.pem", "/etc/suitwb/keys/ops.pem"]
+trust-anchors = ["keys/vendor.pem", "keys/ops.pem"]
 device-key = "keys/device.pem"
 
 [loader]
@@ -36,8 +36,11 @@ verbose = true
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """`text` as etc/loader.toml, beside etc/keys/{vendor,ops,device}.pem."""
     path = tmp_path / "etc" / "loader.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / "keys").mkdir(parents=True, exist_ok=True)
+    for name in ("vendor", "ops", "device"):
+        (path.parent / "keys" / f"{name}.pem").write_bytes(SPEC_KEY_PUBLIC.read_bytes())
     path.write_text(text)
     return path
 
@@ -49,7 +52,7 @@ def test_every_member_is_read_and_relative_paths_are_beside_the_file(tmp_path: P
     assert settings == LoaderSettings(
         vendor_id=vendor, class_id=class_uuid(vendor, "gw-7"),
         device_id=uuid.UUID("12345678-1234-5678-1234-567812345678"),
-        trust_anchors=(path.parent / "keys/vendor.pem", Path("/etc/suitwb/keys/ops.pem")),
+        trust_anchors=(path.parent / "keys/vendor.pem", path.parent / "keys/ops.pem"),
         device_key=path.parent / "keys/device.pem", port="/dev/ttyGS0", baud=115200,
         state=Path("/var/lib/suitwb-loader"), root=path.parent / "firmware",
         profile="stm32f4", flash_size=4 * 1024 * 1024, battery_mwh=-1, verbose=True)
@@ -98,7 +101,11 @@ def test_an_empty_file_leaves_the_built_in_defaults(tmp_path: Path) -> None:
     ("[device]\ndevice-id = 7", "device.device-id", "non-empty string"),
     ("[device]\ntrust-anchors = []", "device.trust-anchors", "non-empty list"),
     ("[device]\ntrust-anchors = \"k.pem\"", "device.trust-anchors", "non-empty list"),
-    ("[device]\ntrust-anchors = [\"k.pem\", 3]", "device.trust-anchors[1]", "non-empty string"),
+    ("[device]\ntrust-anchors = [\"keys/vendor.pem\", 3]", "device.trust-anchors[1]",
+     "non-empty string"),
+    ("[device]\ntrust-anchors = [\"keys/vendor.pem\", \"keys/gone.pem\"]",
+     "device.trust-anchors[1]", "not an existing file"),
+    ("[device]\ndevice-key = \"keys\"", "device.device-key", "not an existing file"),
     ("[device]\ndevice-key = [\"k.pem\"]", "device.device-key", "non-empty string"),
 ])
 def test_each_bad_member_is_named(tmp_path: Path, text: str, where: str, problem: str) -> None:
@@ -127,9 +134,6 @@ def test_a_missing_file_or_a_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_serve_takes_its_identity_from_the_file_and_options_win(tmp_path: Path) -> None:
-    anchor = tmp_path / "etc" / "keys" / "vendor.pem"
-    anchor.parent.mkdir(parents=True)
-    anchor.write_bytes(SPEC_KEY_PUBLIC.read_bytes())
     config = write(tmp_path, '[device]\nvendor-domain = "gateways.example.com"\nmodel = "gw-7"\n'
                              'device-id = "12345678-1234-5678-1234-567812345678"\n'
                              'trust-anchors = ["keys/vendor.pem"]\n'
