@@ -132,9 +132,9 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
                        help="the device's own private key: it signs its SUIT reports "
                             "(COSE_Sign1); without it reports go unsigned")
     serve.add_argument("--vendor-id", type=uuid.UUID, metavar="UUID",
-                       help=f"default {flashing.EXAMPLE_VENDOR_ID}")
+                       help=f"the SUIT vendor id it answers to (default {flashing.EXAMPLE_VENDOR_ID})")
     serve.add_argument("--class-id", type=uuid.UUID, metavar="UUID",
-                       help=f"default {flashing.EXAMPLE_CLASS_ID}")
+                       help=f"the SUIT class id it answers to (default {flashing.EXAMPLE_CLASS_ID})")
     serve.add_argument("--device-id", type=uuid.UUID, metavar="UUID",
                        help="the device's own id (default: chosen at the first start, kept)")
     # Its own dest: a subcommand's default would overwrite the global -v's count.
