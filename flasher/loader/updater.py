@@ -32,7 +32,14 @@ from flasher.loader.components import (
     sha256,
 )
 from flasher.loader.layout import ComponentId
-from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
+from flasher.loader.reporting import (
+    ReportLog,
+    ReportSigner,
+    failure_report,
+    sealed,
+    success_report,
+    unauthenticated_reference,
+)
 from flasher.loader.state import (
     ImageRecord,
     Installation,
@@ -64,7 +71,7 @@ from suit.processor import (
     Processor,
     authenticate,
 )
-from suit.report import Record, Report, ReportReason
+from suit.report import Record, ReportReason
 
 
 @dataclass
@@ -83,9 +90,6 @@ class Updater:
         self.device = device
         self._session: _Session | None = None
         self._signer = signer
-        #: The SUIT report of the last attempt (signed when the device has a key); RAM
-        #: only, like the status tracker's buffer: a reset keeps it, a power cut loses it.
-        self.last_report: bytes | None = None
         self._log = ReportLog()
         self._reference: tuple[str, Digest] | None = None  # the manifest being processed
 
@@ -97,8 +101,10 @@ class Updater:
 
     def begin(self, envelope: bytes) -> list[PayloadRequest]:
         """Verify everything, plan, persist the update in flight, and say what to send."""
-        self.last_report, self._reference = None, None  # a new attempt: no report until it ends
+        self._reference = None  # a new attempt: no report until it ends (the begin save)
         if len(envelope) > self.device.config.max_envelope_size:
+            self._reference = unauthenticated_reference(envelope,
+                                                        self.device.config.max_envelope_size)
             self._refuse(RefusalReason.TOO_LARGE, f"envelope of {len(envelope)} bytes exceeds "
                          f"{self.device.config.max_envelope_size}")
         authenticated = self._authenticate(envelope)
@@ -118,7 +124,7 @@ class Updater:
             (i.component_id, i.slot) in {(f.component_id, f.slot) for f in fetches}
             for i in state.fallback.images)
         self.device.state = self.device.store.save(replace(
-            state, update=update, pending=None,
+            state, update=update, pending=None, last_report=None,
             fallback=None if overwritten else state.fallback,
             envelopes={**state.envelopes, digest: bytes(envelope)}), "begin")
         self._session = _Session({f.uri: 0 for f in fetches})
@@ -135,6 +141,8 @@ class Updater:
             authenticated = authenticate(envelope, anchors,
                                          max_size=self.device.config.max_envelope_size)
         except ManifestError as exc:
+            self._reference = unauthenticated_reference(
+                envelope, self.device.config.max_envelope_size)
             self._refuse(_authentication_reason(exc), str(exc))
             raise  # not reached: _refuse raises
         # Report draft: the reference is the root manifest's reference-uri and digest.
@@ -260,10 +268,10 @@ class Updater:
             try:
                 self._reboot_into(installed)
             except UpdateRefused as exc:
-                self._report_failure(exc.reason, None)
+                self.device.state = self.device.store.save(replace(
+                    self.device.state, last_report=self._failure_report(exc.reason, None)),
+                    "report")
                 raise
-        if self._reference is not None:
-            self._keep_report(success_report(self._reference, self._log))
         return UpdateResult(in_flight.sequence_number, in_flight.manifest_digest,
                             self.device.components())
 
@@ -290,8 +298,12 @@ class Updater:
         if context.new_anchors is not None:  # key rotation: the store is replaced
             anchors = context.new_anchors
             retired = retired + tuple(a for a in state.trust_anchors if a not in anchors)
+        # The success report is saved with the result it reports (one atomic save).
+        report = None if self._reference is None else success_report(self._reference,
+                                                                      self._log).encode()
         state = self.device.store.save(replace(
             state, update=None, pending=installation if images else None, last_result=record,
+            last_report=report,
             trust_anchors=anchors, retired_anchors=retired,
             anchors_rotated=state.anchors_rotated or context.new_anchors is not None),
             "candidate")
@@ -353,28 +365,35 @@ class Updater:
         record = ResultRecord(int(reason), detail, number, digest, int(time.time()), section,
                               getattr(location, "offset", None),
                               getattr(location, "component_index", None))
+        # The report is saved with the result (one atomic save): after a power cut the
+        # device still has the report of its last attempt.
+        report = self._failure_report(reason, location)
         self.device.state = self.device.store.save(
-            replace(self.device.state, last_result=record), "result")
-        self._report_failure(reason, location)
+            replace(self.device.state, last_result=record,
+                    last_report=self.device.state.last_report if report is None else report),
+            "result")
         raise UpdateRefused(reason, detail)
 
     # -- the SUIT report of the attempt (flasher/loader/reporting.py) -----------------------
 
-    def _report_failure(self, reason: RefusalReason, location: object) -> None:
-        """A refused attempt's report, when the manifest it is about authenticated (the
-        report's reference is that manifest; before it there is nothing to refer to)."""
+    def _failure_report(self, reason: RefusalReason, location: object) -> bytes | None:
+        """A refused attempt's report (encoded, unsigned). Before authentication the
+        reference is what the envelope states (reporting.unauthenticated_reference) and
+        the failing record is the whole manifest; None outside an attempt."""
         if self._reference is None:
-            return
+            return None
         if reason is RefusalReason.ROLLBACK:  # M37 §8.4.2: about the sequence number
             failing: Record | None = Record((), int(ManifestKey.SEQUENCE_NUMBER), 0, 0)
         else:
             failing = self._log.failing_record(
                 location if isinstance(location, Location) else None)
-        self._keep_report(failure_report(self._reference, self._log, report_reason(reason),
-                                         failing))
+        return failure_report(self._reference, self._log, report_reason(reason),
+                              failing).encode()
 
-    def _keep_report(self, report: Report) -> None:
-        self.last_report = report.encode() if self._signer is None else self._signer.seal(report)
+    def last_report(self, nonce: bytes | None) -> bytes | None:
+        """The last attempt's report as sent: with `nonce`, signed when there is a key."""
+        stored = self.device.state.last_report
+        return None if stored is None else sealed(stored, nonce, self._signer)
 
 
 def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:
