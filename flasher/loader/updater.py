@@ -101,7 +101,8 @@ class Updater:
 
     def begin(self, envelope: bytes) -> list[PayloadRequest]:
         """Verify everything, plan, persist the update in flight, and say what to send."""
-        self._reference = None  # a new attempt: no report until it ends (the begin save)
+        # A new attempt: no reference and no records until it authenticates and runs.
+        self._reference, self._log = None, ReportLog()
         if len(envelope) > self.device.config.max_envelope_size:
             self._reference = unauthenticated_reference(envelope,
                                                         self.device.config.max_envelope_size)

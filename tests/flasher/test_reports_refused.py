@@ -252,3 +252,16 @@ def _install(device: VirtualDevice, envelope: bytes) -> None:
     device.begin_update(envelope)
     device.write_payload(URI, 0, IMAGE)
     device.finish_update()
+
+
+def test_refusal_before_authentication_does_not_repeat_the_last_attempts_records(
+        keyed: ServedDevice) -> None:
+    options = FlashOptions(want_report=True, device_key=DEVICE_KEY)
+    wrong_vendor = app_update(1, IMAGE, uri=URI, vendor=b"\x11" * 16).envelope()
+    first = flash(keyed.path, Bundle.from_bytes(wrong_vendor, {URI: IMAGE}), options=options)
+    assert first.report is not None and first.report.result is not None
+    assert first.report.result["records"]  # policy 15 on vendor-identifier: a record
+    second = flash(keyed.path, Bundle.from_bytes(untrusted_key(), {URI: IMAGE}), options=options)
+    assert second.report is not None and second.report.result is not None
+    assert second.report.result["reason"] == "unauthorised"
+    assert second.report.result["records"] == []
