@@ -247,8 +247,15 @@ def _from_plain(plain: dict[str, Any]) -> DeviceState:
         device_id=plain["device"],
         retired_anchors=tuple(plain["retired"]),
         anchors_rotated=plain["rotated"],
-        last_report=plain.get("report"),  # absent in state written before reports persisted
+        last_report=_report_in(plain.get("report")),
     )
+
+
+def _report_in(plain: Any) -> bytes | None:
+    # Absent (None) in state written before reports were kept; bytes otherwise.
+    if plain is not None and type(plain) is not bytes:
+        raise ValueError("the stored report is not a byte string")
+    return plain
 
 
 def _result_fields(result: ResultRecord) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ save is all or nothing, so the device boots a verified image afterwards.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Final, NoReturn
@@ -72,6 +73,8 @@ from suit.processor import (
     authenticate,
 )
 from suit.report import Record, ReportReason
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -394,7 +397,13 @@ class Updater:
     def last_report(self, nonce: bytes | None) -> bytes | None:
         """The last attempt's report as sent: with `nonce`, signed when there is a key."""
         stored = self.device.state.last_report
-        return None if stored is None else sealed(stored, nonce, self._signer)
+        if stored is None:
+            return None
+        try:
+            return sealed(stored, nonce, self._signer)
+        except ManifestError as exc:  # written by this loader, so only damage gets here
+            logger.error("the stored SUIT report does not decode (%s): none is sent", exc)
+            return None
 
 
 def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:

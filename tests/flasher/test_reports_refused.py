@@ -265,3 +265,11 @@ def test_refusal_before_authentication_does_not_repeat_the_last_attempts_records
     assert second.report is not None and second.report.result is not None
     assert second.report.result["reason"] == "unauthorised"
     assert second.report.result["records"] == []
+
+
+def test_a_damaged_stored_report_is_not_sent_and_the_loader_keeps_serving(
+        device_config: DeviceConfig) -> None:
+    device = VirtualDevice(replace(device_config, device_key=DEVICE_PRIVATE))
+    device.state = replace(device.state, last_report=b"\xa1\x63bad")  # not a SUIT_Report
+    assert device.last_report(b"n" * 16) is None
+    device.close()
