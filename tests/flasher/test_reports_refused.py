@@ -273,3 +273,19 @@ def test_a_damaged_stored_report_is_not_sent_and_the_loader_keeps_serving(
     device.state = replace(device.state, last_report=b"\xa1\x63bad")  # not a SUIT_Report
     assert device.last_report(b"n" * 16) is None
     device.close()
+
+
+def test_flash_refuses_a_report_replayed_by_the_device(keyed: ServedDevice) -> None:
+    options = FlashOptions(want_report=True, device_key=DEVICE_KEY)
+    bundle = Bundle.from_bytes(app_update(1, IMAGE, uri=URI).envelope(), {URI: IMAGE})
+    first = flash(keyed.path, bundle, options=options)
+    assert first.report is not None and first.report.verified is True
+    recorded = first.report.raw
+    # A device (or anything on the line) that answers REPORT with the recorded reply:
+    # signed by the device key, but for another request.
+    assert keyed.device is not None
+    keyed.device.last_report = lambda nonce: recorded  # type: ignore[method-assign]
+    replayed = flash(keyed.path, bundle, options=options)
+    assert replayed.report is not None and replayed.report.raw == recorded
+    assert replayed.report.verified is False
+    assert "nonce" in (replayed.report.problem or "")
