@@ -148,10 +148,21 @@ _EC: Final[dict[str, tuple[CoseAlgorithm, type[hashes.HashAlgorithm]]]] = {
     "secp384r1": (CoseAlgorithm.ES384, hashes.SHA384)}
 
 
+#: Refusals for something the processor does not implement: the report draft (§4) names
+#: these as when a capability report is worth its bytes without being asked for.
+UNSUPPORTED: Final = frozenset({
+    ReportReason.COSE_UNSUPPORTED, ReportReason.ALG_UNSUPPORTED,
+    ReportReason.COMMAND_UNSUPPORTED, ReportReason.COMPONENT_UNSUPPORTED,
+    ReportReason.PARAMETER_UNSUPPORTED, ReportReason.SEVERING_UNSUPPORTED})
+
+
 def failure_report(reference: tuple[str, Digest], log: ReportLog, reason: ReportReason,
-                   failing: Record | None) -> Report:
-    """The report of a refused attempt: the records kept, the reason, the failing record."""
-    return Report(reference[0], reference[1], tuple(log.records), False, reason, failing)
+                   failing: Record | None,
+                   capabilities: CapabilityReport | None = None) -> Report:
+    """The report of a refused attempt: the records kept, the reason, the failing record,
+    and `capabilities` when the reason is one of UNSUPPORTED (else they are left out)."""
+    return Report(reference[0], reference[1], tuple(log.records), False, reason, failing,
+                  capabilities=capabilities if reason in UNSUPPORTED else None)
 
 
 def success_report(reference: tuple[str, Digest], log: ReportLog) -> Report:

@@ -36,6 +36,7 @@ from flasher.loader.layout import ComponentId
 from flasher.loader.reporting import (
     ReportLog,
     ReportSigner,
+    device_capabilities,
     failure_report,
     sealed,
     success_report,
@@ -391,8 +392,10 @@ class Updater:
         else:
             failing = self._log.failing_record(
                 location if isinstance(location, Location) else None)
-        return failure_report(self._reference, self._log, report_reason(reason),
-                              failing).encode()
+        capabilities = device_capabilities(
+            tuple(p.component_id for p in self.device.layout.partitions))
+        return failure_report(self._reference, self._log, report_reason(reason), failing,
+                              capabilities).encode()
 
     def last_report(self, nonce: bytes | None) -> bytes | None:
         """The last attempt's report as sent: with `nonce`, signed when there is a key."""

@@ -289,3 +289,23 @@ def test_flash_refuses_a_report_replayed_by_the_device(keyed: ServedDevice) -> N
     assert replayed.report is not None and replayed.report.raw == recorded
     assert replayed.report.verified is False
     assert "nonce" in (replayed.report.problem or "")
+
+
+def test_refusal_for_what_the_device_lacks_carries_its_capabilities(
+        keyed: ServedDevice) -> None:
+    options = FlashOptions(want_report=True, device_key=DEVICE_KEY)
+    elsewhere = app_update(1, IMAGE, uri=URI, components=((b"\x07\x07",),)).envelope()
+    outcome = flash(keyed.path, Bundle.from_bytes(elsewhere, {URI: IMAGE}), options=options)
+    assert outcome.result == "refused" and outcome.report is not None
+    assert outcome.report.verified is True
+    report = open_report(outcome.report.raw, DEVICE_KEY).report
+    # Report draft §4: a capability report is worth sending when the manifest used a
+    # capability the processor does not implement.
+    assert report.reason is ReportReason.COMPONENT_UNSUPPORTED
+    assert report.capabilities is not None
+    assert APP in {c.prefix for c in report.capabilities.components}
+    # A plain condition failure does not carry them.
+    vendor = app_update(1, IMAGE, uri=URI, vendor=b"\x11" * 16).envelope()
+    refused = flash(keyed.path, Bundle.from_bytes(vendor, {URI: IMAGE}), options=options)
+    assert refused.report is not None
+    assert open_report(refused.report.raw, DEVICE_KEY).report.capabilities is None
