@@ -81,3 +81,17 @@ def test_device_capabilities_text_and_json(tmp_path: Path) -> None:
     assert 21 in report["parameters"] and -9 in report["crypt-algo"]  # uri, ESP256
     assert "component: 00\n" in as_text.stdout
     assert "3 image-match" in as_text.stdout and "-9 esp256" in as_text.stdout
+
+
+def test_report_inspect_text_shows_nonce_and_capabilities() -> None:
+    from suit.model import Digest
+    from suit.report import Report
+    from suit.report_cose import open_report
+    from tests.suit.test_report_capabilities import CAPABILITIES
+    from workbench.cli.report_cmds import report_text
+    report = Report("", Digest(-16, b"d" * 32), nonce=b"\x01\x02", capabilities=CAPABILITIES)
+    text = report_text(open_report(report.encode()))
+    assert "nonce: 0102\n" in text
+    assert "capability component: 6673/657463/* (any id with this prefix)\n" in text
+    assert "capability commands: 1 vendor-identifier, 2 class-identifier, 3 image-match\n" in text
+    assert "capability path-3.3.1: 3\n" in text

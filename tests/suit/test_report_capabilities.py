@@ -50,3 +50,4 @@ def test_capability_reports_outside_the_cddl_are_decode_errors(value: Any, where
     with pytest.raises(DecodeError) as raised:
         decode_capabilities(value)
     assert where in str(raised.value)
+
