@@ -13,12 +13,17 @@ What this codec does, against the -18 CDDL:
   system-property-claims maps, in order), ``4`` result (``true`` or the map of code 5,
   record 6 and reason 7, all three always present), ``2`` nonce when there is one and ``8``
   capability report when there is one (suit/report_capabilities.py); deterministic CBOR;
-- decodes the same, and is lenient in three places only: a reference of the digest alone
+- decodes the same, and is lenient in three places: a reference of the digest alone
   (``[digest]``, read as uri ``""``), report keys it does not know
   ($$SUIT_Report_Extensions) and SUIT_Record elements after the fifth
-  ($$SUIT_Record_Extensions) are accepted and ignored. Anything else outside the CDDL is
-  a DecodeError with the path; a SUIT_Report_Reason it does not know (a later revision's)
-  is one too.
+  ($$SUIT_Record_Extensions) are accepted and ignored;
+- raises DecodeError, with the path, for wrong types, a missing reference, records or
+  result, a failure result without all of code, record and reason, a nonce that is not a
+  byte string, a capability report outside its CDDL, and a SUIT_Report_Reason it does not
+  know (a later revision's);
+- does not check values against SUIT_Parameters: record properties and
+  system-property-claims are kept as decoded (a claims map with no parameter, which the
+  CDDL's ``+`` excludes, is accepted).
 """
 
 from __future__ import annotations
