@@ -29,13 +29,14 @@ from flasher.errors import (
 )
 from flasher.messages import DeviceIdentity, DeviceStatus, PayloadRequest, UpdateResult
 from flasher.protocol import MessageType
-from flasher.reports import DeviceReport, fetch_report
+from flasher.reports import DeviceReport, fetch_capabilities, fetch_report
 from flasher.session import RecoverySession, SessionConfig
 from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD, SerialTransport, Transport
 from suit.codec import decode_envelope
 from suit.errors import ManifestError
 from suit.keys import TrustAnchor
+from suit.report_capabilities import CapabilityReport
 
 logger = logging.getLogger(__name__)
 
@@ -357,6 +358,15 @@ def read_status(port: str, *, options: FlashOptions | None = None,
         session.hello()
         reply = session.request(MessageType.STATUS, b"", expect=MessageType.STATUS_REPLY)
         return protocol.decode_status(reply.body)
+
+
+def read_capabilities(port: str, *, options: FlashOptions | None = None,
+                      opener: Opener | None = None) -> CapabilityReport:
+    """What the device can process: its SUIT_Capability_Report (report draft §6)."""
+    options = options or FlashOptions()
+    with RecoverySession(_opener(port, options, opener)(), options.session) as session:
+        session.hello()
+        return fetch_capabilities(session)
 
 
 def reboot(port: str, *, options: FlashOptions | None = None,

@@ -58,6 +58,8 @@ class MessageType(IntEnum):
     NAK = 0x12          # device -> host: stream, offset expected (a gap was seen)
     REPORT = 0x13       # host -> device: the SUIT report of the last update attempt
     REPORT_REPLY = 0x14  # device -> host: that report (COSE_Sign1 or bare), or null
+    CAPABILITIES = 0x15  # host -> device: what can this device process
+    CAPABILITIES_REPLY = 0x16  # device -> host: a SUIT_Capability_Report
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ def parse(kind: MessageType, body: bytes) -> dict[str, Any]:
 
 
 def check_empty(kind: MessageType, body: bytes) -> None:
-    """Messages without a body (STATUS, VERIFY, FINISH, ABORT, REBOOT, OK, REPORT) carry
-    none."""
+    """Messages without a body (STATUS, VERIFY, FINISH, ABORT, REBOOT, OK,
+    CAPABILITIES) carry none."""
     if body:
         raise schema.bad(kind.name, f"expected an empty body, found {len(body)} bytes")
 
@@ -170,6 +172,10 @@ _RECORD: Final = schema.Fields({
     "time": schema.UInt(schema.U64_MAX)})
 #: A SUIT report as REPORT_REPLY carries it; records are few (one per reported command).
 MAX_REPORT: Final = 16 * 1024
+#: suit-report-nonce as REPORT carries it (the host sends 16 random bytes).
+MAX_NONCE: Final = 64
+#: A SUIT_Capability_Report: a few lists of small integers and the device's component ids.
+MAX_CAPABILITIES: Final = 4 * 1024
 _SIZES: Final = {"version": schema.UInt(schema.U8_MAX), "frame": schema.UInt(),
                  "window": schema.UInt()}
 _PAYLOAD: Final = schema.Fields({"uri": schema.Text(1024), "size": schema.UInt(),
@@ -199,6 +205,9 @@ BODY_SCHEMAS: Final[dict[MessageType, schema.Fields]] = {
     # suit.report's one boundary (with its size limit) when the host reads it.
     MessageType.REPORT_REPLY: schema.Fields({"report": schema.Nullable(
         schema.Bytes(max_len=MAX_REPORT))}),
+    MessageType.REPORT: schema.Fields({"nonce": schema.Bytes(max_len=MAX_NONCE)}),
+    MessageType.CAPABILITIES_REPLY: schema.Fields({"capabilities": schema.Bytes(
+        max_len=MAX_CAPABILITIES)}),
 }
 
 
@@ -320,6 +329,31 @@ def decode_result(data: bytes) -> UpdateResult:
     f = parse(MessageType.DONE, data)
     return UpdateResult(f["sequence_number"], f["manifest_digest"],
                         _components(f["components"]))
+
+
+def encode_report_request(nonce: bytes | None) -> bytes:
+    """REPORT body: ``{"nonce": bstr}``, or empty (a host that sends no nonce)."""
+    return b"" if nonce is None else dumps({"nonce": nonce})
+
+
+def decode_report_request(data: bytes) -> bytes | None:
+    """The nonce of a REPORT body (None: an empty body, no nonce asked for)."""
+    if not data:
+        return None
+    nonce: bytes = parse(MessageType.REPORT, data)["nonce"]
+    return nonce
+
+
+def encode_capabilities(capabilities: bytes) -> bytes:
+    """CAPABILITIES_REPLY body: the encoded SUIT_Capability_Report."""
+    return dumps({"capabilities": capabilities})
+
+
+def decode_capabilities(data: bytes) -> bytes:
+    """The SUIT_Capability_Report bytes of a CAPABILITIES_REPLY body (decoded further by
+    suit.report_capabilities, the SUIT boundary)."""
+    capabilities: bytes = parse(MessageType.CAPABILITIES_REPLY, data)["capabilities"]
+    return capabilities
 
 
 def encode_report(report: bytes | None) -> bytes:

@@ -5,11 +5,16 @@ for the factory record.
 How the host knows the device's key: the operator gives it (`suitwb flash --device-key
 PEM`), pinned per station from the device's provisioning; a key the device announced
 itself (in HELLO_ACK) would prove nothing. Without a key the report is stored unverified.
+
+Freshness: each REPORT carries a fresh random nonce, the device puts it in the report it
+signs (suit-report-nonce, report draft §4), and the host accepts only a report carrying
+that nonce, so a recorded report replayed by a device (or a man in the middle) is refused.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +22,11 @@ from flasher import protocol
 from flasher.errors import DeviceNotResponding, ProtocolError, TransportError
 from flasher.protocol import MessageType
 from flasher.session import RecoverySession
+from suit import cbor
 from suit.errors import ManifestError
 from suit.keys import TrustAnchor
 from suit.report import report_json
+from suit.report_capabilities import CapabilityReport, decode_capabilities
 from suit.report_cose import open_report
 
 logger = logging.getLogger(__name__)
@@ -44,8 +51,16 @@ class DeviceReport:
     problem: str | None = None
 
 
-def read_report(raw: bytes, key: TrustAnchor | None) -> DeviceReport:
-    """Decode and verify report bytes; never raises for bad bytes (they are recorded)."""
+#: Bytes of the nonce the host sends with REPORT (128 bits: never repeats in practice).
+NONCE_SIZE = 16
+
+
+def read_report(raw: bytes, key: TrustAnchor | None, nonce: bytes | None = None) -> DeviceReport:
+    """Decode and verify report bytes; never raises for bad bytes (they are recorded).
+
+    With `nonce`, the report must carry exactly it (a report without it, or with another,
+    is a replay or an answer to another request: not verified).
+    """
     try:
         opened = open_report(raw, key)
     except ManifestError as exc:
@@ -55,16 +70,37 @@ def read_report(raw: bytes, key: TrustAnchor | None) -> DeviceReport:
         except ManifestError:
             result = None
         return DeviceReport(raw, False, result, str(exc))
-    return DeviceReport(raw, opened.verified, report_json(opened.report))
+    result = report_json(opened.report)
+    if nonce is not None and opened.report.nonce != nonce:
+        logger.warning("device report does not carry the nonce sent: refused as a replay")
+        return DeviceReport(raw, False, result, "the report does not carry the nonce the "
+                            "host sent (a replayed or stale report)")
+    return DeviceReport(raw, opened.verified, result)
 
 
 def fetch_report(session: RecoverySession, key: TrustAnchor | None) -> DeviceReport | None:
     """The report of the attempt that just ended, or None when the device has none or
     does not know REPORT (a loader older than the message answers ERROR)."""
+    nonce = secrets.token_bytes(NONCE_SIZE)
     try:
-        reply = session.request(MessageType.REPORT, b"", expect=MessageType.REPORT_REPLY)
+        reply = session.request(MessageType.REPORT, protocol.encode_report_request(nonce),
+                                expect=MessageType.REPORT_REPLY)
         raw = protocol.decode_report(reply.body)
     except (ProtocolError, DeviceNotResponding, TransportError) as exc:
         logger.info("%s: no SUIT report (%s)", session.transport.name, exc)
         return None
-    return None if raw is None else read_report(raw, key)
+    return None if raw is None else read_report(raw, key, nonce)
+
+
+def fetch_capabilities(session: RecoverySession) -> CapabilityReport:
+    """What the device can process: its SUIT_Capability_Report (CAPABILITIES).
+
+    Raises:
+        ProtocolError: The device does not know CAPABILITIES, or its reply is malformed.
+        DecodeError: The reply is not a SUIT_Capability_Report.
+        DeviceNotResponding, TransportError: As for any request.
+    """
+    reply = session.request(MessageType.CAPABILITIES, b"", expect=MessageType.CAPABILITIES_REPLY)
+    raw = protocol.decode_capabilities(reply.body)
+    return decode_capabilities(cbor.loads(raw, path="capability-report", max_size=protocol.MAX_CAPABILITIES),
+                               "capability-report")

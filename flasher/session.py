@@ -213,7 +213,7 @@ class RecoverySession:
 _REPLY_KINDS: Final = frozenset({
     MessageType.HELLO_ACK, MessageType.STATUS_REPLY, MessageType.READY, MessageType.PLAN,
     MessageType.DONE, MessageType.OK, MessageType.REFUSED, MessageType.ERROR,
-    MessageType.REPORT_REPLY})
+    MessageType.REPORT_REPLY, MessageType.CAPABILITIES_REPLY})
 
 
 def _check_reply(reply: Frame, expect: MessageType) -> Frame:

@@ -2,13 +2,15 @@
 audit chain's verification and CSV export of what the filter shows.
 
 The tables adapt the core's stores (`signing.audit.SigningAuditLog`,
-`flasher.records.FactoryRecords`), read in workers; nothing here edits them.
+`flasher.records.FactoryRecords`), read in workers; nothing here edits them. The factory
+records show each attempt's SUIT report: a column with whether it verified and its result,
+and, for the selected attempt, the decoded report (workbench.report_view).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QTableView,
     QTabWidget,
@@ -33,19 +36,33 @@ from signing.pin import PinProvider
 from suit.errors import WorkbenchError
 from workbench import flashing
 from workbench.files import write_atomic
+from workbench.report_view import report_cell, report_details
 
 AUDIT_COLUMNS = ["seq", *FIELDS]
 FACTORY_COLUMNS = list(COLUMNS)
+#: Shown after the factory columns, not exported (the CSV stays `suitwb records export`'s).
+REPORT_COLUMN = "SUIT report"
 
 
-def _audit_rows(progress: Progress, path: Path | None) -> list[list[str]]:
+@dataclass(frozen=True)
+class TableRows:
+    """What a worker read for a table: the rows, and per row the details text (if any)."""
+
+    rows: list[list[str]]
+    details: list[str] | None = None
+
+
+def _audit_rows(progress: Progress, path: Path | None) -> TableRows:
     progress(0, 0, "reading the signing audit log")
-    return [[str(seq), *asdict(record).values()] for seq, record in SigningAuditLog(path).entries()]
+    return TableRows([[str(seq), *asdict(record).values()]
+                      for seq, record in SigningAuditLog(path).entries()])
 
 
-def _factory_rows(progress: Progress, path: Path) -> list[list[str]]:
+def _factory_rows(progress: Progress, path: Path) -> TableRows:
     progress(0, 0, "reading the factory records")
-    return [attempt_row(record) for record in FactoryRecords(path).all()]
+    records = FactoryRecords(path).all()
+    return TableRows([[*attempt_row(r), report_cell(r)] for r in records],
+                     ["\n".join(report_details(r)) for r in records])
 
 
 def _verify(progress: Progress, path: Path | None, pins: PinProvider | None) -> AuditVerdict:
@@ -65,6 +82,8 @@ def verdict_text(verdict: AuditVerdict) -> str:
 #: Where a cell keeps its text as read, for export: the display role holds whole numbers
 #: as numbers so that they sort as numbers, which would turn a device id "0012" into 12.
 _TEXT_ROLE = Qt.ItemDataRole.UserRole
+#: Where a row's first cell keeps the row's details text (the selected row's is shown).
+_DETAILS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def _item(text: str) -> QStandardItem:
@@ -76,13 +95,20 @@ def _item(text: str) -> QStandardItem:
 
 
 class RecordTable(QWidget):
-    """One filterable, sortable table with CSV export of the rows the filter shows."""
+    """One filterable, sortable table with CSV export of the rows the filter shows.
 
-    def __init__(self, columns: Sequence[str], parent: QWidget | None = None) -> None:
+    Args:
+        columns: The exported columns.
+        shown: Display-only columns after them (not exported).
+        details: Show the selected row's details text under the table.
+    """
+
+    def __init__(self, columns: Sequence[str], parent: QWidget | None = None, *,
+                 shown: Sequence[str] = (), details: bool = False) -> None:
         super().__init__(parent)
         self.columns = list(columns)
-        self.model = QStandardItemModel(0, len(columns))
-        self.model.setHorizontalHeaderLabels(self.columns)
+        self.model = QStandardItemModel(0, len(columns) + len(shown))
+        self.model.setHorizontalHeaderLabels([*self.columns, *shown])
         self.proxy = QSortFilterProxyModel()
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)  # any column
@@ -96,17 +122,42 @@ class RecordTable(QWidget):
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # oldest first
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
         layout.addWidget(self.view, 1)
+        self.details: QPlainTextEdit | None = None
+        if details:
+            self.details = QPlainTextEdit()
+            self.details.setObjectName("record-details")
+            self.details.setReadOnly(True)
+            self.details.setPlaceholderText("Select an attempt to see its SUIT report.")
+            layout.addWidget(self.details)
+            self.view.selectionModel().currentRowChanged.connect(lambda *_: self._show_details())
 
-    def set_rows(self, rows: list[list[str]]) -> None:
-        """Replace the rows."""
+    def set_rows(self, rows: list[list[str]], details: list[str] | None = None) -> None:
+        """Replace the rows (and their details texts, one per row)."""
         self.model.removeRows(0, self.model.rowCount())
-        for row in rows:
-            self.model.appendRow([_item(text) for text in row])
+        for index, row in enumerate(rows):
+            items = [_item(text) for text in row]
+            if details is not None:
+                items[0].setData(details[index], _DETAILS_ROLE)
+            self.model.appendRow(items)
         self.view.resizeColumnsToContents()
+        self._show_details()
+
+    def select_row(self, row: int) -> None:
+        """Select the `row`-th row as the view shows it."""
+        self.view.selectRow(row)
+
+    def _show_details(self) -> None:
+        if self.details is None:
+            return
+        current = self.view.selectionModel().currentIndex()
+        text = self.proxy.index(current.row(), 0).data(_DETAILS_ROLE) if current.isValid() else None
+        self.details.setPlainText(text or "")
 
     def visible_rows(self) -> list[list[str]]:
         """The rows the filter lets through, in the view's order."""
@@ -138,7 +189,7 @@ class RecordsPanel(QWidget):
         self.runner, self.pins = runner, pins  # pins: the anchor token's PIN, if asked
         self.audit_path: Path | None = None  # None: the data dir's log
         self.audit = RecordTable(AUDIT_COLUMNS)
-        self.factory = RecordTable(FACTORY_COLUMNS)
+        self.factory = RecordTable(FACTORY_COLUMNS, shown=[REPORT_COLUMN], details=True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.audit, "Signing audit log")
         self.tabs.addTab(self.factory, "Factory records")
@@ -162,14 +213,14 @@ class RecordsPanel(QWidget):
         self._load(_audit_rows, self.audit_path, self.audit, "read the signing audit log")
         self._load(_factory_rows, flashing.records_path(), self.factory, "read the factory records")
 
-    def _load(self, function: Callable[..., list[list[str]]], path: Path | None,
+    def _load(self, function: Callable[..., TableRows], path: Path | None,
               table: RecordTable, doing: str) -> None:
         self.runner.submit(function, path, title=doing.capitalize(),
                            on_success=lambda rows: self._loaded(table, rows),
                            on_error=lambda exc: self.failed.emit(exc, doing))
 
-    def _loaded(self, table: RecordTable, rows: list[list[str]]) -> None:
-        table.set_rows(rows)
+    def _loaded(self, table: RecordTable, rows: TableRows) -> None:
+        table.set_rows(rows.rows, rows.details)
         self._pending -= 1
         if self._pending == 0:
             self.loaded.emit()

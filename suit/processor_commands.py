@@ -354,4 +354,7 @@ _GLOBAL: Final[dict[Command, Callable[[Interpreter, Any, Location], None]]] = {
     Command.RUN_SEQUENCE: _run_sequence,
 }
 
-__all__ = ["Interpreter", "check_supported"]
+#: Every command this processor runs (the capability report's command list).
+SUPPORTED_COMMANDS: Final = frozenset(_GLOBAL) | frozenset(PER_COMPONENT)
+
+__all__ = ["SUPPORTED_COMMANDS", "SUPPORTED_PARAMETERS", "Interpreter", "check_supported"]

@@ -1,14 +1,29 @@
-"""SUIT reports (draft-ietf-suit-report, CDDL of the latest revision; docs/SUIT-FACTS.md §9)
-and MTI profiles.
+"""SUIT reports (draft-ietf-suit-report-18, the CDDL of suit-wg/suit-report at 8c0426b:
+the latest revision whose text we could read; the datatracker lists -23, whose text was not
+available when this was checked) and MTI profiles.
 
 A device's status tracker describes what happened to an update as a SUIT_Report: the
 records of what ran and a result with a reason. The recovery loader reports every update
 attempt in this shape (signed: suit/report_cose.py).
 
-CDDL conformance (report draft, SUIT_Report): reference is ``[? uri, digest]``; records is
-a list of SUIT_Record arrays and system-property-claims maps; the failure result carries
-all of code, record and reason; unknown report keys ($$SUIT_Report_Extensions) and record
-extensions are accepted and ignored.
+What this codec does, against the -18 CDDL:
+
+- encodes `SUIT_Report` as a map with ``99`` suit-reference ``[uri, digest]`` (the uri is
+  ``""`` when the manifest has none), ``3`` records (SUIT_Record arrays and
+  system-property-claims maps, in order), ``4`` result (``true`` or the map of code 5,
+  record 6 and reason 7, all three always present), ``2`` nonce when there is one and ``8``
+  capability report when there is one (suit/report_capabilities.py); deterministic CBOR;
+- decodes the same, and is lenient in three places: a reference of the digest alone
+  (``[digest]``, read as uri ``""``), report keys it does not know
+  ($$SUIT_Report_Extensions) and SUIT_Record elements after the fifth
+  ($$SUIT_Record_Extensions) are accepted and ignored;
+- raises DecodeError, with the path, for wrong types, a missing reference, records or
+  result, a failure result without all of code, record and reason, a nonce that is not a
+  byte string, a capability report outside its CDDL, and a SUIT_Report_Reason it does not
+  know (a later revision's);
+- does not check values against SUIT_Parameters: record properties and
+  system-property-claims are kept as decoded (a claims map with no parameter, which the
+  CDDL's ``+`` excludes, is accepted).
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ from suit.checks import expect_bytes, expect_int, expect_list, expect_map, expec
 from suit.commands import decode_digest_value, digest_value
 from suit.errors import DecodeError
 from suit.model import Digest, ManifestKey
+from suit.report_capabilities import CapabilityReport, capabilities_json, decode_capabilities
 
 #: system-property-claims: component id under this key (report draft, SUIT_Report).
 SYSTEM_COMPONENT_ID: Final = 0
@@ -106,6 +122,7 @@ class Report:
     failing_record: Record | None = None
     nonce: bytes | None = None
     result_code: int | None = None
+    capabilities: CapabilityReport | None = None
 
     def encode(self) -> bytes:
         """Deterministic CBOR of the unprotected SUIT_Report."""
@@ -115,6 +132,8 @@ class Report:
             ReportKey.RESULT: True if self.success else self._failure()}
         if self.nonce is not None:
             value[ReportKey.NONCE] = self.nonce
+        if self.capabilities is not None:
+            value[ReportKey.CAPABILITY_REPORT] = self.capabilities.value()
         return cbor.dumps(value)
 
     def _failure(self) -> dict[int, Any]:
@@ -176,9 +195,11 @@ def decode_report_value(decoded: Any) -> Report:
     nonce = value.get(ReportKey.NONCE)
     if nonce is not None:
         nonce = expect_bytes(nonce, "report/nonce")
+    capabilities = None if ReportKey.CAPABILITY_REPORT not in value else decode_capabilities(
+        value[ReportKey.CAPABILITY_REPORT], "report/capability-report")
     result = value[ReportKey.RESULT]
     if result is True:
-        return Report(uri, digest, records, nonce=nonce)
+        return Report(uri, digest, records, nonce=nonce, capabilities=capabilities)
     detail = expect_map(result, "report/result")
     missing = [k.name.lower() for k in ResultKey if k not in detail]
     if missing:
@@ -187,7 +208,8 @@ def decode_report_value(decoded: Any) -> Report:
     code = expect_int(detail[ResultKey.CODE], "report/result/code")
     return Report(uri, digest, records, False, reason,
                   _record(detail[ResultKey.RECORD], "report/result/record"), nonce,
-                  None if code == int(reason) else code)  # None: the reason's number
+                  None if code == int(reason) else code,  # None: the reason's number
+                  capabilities)
 
 
 def _jsonable(value: Any) -> Any:
@@ -227,7 +249,9 @@ def report_json(report: Report) -> dict[str, Any]:
             "failing-record": None if report.success
             else record_json(report.failing_record or WHOLE_MANIFEST),
             "records": [_entry_json(r) for r in report.records],
-            "nonce": None if report.nonce is None else report.nonce.hex()}
+            "nonce": None if report.nonce is None else report.nonce.hex(),
+            "capabilities": None if report.capabilities is None
+            else capabilities_json(report.capabilities)}
 
 
 @dataclass(frozen=True)

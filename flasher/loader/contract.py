@@ -45,9 +45,13 @@ class DeviceBehaviour(Protocol):
 
     def abort_update(self) -> None: ...
 
-    def last_report(self) -> bytes | None:
+    def last_report(self, nonce: bytes | None) -> bytes | None:
         """The SUIT report of the last update attempt (REPORT, docs/recovery-protocol.md),
-        None when there is none."""
+        carrying `nonce` when the host sent one; None when there is none."""
+        ...
+
+    def capabilities(self) -> bytes:
+        """The encoded SUIT_Capability_Report: what this device can process (CAPABILITIES)."""
         ...
 
 

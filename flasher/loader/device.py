@@ -43,7 +43,7 @@ from flasher.loader.components import split_pem
 from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
 from flasher.loader.layout import default_layout, slot_name
 from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
-from flasher.loader.reporting import load_device_key
+from flasher.loader.reporting import device_capabilities, load_device_key
 from flasher.loader.state import DeviceState, StateStore
 from flasher.loader.updater import Updater
 from flasher.messages import (
@@ -54,6 +54,7 @@ from flasher.messages import (
     UpdateRecord,
     UpdateResult,
 )
+from suit import cbor
 from suit.keys import TrustAnchor
 
 MAX_ENVELOPE_SIZE: Final = 64 * 1024
@@ -165,10 +166,16 @@ class VirtualDevice:
         return DeviceStatus(self.identity(), self.components(), self.slot_states(),
                             self._last_record())
 
-    def last_report(self) -> bytes | None:
-        """The SUIT report of the last update attempt (COSE_Sign1 when the device has a
-        key), None before any attempt or when the manifest did not authenticate."""
-        return self.updater.last_report
+    def last_report(self, nonce: bytes | None) -> bytes | None:
+        """The SUIT report of the last update attempt, kept across resets and power cuts
+        (COSE_Sign1 when the device has a key, with the host's `nonce` when given), None
+        before any attempt."""
+        return self.updater.last_report(nonce)
+
+    def capabilities(self) -> bytes:
+        """The encoded SUIT_Capability_Report of this device (report draft §6)."""
+        report = device_capabilities(tuple(p.component_id for p in self.layout.partitions))
+        return cbor.dumps(report.value())
 
     def begin_update(self, envelope: bytes) -> list[PayloadRequest]:
         """See `DeviceBehaviour.begin_update`."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntFlag
 from typing import Final
 
@@ -20,11 +20,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from flasher.errors import FlasherError
-from suit.cose import CoseAlgorithm, ecdsa_der_to_raw
-from suit.model import Command, Digest
+from suit.codec import decode_envelope
+from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm, ecdsa_der_to_raw
+from suit.digest import digest_of
+from suit.errors import ManifestError
+from suit.model import Command, Digest, DigestAlgorithm
 from suit.processor import Location, TraceStep
+from suit.processor_commands import SUPPORTED_COMMANDS, SUPPORTED_PARAMETERS
 from suit.processor_model import record_of, record_properties, section_key
-from suit.report import Record, Report, ReportReason, SystemProperties
+from suit.report import Record, Report, ReportReason, SystemProperties, decode_report
+from suit.report_capabilities import CapabilityReport, ComponentCapability
 from suit.report_cose import sign_report
 
 logger = logging.getLogger(__name__)
@@ -105,6 +110,19 @@ class ReportSigner:
         return sign_report(report, self.algorithm, self.sign)
 
 
+def sealed(stored: bytes, nonce: bytes | None, signer: ReportSigner | None) -> bytes:
+    """The report to send for a stored (unsigned) SUIT_Report: with the host's nonce
+    (report draft §4: suit-report-nonce, freshness), signed when the device has a key.
+
+    The signature is made per request, after the nonce is known, so a recorded reply
+    cannot be replayed to a host that asked with a fresh nonce.
+    """
+    report = decode_report(stored)
+    if nonce is not None:
+        report = replace(report, nonce=nonce)
+    return report.encode() if signer is None else signer.seal(report)
+
+
 def load_device_key(pem: bytes) -> ReportSigner:
     """A signer for reports from a PEM private key (ES256, ES384 or EdDSA).
 
@@ -130,12 +148,53 @@ _EC: Final[dict[str, tuple[CoseAlgorithm, type[hashes.HashAlgorithm]]]] = {
     "secp384r1": (CoseAlgorithm.ES384, hashes.SHA384)}
 
 
+#: Refusals for something the processor does not implement: the report draft (§4) names
+#: these as when a capability report is worth its bytes without being asked for.
+UNSUPPORTED: Final = frozenset({
+    ReportReason.COSE_UNSUPPORTED, ReportReason.ALG_UNSUPPORTED,
+    ReportReason.COMMAND_UNSUPPORTED, ReportReason.COMPONENT_UNSUPPORTED,
+    ReportReason.PARAMETER_UNSUPPORTED, ReportReason.SEVERING_UNSUPPORTED})
+
+
 def failure_report(reference: tuple[str, Digest], log: ReportLog, reason: ReportReason,
-                   failing: Record | None) -> Report:
-    """The report of a refused attempt: the records kept, the reason, the failing record."""
-    return Report(reference[0], reference[1], tuple(log.records), False, reason, failing)
+                   failing: Record | None,
+                   capabilities: CapabilityReport | None = None) -> Report:
+    """The report of a refused attempt: the records kept, the reason, the failing record,
+    and `capabilities` when the reason is one of UNSUPPORTED (else they are left out)."""
+    return Report(reference[0], reference[1], tuple(log.records), False, reason, failing,
+                  capabilities=capabilities if reason in UNSUPPORTED else None)
 
 
 def success_report(reference: tuple[str, Digest], log: ReportLog) -> Report:
     """The report of an installed update."""
     return Report(reference[0], reference[1], tuple(log.records))
+
+
+def unauthenticated_reference(envelope: bytes, max_size: int) -> tuple[str, Digest]:
+    """The suit-reference of an attempt whose manifest did not authenticate.
+
+    The report draft (§4) requires suit-reference in every report and defines its digest
+    as the one in SUIT_Authentication element 0; a refusal before authentication has no
+    authenticated manifest to refer to. So the device refers to what it was given: the
+    digest the envelope's wrapper states, when the envelope decodes that far (bad
+    signature, untrusted key, manifest digest that does not match), else the SHA-256 of
+    the bytes received (not CBOR, not an envelope, too large), which the host can match
+    against what it sent. No uri: nothing from an unauthenticated manifest is repeated.
+    """
+    if len(envelope) <= max_size:
+        try:
+            return "", decode_envelope(envelope, max_size=max_size).authentication.digest
+        except ManifestError:
+            logger.debug("refused envelope does not decode: the report refers to its bytes")
+    return "", digest_of(envelope, DigestAlgorithm.SHA256)
+
+
+def device_capabilities(components: tuple[tuple[bytes, ...], ...]) -> CapabilityReport:
+    """What this loader's manifest processor can process (report draft §6): the device's
+    components, the commands and parameters the processor runs, and the COSE signature
+    and MAC algorithms it verifies (digest algorithms are SUIT_Digest's, not COSE's)."""
+    return CapabilityReport(
+        tuple(ComponentCapability(c) for c in components),
+        tuple(sorted(int(c) for c in SUPPORTED_COMMANDS)),
+        tuple(sorted(int(p) for p in SUPPORTED_PARAMETERS)),
+        tuple(sorted(SIGNATURE_ALGORITHMS)))

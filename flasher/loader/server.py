@@ -261,14 +261,19 @@ class RecoveryServer:
         return MessageType.DONE, protocol.encode_result(result)
 
     def _report(self, body: bytes) -> tuple[MessageType, bytes]:
-        protocol.check_empty(MessageType.REPORT, body)
+        nonce = protocol.decode_report_request(body)
         self._drain_writes()
-        report = self.device.last_report()
+        report = self.device.last_report(nonce)
         if report is not None and len(report) > protocol.MAX_REPORT:
             logger.warning("report of %d bytes exceeds %d: not sent", len(report),
                            protocol.MAX_REPORT)
             report = None
         return MessageType.REPORT_REPLY, protocol.encode_report(report)
+
+    def _capabilities(self, body: bytes) -> tuple[MessageType, bytes]:
+        protocol.check_empty(MessageType.CAPABILITIES, body)
+        return MessageType.CAPABILITIES_REPLY, protocol.encode_capabilities(
+            self.device.capabilities())
 
     def _abort(self, body: bytes) -> tuple[MessageType, bytes]:
         protocol.check_empty(MessageType.ABORT, body)
@@ -435,4 +440,5 @@ _HANDLERS: Final[dict[int, Callable[[RecoveryServer, bytes], tuple[MessageType, 
     MessageType.ABORT: RecoveryServer._abort,
     MessageType.REBOOT: RecoveryServer._reboot_request,
     MessageType.REPORT: RecoveryServer._report,
+    MessageType.CAPABILITIES: RecoveryServer._capabilities,
 }

@@ -4,7 +4,9 @@ What persists (besides the flash contents): the trust anchors, the sequence numb
 component (anti-rollback, M37 §8.4.2), the slot table (which installation is active,
 which is a candidate waiting for the bootloader, which is the fallback), the envelopes
 those installations came from (the bootloader re-verifies them, RFC 9019 §4.1), the
-progress of an update in flight (for resuming), and the last update's result.
+progress of an update in flight (for resuming), the last update's result, and the SUIT
+report of the last attempt (unsigned: the device signs it when the host asks, with the
+host's nonce), saved in the same write as the result it reports.
 
 Atomicity: each save writes the *other* copy with generation + 1, and each copy ends with
 a SHA-256 over everything before it. A save torn by a power cut leaves a copy whose hash
@@ -115,6 +117,7 @@ class DeviceState:
     device_id: bytes = b""  # chosen at first start when the configuration gives none
     retired_anchors: tuple[bytes, ...] = ()  # rotated out: verify old images at boot only
     anchors_rotated: bool = False  # once rotated, start-up anchors are no longer added
+    last_report: bytes | None = None  # the last attempt's SUIT_Report (encoded, unsigned)
     generation: int = 0
 
     def referenced_envelopes(self) -> dict[bytes, bytes]:
@@ -225,6 +228,7 @@ def _to_plain(state: DeviceState) -> dict[str, Any]:
         "device": state.device_id,
         "retired": list(state.retired_anchors),
         "rotated": state.anchors_rotated,
+        "report": state.last_report,
     }
 
 
@@ -243,7 +247,15 @@ def _from_plain(plain: dict[str, Any]) -> DeviceState:
         device_id=plain["device"],
         retired_anchors=tuple(plain["retired"]),
         anchors_rotated=plain["rotated"],
+        last_report=_report_in(plain.get("report")),
     )
+
+
+def _report_in(plain: Any) -> bytes | None:
+    # Absent (None) in state written before reports were kept; bytes otherwise.
+    if plain is not None and type(plain) is not bytes:
+        raise ValueError("the stored report is not a byte string")
+    return plain
 
 
 def _result_fields(result: ResultRecord) -> tuple[Any, ...]:

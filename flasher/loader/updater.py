@@ -17,6 +17,7 @@ save is all or nothing, so the device boots a verified image afterwards.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Final, NoReturn
@@ -32,7 +33,15 @@ from flasher.loader.components import (
     sha256,
 )
 from flasher.loader.layout import ComponentId
-from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
+from flasher.loader.reporting import (
+    ReportLog,
+    ReportSigner,
+    device_capabilities,
+    failure_report,
+    sealed,
+    success_report,
+    unauthenticated_reference,
+)
 from flasher.loader.state import (
     ImageRecord,
     Installation,
@@ -64,7 +73,9 @@ from suit.processor import (
     Processor,
     authenticate,
 )
-from suit.report import Record, Report, ReportReason
+from suit.report import Record, ReportReason
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,9 +94,6 @@ class Updater:
         self.device = device
         self._session: _Session | None = None
         self._signer = signer
-        #: The SUIT report of the last attempt (signed when the device has a key); RAM
-        #: only, like the status tracker's buffer: a reset keeps it, a power cut loses it.
-        self.last_report: bytes | None = None
         self._log = ReportLog()
         self._reference: tuple[str, Digest] | None = None  # the manifest being processed
 
@@ -97,8 +105,11 @@ class Updater:
 
     def begin(self, envelope: bytes) -> list[PayloadRequest]:
         """Verify everything, plan, persist the update in flight, and say what to send."""
-        self.last_report, self._reference = None, None  # a new attempt: no report until it ends
+        # A new attempt: no reference and no records until it authenticates and runs.
+        self._reference, self._log = None, ReportLog()
         if len(envelope) > self.device.config.max_envelope_size:
+            self._reference = unauthenticated_reference(envelope,
+                                                        self.device.config.max_envelope_size)
             self._refuse(RefusalReason.TOO_LARGE, f"envelope of {len(envelope)} bytes exceeds "
                          f"{self.device.config.max_envelope_size}")
         authenticated = self._authenticate(envelope)
@@ -118,7 +129,7 @@ class Updater:
             (i.component_id, i.slot) in {(f.component_id, f.slot) for f in fetches}
             for i in state.fallback.images)
         self.device.state = self.device.store.save(replace(
-            state, update=update, pending=None,
+            state, update=update, pending=None, last_report=None,
             fallback=None if overwritten else state.fallback,
             envelopes={**state.envelopes, digest: bytes(envelope)}), "begin")
         self._session = _Session({f.uri: 0 for f in fetches})
@@ -135,6 +146,8 @@ class Updater:
             authenticated = authenticate(envelope, anchors,
                                          max_size=self.device.config.max_envelope_size)
         except ManifestError as exc:
+            self._reference = unauthenticated_reference(
+                envelope, self.device.config.max_envelope_size)
             self._refuse(_authentication_reason(exc), str(exc))
             raise  # not reached: _refuse raises
         # Report draft: the reference is the root manifest's reference-uri and digest.
@@ -260,10 +273,10 @@ class Updater:
             try:
                 self._reboot_into(installed)
             except UpdateRefused as exc:
-                self._report_failure(exc.reason, None)
+                self.device.state = self.device.store.save(replace(
+                    self.device.state, last_report=self._failure_report(exc.reason, None)),
+                    "report")
                 raise
-        if self._reference is not None:
-            self._keep_report(success_report(self._reference, self._log))
         return UpdateResult(in_flight.sequence_number, in_flight.manifest_digest,
                             self.device.components())
 
@@ -290,8 +303,12 @@ class Updater:
         if context.new_anchors is not None:  # key rotation: the store is replaced
             anchors = context.new_anchors
             retired = retired + tuple(a for a in state.trust_anchors if a not in anchors)
+        # The success report is saved with the result it reports (one atomic save).
+        report = None if self._reference is None else success_report(self._reference,
+                                                                      self._log).encode()
         state = self.device.store.save(replace(
             state, update=None, pending=installation if images else None, last_result=record,
+            last_report=report,
             trust_anchors=anchors, retired_anchors=retired,
             anchors_rotated=state.anchors_rotated or context.new_anchors is not None),
             "candidate")
@@ -353,28 +370,43 @@ class Updater:
         record = ResultRecord(int(reason), detail, number, digest, int(time.time()), section,
                               getattr(location, "offset", None),
                               getattr(location, "component_index", None))
+        # The report is saved with the result (one atomic save): after a power cut the
+        # device still has the report of its last attempt.
+        report = self._failure_report(reason, location)
         self.device.state = self.device.store.save(
-            replace(self.device.state, last_result=record), "result")
-        self._report_failure(reason, location)
+            replace(self.device.state, last_result=record,
+                    last_report=self.device.state.last_report if report is None else report),
+            "result")
         raise UpdateRefused(reason, detail)
 
     # -- the SUIT report of the attempt (flasher/loader/reporting.py) -----------------------
 
-    def _report_failure(self, reason: RefusalReason, location: object) -> None:
-        """A refused attempt's report, when the manifest it is about authenticated (the
-        report's reference is that manifest; before it there is nothing to refer to)."""
+    def _failure_report(self, reason: RefusalReason, location: object) -> bytes | None:
+        """A refused attempt's report (encoded, unsigned). Before authentication the
+        reference is what the envelope states (reporting.unauthenticated_reference) and
+        the failing record is the whole manifest; None outside an attempt."""
         if self._reference is None:
-            return
+            return None
         if reason is RefusalReason.ROLLBACK:  # M37 §8.4.2: about the sequence number
             failing: Record | None = Record((), int(ManifestKey.SEQUENCE_NUMBER), 0, 0)
         else:
             failing = self._log.failing_record(
                 location if isinstance(location, Location) else None)
-        self._keep_report(failure_report(self._reference, self._log, report_reason(reason),
-                                         failing))
+        capabilities = device_capabilities(
+            tuple(p.component_id for p in self.device.layout.partitions))
+        return failure_report(self._reference, self._log, report_reason(reason), failing,
+                              capabilities).encode()
 
-    def _keep_report(self, report: Report) -> None:
-        self.last_report = report.encode() if self._signer is None else self._signer.seal(report)
+    def last_report(self, nonce: bytes | None) -> bytes | None:
+        """The last attempt's report as sent: with `nonce`, signed when there is a key."""
+        stored = self.device.state.last_report
+        if stored is None:
+            return None
+        try:
+            return sealed(stored, nonce, self._signer)
+        except ManifestError as exc:  # written by this loader, so only damage gets here
+            logger.error("the stored SUIT report does not decode (%s): none is sent", exc)
+            return None
 
 
 def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from flasher.records import COLUMNS, AttemptRecord, FactoryRecords, attempt_row
-from gui.records_panel import FACTORY_COLUMNS, RecordTable, _factory_rows
+from gui.records_panel import FACTORY_COLUMNS, REPORT_COLUMN, RecordTable, _factory_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = (
@@ -33,9 +33,11 @@ def database(tmp_path: Path) -> Path:
 
 def test_the_panel_exports_what_the_cli_exports(qtbot, tmp_path: Path) -> None:
     path = database(tmp_path)
-    table = RecordTable(FACTORY_COLUMNS)
+    # As the panel builds it: the SUIT report column is shown, never exported.
+    table = RecordTable(FACTORY_COLUMNS, shown=[REPORT_COLUMN], details=True)
     qtbot.addWidget(table)
-    table.set_rows(_factory_rows(lambda *_: None, path))
+    read = _factory_rows(lambda *_: None, path)
+    table.set_rows(read.rows, read.details)
     cli = subprocess.run([sys.executable, "-m", "workbench.cli.main", "records", "export",
                           "--csv", "--db", str(path)], cwd=ROOT, capture_output=True,
                          env={**os.environ, "SUITWB_DATA_DIR": str(tmp_path / "data")},
@@ -49,9 +51,9 @@ def test_the_panel_exports_what_the_cli_exports(qtbot, tmp_path: Path) -> None:
 
 
 def test_the_filter_narrows_the_same_rows(qtbot, tmp_path: Path) -> None:
-    table = RecordTable(FACTORY_COLUMNS)
+    table = RecordTable(FACTORY_COLUMNS, shown=[REPORT_COLUMN])
     qtbot.addWidget(table)
-    table.set_rows(_factory_rows(lambda *_: None, database(tmp_path)))
+    table.set_rows(_factory_rows(lambda *_: None, database(tmp_path)).rows)
     table.filter.setText("bob")
     assert table.visible_rows() == [attempt_row(RECORDS[1])]
     assert table.csv_text().splitlines()[0] == ",".join(COLUMNS)

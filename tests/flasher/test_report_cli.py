@@ -68,3 +68,30 @@ def test_report_cli_refuses_garbage_with_status_2(tmp_path: Path) -> None:
     result = suitwb("report", "inspect", junk, data_dir=tmp_path, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip()
+
+
+def test_device_capabilities_text_and_json(tmp_path: Path) -> None:
+    with device_serve("--state", tmp_path / "state", "--trust-anchor", SPEC_KEY_PUBLIC,
+                      data_dir=tmp_path) as port:
+        as_json = suitwb("device", "capabilities", "--port", port, "--json", data_dir=tmp_path)
+        as_text = suitwb("device", "capabilities", "--port", port, data_dir=tmp_path)
+    report = json.loads(as_json.stdout)
+    assert ["00"] in report["components"]  # the application image, component [h'00']
+    assert 3 in report["commands"] and 21 in report["commands"]  # image-match, fetch
+    assert 21 in report["parameters"] and -9 in report["crypt-algo"]  # uri, ESP256
+    assert "component: 00\n" in as_text.stdout
+    assert "3 image-match" in as_text.stdout and "-9 esp256" in as_text.stdout
+
+
+def test_report_inspect_text_shows_nonce_and_capabilities() -> None:
+    from suit.model import Digest
+    from suit.report import Report
+    from suit.report_cose import open_report
+    from tests.suit.test_report_capabilities import CAPABILITIES
+    from workbench.cli.report_cmds import report_text
+    report = Report("", Digest(-16, b"d" * 32), nonce=b"\x01\x02", capabilities=CAPABILITIES)
+    text = report_text(open_report(report.encode()))
+    assert "nonce: 0102\n" in text
+    assert "capability component: 6673/657463/* (any id with this prefix)\n" in text
+    assert "capability commands: 1 vendor-identifier, 2 class-identifier, 3 image-match\n" in text
+    assert "capability path-3.3.1: 3\n" in text

@@ -1,4 +1,5 @@
-"""`suitwb flash`, `suitwb device serve|status|reboot`, `suitwb ports`, `suitwb records`.
+"""`suitwb flash`, `suitwb device serve|status|capabilities|reboot`, `suitwb ports`,
+`suitwb records`.
 
 The commands talk to the person; the work is in `workbench.flashing` and `flasher`.
 """
@@ -30,6 +31,7 @@ from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD
 from workbench import flashing
 from workbench.cli import logs
+from workbench.cli.capability_cmds import register_capabilities
 from workbench.device_profile import load_profile
 from workbench.files import write_atomic
 from workbench.loader_config import LoaderConfigError, LoaderSettings, load_loader_config
@@ -39,7 +41,7 @@ from workbench.smp_flash import SmpFlashSettings
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `flash`, `device`, `ports` and `records`."""
     _register_flash(sub)
-    device = sub.add_parser("device", help="a device's status, or serve a virtual device")
+    device = sub.add_parser("device", help="a device's status or capabilities, or serve a virtual device")
     device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
     _register_serve(device_sub)
     status = device_sub.add_parser("status", help="ask a device for its status report")
@@ -48,6 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status.add_argument("--json", action="store_true", help="print JSON on stdout")
     _register_protocol(status)
     status.set_defaults(func=run_status)
+    register_capabilities(device_sub)
     reboot = device_sub.add_parser("reboot", help="ask a device to leave the loader and boot")
     reboot.add_argument("--port", required=True)
     reboot.add_argument("--baud", type=int, default=DEFAULT_BAUD)

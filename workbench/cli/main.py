@@ -45,7 +45,7 @@ COMMANDS: Final = (
     ("build", "workbench.cli.project_cmds", "build a release project into a SUIT envelope"),
     ("lint", "workbench.cli.project_cmds", "check a project or an envelope"),
     ("flash", "workbench.cli.device_cmds", "push a signed bundle to one or more devices over serial"),
-    ("device", "workbench.cli.device_cmds", "a device's status, or serve a virtual device"),
+    ("device", "workbench.cli.device_cmds", "a device's status or capabilities, or serve a virtual device"),
     ("ports", "workbench.cli.device_cmds", "list serial ports with USB VID:PID and serial number"),
     ("records", "workbench.cli.device_cmds", "factory records of flash attempts"),
     ("simulate", "workbench.cli.simulate_cmds",

@@ -18,6 +18,7 @@ from suit.keys import TrustAnchor
 from suit.render import value_diag
 from suit.report import report_json
 from suit.report_cose import MAX_REPORT_SIZE, OpenedReport, open_report
+from workbench.cli.capability_cmds import capability_lines
 from workbench.files import read_bytes
 
 #: The JSON output's schema name; a change that is not an addition bumps the number.
@@ -90,6 +91,10 @@ def report_text(opened: OpenedReport) -> str:
              f"result: {value['reason']} (code {value['result-code']}) at "
              f"{_where(value['failing-record'])}"]
     lines += [f"record: {_entry(entry)}" for entry in value["records"]]
+    if opened.report.nonce is not None:
+        lines.append(f"nonce: {opened.report.nonce.hex()}")
+    if opened.report.capabilities is not None:
+        lines += [f"capability {line}" for line in capability_lines(opened.report.capabilities)]
     return "\n".join(lines) + "\n"
 
 
