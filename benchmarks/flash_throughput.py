@@ -77,8 +77,11 @@ class SinkDevice:
     def abort_update(self) -> None:
         self.received = 0
 
-    def last_report(self) -> bytes | None:
+    def last_report(self, nonce: bytes | None) -> bytes | None:
         return None
+
+    def capabilities(self) -> bytes:
+        return b"\xa0"  # an empty map: the sink claims no capabilities
 
 
 def image(size: int) -> bytes:
