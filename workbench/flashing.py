@@ -36,6 +36,7 @@ from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
 from suit.keys import TrustAnchor
+from suit.verify import VerificationPolicy
 from workbench.files import read_bytes
 from workbench.smp_flash import SmpFlashSettings, flash_smp
 
@@ -336,6 +337,7 @@ class VirtualDeviceSpec:
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
         battery_mwh: The simulated battery's charge (None: no gauge).
         device_key: PEM private key file the device signs its SUIT reports with.
+        signature_policy: ``all``: every trust anchor must verify an envelope it installs.
     """
 
     state_dir: Path
@@ -347,6 +349,7 @@ class VirtualDeviceSpec:
     flash_size: int | None = None
     battery_mwh: int | None = DEFAULT_BATTERY_MWH
     device_key: Path | None = None
+    signature_policy: VerificationPolicy = VerificationPolicy.ANY
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -360,7 +363,7 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
         profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
         trust_anchors=anchors,
-        realtime=spec.baud is not None,
+        realtime=spec.baud is not None, signature_policy=spec.signature_policy,
         device_key=None if spec.device_key is None
         else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))
 

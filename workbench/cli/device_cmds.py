@@ -28,6 +28,7 @@ from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions
 from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD
+from suit.verify import VerificationPolicy
 from workbench import flashing
 from workbench.cli import logs
 from workbench.device_profile import load_profile
@@ -123,6 +124,10 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
                        help="state directory (default ./device-state)")
     serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
                        help="a public key the device trusts; repeatable")
+    serve.add_argument("--require", choices=[p.value for p in VerificationPolicy],
+                       default=VerificationPolicy.ANY.value,
+                       help="any (default): one trust anchor must verify an envelope; all: "
+                            "every trust anchor must (hybrid classical + ML-DSA signing)")
     serve.add_argument("--device-key", type=Path, metavar="PEM",
                        help="the device's own private key: it signs its SUIT reports "
                             "(COSE_Sign1); without it reports go unsigned")
@@ -343,7 +348,8 @@ def run_serve(args: argparse.Namespace) -> int:
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
                                       None if args.battery_mwh < 0 else args.battery_mwh,
-                                      device_key=args.device_key)
+                                      device_key=args.device_key,
+                                      signature_policy=VerificationPolicy(args.require))
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
     _stop_on_signals(stop)
