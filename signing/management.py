@@ -98,11 +98,11 @@ def _token_inventory(token: object, uri: Pkcs11Uri, info: TokenInfo, pins: PinPr
 
 def generate(uri: Pkcs11Uri, kind: str, pins: PinProvider | None) -> KeyInfo:
     """Generate a `kind` key (P-256, P-384, Ed25519, secret) on the token `uri` names."""
-    if uri.object_type not in (None, "private", "secret-key"):
-        raise KeyReferenceError("type= of a key to generate must be private or secret-key")
     if kind in ML_DSA_KINDS:  # PKCS#11 3.2's CKM_ML_DSA is in no token this tool drives yet
         raise KeyReferenceError(f"{kind} keys cannot be generated in a PKCS#11 token here",
                                 hint=f"Make a software key: keys generate -o FILE --type {kind.lower()}.")
+    if uri.object_type not in (None, "private", "secret-key"):
+        raise KeyReferenceError("type= of a key to generate must be private or secret-key")
     with token_session(uri, pins, rw=True) as session:
         return generate_key(session, uri, kind)
 
