@@ -19,7 +19,15 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from signing.algorithms import ED25519, ML_DSA_KINDS, P256, P384, SECRET, key_kind
+from signing.algorithms import (
+    DEFAULT_ALGORITHM,
+    ED25519,
+    ML_DSA_KINDS,
+    P256,
+    P384,
+    SECRET,
+    key_kind,
+)
 from signing.cose_key import thumbprint
 from signing.errors import (
     ExportRefused,
@@ -46,6 +54,7 @@ from signing.token_keys import (
     list_tokens,
 )
 from suit import mldsa
+from suit.cose import algorithm_name
 from suit.keys import encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
@@ -144,6 +153,36 @@ def generate_file_key(path: Path, kind: str) -> tuple[PublicKey, bytes]:
     write_atomic(path, pem, mode=0o600)
     public = key.public_key()
     return public, thumbprint(public)
+
+
+@dataclass(frozen=True)
+class KeyFileInfo:
+    """What a key file holds, for lists (the GUI's key manager and signer steps).
+
+    Attributes:
+        path: The file.
+        kind: ``P-256``, ``Ed25519``, ``ML-DSA-65``...
+        algorithm: The COSE algorithm the key signs with by default (``ML-DSA-65``).
+        kid: The kid its signatures carry (RFC 9679 thumbprint).
+    """
+
+    path: Path
+    kind: str
+    algorithm: str
+    kid: bytes
+
+
+def describe_key_file(path: Path) -> KeyFileInfo:
+    """Kind, default algorithm and kid of a private or public key file (never asks for a
+    passphrase: an encrypted private key is refused here like a secret).
+
+    Raises:
+        KeyFileError: missing, unreadable, encrypted, or not a key.
+        WrongKeyType: a secret, or a key SUIT does not use.
+    """
+    public = load_public_key(path)
+    kind = key_kind(public)
+    return KeyFileInfo(path, kind, algorithm_name(DEFAULT_ALGORITHM[kind]), thumbprint(public))
 
 
 def _new_private_key(kind: str) -> ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey \
