@@ -54,6 +54,25 @@ def test_hybrid_envelope_verifies_with_require_all(hybrid: dict[str, Path]) -> N
         (-9, str(hybrid["ec"])), (-49, str(hybrid["pq"]))]
     algs = [decode_block(b)[1][1] for b in blocks_of(hybrid["envelope"].read_bytes())]
     assert algs == [-9, -49]
+    shown = suitwb("inspect", hybrid["envelope"], data_dir=hybrid["work"]).stdout
+    assert [line.split()[:3] for line in shown.splitlines() if line.startswith("auth")] == [
+        ["authentication", "COSE_Sign1", "ESP256"], ["authentication", "COSE_Sign1", "ML-DSA-65"]]
+
+
+def test_external_mldsa_through_the_cli_says_which_signature_to_make(
+        hybrid: dict[str, Path], tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    exported = suitwb("sign", EXAMPLE, "--export-tbs", tmp_path / "tbs.bin", "--key",
+                      hybrid["pq"], data_dir=tmp_path)
+    assert exported.stdout.rstrip().endswith(
+        "sign them with ML-DSA-65 (-49): pure ML-DSA-65 over the bytes with the empty "
+        "context, not HashML-DSA (3309 bytes)")
+    key = serialization.load_pem_private_key((hybrid["work"] / "pq.pem").read_bytes(), None)
+    (tmp_path / "sig.bin").write_bytes(key.sign((tmp_path / "tbs.bin").read_bytes()))  # type: ignore[union-attr, call-arg]
+    suitwb("sign", EXAMPLE, "-o", tmp_path / "out.suit", "--import-signature",
+           tmp_path / "sig.bin", "--key", hybrid["pq"], data_dir=tmp_path)
+    status, _err, _out = _verify(hybrid, tmp_path / "out.suit")
+    assert status == 0
 
 
 @pytest.mark.parametrize(("removed", "missing"), [(1, "ec"), (2, "pq")])

@@ -44,7 +44,7 @@ def test_only_lies_with_a_p256_key_is_signature_invalid() -> None:
 
 
 def test_policy_all_names_the_anchor_that_signed_nothing() -> None:
-    with pytest.raises(SignatureMissing, match="no authentication block verifies with spec$"):
+    with pytest.raises(SignatureMissing, match=r"no authentication block verifies with spec$"):
         verify_envelope(hostile.mldsa_envelope(), [MLDSA, SPEC], VerificationPolicy.ALL)
 
 
