@@ -93,6 +93,8 @@ class BlockResult:
         kid: The kid header, if any.
         verified_by: The name of the trust anchor that verified it, or None.
         reason: Why it did not verify, or "".
+        anchor_index: The position of that anchor among those given, or None (names
+            need not be unique; policy ``all`` counts anchors by position).
     """
 
     index: int
@@ -101,6 +103,7 @@ class BlockResult:
     kid: bytes | None
     verified_by: str | None
     reason: str = ""
+    anchor_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -245,10 +248,11 @@ def _check_block(index: int, block: AuthenticationBlock, payload: bytes,
     if message.payload is not None and message.payload != payload:
         return BlockResult(index, kind, algorithm, kid, None, "payload is not the manifest digest")
     reasons: list[str] = []
-    for anchor in anchors:
+    for position, anchor in enumerate(anchors):
         try:
             if _verify_message(message, payload, anchor):
-                return BlockResult(index, kind, algorithm, kid, anchor.name)
+                return BlockResult(index, kind, algorithm, kid, anchor.name,
+                                   anchor_index=position)
             reasons.append(f"{anchor.name}: does not verify")
         except ManifestError as exc:
             reasons.append(f"{anchor.name}: {exc}")
@@ -260,14 +264,14 @@ def unsatisfied_anchors(envelope: Envelope, report: VerificationReport,
                         anchors: Sequence[TrustAnchor]) -> list[TrustAnchor]:
     """The anchors that verify no block of `envelope` (policy ``all``).
 
-    An anchor named as some block's `verified_by` is satisfied; any other is tried against
-    every block, since a block verified by one anchor (or a COSE_Sign with several
-    signers) may verify with another too.
+    An anchor that verified some block in `report` (by position: names may repeat) is
+    satisfied; any other is tried against every block, since a block verified by one
+    anchor (or a COSE_Sign with several signers) may verify with another too.
     """
-    used = {b.verified_by for b in report.blocks if b.verified_by}
+    used = {b.anchor_index for b in report.blocks if b.anchor_index is not None}
     payload = envelope.authentication.digest.source or b""
-    return [anchor for anchor in anchors
-            if anchor.name not in used and not _verifies_any(envelope, payload, anchor)]
+    return [anchor for position, anchor in enumerate(anchors)
+            if position not in used and not _verifies_any(envelope, payload, anchor)]
 
 
 def _verifies_any(envelope: Envelope, payload: bytes, anchor: TrustAnchor) -> bool:

@@ -125,3 +125,16 @@ def test_keys_generate_usage_errors(tmp_path: Path) -> None:
     two = suitwb("sign", EXAMPLE, "--export-tbs", tmp_path / "t.bin", "--key", "a.pem",
                  "--key", "b.pem", data_dir=tmp_path, check=False)
     assert two.returncode == 2 and "exactly one --key" in two.stderr
+
+
+def test_require_all_counts_anchors_not_names(hybrid: dict[str, Path], tmp_path: Path) -> None:
+    # Two anchors called alike (key.pem in two folders): the one that signed nothing is
+    # still missing, whatever the other's name.
+    suitwb("keys", "generate", "-o", tmp_path / "other.pem", "--type", "p-256", data_dir=tmp_path)
+    same_name = [TrustAnchor.from_pem(hybrid["ec"].read_bytes(), "key.pem"),
+                 TrustAnchor.from_pem(hybrid["pq"].read_bytes(), "key.pem"),
+                 TrustAnchor.from_pem((tmp_path / "other.pem").read_bytes(), "key.pem")]
+    envelope = decode_envelope(hybrid["envelope"].read_bytes())
+    with pytest.raises(SignatureMissing):
+        verify_envelope(envelope, same_name, VerificationPolicy.ALL)
+    verify_envelope(envelope, same_name[:2], VerificationPolicy.ALL)
