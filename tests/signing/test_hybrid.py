@@ -138,3 +138,14 @@ def test_require_all_counts_anchors_not_names(hybrid: dict[str, Path], tmp_path:
     with pytest.raises(SignatureMissing):
         verify_envelope(envelope, same_name, VerificationPolicy.ALL)
     verify_envelope(envelope, same_name[:2], VerificationPolicy.ALL)
+
+
+def test_mldsa_cose_key_export_verifies(hybrid: dict[str, Path], tmp_path: Path) -> None:
+    suitwb("keys", "export", "--key", hybrid["work"] / "pq.pem", "-o", tmp_path / "pq.cose",
+           "--format", "cose", data_dir=tmp_path)
+    import cbor2
+    key = cbor2.loads((tmp_path / "pq.cose").read_bytes())
+    assert (key[1], key[3], len(key[-1])) == (7, -49, 1952)  # AKP, ML-DSA-65, pub
+    result = suitwb("verify", hybrid["envelope"], "--key", tmp_path / "pq.cose",
+                    data_dir=tmp_path)
+    assert "COSE_Sign1 ML-DSA-65 (-49) by" in result.stderr
