@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from flasher.detect import status_or_smp_info
 from flasher.smp.operations import DeviceInfo
-from gui.keys_panel import fill_table, make_table
+from gui.tables import fill_table, make_table
 from gui.workers import Job, JobRunner, Progress
 from workbench import flashing
 

@@ -33,7 +33,7 @@ from flasher.errors import FlasherError, TransportError, UpdateRefused
 from flasher.operations import FlashOutcome, Progress
 from flasher.ports import PortInfo, list_serial_ports
 from flasher.records import FactoryRecords
-from gui.keys_panel import fill_table, make_table
+from gui.tables import fill_table, make_table
 from gui.workers import Job, JobRunner
 from workbench import flashing
 from workbench.device_profile import load_profile

@@ -1,6 +1,7 @@
 """The key manager: PKCS#11 tokens and their keys, key generation in a token, public-key
-export. `TokenBrowser` (tokens and keys of the configured modules) is shared with the sign
-panel. All token work runs in workers; PINs come from the PIN dialog.
+export, and software key files (ML-DSA among them: `gui.key_files`). `TokenBrowser`
+(tokens and keys of the configured modules) is shared with the sign panel. All token work
+runs in workers; PINs come from the PIN dialog.
 """
 
 from __future__ import annotations
@@ -10,21 +11,19 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.key_files import KeyFilesBox
+from gui.tables import fill_table, make_table
 from gui.workers import JobRunner, Progress
 from signing import management
 from signing.keyref import Pkcs11Uri
@@ -40,27 +39,6 @@ KINDS = ("P-256", "P-384", "Ed25519")
 #: in tests), so every PKCS#11 job of the GUI holds this lock; it is process-wide because
 #: the loaded module is.
 TOKEN_LOCK = threading.Lock()
-
-
-def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
-    """Replace a table's rows with text cells (read-only)."""
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(text))
-
-
-def make_table(headers: list[str], *, multi: bool = False) -> QTableWidget:
-    """A read-only, row-selecting table with these column headers."""
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi
-                           else QAbstractItemView.SelectionMode.SingleSelection)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    table.verticalHeader().hide()
-    return table
 
 
 def key_uri(token: TokenInfo, key: KeyInfo) -> str:
@@ -196,9 +174,12 @@ class KeysPanel(QWidget):
         for widget in (QLabel("Label"), self.label, self.kind, self.generate_button,
                        QLabel("Format"), self.format, self.export_button):
             row.addWidget(widget)
+        self.files = KeyFilesBox(runner)
+        self.files.failed.connect(self.failed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser, 1)
         layout.addWidget(box)
+        layout.addWidget(self.files)
 
     def generate(self) -> None:
         """Generate a key labelled as typed in the selected token (PIN asked)."""

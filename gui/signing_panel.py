@@ -1,10 +1,14 @@
 """The sign panel: choose the envelope, one or more keys (key files, or token keys found
 in the configured PKCS#11 modules), the block policy; sign in a worker, one step per key
 with its progress, verify the result, and only then save it (`workbench.signing.sign_release`).
+
+Each signer shows the algorithm it signs with, so a hybrid release (a classical key and
+an ML-DSA key, issue 16) is visibly two different signatures before anything is signed.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.keys_panel import TOKEN_LOCK, TokenBrowser, fill_table, key_uri, make_table
+from gui.keys_panel import TOKEN_LOCK, TokenBrowser, key_uri
+from gui.tables import fill_table, make_table
 from gui.workers import Job, JobRunner, Progress
+from signing.algorithms import DEFAULT_ALGORITHM
 from signing.envelope import BlockPolicy
+from signing.management import describe_key_file
 from signing.pin import PinProvider
+from suit.cose import algorithm_name
+from suit.errors import WorkbenchError
 from workbench.signing import ReleaseSigned, sign_release
+
+logger = logging.getLogger(__name__)
 
 _STATES = ("waiting", "opening key", "signing")
 
@@ -62,6 +73,7 @@ class SigningPanel(QWidget):
         super().__init__(parent)
         self.runner, self.pins = runner, pins
         self.keys: list[str] = []
+        self.algorithms: list[str] = []  # per signer, as shown ("" when not known)
         self.job: Job | None = None
         self.source, self.output = QLineEdit(), QLineEdit()
         self.source.setObjectName("sign-source")
@@ -72,9 +84,9 @@ class SigningPanel(QWidget):
         self.policy.setCurrentIndex(self.policy.findData(BlockPolicy.REFUSE))  # the safe default
         self.browser = TokenBrowser(runner)
         self.browser.failed.connect(self.failed)
-        self.steps = make_table(["#", "Key", "State"])
+        self.steps = make_table(["#", "Key", "State", "Algorithm"])
         self.steps.setObjectName("sign-steps")
-        for column in (0, 2):
+        for column in (0, 2, 3):
             self.steps.horizontalHeader().setSectionResizeMode(
                 column, self.steps.horizontalHeader().ResizeMode.ResizeToContents)
         self.progress = QProgressBar()
@@ -121,16 +133,21 @@ class SigningPanel(QWidget):
 
     # --- signers ----------------------------------------------------------------------------
 
-    def add_key(self, reference: str) -> None:
-        """Add a signer: a key file path or a PKCS#11 URI (no PIN in it)."""
+    def add_key(self, reference: str, algorithm: str | None = None) -> None:
+        """Add a signer: a key file path or a PKCS#11 URI (no PIN in it). `algorithm` is
+        what it signs with; for a key file it is read from the file when not given."""
+        if algorithm is None and not reference.startswith("pkcs11:"):
+            algorithm = _file_algorithm(Path(reference))
         self.keys.append(reference)
+        self.algorithms.append(algorithm or "")
         self._show_steps(["waiting"] * len(self.keys))
 
     def add_selected_token_key(self) -> None:
         """Add the key selected in the token browser."""
         chosen = self.browser.current_key()
         if chosen is not None:
-            self.add_key(key_uri(*chosen))
+            default = DEFAULT_ALGORITHM.get(chosen[1].kind)
+            self.add_key(key_uri(*chosen), algorithm_name(default) if default else None)
 
     def _add_key_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Signing key", "", "Keys (*.pem *.cose *.key);;All files (*)")
@@ -140,12 +157,12 @@ class SigningPanel(QWidget):
     def _remove_step(self) -> None:
         rows = self.steps.selectionModel().selectedRows()
         if rows:
-            del self.keys[rows[0].row()]
+            del self.keys[rows[0].row()], self.algorithms[rows[0].row()]
             self._show_steps(["waiting"] * len(self.keys))
 
     def _show_steps(self, states: list[str]) -> None:
-        fill_table(self.steps, [[str(i + 1), key, state]
-                                for i, (key, state) in enumerate(zip(self.keys, states, strict=True))])
+        fill_table(self.steps, [[str(i + 1), key, state, alg] for i, (key, state, alg)
+                                in enumerate(zip(self.keys, states, self.algorithms, strict=True))])
         self.stepsShown.emit(list(states))
 
     def _browse(self, edit: QLineEdit, *, save: bool) -> None:
@@ -186,9 +203,11 @@ class SigningPanel(QWidget):
         self.sign_button.setEnabled(True)
         self._show_steps(["done"] * len(self.keys))
         verified = sum(1 for b in outcome.report.blocks if b.verified_by)
+        algorithms = ", ".join(algorithm_name(s.identity.algorithm.algorithm)
+                               for s in outcome.signatures)
         self.result.setText(f"Verified ({verified} of {len(outcome.report.blocks)} blocks by the "
-                            f"signers' keys) and saved to {outcome.output}; audit records "
-                            f"{', '.join(map(str, outcome.audit_seqs))}.")
+                            f"signers' keys: {algorithms}) and saved to {outcome.output}; "
+                            f"audit records {', '.join(map(str, outcome.audit_seqs))}.")
         self.signed.emit(outcome)
 
     def _failed(self, exc: BaseException) -> None:
@@ -196,3 +215,13 @@ class SigningPanel(QWidget):
         self.progress.setValue(0)
         self.result.setText(f"Not signed: {exc}. Nothing was written.")
         self.failed.emit(exc, "sign the envelope")
+
+
+def _file_algorithm(path: Path) -> str | None:
+    """The algorithm a key file signs with by default, or None when the file cannot tell
+    without a passphrase (or is unreadable: signing will say why)."""
+    try:
+        return describe_key_file(path).algorithm
+    except WorkbenchError as exc:
+        logger.debug("no algorithm shown for %s: %s", path, exc)
+        return None

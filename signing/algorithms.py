@@ -11,6 +11,7 @@ from typing import Final
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from signing.errors import KeyReferenceError, WrongKeyType
+from suit import mldsa
 from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm, SignatureAlgorithm, algorithm_name
 
 #: Key kinds: the curve of an asymmetric key, or ``secret`` for an HMAC key.
@@ -18,7 +19,12 @@ P256: Final = "P-256"
 P384: Final = "P-384"
 ED25519: Final = "Ed25519"
 SECRET: Final = "secret"  # noqa: S105 - the name of a key kind, not a password
-KEY_KINDS: Final = (P256, P384, ED25519, SECRET)
+#: ML-DSA keys (RFC 9964): the kind is the parameter set, each key makes one algorithm.
+ML_DSA_44: Final = "ML-DSA-44"
+ML_DSA_65: Final = "ML-DSA-65"
+ML_DSA_87: Final = "ML-DSA-87"
+ML_DSA_KINDS: Final = (ML_DSA_44, ML_DSA_65, ML_DSA_87)
+KEY_KINDS: Final = (P256, P384, ED25519, SECRET, *ML_DSA_KINDS)
 
 #: The algorithm used when none is asked for: the fully specified one (RFC 9864).
 DEFAULT_ALGORITHM: Final[dict[str, CoseAlgorithm]] = {
@@ -26,6 +32,9 @@ DEFAULT_ALGORITHM: Final[dict[str, CoseAlgorithm]] = {
     P384: CoseAlgorithm.ESP384,
     ED25519: CoseAlgorithm.ED25519,
     SECRET: CoseAlgorithm.HMAC_256_256,
+    ML_DSA_44: CoseAlgorithm.ML_DSA_44,
+    ML_DSA_65: CoseAlgorithm.ML_DSA_65,
+    ML_DSA_87: CoseAlgorithm.ML_DSA_87,
 }
 
 _CURVE_NAMES: Final = {"secp256r1": P256, "secp384r1": P384}
@@ -35,8 +44,8 @@ _ALIASES: Final = {"HMAC256/256": CoseAlgorithm.HMAC_256_256,
 
 
 def parse_algorithm(text: str) -> CoseAlgorithm:
-    """Turn ``ESP256``, ``es256``, ``Ed25519``, ``EdDSA``, ``HMAC-256-256`` or ``-9`` into
-    a signing algorithm.
+    """Turn ``ESP256``, ``es256``, ``Ed25519``, ``EdDSA``, ``HMAC-256-256``, ``ML-DSA-65``
+    or ``-9`` into a signing algorithm.
 
     Raises:
         KeyReferenceError: for a name that is not one of the signing algorithms.
@@ -61,6 +70,9 @@ def key_kind(public_key: object) -> str:
         raise WrongKeyType("key", f"{public_key.curve.name} EC", "any SUIT algorithm")
     if isinstance(public_key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
         return ED25519
+    params = mldsa.parameter_set_of(public_key)
+    if params is not None:
+        return params.name
     raise WrongKeyType("key", type(public_key).__name__, "any SUIT algorithm")
 
 

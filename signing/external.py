@@ -2,8 +2,12 @@
 
 Phase 1 exports the exact to-be-signed bytes (the COSE Sig_structure, RFC 9052 §4.4) for
 a given public key and algorithm. Phase 2 imports the signature made elsewhere, as raw
-r||s or DER for ECDSA and as the 64 raw bytes for EdDSA, checks it against the public key,
-and only then attaches the block. HMAC cannot be checked without the secret, so external
+r||s or DER for ECDSA, as the 64 raw bytes for EdDSA and as the FIPS 204 encoding for
+ML-DSA, checks it against the public key, and only then attaches the block.
+
+The algorithm travels with the exported bytes (`ToBeSigned.algorithm`, `signing_request`):
+the external system must make exactly that signature. For ML-DSA that is pure ML-DSA over
+the bytes as they are, with the empty context string (RFC 9964 §4), never HashML-DSA. HMAC cannot be checked without the secret, so external
 signing is for signature algorithms only.
 """
 
@@ -24,8 +28,9 @@ from signing.envelope import (
 from signing.errors import ExternalSignatureInvalid, KeyFileError, WrongKeyType
 from signing.files import read_key_file
 from signing.signer import PublicKey, SignerIdentity
+from suit import mldsa
 from suit.codec import encode_envelope
-from suit.cose import CoseAlgorithm, algorithm_name, ecdsa_der_to_raw
+from suit.cose import CoseAlgorithm, SignatureAlgorithm, algorithm_name, ecdsa_der_to_raw
 from suit.errors import TrustAnchorError
 from suit.keys import TrustAnchor
 from suit.model import Envelope
@@ -84,9 +89,33 @@ def import_signature(envelope: Envelope, identity: SignerIdentity, signature: by
     return SignedEnvelope(encode_envelope(signed), block, tbs, identity)
 
 
+#: What an external signer must do for each family, said with the exported bytes.
+_HOW: dict[str, str] = {
+    "ecdsa": "ECDSA with {hash} over the bytes (raw r||s or DER)",
+    "eddsa": "pure Ed25519 over the bytes (64 bytes)",
+    "mldsa": "pure {name} over the bytes with the empty context, not HashML-DSA ({size} bytes)",
+}
+
+
+def signing_request(algorithm: SignatureAlgorithm) -> str:
+    """One line telling the external signer what signature to make with `algorithm`."""
+    name = algorithm_name(algorithm.algorithm)
+    params = mldsa.BY_ALGORITHM.get(int(algorithm.algorithm))
+    how = _HOW.get(algorithm.family, "{name}").format(
+        hash=(algorithm.hash_name or "").upper(), name=name,
+        size=params.signature_size if params else 0)
+    return f"{name} ({int(algorithm.algorithm)}): {how}"
+
+
 def normalise_signature(signature: bytes, identity: SignerIdentity) -> bytes:
-    """Raw r||s for ECDSA (accepting DER from tools like OpenSSL); EdDSA unchanged."""
+    """Raw r||s for ECDSA (accepting DER from tools like OpenSSL); EdDSA unchanged; an
+    ML-DSA signature checked for its parameter set's exact length."""
     key = identity.public_key
+    params = mldsa.BY_ALGORITHM.get(int(identity.algorithm.algorithm))
+    if params is not None and len(signature) != params.signature_size:
+        raise ExternalSignatureInvalid(
+            f"the imported signature is {len(signature)} bytes: {params.name} signatures "
+            f"are {params.signature_size}")
     if identity.algorithm.family != "ecdsa" or key is None or isinstance(key, bytes):
         return signature
     size_bits = key.curve.key_size  # type: ignore[union-attr]

@@ -8,14 +8,30 @@ refused before any bytes are read from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
-from signing.algorithms import SECRET, key_kind
+from signing.algorithms import (
+    DEFAULT_ALGORITHM,
+    ED25519,
+    ML_DSA_KINDS,
+    P256,
+    P384,
+    SECRET,
+    key_kind,
+)
 from signing.cose_key import thumbprint
 from signing.errors import (
     ExportRefused,
+    KeyFileError,
     KeyNotFound,
     KeyReferenceError,
     PinIncorrect,
@@ -24,6 +40,7 @@ from signing.errors import (
     WrongKeyType,
 )
 from signing.external import load_public_key
+from signing.files import check_output, write_atomic
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
 from signing.signer import PublicKey
@@ -36,6 +53,8 @@ from signing.token_keys import (
     list_keys,
     list_tokens,
 )
+from suit import mldsa
+from suit.cose import algorithm_name
 from suit.keys import encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
@@ -88,10 +107,91 @@ def _token_inventory(token: object, uri: Pkcs11Uri, info: TokenInfo, pins: PinPr
 
 def generate(uri: Pkcs11Uri, kind: str, pins: PinProvider | None) -> KeyInfo:
     """Generate a `kind` key (P-256, P-384, Ed25519, secret) on the token `uri` names."""
+    if kind in ML_DSA_KINDS:  # PKCS#11 3.2's CKM_ML_DSA is in no token this tool drives yet
+        raise KeyReferenceError(f"{kind} keys cannot be generated in a PKCS#11 token here",
+                                hint=f"Make a software key: keys generate -o FILE --type {kind.lower()}.")
     if uri.object_type not in (None, "private", "secret-key"):
         raise KeyReferenceError("type= of a key to generate must be private or secret-key")
     with token_session(uri, pins, rw=True) as session:
         return generate_key(session, uri, kind)
+
+
+#: Key kinds a software key file can be generated for (secrets come from a token or a KMS).
+FILE_KINDS: Final = (P256, P384, ED25519, *ML_DSA_KINDS)
+
+
+def parse_kind(text: str) -> str:
+    """``ml-dsa-65``, ``p-256``, ``ed25519`` (any case) -> the key kind.
+
+    Raises:
+        KeyReferenceError: not a kind a key file can be generated for.
+    """
+    found = {kind.upper(): kind for kind in FILE_KINDS}.get(text.strip().upper().replace("_", "-"))
+    if found is None:
+        raise KeyReferenceError(f"unknown key type {text!r}",
+                                hint="Use one of " + ", ".join(k.lower() for k in FILE_KINDS) + ".")
+    return found
+
+
+def generate_file_key(path: Path, kind: str) -> tuple[PublicKey, bytes]:
+    """Generate a software key of `kind` into a new PKCS#8 PEM file readable by its owner
+    only (0600), and return its public key and kid (RFC 9679 thumbprint).
+
+    The file is written unencrypted: protect it with `openssl pkcs8 -topk8 -v2 aes256`
+    if it must rest encrypted (the signer then asks for the passphrase).
+
+    Raises:
+        KeyFileError: `path` exists (a key is never overwritten).
+        OutputError: the folder is missing or not writable.
+    """
+    if path.exists() or path.is_symlink():
+        raise KeyFileError(str(path), "exists; a key file is never overwritten",
+                           hint="Choose a new file name, or remove the old key first.")
+    check_output(path)
+    key = _new_private_key(kind)
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    write_atomic(path, pem, mode=0o600)
+    public = key.public_key()
+    return public, thumbprint(public)
+
+
+@dataclass(frozen=True)
+class KeyFileInfo:
+    """What a key file holds, for lists (the GUI's key manager and signer steps).
+
+    Attributes:
+        path: The file.
+        kind: ``P-256``, ``Ed25519``, ``ML-DSA-65``...
+        algorithm: The COSE algorithm the key signs with by default (``ML-DSA-65``).
+        kid: The kid its signatures carry (RFC 9679 thumbprint).
+    """
+
+    path: Path
+    kind: str
+    algorithm: str
+    kid: bytes
+
+
+def describe_key_file(path: Path) -> KeyFileInfo:
+    """Kind, default algorithm and kid of a private or public key file (never asks for a
+    passphrase: an encrypted private key is refused here like a secret).
+
+    Raises:
+        KeyFileError: missing, unreadable, encrypted, or not a key.
+        WrongKeyType: a secret, or a key SUIT does not use.
+    """
+    public = load_public_key(path)
+    kind = key_kind(public)
+    return KeyFileInfo(path, kind, algorithm_name(DEFAULT_ALGORITHM[kind]), thumbprint(public))
+
+
+def _new_private_key(kind: str) -> ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey \
+        | mldsa.MLDSAPrivateKey:
+    if kind in mldsa.BY_NAME:
+        return mldsa.generate(kind)
+    if kind == ED25519:
+        return ed25519.Ed25519PrivateKey.generate()
+    return ec.generate_private_key(ec.SECP256R1() if kind == P256 else ec.SECP384R1())
 
 
 def public_key_for(ref: KeyRef, pins: PinProvider | None) -> tuple[PublicKey, bytes]:

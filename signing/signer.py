@@ -2,7 +2,7 @@
 
 A signer turns to-be-signed bytes (a COSE Sig_structure or MAC_structure) into the bytes
 COSE carries: raw r||s for ECDSA (RFC 9053 §2.1), the 64-byte signature for EdDSA, the
-full tag for HMAC 256/256. Assembling COSE structures is the format core's job
+FIPS 204 signature for ML-DSA (RFC 9964), the full tag for HMAC 256/256. Assembling COSE structures is the format core's job
 (`suit.cose`); `signing.envelope` joins the two.
 """
 
@@ -14,8 +14,9 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit.cose import SignatureAlgorithm
+from suit.mldsa import MLDSAPublicKey
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | MLDSAPublicKey
 
 
 @dataclass(frozen=True)

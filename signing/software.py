@@ -1,5 +1,8 @@
 """Software keys: PEM private keys (optionally passphrase-protected) and COSE_Key secrets.
 
+ML-DSA private keys are PKCS#8 PEM too; they sign pure ML-DSA with the empty context
+(RFC 9964 §4), which is what `cryptography`'s ``sign(data)`` does.
+
 For teams that start without an HSM. The passphrase comes through a `PinProvider` (or
 SUITWB_PIN in CI) and is dropped once the key is loaded.
 """
@@ -10,7 +13,7 @@ import hmac
 
 from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa
 
 from signing.algorithms import SECRET, choose_algorithm, key_kind
 from signing.cose_key import secret_thumbprint, thumbprint
@@ -23,8 +26,9 @@ from suit import cbor
 from suit.cose import CoseAlgorithm, ecdsa_der_to_raw
 from suit.errors import DecodeError
 from suit.keys import KID, KTY, KTY_SYMMETRIC, K
+from suit.mldsa import MLDSAPrivateKey
 
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | MLDSAPrivateKey
 _HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
 
 
@@ -47,7 +51,7 @@ class SoftwareSigner:
             raise KeyFileError(self._identity.key_reference, "the signer was closed")
         if isinstance(key, bytes):
             return hmac.new(key, tbs, str(alg.hash_name)).digest()
-        if isinstance(key, ed25519.Ed25519PrivateKey):
+        if not isinstance(key, ec.EllipticCurvePrivateKey):  # EdDSA, or pure ML-DSA
             return key.sign(tbs)
         der = key.sign(tbs, ec.ECDSA(_HASHES[str(alg.hash_name)]()))
         return ecdsa_der_to_raw(der, key.curve.key_size)
@@ -89,7 +93,9 @@ def load_pem_private_key(data: bytes, name: str, pins: PinProvider | None) -> Pr
         key = _load_encrypted(data, name, passphrase)
     except (ValueError, CryptoUnsupported) as exc:
         raise KeyFileError(name, "not a PEM private key this tool can use") from exc
-    if not isinstance(key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey,
+                            mldsa.MLDSA44PrivateKey, mldsa.MLDSA65PrivateKey,
+                            mldsa.MLDSA87PrivateKey)):
         raise KeyFileError(name, f"a {type(key).__name__} cannot sign SUIT envelopes")
     return key
 

@@ -56,6 +56,9 @@ class CoseAlgorithm(IntEnum):
     ES384 = -35
     ESP384 = -51
     HSS_LMS = -46
+    ML_DSA_44 = -48  # RFC 9964 §6 (draft-ietf-cose-dilithium): pure ML-DSA, FIPS 204
+    ML_DSA_65 = -49
+    ML_DSA_87 = -50
     HMAC_256_256 = 5
     HMAC_384_384 = 6
     HMAC_512_512 = 7
@@ -80,8 +83,9 @@ class SignatureAlgorithm:
 
     Attributes:
         algorithm: The COSE identifier.
-        family: ``ecdsa``, ``eddsa`` or ``hmac``.
-        curve: ``P-256``, ``P-384``, ``Ed25519`` or None (HMAC).
+        family: ``ecdsa``, ``eddsa``, ``mldsa`` or ``hmac``.
+        curve: The kind of key it needs: ``P-256``, ``P-384``, ``Ed25519``, the ML-DSA
+            parameter set (``ML-DSA-65``...), or None (HMAC).
         hash_name: The hash the algorithm applies (``sha256``...), None for EdDSA.
         deprecated: Deprecated by RFC 9864 in favour of a fully specified identifier.
     """
@@ -102,6 +106,10 @@ SIGNATURE_ALGORITHMS: Final[Mapping[int, SignatureAlgorithm]] = {
         SignatureAlgorithm(CoseAlgorithm.ED25519, "eddsa", "Ed25519", None),
         SignatureAlgorithm(CoseAlgorithm.EDDSA, "eddsa", "Ed25519", None, deprecated=True),
         SignatureAlgorithm(CoseAlgorithm.HMAC_256_256, "hmac", None, "sha256"),
+        # RFC 9964 §4: pure ML-DSA over the Sig_structure (no pre-hash), empty context.
+        SignatureAlgorithm(CoseAlgorithm.ML_DSA_44, "mldsa", "ML-DSA-44", None),
+        SignatureAlgorithm(CoseAlgorithm.ML_DSA_65, "mldsa", "ML-DSA-65", None),
+        SignatureAlgorithm(CoseAlgorithm.ML_DSA_87, "mldsa", "ML-DSA-87", None),
     )
 }
 

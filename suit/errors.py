@@ -114,6 +114,22 @@ class SignatureInvalid(VerificationError):
         self.failures = failures
 
 
+class SignatureMissing(VerificationError):
+    """Policy ``all``: some trust anchor verifies no authentication block (a hybrid
+    envelope with one of its signatures removed, say).
+
+    Attributes:
+        anchors: The names of the anchors no block verifies with.
+    """
+
+    def __init__(self, anchors: list[str]) -> None:
+        super().__init__("policy all: no authentication block verifies with "
+                         + ", ".join(anchors),
+                         hint="Every trusted key must sign this envelope; add the missing "
+                              "signature, or drop the key if it need not sign.")
+        self.anchors = anchors
+
+
 class UnsupportedAlgorithm(ManifestError):
     """An algorithm identifier this processor does not implement.
 

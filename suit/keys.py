@@ -1,4 +1,6 @@
 """Trust anchors: the public keys and secrets a verifier trusts (PEM or COSE_Key, RFC 9052 §7).
+
+ML-DSA keys (RFC 9964) load from PEM SubjectPublicKeyInfo or an AKP COSE_Key (`suit.mldsa`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from typing import Any, Final
 
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import mldsa as mldsa_keys
 
-from suit import cbor
+from suit import cbor, mldsa
 from suit.checks import expect_bytes, expect_int, expect_map
 from suit.errors import DecodeError, TrustAnchorError
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | mldsa.MLDSAPublicKey
 
 # COSE_Key labels and values (RFC 9052 §7.1, RFC 9053 §7).
 KTY, KID, ALG = 1, 2, 3
@@ -59,11 +62,14 @@ class TrustAnchor:
 
     @cached_property
     def curve(self) -> str | None:
-        """``P-256``, ``P-384``, ``Ed25519``, or None for a secret (worked out once: every
-        verification with this anchor asks)."""
+        """``P-256``, ``P-384``, ``Ed25519``, ``ML-DSA-65``..., or None for a secret (worked
+        out once: every verification with this anchor asks)."""
         if isinstance(self.public_key, ec.EllipticCurvePublicKey):
             return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
-        return "Ed25519" if self.public_key is not None else None
+        if isinstance(self.public_key, ed25519.Ed25519PublicKey):
+            return "Ed25519"
+        params = mldsa.parameter_set_of(self.public_key)
+        return params.name if params is not None else None
 
     @classmethod
     def from_pem(cls, data: bytes, name: str = "PEM key") -> TrustAnchor:
@@ -78,7 +84,9 @@ class TrustAnchor:
                     key = serialization.load_pem_public_key(data)
         except (ValueError, TypeError, _CryptoUnsupported) as exc:
             raise TrustAnchorError(f"{name}: not a usable PEM key ({exc})") from exc
-        if not isinstance(key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+        if not isinstance(key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey,
+                                mldsa_keys.MLDSA44PublicKey, mldsa_keys.MLDSA65PublicKey,
+                                mldsa_keys.MLDSA87PublicKey)):
             raise TrustAnchorError(f"{name}: {type(key).__name__} keys are not used by SUIT")
         return cls(name, public_key=key)
 
@@ -91,7 +99,7 @@ class TrustAnchor:
 
     @classmethod
     def from_cose_key(cls, data: bytes, name: str = "COSE_Key") -> TrustAnchor:
-        """A COSE_Key: EC2 (P-256/384/521), OKP (Ed25519) or Symmetric."""
+        """A COSE_Key: EC2 (P-256/384/521), OKP (Ed25519), AKP (ML-DSA) or Symmetric."""
         try:
             return _from_cose_key_map(expect_map(cbor.loads(data, path=name), name), name)
         except DecodeError as exc:
@@ -135,6 +143,8 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
     kid = expect_bytes(kid, f"{name}/kid") if kid is not None else None
     if kty == KTY_SYMMETRIC:
         return TrustAnchor.from_secret(expect_bytes(key.get(K), f"{name}/k"), name, kid)
+    if kty == mldsa.KTY_AKP:
+        return _akp_anchor(key, name, kid)
     crv = expect_int(key.get(CRV), f"{name}/crv")
     x = expect_bytes(key.get(X), f"{name}/x")
     try:
@@ -150,10 +160,22 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
     return TrustAnchor(name, public_key=public, kid=kid)
 
 
+def _akp_anchor(key: dict[Any, Any], name: str, kid: bytes | None) -> TrustAnchor:
+    """RFC 9964 §5: an AKP key names its algorithm (alg is required) and holds ``pub``."""
+    pub = expect_bytes(key.get(mldsa.AKP_PUB), f"{name}/pub")
+    try:
+        public = mldsa.public_key_from_akp(key.get(ALG), pub)
+    except ValueError as exc:
+        raise TrustAnchorError(f"{name}: invalid AKP key ({exc})") from exc
+    return TrustAnchor(name, public_key=public, kid=kid)
+
+
 def cose_key_value(public_key: PublicKey, kid: bytes | None = None) -> dict[int, Any]:
     """A public key -> a COSE_Key map (no private members, ever)."""
     key: dict[int, Any]
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
+    if not isinstance(public_key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+        key = mldsa.akp_cose_key(public_key)
+    elif isinstance(public_key, ed25519.Ed25519PublicKey):
         from cryptography.hazmat.primitives import serialization
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key = {KTY: KTY_OKP, CRV: CRV_ED25519, X: raw}

@@ -29,7 +29,7 @@ from suit.model import (
     Parameter,
 )
 from suit.report import Record, ReportReason
-from suit.verify import VerificationReport, verify_envelope
+from suit.verify import VerificationPolicy, VerificationReport, verify_envelope
 
 #: Dependencies nest at most this deep (stops a loop of manifests, TD §5.6.4).
 MAX_DEPENDENCY_DEPTH: Final = 4
@@ -181,8 +181,10 @@ class Authenticated:
 
 
 def authenticate(envelope: bytes | Envelope, anchors: Sequence[TrustAnchor], *,
-                 max_size: int = DEFAULT_MAX_SIZE) -> Authenticated:
-    """Decode (if bytes) and verify before anything is parsed further (M37 §6.2, §8.3).
+                 max_size: int = DEFAULT_MAX_SIZE,
+                 policy: VerificationPolicy = VerificationPolicy.ANY) -> Authenticated:
+    """Decode (if bytes) and verify before anything is parsed further (M37 §6.2, §8.3),
+    under `policy` (``all``: every anchor must verify a block).
 
     Raises:
         DecodeError: Not a SUIT envelope.
@@ -191,7 +193,7 @@ def authenticate(envelope: bytes | Envelope, anchors: Sequence[TrustAnchor], *,
     """
     if not isinstance(envelope, Envelope):
         envelope = decode_envelope(envelope, max_size=max_size)
-    return Authenticated(envelope, verify_envelope(envelope, anchors))
+    return Authenticated(envelope, verify_envelope(envelope, anchors, policy))
 
 
 @dataclass(frozen=True)

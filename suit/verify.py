@@ -5,6 +5,11 @@
 An envelope is authentic and intact when the manifest digest matches, at least one
 authentication block verifies with a trust anchor, every severed member present matches its
 digest, and every integrated payload or dependency matches the digest the manifest gives.
+
+That is the default policy (`VerificationPolicy.ANY`). `VerificationPolicy.ALL` (`suitwb
+verify --require all`, a device's configured policy) also demands that every trust anchor
+verifies some block: a hybrid envelope signed by a classical and a post-quantum key stays
+authentic only while both signatures are there (issue 16).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache
 from typing import Final, cast
 
@@ -20,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit import digest as digests
+from suit import mldsa
 from suit.codec import (
     decode_dependency,
     decode_envelope,
@@ -45,6 +52,7 @@ from suit.errors import (
     NestingTooDeep,
     NoAuthenticationBlock,
     SignatureInvalid,
+    SignatureMissing,
     UncoveredMember,
     UnsupportedAlgorithm,
 )
@@ -63,6 +71,17 @@ _RAW_ECDSA_SIZES: Final = {"P-256": 64, "P-384": 96}
 _HASHES: Final = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
 
 
+class VerificationPolicy(Enum):
+    """Which trust anchors must verify for an envelope to be authentic.
+
+    ``any``: at least one block verifies with one anchor (M37 §8.3, the default).
+    ``all``: besides, every anchor given verifies at least one block.
+    """
+
+    ANY = "any"
+    ALL = "all"
+
+
 @dataclass(frozen=True)
 class BlockResult:
     """The outcome for one authentication block.
@@ -74,6 +93,8 @@ class BlockResult:
         kid: The kid header, if any.
         verified_by: The name of the trust anchor that verified it, or None.
         reason: Why it did not verify, or "".
+        anchor_index: The position of that anchor among those given, or None (names
+            need not be unique; policy ``all`` counts anchors by position).
     """
 
     index: int
@@ -82,6 +103,7 @@ class BlockResult:
     kid: bytes | None
     verified_by: str | None
     reason: str = ""
+    anchor_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +193,8 @@ def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> Verifi
                               tuple(str(key) for key in envelope.extensions))
 
 
-def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) -> VerificationReport:
+def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor],
+                    policy: VerificationPolicy = VerificationPolicy.ANY) -> VerificationReport:
     """Verify an envelope; return the report, or raise why it must be refused.
 
     Raises:
@@ -179,6 +202,7 @@ def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) 
         NoAuthenticationBlock: no signature or MAC at all (M37 §8.3).
         DigestMismatch: manifest, severed member or integrated payload altered.
         SignatureInvalid: no block verifies with any anchor.
+        SignatureMissing: policy ``all`` and some anchor verifies no block.
         UnsupportedAlgorithm: the manifest digest algorithm is unknown.
     """
     if isinstance(envelope, (bytes, bytearray)):
@@ -192,6 +216,10 @@ def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) 
         raise DigestMismatch("manifest", report.manifest_digest.value, report.computed_digest)
     if not report.authentic:
         raise SignatureInvalid([f"block {b.index} ({b.kind}): {b.reason}" for b in report.blocks])
+    if policy is VerificationPolicy.ALL:
+        missing = unsatisfied_anchors(envelope, report, anchors)
+        if missing:
+            raise SignatureMissing([anchor.name for anchor in missing])
     for group in (report.severable, report.integrated):
         for name, member in group.items():
             if member.digest_ok is False:
@@ -220,15 +248,43 @@ def _check_block(index: int, block: AuthenticationBlock, payload: bytes,
     if message.payload is not None and message.payload != payload:
         return BlockResult(index, kind, algorithm, kid, None, "payload is not the manifest digest")
     reasons: list[str] = []
-    for anchor in anchors:
+    for position, anchor in enumerate(anchors):
         try:
             if _verify_message(message, payload, anchor):
-                return BlockResult(index, kind, algorithm, kid, anchor.name)
+                return BlockResult(index, kind, algorithm, kid, anchor.name,
+                                   anchor_index=position)
             reasons.append(f"{anchor.name}: does not verify")
         except ManifestError as exc:
             reasons.append(f"{anchor.name}: {exc}")
     return BlockResult(index, kind, algorithm, kid, None,
                        "; ".join(reasons) or "no trust anchor given")
+
+
+def unsatisfied_anchors(envelope: Envelope, report: VerificationReport,
+                        anchors: Sequence[TrustAnchor]) -> list[TrustAnchor]:
+    """The anchors that verify no block of `envelope` (policy ``all``).
+
+    An anchor that verified some block in `report` (by position: names may repeat) is
+    satisfied; any other is tried against every block, since a block verified by one
+    anchor (or a COSE_Sign with several signers) may verify with another too.
+    """
+    used = {b.anchor_index for b in report.blocks if b.anchor_index is not None}
+    payload = envelope.authentication.digest.source or b""
+    return [anchor for position, anchor in enumerate(anchors)
+            if position not in used and not _verifies_any(envelope, payload, anchor)]
+
+
+def _verifies_any(envelope: Envelope, payload: bytes, anchor: TrustAnchor) -> bool:
+    for block in envelope.authentication.blocks:
+        message = block.message
+        if message.payload is not None and message.payload != payload:
+            continue
+        try:
+            if _verify_message(message, payload, anchor):
+                return True
+        except ManifestError:
+            continue
+    return False
 
 
 def _verify_message(message: object, payload: bytes, anchor: TrustAnchor) -> bool:
@@ -247,7 +303,8 @@ def _verify_message(message: object, payload: bytes, anchor: TrustAnchor) -> boo
 
 
 def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: bytes) -> bool:
-    """Verify a COSE signature (raw r||s for ECDSA) over `tbs` with a trust anchor.
+    """Verify a COSE signature (raw r||s for ECDSA, FIPS 204 encoding for ML-DSA) over
+    `tbs` with a trust anchor.
 
     Returns False for a wrong signature or a key that cannot make this algorithm's
     signatures (a P-384 key for ESP256, a secret for a signature).
@@ -259,6 +316,8 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
     try:
         # The anchor's curve is the algorithm's (checked above): an EdDSA algorithm
         # means an Ed25519 key, found without an ABC instance check.
+        if info.family == "mldsa":
+            return mldsa.verify(key, signature, tbs)  # RFC 9964 §4: pure, empty context
         if info.family == "eddsa":
             cast(ed25519.Ed25519PublicKey, key).verify(signature, tbs)
         else:

@@ -37,6 +37,7 @@ from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
 from suit.keys import TrustAnchor
+from suit.verify import VerificationPolicy
 from workbench.files import read_bytes
 from workbench.smp_flash import SmpFlashSettings, flash_smp
 
@@ -350,6 +351,7 @@ class VirtualDeviceSpec:
         device_id: The device's UUID (None: chosen at the first start, kept in the state).
         root: The directory file components (paths as ids) are installed under, for a
             Linux-class device (docs/linux-device.md); passed on, not used by this layer.
+        signature_policy: ``all``: every trust anchor must verify an envelope it installs.
     """
 
     state_dir: Path
@@ -363,6 +365,7 @@ class VirtualDeviceSpec:
     device_key: Path | None = None
     device_id: uuid.UUID | None = None
     root: Path | None = None
+    signature_policy: VerificationPolicy = VerificationPolicy.ANY
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -377,7 +380,7 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
         trust_anchors=anchors,
         device_id=None if spec.device_id is None else spec.device_id.bytes,
-        realtime=spec.baud is not None,
+        realtime=spec.baud is not None, signature_policy=spec.signature_policy,
         device_key=None if spec.device_key is None
         else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))
 

@@ -24,6 +24,7 @@ from fileio.toml import loads_toml
 from flasher.loader.device import DEFAULT_BATTERY_MWH
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from suit.errors import WorkbenchError
+from suit.verify import VerificationPolicy
 from workbench import flashing
 from workbench.project import values
 
@@ -37,7 +38,7 @@ MAX_BAUD: Final = 10_000_000
 MAX_FLASH_SIZE: Final = 1 << 32
 _SIZE_UNITS: Final = {"K": 1024, "M": 1024 * 1024}
 _DEVICE_KEYS: Final = frozenset({"vendor-id", "vendor-domain", "class-id", "model", "device-id",
-                                 "trust-anchors", "device-key"})
+                                 "trust-anchors", "device-key", "require"})
 _LOADER_KEYS: Final = frozenset({"port", "baud", "state", "root", "profile", "flash-size",
                                  "battery-mwh", "verbose"})
 
@@ -79,6 +80,8 @@ class LoaderSettings:
         flash_size: Bytes of flash instead of the profile's own.
         battery_mwh: The simulated battery's charge; -1: no gauge.
         verbose: Log every message at debug level (else sessions, at info).
+        signature_policy: ``all``: every trust anchor must verify an envelope (hybrid
+            signing); ``any`` (the default): one must.
     """
 
     vendor_id: uuid.UUID | None = None
@@ -94,6 +97,7 @@ class LoaderSettings:
     flash_size: int | None = None
     battery_mwh: int | None = None
     verbose: bool | None = None
+    signature_policy: VerificationPolicy | None = None
 
     def over(self, below: LoaderSettings) -> LoaderSettings:
         """These settings where given, `below`'s elsewhere (command line over file)."""
@@ -109,7 +113,8 @@ class LoaderSettings:
             self.trust_anchors or (), self.vendor_id or flashing.EXAMPLE_VENDOR_ID,
             self.class_id or flashing.EXAMPLE_CLASS_ID, self.baud, self.flash_size,
             None if battery < 0 else battery, device_key=self.device_key,
-            device_id=self.device_id, root=self.root)
+            device_id=self.device_id, root=self.root,
+            signature_policy=self.signature_policy or VerificationPolicy.ANY)
 
 
 def load_loader_config(path: Path) -> LoaderSettings:
@@ -157,7 +162,8 @@ def _identity(device: Mapping[str, Any], prefix: str, folder: Path) -> LoaderSet
         device_id=_optional(device, "device-id", prefix, _uuid),
         trust_anchors=_optional(device, "trust-anchors", prefix,
                                 lambda v, w: _key_files(v, w, folder)),
-        device_key=_optional(device, "device-key", prefix, lambda v, w: _key_file(v, w, folder)))
+        device_key=_optional(device, "device-key", prefix, lambda v, w: _key_file(v, w, folder)),
+        signature_policy=_optional(device, "require", prefix, _policy))
 
 
 def _loader(loader: Mapping[str, Any], prefix: str, folder: Path) -> dict[str, Any]:
@@ -250,6 +256,14 @@ def _integer(value: Any, where: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise LoaderConfigError(where, f"expected a whole number from {low} to {high}")
     return value
+
+
+def _policy(value: Any, where: str) -> VerificationPolicy:
+    text = _text(value, where)
+    try:
+        return VerificationPolicy(text)
+    except ValueError:
+        raise LoaderConfigError(where, f"expected \"any\" or \"all\", not {text!r}") from None
 
 
 def _profile(value: Any, where: str) -> str:

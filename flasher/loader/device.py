@@ -19,6 +19,11 @@ Construct it from a `DeviceConfig`::
 - ``battery_mwh``: the simulated battery's charge, which minimum-battery conditions
   (UM §5) compare against; default 4000 mWh (a charged coin-cell-class pack); None
   simulates a device without a gauge, where such conditions fail.
+- ``signature_policy``: ``any`` (default: one block verifies with one anchor) or ``all``
+  (every anchor in the store must verify a block, so a hybrid ESP256 + ML-DSA envelope
+  with either signature removed is refused). It governs installs; the bootloader's
+  check of an installed image at start stays ``any`` over current and retired anchors,
+  since after a key rotation the installed image is signed by keys since retired.
 
 It implements `DeviceBehaviour` (flasher/loader/contract.py), manifest first (RFC 9019 §3):
 `begin_update` authenticates, checks rollback, support and capacity and runs the Update
@@ -56,6 +61,7 @@ from flasher.messages import (
 )
 from suit import cbor
 from suit.keys import TrustAnchor
+from suit.verify import VerificationPolicy
 
 MAX_ENVELOPE_SIZE: Final = 64 * 1024
 
@@ -95,6 +101,8 @@ class DeviceConfig:
     max_envelope_size: int = MAX_ENVELOPE_SIZE
     #: PEM private key the device signs its SUIT reports with (None: reports go unsigned).
     device_key: bytes | None = None
+    #: Which trust anchors must verify an envelope before it is installed (module docstring).
+    signature_policy: VerificationPolicy = VerificationPolicy.ANY
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):

@@ -16,6 +16,7 @@ from flasher.loader.layout import Layout
 from flasher.loader.profiles import FlashProfile
 from flasher.loader.state import DeviceState, StateStore
 from flasher.messages import ComponentStatus, DeviceIdentity
+from suit.verify import VerificationPolicy
 
 
 class UpdateSettings(Protocol):
@@ -29,6 +30,9 @@ class UpdateSettings(Protocol):
 
     @property
     def reboot_after_update(self) -> bool: ...
+
+    @property
+    def signature_policy(self) -> VerificationPolicy: ...
 
 
 class UpdateTarget(Protocol):

@@ -144,7 +144,8 @@ class Updater:
                    for i, pem in enumerate(self.device.state.trust_anchors)]
         try:
             authenticated = authenticate(envelope, anchors,
-                                         max_size=self.device.config.max_envelope_size)
+                                         max_size=self.device.config.max_envelope_size,
+                                         policy=self.device.config.signature_policy)
         except ManifestError as exc:
             self._reference = unauthenticated_reference(
                 envelope, self.device.config.max_envelope_size)

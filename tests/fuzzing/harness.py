@@ -27,7 +27,7 @@ from suit.model import Envelope
 from suit.payloads import fetch_targets
 from suit.render import envelope_diag, inspect_summary, summary_text
 from suit.spans import locate
-from suit.verify import check_envelope, verify_envelope
+from suit.verify import VerificationPolicy, check_envelope, verify_envelope
 from tests.fixtures.vectors import HMAC_KEY, MANIFEST_SPEC, SPEC_KEY_PUBLIC, VECTORS
 from tests.fuzzing import hostile
 from tests.fuzzing.mutate import Mutator
@@ -49,13 +49,14 @@ def seeds() -> list[bytes]:
     found = sorted(Path(__file__).with_name("regressions").glob("*.cbor"))  # past findings
     return [p.read_bytes() for p in (*vectors, *found)] + [
         hostile.sequence_bomb(8), hostile.dependency_chain(4), hostile.foreign_cose(98),
-        hostile.foreign_cose(97)]
+        hostile.foreign_cose(97), hostile.mldsa_envelope()]
 
 
 def anchors() -> list[TrustAnchor]:
     return [TrustAnchor.from_pem(SPEC_KEY_PUBLIC.read_bytes(), "spec"),
             TrustAnchor.from_pem(DEPENDENCY_PUBLIC.read_bytes(), "dependency"),
-            TrustAnchor.from_secret(HMAC_KEY, "hmac")]
+            TrustAnchor.from_secret(HMAC_KEY, "hmac"),
+            TrustAnchor("mldsa", public_key=hostile.mldsa_key().public_key())]
 
 
 def _after_decode(envelope: Envelope, keys: list[TrustAnchor], reference: Envelope) -> Iterator[Callable[[], object]]:
@@ -71,7 +72,9 @@ def _after_decode(envelope: Envelope, keys: list[TrustAnchor], reference: Envelo
 def run_one(data: bytes, keys: list[TrustAnchor], reference: Envelope) -> list[str]:
     """Every entry point on `data`; the untyped exceptions, as one line each."""
     escaped: list[str] = []
-    steps: list[Callable[[], object]] = [lambda: locate(data), lambda: verify_envelope(data, keys)]
+    steps: list[Callable[[], object]] = [
+        lambda: locate(data), lambda: verify_envelope(data, keys),
+        lambda: verify_envelope(data, keys, VerificationPolicy.ALL)]
     for step in steps:
         _call(step, escaped)
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
+from cryptography.hazmat.primitives.asymmetric import mldsa
+
 from suit import cbor
 from suit.model import Command, Parameter
 
@@ -119,3 +121,28 @@ def raw_nesting(depth: int) -> list[bytes]:
     """Arrays, maps and tags nested `depth` deep in one bstr (cbor2's own depth limit)."""
     return [b"\x81" * depth + b"\x00", b"\xa1\x01" * depth + b"\x00",
             b"\xd8\x6b" * depth + b"\xa0", b"\xd8\x6b\xa1\x02" + b"\x81" * depth + b"\x00"]
+
+
+#: A fixed ML-DSA-65 seed (FIPS 204 key generation from a seed): the same key every run.
+MLDSA_SEED: Final = bytes(range(32))
+
+
+def mldsa_key() -> mldsa.MLDSA65PrivateKey:
+    """The fuzzer's ML-DSA-65 key, made from `MLDSA_SEED`."""
+    return mldsa.MLDSA65PrivateKey.from_seed_bytes(MLDSA_SEED)
+
+
+def _sign1(alg: int, signature: bytes) -> bytes:
+    return cbor.dumps(cbor.CBORTag(18, [cbor.dumps({1: alg}), {}, None, signature]))
+
+
+def mldsa_envelope(*, genuine: bool = True) -> bytes:
+    """An envelope with ML-DSA blocks (RFC 9964 ids): a genuine ML-DSA-65 signature over
+    its digest (unless `genuine` is false), then blocks that lie: alg -49 with a P-256
+    sized signature, -50 with an oversized one, -48 with none."""
+    manifest = _manifest(1)
+    digest = cbor.dumps([SHA256, hashlib.sha256(bstr_header(len(manifest)) + manifest).digest()])
+    tbs = cbor.dumps(["Signature1", cbor.dumps({1: -49}), b"", digest])
+    lies = (_sign1(-49, b"\x01" * 64), _sign1(-50, b"\x00" * 70_000), _sign1(-48, b""))
+    blocks = (_sign1(-49, mldsa_key().sign(tbs)), *lies) if genuine else lies
+    return envelope(manifest, blocks)

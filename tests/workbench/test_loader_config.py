@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from suit.verify import VerificationPolicy
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import ROOT, device_serve, suitwb
 from workbench.loader_config import LoaderConfigError, LoaderSettings, load_loader_config
@@ -171,3 +172,18 @@ def test_the_documented_example_file_is_valid(tmp_path: Path) -> None:
     settings = load_loader_config(write(tmp_path, example))
     assert (settings.port, settings.root) == ("/dev/ttyGS0", Path("/srv/suitwb"))
     assert settings.class_id == class_uuid(vendor_uuid("gateways.example.com"), "gw-7")
+
+
+def test_require_all_in_the_file_sets_the_device_policy(tmp_path: Path) -> None:
+    """`device.require` carries the hybrid-signing policy to the device; the option wins."""
+
+    config = tmp_path / "loader.toml"
+    config.write_text('[device]\nrequire = "all"\n')
+    settings = load_loader_config(config)
+    assert settings.device_spec().signature_policy is VerificationPolicy.ALL
+    given = LoaderSettings(signature_policy=VerificationPolicy.ANY)
+    assert given.over(settings).device_spec().signature_policy is VerificationPolicy.ANY
+    assert LoaderSettings().device_spec().signature_policy is VerificationPolicy.ANY
+    config.write_text('[device]\nrequire = "some"\n')
+    with pytest.raises(LoaderConfigError, match=r"device\.require"):
+        load_loader_config(config)

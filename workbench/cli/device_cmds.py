@@ -29,6 +29,7 @@ from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions
 from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD
+from suit.verify import VerificationPolicy
 from workbench import flashing
 from workbench.cli import logs
 from workbench.cli.capability_cmds import register_capabilities
@@ -131,6 +132,9 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--state", type=Path, help="state directory (default ./device-state)")
     serve.add_argument("--trust-anchor", action="append", type=Path, metavar="PEM",
                        help="a public key the device trusts; repeatable")
+    serve.add_argument("--require", choices=[p.value for p in VerificationPolicy],
+                       help="any (default): one trust anchor must verify an envelope; all: "
+                            "every trust anchor must (hybrid classical + ML-DSA signing)")
     serve.add_argument("--device-key", type=Path, metavar="PEM",
                        help="the device's own private key: it signs its SUIT reports "
                             "(COSE_Sign1); without it reports go unsigned")
@@ -385,7 +389,8 @@ def _serve_settings(args: argparse.Namespace) -> LoaderSettings:
         trust_anchors=None if args.trust_anchor is None else tuple(args.trust_anchor),
         device_key=args.device_key, port=args.port, baud=args.baud, state=args.state,
         profile=args.profile, flash_size=args.flash_size,
-        battery_mwh=args.battery_mwh, verbose=True if args.verbose + args.device_verbose else None)
+        battery_mwh=args.battery_mwh, verbose=True if args.verbose + args.device_verbose else None,
+        signature_policy=None if args.require is None else VerificationPolicy(args.require))
     return given.over(load_loader_config(args.config)) if args.config else given
 
 

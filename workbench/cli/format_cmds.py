@@ -10,7 +10,12 @@ from typing import Any
 from fileio import MAX_KEY_FILE
 from suit.errors import DecodeError, ManifestError, VerificationError
 from suit.keys import TrustAnchor
-from suit.verify import VerificationReport, describe_algorithm, verify_envelope
+from suit.verify import (
+    VerificationPolicy,
+    VerificationReport,
+    describe_algorithm,
+    verify_envelope,
+)
 from workbench.errors import FileAccessError
 from workbench.files import read_bytes, read_envelope
 
@@ -31,6 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="a trusted public key (PEM or COSE_Key); repeatable")
     verify.add_argument("--secret-hex", action="append", default=[], metavar="HEX",
                         help="a trusted HMAC secret in hex (COSE_Mac0); repeatable")
+    verify.add_argument("--require", choices=[p.value for p in VerificationPolicy],
+                        default=VerificationPolicy.ANY.value,
+                        help="any (default): one block verifies with one key; all: every "
+                             "--key / --secret-hex must verify a block (hybrid signatures)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     verify.set_defaults(func=run_verify)
 
@@ -51,7 +60,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         anchors = _anchors(args)
-        report = verify_envelope(read_envelope(args.file), anchors)
+        report = verify_envelope(read_envelope(args.file), anchors,
+                                 VerificationPolicy(args.require))
     except (VerificationError, ManifestError, FileAccessError) as exc:
         status = exc.exit_status if isinstance(exc, VerificationError) else 2
         result = "failed" if status == 1 else "malformed" if isinstance(exc, DecodeError) else "error"

@@ -17,9 +17,17 @@ from signing.algorithms import kind_for_algorithm, parse_algorithm
 from signing.audit import SigningAuditLog
 from signing.envelope import BlockPolicy
 from signing.errors import KeyReferenceError, ModuleNotFound, PinUnavailable, TokenError
+from signing.external import signing_request
 from signing.files import write_atomic
 from signing.keyref import Pkcs11Uri, parse_key_reference
-from signing.management import FORMATS, export_public, generate, inventory
+from signing.management import (
+    FORMATS,
+    export_public,
+    generate,
+    generate_file_key,
+    inventory,
+    parse_kind,
+)
 from signing.pin import PinRequest
 from signing.token import SOFTHSM_MODULE, find_modules
 from suit.cose import CoseAlgorithm, algorithm_name
@@ -61,10 +69,12 @@ def _register_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                        "--import-signature.")
     p.add_argument("input", type=Path, metavar="IN", help="the envelope to sign")
     p.add_argument("-o", "--output", type=Path, metavar="OUT", help="the signed envelope")
-    p.add_argument("--key", metavar="REF", help="key file or pkcs11: URI (for external "
-                   "signing: the public key PEM or COSE_Key)")
+    p.add_argument("--key", metavar="REF", action="append", default=[],
+                   help="key file or pkcs11: URI (for external signing: the public key PEM "
+                   "or COSE_Key); repeat it to add one block per key (hybrid: a classical "
+                   "and an ML-DSA key)")
     p.add_argument("--alg", metavar="ALG", help="ESP256 (default for P-256), ES256, ESP384, "
-                   "ES384, Ed25519, EdDSA, HMAC-256-256")
+                   "ES384, Ed25519, EdDSA, HMAC-256-256, ML-DSA-44/65/87 (an ML-DSA key's own)")
     p.add_argument("--policy", choices=[m.value for m in BlockPolicy], default="refuse",
                    help="when a block for the same key exists (default: refuse)")
     p.add_argument("--operator", metavar="NAME",
@@ -88,11 +98,14 @@ def _require(value: object, option: str, why: str) -> None:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    _require(args.key, "--key", "to sign")
+    _require(args.key or None, "--key", "to sign")
+    if (args.export_tbs or args.import_signature) and len(args.key) != 1:
+        raise KeyReferenceError("external signing takes exactly one --key",
+                                hint="Export and import each external signer's block in turn.")
     if args.export_tbs is not None:
-        tbs = export_tbs_file(args.input, args.export_tbs, Path(args.key), _algorithm(args))
+        tbs = export_tbs_file(args.input, args.export_tbs, Path(args.key[0]), _algorithm(args))
         print(f"wrote {len(tbs.data)} bytes to be signed ({algorithm_name(tbs.algorithm.algorithm)})"
-              f" to {args.export_tbs}")
+              f" to {args.export_tbs}; sign them with {signing_request(tbs.algorithm)}")
         return 0
     _require(args.output, "-o/--output", "to sign")
     policy = BlockPolicy(args.policy)
@@ -100,17 +113,20 @@ def _sign(args: argparse.Namespace) -> int:
     audit = SigningAuditLog(pins=pins)
     if args.import_signature is not None:
         outcome = import_signature_file(args.input, args.output, args.import_signature,
-                                        Path(args.key), audit, algorithm=_algorithm(args),
+                                        Path(args.key[0]), audit, algorithm=_algorithm(args),
                                         policy=policy, operator=args.operator)
-        identity, blocks, seq = outcome.signed.identity, outcome.blocks, outcome.audit_seq
+        identities, blocks = [outcome.signed.identity], outcome.blocks
+        seqs = [outcome.audit_seq]
     else:  # the same use case as the GUI's sign panel: sign, verify, record, write
         options = SignOptions(_algorithm(args), args.operator, make_directory=False)
-        result = sign_release(_log_progress, args.input, args.output, [args.key], pins, policy,
+        result = sign_release(_log_progress, args.input, args.output, args.key, pins, policy,
                               audit, options)
-        identity = result.signatures[-1].identity
-        blocks, seq = len(result.report.blocks), result.audit_seqs[-1]
-    print(f"signed {args.output}: {algorithm_name(identity.algorithm.algorithm)}, kid "
-          f"{identity.kid.hex()}, {blocks} authentication block(s), verified, audit record {seq}")
+        identities = [one.identity for one in result.signatures]
+        blocks, seqs = len(result.report.blocks), list(result.audit_seqs)
+    signers = "; ".join(f"{algorithm_name(i.algorithm.algorithm)}, kid {i.kid.hex()}"
+                        for i in identities)
+    print(f"signed {args.output}: {signers}, {blocks} authentication block(s), verified, "
+          f"audit record{'s' if len(seqs) > 1 else ''} {', '.join(map(str, seqs))}")
     return 0
 
 
@@ -127,12 +143,22 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--login", action="store_true",
                    help="log in to show private and secret keys too (asks for the PIN)")
     p.set_defaults(func=_keys_list)
-    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token")
-    p.add_argument("--key", required=True, metavar="URI",
-                   help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
-    p.add_argument("--alg", required=True, metavar="ALG",
+    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token, or a "
+                        "software key file (-o)",
+                        description="In a token: --key URI and --alg. As a PKCS#8 PEM file "
+                        "(mode 0600, never overwritten): -o FILE and --type, for example "
+                        "--type ml-dsa-65.")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--key", metavar="URI",
+                       help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
+    where.add_argument("-o", "--output", type=Path, metavar="FILE",
+                       help="write a new software private key here (PKCS#8 PEM)")
+    p.add_argument("--alg", metavar="ALG",
                    help="what it will sign: ESP256/ES256 (P-256), ESP384/ES384 (P-384), "
-                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret)")
+                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret), ML-DSA-44/65/87")
+    p.add_argument("--type", dest="key_type", metavar="TYPE",
+                   help="the key type instead of --alg: p-256, p-384, ed25519, ml-dsa-44, "
+                   "ml-dsa-65, ml-dsa-87")
     p.set_defaults(func=_keys_generate)
     p = keys.add_parser("export", help="export a public key (never a private or secret one)")
     p.add_argument("--key", required=True, metavar="REF", help="key file or pkcs11: URI")
@@ -168,13 +194,24 @@ def _keys_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_kind(args: argparse.Namespace) -> str:
+    if (args.alg is None) == (args.key_type is None):
+        raise KeyReferenceError("keys generate needs one of --alg and --type",
+                                hint="For example --type ml-dsa-65 or --alg ESP256.")
+    return parse_kind(args.key_type) if args.key_type else kind_for_algorithm(parse_algorithm(args.alg))
+
+
 def _keys_generate(args: argparse.Namespace) -> int:
+    kind = _key_kind(args)
+    if args.output is not None:
+        _public, kid = generate_file_key(args.output, kind)
+        print(f"generated {kind} private key {args.output} (PKCS#8 PEM, mode 0600), kid "
+              f"{kid.hex()}; `suitwb keys export --key {args.output}` gives its public key")
+        return 0
     ref = parse_key_reference(args.key)
     if not isinstance(ref, Pkcs11Uri):
-        raise KeyReferenceError("keys generate needs a pkcs11: URI",
-                                hint="Keys are generated inside a token; software keys can be "
-                                     "made with `openssl genpkey`.")
-    kind = kind_for_algorithm(parse_algorithm(args.alg))
+        raise KeyReferenceError("keys generate --key needs a pkcs11: URI",
+                                hint="For a software key file use -o FILE --type TYPE.")
     info = generate(ref, kind, TerminalPinProvider())
     print(f"generated {info.kind} {info.object_type} key {info.label!r} id {info.key_id.hex()}"
           f" on token {ref.token!r}")
