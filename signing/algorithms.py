@@ -12,13 +12,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from signing.errors import KeyReferenceError, WrongKeyType
 from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm, SignatureAlgorithm, algorithm_name
+from suit.hsslms import HssLmsPublicKey
 
 #: Key kinds: the curve of an asymmetric key, or ``secret`` for an HMAC key.
 P256: Final = "P-256"
 P384: Final = "P-384"
 ED25519: Final = "Ed25519"
 SECRET: Final = "secret"  # noqa: S105 - the name of a key kind, not a password
-KEY_KINDS: Final = (P256, P384, ED25519, SECRET)
+HSS_LMS: Final = "HSS-LMS"  # stateful hash-based keys (signing.hsslms)
+KEY_KINDS: Final = (P256, P384, ED25519, SECRET, HSS_LMS)
 
 #: The algorithm used when none is asked for: the fully specified one (RFC 9864).
 DEFAULT_ALGORITHM: Final[dict[str, CoseAlgorithm]] = {
@@ -26,6 +28,7 @@ DEFAULT_ALGORITHM: Final[dict[str, CoseAlgorithm]] = {
     P384: CoseAlgorithm.ESP384,
     ED25519: CoseAlgorithm.ED25519,
     SECRET: CoseAlgorithm.HMAC_256_256,
+    HSS_LMS: CoseAlgorithm.HSS_LMS,
 }
 
 _CURVE_NAMES: Final = {"secp256r1": P256, "secp384r1": P384}
@@ -61,6 +64,8 @@ def key_kind(public_key: object) -> str:
         raise WrongKeyType("key", f"{public_key.curve.name} EC", "any SUIT algorithm")
     if isinstance(public_key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
         return ED25519
+    if isinstance(public_key, HssLmsPublicKey):
+        return HSS_LMS
     raise WrongKeyType("key", type(public_key).__name__, "any SUIT algorithm")
 
 

@@ -12,6 +12,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from signing import hsslms
 from signing.algorithms import SECRET, key_kind
 from signing.cose_key import thumbprint
 from signing.errors import (
@@ -24,6 +25,7 @@ from signing.errors import (
     WrongKeyType,
 )
 from signing.external import load_public_key
+from signing.hsslms import is_hss_lms_file
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
 from signing.signer import PublicKey
@@ -36,6 +38,7 @@ from signing.token_keys import (
     list_keys,
     list_tokens,
 )
+from suit.hsslms import HssLmsPublicKey
 from suit.keys import encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
@@ -101,6 +104,9 @@ def public_key_for(ref: KeyRef, pins: PinProvider | None) -> tuple[PublicKey, by
         ExportRefused: `ref` names a private (``type=private``) or secret key.
     """
     if isinstance(ref, FileKeyRef):
+        if is_hss_lms_file(ref.path):  # a stateful private key: its public half is exported
+            public_hss = hsslms.load(ref.path).public_key
+            return public_hss, thumbprint(public_hss)
         try:
             public = load_public_key(ref.path)
         except WrongKeyType as exc:
@@ -127,4 +133,7 @@ def export_public(ref: KeyRef, fmt: str, pins: PinProvider | None) -> bytes:
     key_kind(public)  # refuses curves SUIT does not use
     if fmt == "cose":
         return encode_cose_key(public, kid)
+    if isinstance(public, HssLmsPublicKey):
+        raise KeyReferenceError("HSS-LMS public keys are exported as COSE_Key only",
+                                hint="Add --format cose.")
     return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

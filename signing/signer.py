@@ -14,8 +14,9 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit.cose import SignatureAlgorithm
+from suit.hsslms import HssLmsPublicKey
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | HssLmsPublicKey
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,8 @@ class SignatureAlgorithm:
 
     Attributes:
         algorithm: The COSE identifier.
-        family: ``ecdsa``, ``eddsa`` or ``hmac``.
-        curve: ``P-256``, ``P-384``, ``Ed25519`` or None (HMAC).
+        family: ``ecdsa``, ``eddsa``, ``hmac`` or ``hss-lms``.
+        curve: ``P-256``, ``P-384``, ``Ed25519``, ``HSS-LMS`` (the key kind) or None (HMAC).
         hash_name: The hash the algorithm applies (``sha256``...), None for EdDSA.
         deprecated: Deprecated by RFC 9864 in favour of a fully specified identifier.
     """
@@ -102,6 +102,8 @@ SIGNATURE_ALGORITHMS: Final[Mapping[int, SignatureAlgorithm]] = {
         SignatureAlgorithm(CoseAlgorithm.ED25519, "eddsa", "Ed25519", None),
         SignatureAlgorithm(CoseAlgorithm.EDDSA, "eddsa", "Ed25519", None, deprecated=True),
         SignatureAlgorithm(CoseAlgorithm.HMAC_256_256, "hmac", None, "sha256"),
+        # RFC 8778: hash-based and stateful; the key kind names the family (suit.hsslms).
+        SignatureAlgorithm(CoseAlgorithm.HSS_LMS, "hss-lms", "HSS-LMS", "sha256"),
     )
 }
 

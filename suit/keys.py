@@ -14,13 +14,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from suit import cbor
 from suit.checks import expect_bytes, expect_int, expect_map
 from suit.errors import DecodeError, TrustAnchorError
+from suit.hsslms import HssLmsPublicKey
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | HssLmsPublicKey
 
 # COSE_Key labels and values (RFC 9052 §7.1, RFC 9053 §7).
 KTY, KID, ALG = 1, 2, 3
 CRV, X, Y, K = -1, -2, -3, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
+# RFC 8778 §2.2: key type HSS-LMS (5) with its public key under label -1 ("pub").
+KTY_HSS_LMS, HSS_LMS_PUB = 5, -1
 _EC_CURVES: Final = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
 _CURVE_IDS: Final = {"secp256r1": 1, "secp384r1": 2, "secp521r1": 3}
 CRV_ED25519: Final = 6
@@ -63,6 +66,8 @@ class TrustAnchor:
         verification with this anchor asks)."""
         if isinstance(self.public_key, ec.EllipticCurvePublicKey):
             return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
+        if isinstance(self.public_key, HssLmsPublicKey):
+            return "HSS-LMS"
         return "Ed25519" if self.public_key is not None else None
 
     @classmethod
@@ -135,6 +140,9 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
     kid = expect_bytes(kid, f"{name}/kid") if kid is not None else None
     if kty == KTY_SYMMETRIC:
         return TrustAnchor.from_secret(expect_bytes(key.get(K), f"{name}/k"), name, kid)
+    if kty == KTY_HSS_LMS:
+        pub = expect_bytes(key.get(HSS_LMS_PUB), f"{name}/pub")
+        return TrustAnchor(name, public_key=HssLmsPublicKey.parse(pub, f"{name}/pub"), kid=kid)
     crv = expect_int(key.get(CRV), f"{name}/crv")
     x = expect_bytes(key.get(X), f"{name}/x")
     try:
@@ -153,7 +161,9 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
 def cose_key_value(public_key: PublicKey, kid: bytes | None = None) -> dict[int, Any]:
     """A public key -> a COSE_Key map (no private members, ever)."""
     key: dict[int, Any]
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
+    if isinstance(public_key, HssLmsPublicKey):
+        key = {KTY: KTY_HSS_LMS, HSS_LMS_PUB: public_key.encoded}
+    elif isinstance(public_key, ed25519.Ed25519PublicKey):
         from cryptography.hazmat.primitives import serialization
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key = {KTY: KTY_OKP, CRV: CRV_ED25519, X: raw}

@@ -23,6 +23,7 @@ from signing.management import FORMATS, export_public, generate, inventory
 from signing.pin import PinRequest
 from signing.token import SOFTHSM_MODULE, find_modules
 from suit.cose import CoseAlgorithm, algorithm_name
+from workbench.cli.hsslms_cmds import add_hss_lms_options, generate_hss_lms, print_hss_lms_keys
 from workbench.signing import (
     SignOptions,
     export_tbs_file,
@@ -64,7 +65,7 @@ def _register_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--key", metavar="REF", help="key file or pkcs11: URI (for external "
                    "signing: the public key PEM or COSE_Key)")
     p.add_argument("--alg", metavar="ALG", help="ESP256 (default for P-256), ES256, ESP384, "
-                   "ES384, Ed25519, EdDSA, HMAC-256-256")
+                   "ES384, Ed25519, EdDSA, HMAC-256-256, HSS-LMS (an HSS-LMS key file)")
     p.add_argument("--policy", choices=[m.value for m in BlockPolicy], default="refuse",
                    help="when a block for the same key exists (default: refuse)")
     p.add_argument("--operator", metavar="NAME",
@@ -127,12 +128,15 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--login", action="store_true",
                    help="log in to show private and secret keys too (asks for the PIN)")
     p.set_defaults(func=_keys_list)
-    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token")
+    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token, or a "
+                        "stateful HSS-LMS key file")
     p.add_argument("--key", required=True, metavar="URI",
-                   help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
-    p.add_argument("--alg", required=True, metavar="ALG",
+                   help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key; "
+                   "with --type hss-lms, the new private key file")
+    p.add_argument("--alg", metavar="ALG",
                    help="what it will sign: ESP256/ES256 (P-256), ESP384/ES384 (P-384), "
                    "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret)")
+    add_hss_lms_options(p)
     p.set_defaults(func=_keys_generate)
     p = keys.add_parser("export", help="export a public key (never a private or secret one)")
     p.add_argument("--key", required=True, metavar="REF", help="key file or pkcs11: URI")
@@ -165,10 +169,14 @@ def _keys_list(args: argparse.Namespace) -> int:
             if not entry.keys:
                 print("    (no keys visible" + ("" if entry.logged_in else "; --login shows "
                                                  "private and secret keys") + ")")
+    print_hss_lms_keys()
     return 0
 
 
 def _keys_generate(args: argparse.Namespace) -> int:
+    if args.type == "hss-lms":
+        return generate_hss_lms(args)
+    _require(args.alg, "--alg", "to generate a token key")
     ref = parse_key_reference(args.key)
     if not isinstance(ref, Pkcs11Uri):
         raise KeyReferenceError("keys generate needs a pkcs11: URI",
