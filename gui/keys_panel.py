@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.stateful_keys_view import StatefulKeysView
 from gui.workers import JobRunner, Progress
 from signing import management
 from signing.keyref import Pkcs11Uri
@@ -196,9 +197,12 @@ class KeysPanel(QWidget):
         for widget in (QLabel("Label"), self.label, self.kind, self.generate_button,
                        QLabel("Format"), self.format, self.export_button):
             row.addWidget(widget)
+        self.stateful = StatefulKeysView(runner)
+        self.stateful.failed.connect(self.failed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser, 1)
         layout.addWidget(box)
+        layout.addWidget(self.stateful)
 
     def generate(self) -> None:
         """Generate a key labelled as typed in the selected token (PIN asked)."""

@@ -128,7 +128,7 @@ def generate(path: Path, lms: LmsType, lmots: LmotsType, levels: int = 1,
         trees.append(replace(child, signature=parent.sign(parent.next_q, child.public_key)))
     state = KeyState(tuple(trees), 0, os.urandom(16), Binding(host_id(), _real(path)))
     write_atomic(path, encode_state(state), mode=0o600)
-    _record(log or journal(), state, "generate")
+    record(log or journal(), state, "generate")
     return state
 
 
@@ -310,7 +310,7 @@ class HssLmsSigner:
         write_atomic(self._path, encode_state(done.state), mode=0o600,
                      before_publish=lambda: crash_point(f"{event}: durable, not yet renamed"))
         crash_point(f"{event}: written")
-        _record(self._log, done.state, event)
+        record(self._log, done.state, event)
         crash_point(f"{event}: journaled")
         return done
 
@@ -318,7 +318,8 @@ class HssLmsSigner:
         """Nothing is held between signatures (the state is read under the lock each time)."""
 
 
-def _record(log: HashChainedLog, state: KeyState, event: str) -> None:
+def record(log: HashChainedLog, state: KeyState, event: str) -> None:
+    """Journal that `state` was written (`event` says why)."""
     log.append({"time_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                 "host": state.binding.host, "key_path": state.binding.path,
                 "kid": thumbprint(state.public_key).hex(), "event": event,
