@@ -40,6 +40,7 @@ from signing.errors import (
     KeyFileError,
     KeyStateCopied,
     KeyStateRestored,
+    SigningError,
     StatefulKeyRefused,
     WrongKeyType,
 )
@@ -182,11 +183,15 @@ def status(path: Path, log: HashChainedLog | None = None) -> KeyStatus:
 
 def known_keys(log: HashChainedLog | None = None) -> list[str]:
     """The key files this machine's journal names, latest path per key, in first-seen order."""
+    log = log or journal()
+    if not log.path.exists():  # looking must not create the journal
+        return []
     paths: dict[str, str] = {}
     try:
-        for record in (log or journal()).records():
+        for record in log.records():
             paths[record.fields["kid"]] = record.fields["key_path"]
-    except FileAccessError:
+    except (FileAccessError, SigningError) as exc:
+        logger.warning("cannot read the HSS-LMS state journal %s: %s", log.path, exc)
         return []
     return list(dict.fromkeys(paths.values()))
 
