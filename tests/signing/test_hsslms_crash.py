@@ -91,3 +91,23 @@ def test_killed_at_every_step_no_index_is_used_twice(tmp_path: Path,
     next_q = {t.identifier.hex(): t.next_q for t in after.trees}
     for identifier, q in uses:
         assert identifier not in next_q or int(q) < next_q[identifier]
+
+
+def test_concurrent_signers_never_share_an_index(tmp_path: Path) -> None:
+    """Six processes sign with one key at once: the lock beside the key file serialises
+    the reservations, so each gets its own leaf."""
+    data, key, ledger = tmp_path / "data", tmp_path / "k.hss", tmp_path / "ledger"
+    state, _ = small_key(key, data)
+    env = {**os.environ, "SUITWB_DATA_DIR": str(data), "LEDGER": str(ledger)}
+    children = [subprocess.Popen([sys.executable, "-m", "tests.signing.hsslms_crash_child",
+                                  str(key), f"release {n}", str(tmp_path / f"sig{n}")],
+                                 cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+                for n in range(6)]
+    for child in children:
+        assert child.wait(timeout=60) == 0, child.stderr.read() if child.stderr else ""
+        if child.stderr:
+            child.stderr.close()
+    leaves = [line.split()[1] for line in ledger.read_text().splitlines()]
+    assert sorted(leaves, key=int) == [str(q) for q in range(6)]
+    for n in range(6):
+        assert verify_hss(state.public_key, f"release {n}".encode(), (tmp_path / f"sig{n}").read_bytes())
