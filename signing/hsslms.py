@@ -155,11 +155,12 @@ def check(state: KeyState, path: Path, log: HashChainedLog) -> None:
     if state.binding.host != host_id() or state.binding.path != _real(path):
         raise KeyStateCopied(name, "was generated as another file or on another machine")
     kid = thumbprint(state.public_key).hex()
-    last = next((r.fields for r in reversed(log.records()) if r.fields["kid"] == kid), None)
-    if last is None:
+    found = log.last_matching("kid", kid)
+    if found is None:
         raise KeyStateCopied(name, "this machine's state journal has no record of the key")
-    serial = int(last["serial"])
-    if state.serial < serial or (state.serial == serial and state.state_id.hex() != last["state_id"]):
+    serial = int(found.fields["serial"])
+    if state.serial < serial or (state.serial == serial
+                                 and state.state_id.hex() != found.fields["state_id"]):
         raise KeyStateRestored(name, f"state {state.serial} is older than state {serial} "
                                      "that this machine recorded (restored from a backup?)")
     if state.serial > serial + 1:  # one write may precede its record (a crash between)

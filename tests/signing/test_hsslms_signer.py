@@ -133,3 +133,15 @@ def test_open_signer_refuses_another_algorithm_for_an_hss_key(tmp_path: Path) ->
     small_key(tmp_path / "k.hss", tmp_path / "data")
     with pytest.raises(WrongKeyType):
         open_signer(str(tmp_path / "k.hss"), CoseAlgorithm.ESP256)
+
+
+def test_the_journal_finds_a_keys_latest_record(tmp_path: Path) -> None:
+    state, log = small_key(tmp_path / "a.hss", tmp_path / "data")
+    small_key(tmp_path / "b.hss", tmp_path / "data")
+    kid = hsslms.thumbprint(state.public_key).hex()
+    hsslms.HssLmsSigner(tmp_path / "a.hss", log).sign(b"m")
+    found = log.last_matching("kid", kid)
+    assert found is not None and found.fields["serial"] == "1" and found.seq == 3
+    assert log.last_matching("kid", "00" * 32) is None
+    with pytest.raises(ValueError, match="not a field"):
+        log.last_matching("kid = kid OR 1", "x")
