@@ -4,6 +4,7 @@ stateful keys `keys list` shows with their remaining signatures."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from signing import hsslms
@@ -38,7 +39,11 @@ def generate_hss_lms(args: argparse.Namespace) -> int:
                                 hint="Give --key a new file path, e.g. --key release.hss")
     path = Path(args.key)
     public_path = args.public or path.with_name(path.name + ".pub.cose")
-    state = hsslms.generate(path, LMS_BY_NAME[args.lms], LMOTS_BY_NAME[args.lmots], args.levels)
+    lms = LMS_BY_NAME[args.lms]
+    # Every leaf of each tree is an LM-OTS key to compute: H10 takes seconds, H15 minutes.
+    print(f"generating {args.levels} tree(s) of {2 ** lms.h} one-time keys...", file=sys.stderr,
+          flush=True)
+    state = hsslms.generate(path, lms, LMOTS_BY_NAME[args.lmots], args.levels)
     public = state.public_key
     write_atomic(public_path, encode_cose_key(public, thumbprint(public)))
     print(f"generated HSS-LMS key {path} ({args.levels} level(s) of {args.lms}, {args.lmots}): "
