@@ -145,3 +145,20 @@ def test_the_journal_finds_a_keys_latest_record(tmp_path: Path) -> None:
     assert log.last_matching("kid", "00" * 32) is None
     with pytest.raises(ValueError, match="not a field"):
         log.last_matching("kid = kid OR 1", "x")
+
+
+def test_a_classical_and_an_hss_lms_block_in_one_envelope(tmp_path: Path) -> None:
+    """Hybrid-ready: ESP256 then HSS-LMS blocks side by side, each verifying with its key."""
+    from signing.envelope import sign_envelope
+    from suit.codec import decode_envelope
+    from suit.keys import TrustAnchor
+    from suit.verify import check_envelope
+    from tests.fixtures.vectors import SPEC_KEY_PRIVATE, SPEC_KEY_PUBLIC
+    state, log = small_key(tmp_path / "k.hss", tmp_path / "data")
+    envelope = decode_envelope(EXAMPLE.read_bytes())
+    first = sign_envelope(envelope, open_signer(str(SPEC_KEY_PRIVATE)))
+    both = sign_envelope(decode_envelope(first.data), hsslms.HssLmsSigner(tmp_path / "k.hss", log))
+    anchors = [TrustAnchor.load(Path(SPEC_KEY_PUBLIC).read_bytes(), "p256"),
+               TrustAnchor("hss", public_key=state.public_key)]
+    report = check_envelope(decode_envelope(both.data), anchors)
+    assert [(b.algorithm, b.verified_by) for b in report.blocks] == [(-9, "p256"), (-46, "hss")]
