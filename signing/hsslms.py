@@ -297,6 +297,7 @@ class HssLmsSigner:
             state = self._sign_renewed(done)
             bottom = state.trees[-1].sign(done.q, tbs)
             crash_point("signed")
+            self._identity = replace(self._identity, key_reference=state_reference(self._path, state))
             return hss_signature(state.trees, bottom)
 
     def _sign_renewed(self, done: Reservation) -> KeyState:
@@ -322,6 +323,12 @@ class HssLmsSigner:
 
     def close(self) -> None:
         """Nothing is held between signatures (the state is read under the lock each time)."""
+
+
+def state_reference(path: Path, state: KeyState) -> str:
+    """How the audit log names the key after a signature: its file and the state (serial
+    and id, as the journal records them) the signature was made under."""
+    return f"{path} (HSS-LMS state {state.serial} {state.state_id.hex()})"
 
 
 def record(log: HashChainedLog, state: KeyState, event: str) -> None:

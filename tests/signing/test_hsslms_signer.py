@@ -125,6 +125,12 @@ def test_cli_generate_sign_verify_list(tmp_path: Path) -> None:
     assert "COSE_Sign1 HSS-LMS" in inspected
     listed = suitwb("keys", "list", data_dir=data, check=False).stdout
     assert f"{key}" in listed and "31 of 32 signatures left" in listed
+    # The audit record names the state the signature was made under, as the journal does.
+    state = hsslms.load(key)
+    audit = suitwb("audit", "show", data_dir=data).stdout
+    assert f"key {key} (HSS-LMS state 1 {state.state_id.hex()})" in audit
+    found = hsslms.journal(data).last_matching("kid", hsslms.thumbprint(state.public_key).hex())
+    assert found is not None and found.fields["state_id"] == state.state_id.hex()
 
 
 def test_open_signer_refuses_another_algorithm_for_an_hss_key(tmp_path: Path) -> None:
