@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.key_files import KeyFilesBox
+from gui.stateful_keys_view import StatefulKeysView
 from gui.tables import fill_table, make_table
 from gui.workers import JobRunner, Progress
 from signing import management
@@ -176,10 +177,13 @@ class KeysPanel(QWidget):
             row.addWidget(widget)
         self.files = KeyFilesBox(runner)
         self.files.failed.connect(self.failed)
+        self.stateful = StatefulKeysView(runner)
+        self.stateful.failed.connect(self.failed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser, 1)
         layout.addWidget(box)
         layout.addWidget(self.files)
+        layout.addWidget(self.stateful)
 
     def generate(self) -> None:
         """Generate a key labelled as typed in the selected token (PIN asked)."""

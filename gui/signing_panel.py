@@ -150,7 +150,7 @@ class SigningPanel(QWidget):
             self.add_key(key_uri(*chosen), algorithm_name(default) if default else None)
 
     def _add_key_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Signing key", "", "Keys (*.pem *.cose *.key);;All files (*)")
+        name, _ = QFileDialog.getOpenFileName(self, "Signing key", "", "Keys (*.pem *.cose *.key *.hss);;All files (*)")
         if name:
             self.add_key(name)
 

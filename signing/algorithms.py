@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from signing.errors import KeyReferenceError, WrongKeyType
 from suit import mldsa
 from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm, SignatureAlgorithm, algorithm_name
+from suit.hsslms import HssLmsPublicKey
 
 #: Key kinds: the curve of an asymmetric key, or ``secret`` for an HMAC key.
 P256: Final = "P-256"
@@ -24,7 +25,8 @@ ML_DSA_44: Final = "ML-DSA-44"
 ML_DSA_65: Final = "ML-DSA-65"
 ML_DSA_87: Final = "ML-DSA-87"
 ML_DSA_KINDS: Final = (ML_DSA_44, ML_DSA_65, ML_DSA_87)
-KEY_KINDS: Final = (P256, P384, ED25519, SECRET, *ML_DSA_KINDS)
+HSS_LMS: Final = "HSS-LMS"  # stateful hash-based keys (signing.hsslms)
+KEY_KINDS: Final = (P256, P384, ED25519, SECRET, *ML_DSA_KINDS, HSS_LMS)
 
 #: The algorithm used when none is asked for: the fully specified one (RFC 9864).
 DEFAULT_ALGORITHM: Final[dict[str, CoseAlgorithm]] = {
@@ -35,6 +37,7 @@ DEFAULT_ALGORITHM: Final[dict[str, CoseAlgorithm]] = {
     ML_DSA_44: CoseAlgorithm.ML_DSA_44,
     ML_DSA_65: CoseAlgorithm.ML_DSA_65,
     ML_DSA_87: CoseAlgorithm.ML_DSA_87,
+    HSS_LMS: CoseAlgorithm.HSS_LMS,
 }
 
 _CURVE_NAMES: Final = {"secp256r1": P256, "secp384r1": P384}
@@ -70,6 +73,8 @@ def key_kind(public_key: object) -> str:
         raise WrongKeyType("key", f"{public_key.curve.name} EC", "any SUIT algorithm")
     if isinstance(public_key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
         return ED25519
+    if isinstance(public_key, HssLmsPublicKey):
+        return HSS_LMS
     params = mldsa.parameter_set_of(public_key)
     if params is not None:
         return params.name

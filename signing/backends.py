@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from signing.hsslms import is_hss_lms_file, open_hss_lms_signer
 from signing.keyref import FileKeyRef, KeyRef, parse_key_reference
 from signing.pin import PinProvider
 from signing.signer import Signer
@@ -22,5 +23,7 @@ def open_signer(ref: KeyRef | str, algorithm: CoseAlgorithm | None = None,
     if isinstance(ref, str):
         ref = parse_key_reference(ref)
     if isinstance(ref, FileKeyRef):
+        if is_hss_lms_file(ref.path):  # a stateful key: its own signer (signing.hsslms)
+            return open_hss_lms_signer(ref.path, algorithm)
         return open_software_signer(ref, algorithm, pins)
     return open_pkcs11_signer(ref, algorithm, pins)

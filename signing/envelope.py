@@ -143,4 +143,6 @@ def sign_envelope(envelope: Envelope, signer: Signer,
     tbs = to_be_signed(envelope, identity.algorithm, identity.kid)
     block = build_block(tbs, signer.sign(tbs.data))
     signed = attach_block(envelope, block, identity.kid, policy)
-    return SignedEnvelope(encode_envelope(signed), block, tbs, identity)
+    # Asked again after signing: a stateful signer names the state it signed under, which
+    # the audit log then records (signing.hsslms); kid and algorithm never change.
+    return SignedEnvelope(encode_envelope(signed), block, tbs, signer.identity)

@@ -263,3 +263,41 @@ class EnvelopeFileError(SigningError):
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
         self.path = path
+
+
+class StatefulKeyRefused(SigningError):
+    """An HSS-LMS private key that must not sign: using it could reuse a one-time key,
+    which lets anybody forge signatures (RFC 8554 §9).
+
+    Attributes:
+        path: The key's state file.
+        problem: Why it is refused.
+    """
+
+    exit_status = 1
+    default_hint = "See docs/signing.md, \"Stateful HSS-LMS keys\"."
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {problem}", hint=hint)
+        self.path = path
+        self.problem = problem
+
+
+class KeyStateRestored(StatefulKeyRefused):
+    """The state is older than what this machine's journal recorded: a backup put back."""
+
+    default_hint = ("Never restore a stateful key from a backup: the indices signed since "
+                    "would be used again. Generate a new key (docs/signing.md).")
+
+
+class KeyStateCopied(StatefulKeyRefused):
+    """The state was made for another file or machine, or this machine never saw it."""
+
+    default_hint = ("A stateful key signs from the one file it was generated as; copies "
+                    "would reuse indices. Generate a key on each signing machine.")
+
+
+class KeyExhausted(StatefulKeyRefused):
+    """Every one-time index of the key has been used."""
+
+    default_hint = "Generate a new HSS-LMS key (more levels last longer) and distribute it."

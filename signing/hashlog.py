@@ -125,6 +125,22 @@ class HashChainedLog:
         return [LogRecord(int(r[0]), dict(zip(self.fields, map(str, r[1:-2]), strict=True)), str(r[-2]),
                           str(r[-1])) for r in rows]
 
+    def last_matching(self, field: str, value: str) -> LogRecord | None:
+        """The latest record whose `field` is `value` (None if none, or no database),
+        found by SQLite rather than by reading every record into Python."""
+        if field not in self.fields:
+            raise ValueError(f"{field!r} is not a field of this log")
+        if not self.path.exists():
+            return None
+        names = ", ".join(self.fields)
+        with self._connect() as db:
+            row = db.execute(f"SELECT seq, {names}, prev_hash, hash FROM records "  # noqa: S608 - fixed names
+                             f"WHERE {field} = ? ORDER BY seq DESC LIMIT 1", (value,)).fetchone()
+        if row is None:
+            return None
+        return LogRecord(int(row[0]), dict(zip(self.fields, map(str, row[1:-2]), strict=True)),
+                         str(row[-2]), str(row[-1]))
+
     def verify(self) -> ChainHead:
         """Check the whole chain and the head file; return the chain's head.
 

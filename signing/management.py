@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from signing import hsslms
 from signing.algorithms import (
     DEFAULT_ALGORITHM,
     ED25519,
@@ -41,6 +42,7 @@ from signing.errors import (
 )
 from signing.external import load_public_key
 from signing.files import check_output, write_atomic
+from signing.hsslms import is_hss_lms_file
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
 from signing.signer import PublicKey
@@ -55,6 +57,7 @@ from signing.token_keys import (
 )
 from suit import mldsa
 from suit.cose import algorithm_name
+from suit.hsslms import HssLmsPublicKey
 from suit.keys import encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
@@ -201,6 +204,9 @@ def public_key_for(ref: KeyRef, pins: PinProvider | None) -> tuple[PublicKey, by
         ExportRefused: `ref` names a private (``type=private``) or secret key.
     """
     if isinstance(ref, FileKeyRef):
+        if is_hss_lms_file(ref.path):  # a stateful private key: its public half is exported
+            public_hss = hsslms.load(ref.path).public_key
+            return public_hss, thumbprint(public_hss)
         try:
             public = load_public_key(ref.path)
         except WrongKeyType as exc:
@@ -227,4 +233,7 @@ def export_public(ref: KeyRef, fmt: str, pins: PinProvider | None) -> bytes:
     key_kind(public)  # refuses curves SUIT does not use
     if fmt == "cose":
         return encode_cose_key(public, kid)
+    if isinstance(public, HssLmsPublicKey):
+        raise KeyReferenceError("HSS-LMS public keys are exported as COSE_Key only",
+                                hint="Add --format cose.")
     return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

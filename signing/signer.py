@@ -14,9 +14,10 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from suit.cose import SignatureAlgorithm
+from suit.hsslms import HssLmsPublicKey
 from suit.mldsa import MLDSAPublicKey
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | MLDSAPublicKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | MLDSAPublicKey | HssLmsPublicKey
 
 
 @dataclass(frozen=True)

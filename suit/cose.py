@@ -83,9 +83,9 @@ class SignatureAlgorithm:
 
     Attributes:
         algorithm: The COSE identifier.
-        family: ``ecdsa``, ``eddsa``, ``mldsa`` or ``hmac``.
+        family: ``ecdsa``, ``eddsa``, ``mldsa``, ``hss-lms`` or ``hmac``.
         curve: The kind of key it needs: ``P-256``, ``P-384``, ``Ed25519``, the ML-DSA
-            parameter set (``ML-DSA-65``...), or None (HMAC).
+            parameter set (``ML-DSA-65``...), ``HSS-LMS`` (the key kind), or None (HMAC).
         hash_name: The hash the algorithm applies (``sha256``...), None for EdDSA.
         deprecated: Deprecated by RFC 9864 in favour of a fully specified identifier.
     """
@@ -110,6 +110,8 @@ SIGNATURE_ALGORITHMS: Final[Mapping[int, SignatureAlgorithm]] = {
         SignatureAlgorithm(CoseAlgorithm.ML_DSA_44, "mldsa", "ML-DSA-44", None),
         SignatureAlgorithm(CoseAlgorithm.ML_DSA_65, "mldsa", "ML-DSA-65", None),
         SignatureAlgorithm(CoseAlgorithm.ML_DSA_87, "mldsa", "ML-DSA-87", None),
+        # RFC 8778: hash-based and stateful; the key kind names the family (suit.hsslms).
+        SignatureAlgorithm(CoseAlgorithm.HSS_LMS, "hss-lms", "HSS-LMS", "sha256"),
     )
 }
 

@@ -17,13 +17,17 @@ from cryptography.hazmat.primitives.asymmetric import mldsa as mldsa_keys
 from suit import cbor, mldsa
 from suit.checks import expect_bytes, expect_int, expect_map
 from suit.errors import DecodeError, TrustAnchorError
+from suit.hsslms import HssLmsPublicKey
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | mldsa.MLDSAPublicKey
+PublicKey = (ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | mldsa.MLDSAPublicKey
+             | HssLmsPublicKey)
 
 # COSE_Key labels and values (RFC 9052 §7.1, RFC 9053 §7).
 KTY, KID, ALG = 1, 2, 3
 CRV, X, Y, K = -1, -2, -3, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
+# RFC 8778 §2.2: key type HSS-LMS (5) with its public key under label -1 ("pub").
+KTY_HSS_LMS, HSS_LMS_PUB = 5, -1
 _EC_CURVES: Final = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
 _CURVE_IDS: Final = {"secp256r1": 1, "secp384r1": 2, "secp521r1": 3}
 CRV_ED25519: Final = 6
@@ -68,6 +72,8 @@ class TrustAnchor:
             return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
         if isinstance(self.public_key, ed25519.Ed25519PublicKey):
             return "Ed25519"
+        if isinstance(self.public_key, HssLmsPublicKey):
+            return "HSS-LMS"
         params = mldsa.parameter_set_of(self.public_key)
         return params.name if params is not None else None
 
@@ -145,6 +151,9 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
         return TrustAnchor.from_secret(expect_bytes(key.get(K), f"{name}/k"), name, kid)
     if kty == mldsa.KTY_AKP:
         return _akp_anchor(key, name, kid)
+    if kty == KTY_HSS_LMS:
+        pub = expect_bytes(key.get(HSS_LMS_PUB), f"{name}/pub")
+        return TrustAnchor(name, public_key=HssLmsPublicKey.parse(pub, f"{name}/pub"), kid=kid)
     crv = expect_int(key.get(CRV), f"{name}/crv")
     x = expect_bytes(key.get(X), f"{name}/x")
     try:
@@ -173,7 +182,9 @@ def _akp_anchor(key: dict[Any, Any], name: str, kid: bytes | None) -> TrustAncho
 def cose_key_value(public_key: PublicKey, kid: bytes | None = None) -> dict[int, Any]:
     """A public key -> a COSE_Key map (no private members, ever)."""
     key: dict[int, Any]
-    if not isinstance(public_key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+    if isinstance(public_key, HssLmsPublicKey):
+        key = {KTY: KTY_HSS_LMS, HSS_LMS_PUB: public_key.encoded}
+    elif not isinstance(public_key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
         key = mldsa.akp_cose_key(public_key)
     elif isinstance(public_key, ed25519.Ed25519PublicKey):
         from cryptography.hazmat.primitives import serialization

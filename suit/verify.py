@@ -56,6 +56,7 @@ from suit.errors import (
     UncoveredMember,
     UnsupportedAlgorithm,
 )
+from suit.hsslms import HssLmsPublicKey, verify_hss
 from suit.keys import TrustAnchor
 from suit.model import (
     SEVERABLE_ATTRIBUTES,
@@ -313,6 +314,8 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
     key = anchor.public_key
     if info.family == "hmac" or key is None or anchor.curve != info.curve:
         return False
+    if info.family == "hss-lms":  # RFC 8778 §2: the signature is the HSS signature itself
+        return verify_hss(cast(HssLmsPublicKey, key), tbs, signature)
     try:
         # The anchor's curve is the algorithm's (checked above): an EdDSA algorithm
         # means an Ed25519 key, found without an ABC instance check.

@@ -120,7 +120,7 @@ class Bootloader:
         try:
             # Keys rotated out still verify the images installed while they were trusted;
             # they are never used for a new update (docs/loader.md, key rotation).
-            anchors = [TrustAnchor.from_pem(pem, f"anchor {i}") for i, pem in
+            anchors = [TrustAnchor.load(pem, f"anchor {i}") for i, pem in
                        enumerate(state.trust_anchors + state.retired_anchors)]
             authenticated = authenticate(envelope, anchors)
             if authenticated.report.manifest_digest.value != installation.manifest_digest:

@@ -10,7 +10,8 @@ Construct it from a `DeviceConfig`::
 - ``profile``: a flash profile name (`flasher.loader.profiles`), default ``nrf52840``.
 - ``flash_size``: optional; the profile's part with this much flash (same sectors and
   timings), for images larger than its own slots hold.
-- ``trust_anchors``: PEM public keys (a blob may hold several PEM blocks). They are added
+- ``trust_anchors``: PEM public keys (a blob may hold several PEM blocks), or one COSE_Key
+  (how HSS-LMS public keys come, issue 16). They are added
   to the trust-anchor store at each start until a signed manifest rotates the store;
   from then on only signed manifests change it (key rotation).
 - ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
@@ -143,9 +144,11 @@ class VirtualDevice:
     def _load_or_provision(self) -> DeviceState:
         state = self.store.load() if self.store.exists() else DeviceState(
             device_id=self.config.device_id or os.urandom(16))
-        configured = [key for blob in self.config.trust_anchors for key in split_pem(blob)]
+        # A blob is PEM block(s) or one COSE_Key (HSS-LMS keys have no PEM form here).
+        configured = [key for blob in self.config.trust_anchors
+                      for key in (split_pem(blob) or (blob,))]
         for index, pem in enumerate(configured):
-            TrustAnchor.from_pem(pem, f"trust anchor {index}")  # refuse a bad key at start
+            TrustAnchor.load(pem, f"trust anchor {index}")  # refuse a bad key at start
         # After a key rotation the store belongs to the signed manifests: start-up anchors
         # (perhaps the rotated-out key, still on the command line) are no longer added.
         added = () if state.anchors_rotated else tuple(

@@ -140,7 +140,7 @@ class Updater:
         return [PayloadRequest(p.uri, p.size, p.received) for p in in_flight.payloads]
 
     def _authenticate(self, envelope: bytes) -> Authenticated:
-        anchors = [TrustAnchor.from_pem(pem, f"anchor {i}")
+        anchors = [TrustAnchor.load(pem, f"anchor {i}")  # PEM, or COSE_Key for HSS-LMS
                    for i, pem in enumerate(self.device.state.trust_anchors)]
         try:
             authenticated = authenticate(envelope, anchors,
@@ -422,7 +422,7 @@ def _unique(fetches: list[PlannedFetch]) -> list[PlannedFetch]:
 
 
 def _anchors(pems: tuple[bytes, ...]) -> list[TrustAnchor]:
-    return [TrustAnchor.from_pem(pem, f"anchor {i}") for i, pem in enumerate(pems)]
+    return [TrustAnchor.load(pem, f"anchor {i}") for i, pem in enumerate(pems)]
 
 
 def _authentication_reason(exc: ManifestError) -> RefusalReason:

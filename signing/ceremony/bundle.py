@@ -18,15 +18,21 @@ from signing.signer import PublicKey
 from suit import cbor
 from suit.checks import expect_list, expect_map
 from suit.errors import DecodeError, TrustAnchorError
+from suit.hsslms import HssLmsPublicKey
 from suit.keys import TrustAnchor, cose_key_value
 
 _PEM_BLOCK: Final = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----\n?", re.S)
 
 
 def bundle_pem(keys: Sequence[PublicKey]) -> bytes:
-    """PEM blocks of `keys`, concatenated."""
-    return b"".join(k.public_bytes(serialization.Encoding.PEM,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo) for k in keys)
+    """PEM blocks of `keys`, concatenated (token keys: never HSS-LMS, which has no PEM here)."""
+    return b"".join(_pem(k) for k in keys)
+
+
+def _pem(key: PublicKey) -> bytes:
+    if isinstance(key, HssLmsPublicKey):
+        raise TrustAnchorError("HSS-LMS keys are bundled as COSE_Key only")
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def split_pem_bundle(data: bytes) -> list[bytes]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import cbor2
 import pytest
 
+from signing import hsslms
 from signing.audit import SigningAuditLog
 from signing.backends import open_signer
 from suit.codec import decode_envelope, encode_envelope, manifest_value
@@ -17,6 +18,7 @@ from suit.lint import lint_envelope
 from suit.model import AuthenticationWrapper, Envelope, LanguageText, TextMap
 from suit.verify import manifest_bstr
 from tests.fixtures.vectors import MANIFEST_SPEC, TRUST_DOMAINS
+from tests.signing.hsslms_keys import small_key
 from tests.suit.legacy_envelopes import draft19_install, renumbered
 from tests.workbench.conftest import GOLDEN, run_suitwb
 from workbench.project.builder import BuildOptions, build_project, write_envelope
@@ -209,6 +211,25 @@ def test_prj002_file_outside_the_project_folder(tmp_path: Path) -> None:
     (folder / "inside.bin").write_bytes(b"\x01" * 64)
     project.components[0].image = Image(file="inside.bin")
     assert _ids(project) == []
+
+
+def test_prj003_hss_lms_key_nearly_used_up_or_unusable(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: every HSS-LMS key this machine's state journal knows is checked."""
+    monkeypatch.setenv("SUITWB_DATA_DIR", str(tmp_path / "data"))
+    key = tmp_path / "k.hss"
+    small_key(key, tmp_path / "data")
+    signer = hsslms.HssLmsSigner(key)
+    for n in range(28):
+        signer.sign(b"%d" % n)
+    assert _ids(_project()) == []  # 4 of 32 left: not under 10 % (3.2)
+    signer.sign(b"one more")
+    findings = lint_project(_project()).findings
+    assert [(f.id, f.message) for f in findings] == [
+        ("PRJ003", f"HSS-LMS key {key} has 3 of 32 signatures left")]
+    key.unlink()
+    (finding,) = lint_project(_project()).findings
+    assert "cannot sign" in finding.message and "no such file" in finding.message
 
 
 @pytest.mark.parametrize("rule_id", sorted(ALL_RULES))

@@ -31,6 +31,7 @@ from signing.management import (
 from signing.pin import PinRequest
 from signing.token import SOFTHSM_MODULE, find_modules
 from suit.cose import CoseAlgorithm, algorithm_name
+from workbench.cli.hsslms_cmds import add_hss_lms_options, generate_hss_lms, print_hss_lms_keys
 from workbench.signing import (
     SignOptions,
     export_tbs_file,
@@ -74,7 +75,8 @@ def _register_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    "or COSE_Key); repeat it to add one block per key (hybrid: a classical "
                    "and an ML-DSA key)")
     p.add_argument("--alg", metavar="ALG", help="ESP256 (default for P-256), ES256, ESP384, "
-                   "ES384, Ed25519, EdDSA, HMAC-256-256, ML-DSA-44/65/87 (an ML-DSA key's own)")
+                   "ES384, Ed25519, EdDSA, HMAC-256-256, ML-DSA-44/65/87 (an ML-DSA key's own), "
+                   "HSS-LMS (an HSS-LMS key file)")
     p.add_argument("--policy", choices=[m.value for m in BlockPolicy], default="refuse",
                    help="when a block for the same key exists (default: refuse)")
     p.add_argument("--operator", metavar="NAME",
@@ -144,10 +146,10 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    help="log in to show private and secret keys too (asks for the PIN)")
     p.set_defaults(func=_keys_list)
     p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token, or a "
-                        "software key file (-o)",
+                        "software key file (-o), or a stateful HSS-LMS key file",
                         description="In a token: --key URI and --alg. As a PKCS#8 PEM file "
                         "(mode 0600, never overwritten): -o FILE and --type, for example "
-                        "--type ml-dsa-65.")
+                        "--type ml-dsa-65; a stateful HSS-LMS key: -o FILE --type hss-lms.")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--key", metavar="URI",
                        help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
@@ -158,7 +160,8 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret), ML-DSA-44/65/87")
     p.add_argument("--type", dest="key_type", metavar="TYPE",
                    help="the key type instead of --alg: p-256, p-384, ed25519, ml-dsa-44, "
-                   "ml-dsa-65, ml-dsa-87")
+                   "ml-dsa-65, ml-dsa-87, hss-lms")
+    add_hss_lms_options(p)
     p.set_defaults(func=_keys_generate)
     p = keys.add_parser("export", help="export a public key (never a private or secret one)")
     p.add_argument("--key", required=True, metavar="REF", help="key file or pkcs11: URI")
@@ -191,6 +194,7 @@ def _keys_list(args: argparse.Namespace) -> int:
             if not entry.keys:
                 print("    (no keys visible" + ("" if entry.logged_in else "; --login shows "
                                                  "private and secret keys") + ")")
+    print_hss_lms_keys()
     return 0
 
 
@@ -202,6 +206,8 @@ def _key_kind(args: argparse.Namespace) -> str:
 
 
 def _keys_generate(args: argparse.Namespace) -> int:
+    if args.key_type == "hss-lms":
+        return generate_hss_lms(args)
     kind = _key_kind(args)
     if args.output is not None:
         _public, kid = generate_file_key(args.output, kind)

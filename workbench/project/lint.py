@@ -23,6 +23,7 @@ from workbench.project.errors import ProjectError
 from workbench.project.model import Project
 from workbench.project.paths import outside_files
 from workbench.project.resolve import DependencyInfo, resolve
+from workbench.stateful_keys import LOW_RULE, low_key_findings
 
 PROJECT_RULES: Final = {
     "PRJ001": Rule("PRJ001", "build-fails", Severity.ERROR,
@@ -32,6 +33,7 @@ PROJECT_RULES: Final = {
                    "Move the file into the project folder and drop allow-outside-project; "
                    "its bytes are digested into, or carried in, the signed envelope."),
 }
+PROJECT_RULES["PRJ003"] = LOW_RULE
 ALL_RULES: Final = {**RULES, **PROJECT_RULES}
 #: Envelopes larger than this are not linted (integrated payloads of big devices).
 MAX_ENVELOPE: Final = 256 * 1024 * 1024
@@ -98,6 +100,7 @@ def _project_rules(project: Project) -> Iterator[Finding]:
                               "file but no uri", f"component {c.name}")
     yield from _dependency_digests(project)
     yield from _outside(project)
+    yield from low_key_findings()  # issue 16: a stateful key running out is a release risk
 
 
 def _outside(project: Project) -> Iterator[Finding]:
