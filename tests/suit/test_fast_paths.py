@@ -207,7 +207,8 @@ def test_threads_decoding_at_once_each_get_their_own_items() -> None:
 def test_a_large_input_is_not_kept_alive_by_the_decoder() -> None:
     large = b"\x5a\x00\x02\x00\x00" + bytes(128 * 1024)
     assert len(cbor.loads(large)) == 128 * 1024
-    assert cbor._decoder().fp is cbor._EMPTY
+    decoder, stream = cbor._reader()
+    assert decoder.fp is stream and stream.getvalue() == b""
 
 
 # --- nodes made without the dataclass __init__ ----------------------------------------------
