@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from suit import cbor
 from suit.checks import expect_bytes, expect_list, expect_map
 from suit.errors import DecodeError, UnsupportedAlgorithm
+from suit.frozen import quick_init
 
 
 class CoseTag(IntEnum):
@@ -74,6 +75,7 @@ class CoseAlgorithm(IntEnum):
     A256CTR = -65532
 
 
+@quick_init
 @dataclass(frozen=True)
 class SignatureAlgorithm:
     """What it takes to sign or verify with one COSE algorithm.
@@ -196,6 +198,7 @@ def ecdsa_raw_to_der(raw: bytes) -> bytes:
                                 int.from_bytes(raw[half:], "big"))
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Headers:
     """The headers every COSE structure has (RFC 9052 §3): the protected header as the
@@ -229,6 +232,7 @@ class _Headers:
         return value if isinstance(value, bytes) else None
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseSign1(_Headers):
     """COSE_Sign1 (tag 18)."""
@@ -241,6 +245,7 @@ class CoseSign1(_Headers):
                                                        self.payload, self.signature]))
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseSignature(_Headers):
     """One signer of a COSE_Sign."""
@@ -248,6 +253,7 @@ class CoseSignature(_Headers):
     signature: bytes = b""
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseSign(_Headers):
     """COSE_Sign (tag 98): one body, several signers."""
@@ -261,6 +267,7 @@ class CoseSign(_Headers):
                                                       self.payload, sigs]))
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseRecipient(_Headers):
     """A COSE_recipient (RFC 9052 §5.1): a wrapped key for one recipient."""
@@ -269,6 +276,7 @@ class CoseRecipient(_Headers):
     recipients: tuple[CoseRecipient, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseMac0(_Headers):
     """COSE_Mac0 (tag 17)."""
@@ -281,6 +289,7 @@ class CoseMac0(_Headers):
                                                       self.payload, self.tag]))
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseMac(_Headers):
     """COSE_Mac (tag 97): a MAC with the key delivered to recipients."""
@@ -290,6 +299,7 @@ class CoseMac(_Headers):
     recipients: tuple[CoseRecipient, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class CoseEncrypt(_Headers):
     """COSE_Encrypt (tag 96), as SUIT_Encryption_Info (firmware-encryption §4)."""

@@ -48,6 +48,7 @@ from suit.errors import (
     UncoveredMember,
     UnsupportedAlgorithm,
 )
+from suit.frozen import quick_init
 from suit.keys import TrustAnchor
 from suit.model import (
     SEVERABLE_ATTRIBUTES,
@@ -63,6 +64,7 @@ _RAW_ECDSA_SIZES: Final = {"P-256": 64, "P-384": 96}
 _HASHES: Final = {"sha256": hashes.SHA256, "sha384": hashes.SHA384}
 
 
+@quick_init
 @dataclass(frozen=True)
 class BlockResult:
     """The outcome for one authentication block.
@@ -84,6 +86,7 @@ class BlockResult:
     reason: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class MemberResult:
     """A severed member or an integrated payload: present, and whether its digest matches."""
@@ -95,6 +98,7 @@ class MemberResult:
     reason: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class VerificationReport:
     """Everything `check_envelope` found."""
