@@ -63,7 +63,10 @@ MAX_DEPENDENCY_DEPTH: Final = 4
 def decode_component_id(value: Any, path: str) -> ComponentId:
     """SUIT_Component_Identifier ``[* bstr]`` -> tuple of bytes."""
     items = expect_list(value, path)
-    return tuple(expect_bytes(part, f"{path}[{i}]") for i, part in enumerate(items))
+    for i, part in enumerate(items):
+        if type(part) is not bytes:
+            expect_bytes(part, f"{path}[{i}]")  # raises, naming the place
+    return tuple(items)
 
 
 # --- common -------------------------------------------------------------------------------
@@ -82,20 +85,27 @@ def _dependencies(value: Any, path: str) -> dict[int, Dependency]:
 
 def decode_common(data: Any, path: str = "manifest/common") -> Common:
     """``bstr .cbor SUIT_Common`` -> `Common`."""
-    raw = expect_bytes(data, path)
+    raw = data if type(data) is bytes else expect_bytes(data, path)
     members = expect_map(cbor.loads(raw, path=path), path)
-    components = expect_list(require(members, CommonKey.COMPONENTS, path, "components"),
-                             f"{path}/components", min_len=1)
-    deps = members.pop(CommonKey.DEPENDENCIES, None)
-    shared = members.pop(CommonKey.SHARED_SEQUENCE, None)
-    del members[CommonKey.COMPONENTS]
-    common = Common(
-        components=tuple(decode_component_id(c, f"{path}/components[{i}]")
-                         for i, c in enumerate(components)),
-        dependencies={} if deps is None else _dependencies(deps, f"{path}/dependencies"),
-        shared_sequence=None if shared is None else decode_sequence(shared, f"{path}/shared-sequence"),
-        extensions=members)
-    return attach_source(common, raw)
+    components = require(members, _COMPONENTS, path, "components")
+    if type(components) is not list or not components:
+        components = expect_list(components, f"{path}/components", min_len=1)
+    deps = members.pop(_DEPENDENCIES, None)
+    shared = members.pop(_SHARED_SEQUENCE, None)
+    del members[_COMPONENTS]
+    # Paths are built only for what is there (an f-string costs as much as a check).
+    return decoded_node(Common, {
+        "components": tuple([decode_component_id(c, f"{path}/components[{i}]")
+                             for i, c in enumerate(components)]),
+        "dependencies": {} if deps is None else _dependencies(deps, f"{path}/dependencies"),
+        "shared_sequence": None if shared is None else decode_sequence(
+            shared, f"{path}/shared-sequence"),
+        "extensions": members}, raw)
+
+
+_COMPONENTS: Final = int(CommonKey.COMPONENTS)
+_DEPENDENCIES: Final = int(CommonKey.DEPENDENCIES)
+_SHARED_SEQUENCE: Final = int(CommonKey.SHARED_SEQUENCE)
 
 
 def encode_common(common: Common) -> bytes:

@@ -13,11 +13,11 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Final, cast
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from suit import digest as digests
 from suit.codec import (
@@ -157,11 +157,17 @@ def manifest_bstr(manifest: Manifest) -> bytes:
 
 def _bstr_header(length: int) -> bytes:
     """The shortest head of a byte string of `length` bytes (RFC 8949 §3, §4.2.1)."""
-    if length < 24:
-        return bytes((0x40 | length,))
+    if length < 256:
+        return _SHORT_HEADS[length]
     size = 1 if length < 1 << 8 else 2 if length < 1 << 16 else 4 if length < 1 << 32 else 8
     # Additional information 24, 25, 26, 27 for a 1, 2, 4, 8-byte length.
     return bytes((0x57 + size.bit_length(),)) + length.to_bytes(size, "big")
+
+
+#: The heads of byte strings shorter than 256 bytes (severed members, small manifests),
+#: made once: verification hashes two or three such strings.
+_SHORT_HEADS: Final = tuple(bytes((0x40 | length,)) if length < 24 else bytes((0x58, length))
+                            for length in range(256))
 
 
 def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> VerificationReport:
@@ -257,19 +263,18 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
     signatures (a P-384 key for ESP256, a secret for a signature).
     """
     info = signature_algorithm(alg)
-    key = anchor.public_key
+    # The anchor's curve is the algorithm's (checked below): an EdDSA algorithm means an
+    # Ed25519 key, an ECDSA one an EC key, known without an ABC instance check or a cast.
+    key: Any = anchor.public_key
     if info.family == "hmac" or key is None or anchor.curve != info.curve:
         return False
     try:
-        # The anchor's curve is the algorithm's (checked above): an EdDSA algorithm
-        # means an Ed25519 key, found without an ABC instance check.
         if info.family == "eddsa":
-            cast(ed25519.Ed25519PublicKey, key).verify(signature, tbs)
+            key.verify(signature, tbs)
         else:
             if len(signature) != _RAW_ECDSA_SIZES.get(info.curve or ""):
                 return False
-            cast(ec.EllipticCurvePublicKey, key).verify(
-                ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
+            key.verify(ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -240,3 +240,37 @@ def test_decoded_node_fills_the_plain_defaults_and_is_still_frozen() -> None:
     assert manifest.source == b"\xa0"
     with pytest.raises(dataclasses.FrozenInstanceError):
         manifest.sequence_number = 8  # type: ignore[misc]
+
+
+# --- DER signatures and bstr heads made without the general encoders ------------------------
+
+@pytest.mark.parametrize("raw", [
+    bytes(64),                                   # r = s = 0
+    b"\x80" + bytes(31) + b"\x7f" + bytes(31),   # high bit set: a zero byte in front
+    bytes(31) + b"\x01" + bytes(30) + b"\x00\x80",  # leading zeros dropped
+    b"\xff" * 96,                                # P-384 size
+    b"\xff" * 132,                               # P-521 size: the long form of the length
+    b"\x00\x01",                                 # the smallest
+], ids=["zero", "high-bit", "leading-zeros", "p384", "p521-long-length", "tiny"])
+def test_raw_ecdsa_signatures_become_the_der_cryptography_makes(raw: bytes) -> None:
+    from cryptography.hazmat.primitives.asymmetric.utils import (
+        decode_dss_signature,
+        encode_dss_signature,
+    )
+    half = len(raw) // 2
+    r, s = int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
+    der = cose.ecdsa_raw_to_der(raw)
+    assert der == encode_dss_signature(r, s)
+    assert decode_dss_signature(der) == (r, s)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x01", b"\x01\x02\x03"])
+def test_raw_ecdsa_signatures_of_odd_or_no_length_are_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="even, non-zero length"):
+        cose.ecdsa_raw_to_der(raw)
+
+
+def test_bstr_heads_are_the_ones_cbor2_writes() -> None:
+    for length in (*range(300), 65535, 65536, 1 << 20):
+        data = bytes(length)
+        assert verify._bstr_header(length) + data == cbor2.dumps(data), length
