@@ -234,12 +234,12 @@ class _Headers:
         value = self.protected_header.get(label)
         return value if value is not None else self.unprotected.get(label)
 
-    @cached_property
+    @property
     def algorithm(self) -> Any:
-        """The ``alg`` header (looked up once: verification asks for it twice)."""
+        """The ``alg`` header."""
         return self.header(CoseHeader.ALG)
 
-    @cached_property
+    @property
     def kid(self) -> bytes | None:
         """The ``kid`` header, if any (bytes: the decoder checked its type)."""
         value = self.header(CoseHeader.KID)
@@ -325,6 +325,8 @@ class CoseEncrypt(_Headers):
 CoseMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac | CoseEncrypt
 #: What may stand in a SUIT_Authentication_Block (M37 §8.3): signatures and MACs only.
 AuthenticationMessage = CoseSign1 | CoseSign | CoseMac0 | CoseMac
+# The same as a tuple, which `isinstance` checks faster than a union.
+_AUTHENTICATION_TYPES: Final = (CoseSign1, CoseSign, CoseMac0, CoseMac)
 
 
 # --- decoding -------------------------------------------------------------------------
@@ -376,9 +378,15 @@ def _recipient(value: Any, path: str) -> CoseRecipient:
 
 def _sign1(parts: list[Any], path: str) -> CoseSign1:
     protected, header = _protected_header(parts[0], path)
-    return _knowing_header(CoseSign1(protected, _unprotected(parts[1], path),
-                                     _optional_bytes(parts[2], f"{path}/payload"),
-                                     expect_bytes(parts[3], f"{path}/signature")), header)
+    unprotected, payload, signature = parts[1], parts[2], parts[3]
+    # The usual types are checked in place; a path is built only for an error.
+    unprotected = (unprotected if type(unprotected) is dict and not unprotected
+                   else _unprotected(unprotected, path))
+    if payload is not None and type(payload) is not bytes:
+        payload = expect_bytes(payload, f"{path}/payload")
+    if type(signature) is not bytes:
+        signature = expect_bytes(signature, f"{path}/signature")
+    return _knowing_header(CoseSign1(protected, unprotected, payload, signature), header)
 
 
 def _sign(parts: list[Any], path: str) -> CoseSign:
@@ -452,7 +460,7 @@ def decode_authentication_block(value: Any, path: str) -> AuthenticationMessage:
                           hint="SUIT authentication blocks are COSE_Sign1, COSE_Sign, "
                                "COSE_Mac0 or COSE_Mac.")
     message = decode_cose_value(value, path)
-    if not isinstance(message, AuthenticationMessage):  # unreachable: tags checked above
+    if not isinstance(message, _AUTHENTICATION_TYPES):  # unreachable: tags checked above
         raise DecodeError(path, "not an authentication structure")
     return message
 

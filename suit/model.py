@@ -403,7 +403,8 @@ _Node = TypeVar("_Node")
 
 def attach_source(node: _Node, source: bytes) -> _Node:
     """Record the exact bytes `node` was decoded from (the decoder's job only)."""
-    object.__setattr__(node, "source", bytes(source))
+    # Straight into the instance dictionary, as `object.__setattr__` would put it.
+    node.__dict__["source"] = source if type(source) is bytes else bytes(source)
     return node
 
 
@@ -420,7 +421,7 @@ def decoded_node(cls: type[_Node], values: dict[str, Any], source: bytes) -> _No
     state = node.__dict__
     state.update(_plain_defaults(cls))
     state.update(values)
-    state["source"] = bytes(source)
+    state["source"] = source if type(source) is bytes else bytes(source)
     return node
 
 

@@ -123,6 +123,8 @@ class VerificationReport:
         """Envelope members no digest covers: unknown members, integrated payloads the
         manifest gives no digest for. Policy: everything an envelope carries must be
         authenticated, so these make it fail verification (they are still decoded and shown)."""
+        if not self.integrated:
+            return self.extensions  # the usual case, without a generator
         return tuple(name for name, m in self.integrated.items() if m.digest_ok is None) + self.extensions
 
     extensions: tuple[str, ...] = ()
@@ -174,11 +176,11 @@ def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> Verifi
     """Examine an envelope fully and report; raises only for what cannot be examined."""
     stated, computed = manifest_digest_ok(envelope)
     payload = envelope.authentication.digest.source or b""
-    blocks = tuple(_check_block(i, block, payload, anchors)
-                   for i, block in enumerate(envelope.authentication.blocks, start=1))
+    blocks = tuple([_check_block(i, block, payload, anchors)
+                    for i, block in enumerate(envelope.authentication.blocks, start=1)])
     return VerificationReport(stated, computed, blocks, _check_severed(envelope),
                               _check_integrated(envelope, anchors),
-                              tuple(str(key) for key in envelope.extensions))
+                              tuple(map(str, envelope.extensions)))
 
 
 def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor]) -> VerificationReport:
