@@ -151,6 +151,21 @@ def dumps(value: Any, *, path: str = "") -> bytes:
         raise EncodeError(path or "<value>", f"cannot encode: {exc}") from exc
 
 
+#: The heads of byte strings shorter than 256 bytes (protected headers, digests, severed
+#: members, small manifests), made once: verification writes or hashes several.
+_SHORT_HEADS: Final = tuple(bytes((0x40 | length,)) if length < 24 else bytes((0x58, length))
+                            for length in range(256))
+
+
+def bstr_head(length: int) -> bytes:
+    """The shortest head of a byte string of `length` bytes (RFC 8949 §3, §4.2.1)."""
+    if length < 256:
+        return _SHORT_HEADS[length]
+    size = 2 if length < 1 << 16 else 4 if length < 1 << 32 else 8
+    # Additional information 25, 26, 27 for a 2, 4, 8-byte length.
+    return bytes((0x57 + size.bit_length(),)) + length.to_bytes(size, "big")
+
+
 def is_deterministic(data: bytes) -> bool:
     """Whether `data` (one well-formed item) is already in deterministic encoding."""
     return dumps(loads(data)) == bytes(data)

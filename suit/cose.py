@@ -157,6 +157,10 @@ def check_header_types(header: dict[Any, Any], path: str) -> dict[Any, Any]:
     return header
 
 
+#: RFC 9052 §4.4: a 4-element array, then the context "Signature1" as a text string.
+_SIGNATURE1_HEAD: Final = b"\x84\x6aSignature1"
+
+
 def sig_structure(context: str, body_protected: bytes, payload: bytes, *,
                   sign_protected: bytes | None = None, external_aad: bytes = b"") -> bytes:
     """The bytes a COSE signature covers (RFC 9052 §4.4).
@@ -168,6 +172,12 @@ def sig_structure(context: str, body_protected: bytes, payload: bytes, *,
         sign_protected: The signer's protected header bytes (COSE_Sign only).
         external_aad: Externally supplied data, empty in SUIT.
     """
+    if (context == "Signature1" and sign_protected is None and not external_aad
+            and type(body_protected) is bytes and type(payload) is bytes):
+        # SUIT's one case, written out: the same bytes as the general encoding below
+        # (a test compares them), at a quarter of the cost.
+        return (_SIGNATURE1_HEAD + cbor.bstr_head(len(body_protected)) + body_protected
+                + b"\x40" + cbor.bstr_head(len(payload)) + payload)
     parts: list[Any] = [context, body_protected]
     if sign_protected is not None:
         parts.append(sign_protected)

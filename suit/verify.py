@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from suit import digest as digests
+from suit.cbor import bstr_head
 from suit.codec import (
     decode_dependency,
     decode_envelope,
@@ -154,22 +155,7 @@ def manifest_digest_ok(envelope: Envelope) -> tuple[Digest, bytes | None]:
 def manifest_bstr(manifest: Manifest) -> bytes:
     """The manifest as it stands in the envelope: a bstr header, then the manifest bytes."""
     body = encode_manifest(manifest)
-    return _bstr_header(len(body)) + body
-
-
-def _bstr_header(length: int) -> bytes:
-    """The shortest head of a byte string of `length` bytes (RFC 8949 §3, §4.2.1)."""
-    if length < 256:
-        return _SHORT_HEADS[length]
-    size = 1 if length < 1 << 8 else 2 if length < 1 << 16 else 4 if length < 1 << 32 else 8
-    # Additional information 24, 25, 26, 27 for a 1, 2, 4, 8-byte length.
-    return bytes((0x57 + size.bit_length(),)) + length.to_bytes(size, "big")
-
-
-#: The heads of byte strings shorter than 256 bytes (severed members, small manifests),
-#: made once: verification hashes two or three such strings.
-_SHORT_HEADS: Final = tuple(bytes((0x40 | length,)) if length < 24 else bytes((0x58, length))
-                            for length in range(256))
+    return bstr_head(len(body)) + body
 
 
 def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> VerificationReport:
@@ -324,7 +310,7 @@ def _check_severed(envelope: Envelope) -> dict[str, MemberResult]:
         stated = getattr(manifest, attr)
         raw = severed.get(key)
         if isinstance(stated, Digest):
-            results[name] = _ABSENT if raw is None else _member(stated, _bstr_header(len(raw)) + raw)
+            results[name] = _ABSENT if raw is None else _member(stated, bstr_head(len(raw)) + raw)
         elif raw is not None:  # carried in the envelope but not severed in the manifest
             results[name] = _NOT_SEVERED
     return results

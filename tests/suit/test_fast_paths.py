@@ -273,4 +273,18 @@ def test_raw_ecdsa_signatures_of_odd_or_no_length_are_refused(raw: bytes) -> Non
 def test_bstr_heads_are_the_ones_cbor2_writes() -> None:
     for length in (*range(300), 65535, 65536, 1 << 20):
         data = bytes(length)
-        assert verify._bstr_header(length) + data == cbor2.dumps(data), length
+        assert cbor.bstr_head(length) + data == cbor2.dumps(data), length
+
+
+@pytest.mark.parametrize("protected_size", [0, 3, 23, 24, 255, 256, 70000])
+@pytest.mark.parametrize("payload_size", [0, 23, 24, 44, 255, 256])
+def test_signature1_structures_are_the_general_encoding(protected_size: int,
+                                                        payload_size: int) -> None:
+    protected, payload = b"\xa1" * protected_size, b"\x58" * payload_size
+    assert cose.sig_structure("Signature1", protected, payload) == cbor2.dumps(
+        ["Signature1", protected, b"", payload])
+    # The other cases take the general encoding.
+    assert cose.sig_structure("Signature1", protected, payload, external_aad=b"x") == \
+        cbor2.dumps(["Signature1", protected, b"x", payload])
+    assert cose.sig_structure("Signature", protected, payload, sign_protected=b"") == \
+        cbor2.dumps(["Signature", protected, b"", b"", payload])
