@@ -62,7 +62,7 @@ MAX_DEPENDENCY_DEPTH: Final = 4
 
 def decode_component_id(value: Any, path: str) -> ComponentId:
     """SUIT_Component_Identifier ``[* bstr]`` -> tuple of bytes."""
-    items = expect_list(value, path)
+    items = value if type(value) is list else expect_list(value, path)  # only read here
     for i, part in enumerate(items):
         if type(part) is not bytes:
             expect_bytes(part, f"{path}[{i}]")  # raises, naming the place

@@ -136,7 +136,8 @@ def parameter_name(key: Any) -> str:
 def decode_parameters(value: Any, path: str) -> dict[int, Any]:
     """A SUIT_Parameters map -> {parameter id: typed value}; unknown ids kept as is."""
     result: dict[int, Any] = {}
-    for key, item in expect_map(value, path).items():
+    # A decoded map is only read here: no copy of the usual dict.
+    for key, item in (value if type(value) is dict else expect_map(value, path)).items():
         if type(key) is int and (
                 (key in _BSTR_PARAMETERS and type(item) is bytes)
                 or (key in _UINT_PARAMETERS and type(item) is int and 0 <= item < _UINT_END)):
@@ -244,7 +245,7 @@ def decode_sequence_value(value: Any, path: str, *, depth: int = 0) -> CommandSe
 
     `depth` is how many sequences enclose this one (0 for a manifest member).
     """
-    items = expect_list(value, path)
+    items = value if type(value) is list else expect_list(value, path)  # only read here
     if len(items) % 2:
         raise DecodeError(path, f"a command sequence needs command/argument pairs, "
                                 f"found {len(items)} items")
