@@ -9,7 +9,7 @@ the other programs of a shared machine change the figures less than wall time wo
 The split times each part on its own, on the same envelope; "node building and checks" is
 what decoding costs beyond cbor2's own parsing and the byte bookkeeping, and "other
 verification logic" what verifying costs beyond digests, Sig_structure and ECDSA, including
-what decoding and verifying cost each other when they alternate (caches: about 15 us here).
+what decoding and verifying cost each other when they alternate (caches: about 9 us here).
 
 Run: `python -m benchmarks format_core` (about 20 s).
 """
