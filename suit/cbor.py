@@ -43,28 +43,37 @@ _KEEP_TAGS: Final = {tag: _keep_tag(tag) for tag in _SEMANTIC_TAGS}
 CBORTag = cbor2.CBORTag
 
 
-# Making a CBORDecoder costs about 1.6 us (its options, the tag table above), five times
-# what decoding one small nested item costs, and a manifest has a dozen such items. Each
-# thread keeps one decoder and points it at the next item's stream: it keeps no state
-# between items (no shared or string references: those tags stay raw, see above), its
-# nesting count restarts at every decode, and a read past an item is undone on the
-# stream, so `tell` still finds trailing bytes. Per thread because decoding an item is
-# not atomic: a GUI worker and the main thread may decode at once.
+# Making a CBORDecoder costs about 1.6 us (its options, the tag table above), and pointing
+# one at a new stream about 0.3 us, more than decoding one small nested item costs; a
+# manifest has a dozen such items. Each thread keeps one decoder reading one stream, and
+# refills the stream with the next item (`BytesIO.__init__` shares the bytes, no copy):
+# the decoder keeps no state between items (no shared or string references: those tags
+# stay raw, see above), its nesting count restarts at every decode, and a read past an
+# item is undone on the stream, so `tell` still finds trailing bytes. After a failure
+# the decoder is pointed at the stream afresh, dropping whatever it had read of the bad
+# item. Per thread because decoding an item is not atomic: a GUI worker and the main
+# thread may decode at once.
 _LOCAL: Final = threading.local()
-#: Inputs up to this size may stay referenced by the thread's decoder until its next use.
+#: Inputs up to this size may stay referenced by the thread's stream until its next use.
 _KEEP_STREAM_SIZE: Final = 64 * 1024
-_EMPTY: Final = io.BytesIO(b"")
+_refill: Final = io.BytesIO.__init__
+
+
+def _reader() -> tuple[cbor2.CBORDecoder, io.BytesIO]:
+    """This thread's decoder and the stream it reads, made on first use."""
+    try:
+        reader: tuple[cbor2.CBORDecoder, io.BytesIO] = _LOCAL.reader
+    except AttributeError:
+        stream = io.BytesIO(b"")
+        reader = _LOCAL.reader = (cbor2.CBORDecoder(
+            stream, semantic_decoders=_KEEP_TAGS, max_depth=MAX_DEPTH, allow_indefinite=False,
+            allow_duplicate_keys=False), stream)
+    return reader
 
 
 def _decoder() -> cbor2.CBORDecoder:
     """This thread's decoder, made on first use."""
-    try:
-        decoder: cbor2.CBORDecoder = _LOCAL.decoder
-    except AttributeError:
-        decoder = _LOCAL.decoder = cbor2.CBORDecoder(
-            _EMPTY, semantic_decoders=_KEEP_TAGS, max_depth=MAX_DEPTH, allow_indefinite=False,
-            allow_duplicate_keys=False)
-    return decoder
+    return _reader()[0]
 
 
 def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> Any:
@@ -89,27 +98,37 @@ def loads(data: bytes, *, path: str = "", max_size: int = DEFAULT_MAX_SIZE) -> A
         raise DecodeError(path, f"{size} bytes exceeds the limit of {max_size}")
     if not size:
         raise DecodeError(path, "empty input")
-    stream = io.BytesIO(data)
     try:
-        decoder: cbor2.CBORDecoder = _LOCAL.decoder
+        decoder, stream = _LOCAL.reader
     except AttributeError:
-        decoder = _decoder()
-    decoder.fp = stream
+        decoder, stream = _reader()
+    _refill(stream, data)
     try:
         value = decoder.decode()
     except cbor2.CBORDecodeEOF as exc:
+        _reset(decoder, stream)
         raise DecodeError(path, f"truncated: {exc}") from exc
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError,
             MemoryError, UnicodeError) as exc:
+        _reset(decoder, stream)
         raise DecodeError(path, f"malformed CBOR: {exc}") from exc
-    finally:
-        if size > _KEEP_STREAM_SIZE:
-            decoder.fp = _EMPTY  # do not keep a large input alive until the next call
+    except BaseException:  # an interrupt mid-item: leave nothing of it for the next
+        _reset(decoder, stream)
+        raise
     end = stream.tell()
+    if size > _KEEP_STREAM_SIZE:
+        _refill(stream, b"")  # do not keep a large input alive until the next call
     if end != size:
+        _reset(decoder, stream)
         raise DecodeError(path, f"{size - end} trailing bytes after the item",
                           hint=_hint_for(data))
     return value
+
+
+def _reset(decoder: cbor2.CBORDecoder, stream: io.BytesIO) -> None:
+    """Empty the stream and point the decoder at it afresh after a failed item."""
+    _refill(stream, b"")
+    decoder.fp = stream
 
 
 def _hint_for(data: bytes) -> str | None:
@@ -130,6 +149,21 @@ def dumps(value: Any, *, path: str = "") -> bytes:
         return cbor2.dumps(value, canonical=True)
     except (cbor2.CBORError, ValueError, TypeError) as exc:
         raise EncodeError(path or "<value>", f"cannot encode: {exc}") from exc
+
+
+#: The heads of byte strings shorter than 256 bytes (protected headers, digests, severed
+#: members, small manifests), made once: verification writes or hashes several.
+_SHORT_HEADS: Final = tuple(bytes((0x40 | length,)) if length < 24 else bytes((0x58, length))
+                            for length in range(256))
+
+
+def bstr_head(length: int) -> bytes:
+    """The shortest head of a byte string of `length` bytes (RFC 8949 §3, §4.2.1)."""
+    if length < 256:
+        return _SHORT_HEADS[length]
+    size = 2 if length < 1 << 16 else 4 if length < 1 << 32 else 8
+    # Additional information 25, 26, 27 for a 2, 4, 8-byte length.
+    return bytes((0x57 + size.bit_length(),)) + length.to_bytes(size, "big")
 
 
 def is_deterministic(data: bytes) -> bool:

@@ -62,8 +62,11 @@ MAX_DEPENDENCY_DEPTH: Final = 4
 
 def decode_component_id(value: Any, path: str) -> ComponentId:
     """SUIT_Component_Identifier ``[* bstr]`` -> tuple of bytes."""
-    items = expect_list(value, path)
-    return tuple(expect_bytes(part, f"{path}[{i}]") for i, part in enumerate(items))
+    items = value if type(value) is list else expect_list(value, path)  # only read here
+    for i, part in enumerate(items):
+        if type(part) is not bytes:
+            expect_bytes(part, f"{path}[{i}]")  # raises, naming the place
+    return tuple(items)
 
 
 # --- common -------------------------------------------------------------------------------
@@ -82,20 +85,27 @@ def _dependencies(value: Any, path: str) -> dict[int, Dependency]:
 
 def decode_common(data: Any, path: str = "manifest/common") -> Common:
     """``bstr .cbor SUIT_Common`` -> `Common`."""
-    raw = expect_bytes(data, path)
+    raw = data if type(data) is bytes else expect_bytes(data, path)
     members = expect_map(cbor.loads(raw, path=path), path)
-    components = expect_list(require(members, CommonKey.COMPONENTS, path, "components"),
-                             f"{path}/components", min_len=1)
-    deps = members.pop(CommonKey.DEPENDENCIES, None)
-    shared = members.pop(CommonKey.SHARED_SEQUENCE, None)
-    del members[CommonKey.COMPONENTS]
-    common = Common(
-        components=tuple(decode_component_id(c, f"{path}/components[{i}]")
-                         for i, c in enumerate(components)),
-        dependencies={} if deps is None else _dependencies(deps, f"{path}/dependencies"),
-        shared_sequence=None if shared is None else decode_sequence(shared, f"{path}/shared-sequence"),
-        extensions=members)
-    return attach_source(common, raw)
+    components = require(members, _COMPONENTS, path, "components")
+    if type(components) is not list or not components:
+        components = expect_list(components, f"{path}/components", min_len=1)
+    deps = members.pop(_DEPENDENCIES, None)
+    shared = members.pop(_SHARED_SEQUENCE, None)
+    del members[_COMPONENTS]
+    # Paths are built only for what is there (an f-string costs as much as a check).
+    return decoded_node(Common, {
+        "components": tuple([decode_component_id(c, f"{path}/components[{i}]")
+                             for i, c in enumerate(components)]),
+        "dependencies": {} if deps is None else _dependencies(deps, f"{path}/dependencies"),
+        "shared_sequence": None if shared is None else decode_sequence(
+            shared, f"{path}/shared-sequence"),
+        "extensions": members}, raw)
+
+
+_COMPONENTS: Final = int(CommonKey.COMPONENTS)
+_DEPENDENCIES: Final = int(CommonKey.DEPENDENCIES)
+_SHARED_SEQUENCE: Final = int(CommonKey.SHARED_SEQUENCE)
 
 
 def encode_common(common: Common) -> bytes:
@@ -185,25 +195,32 @@ def _set_version(value: Any, path: str) -> tuple[int, ...]:
 
 def decode_manifest(data: Any, path: str = "manifest") -> Manifest:
     """``bstr .cbor SUIT_Manifest`` -> `Manifest` remembering its bytes."""
-    raw = expect_bytes(data, path)
+    raw = data if type(data) is bytes else expect_bytes(data, path)
     members = expect_map(cbor.loads(raw, path=path), path)
-    version = expect_uint(require(members, ManifestKey.MANIFEST_VERSION, path, "manifest-version"),
-                          f"{path}/manifest-version")
-    if version != 1:
-        raise DecodeError(f"{path}/manifest-version", f"unsupported manifest version {version}",
-                          hint="Only SUIT manifest version 1 exists (M37 §8.4.1).")
+    version = require(members, _MANIFEST_VERSION, path, "manifest-version")
+    if type(version) is not int or version != 1:  # the paths only for an error
+        version = expect_uint(version, f"{path}/manifest-version")
+        if version != 1:
+            raise DecodeError(f"{path}/manifest-version", f"unsupported manifest version {version}",
+                              hint="Only SUIT manifest version 1 exists (M37 §8.4.1).")
+    sequence = require(members, _SEQUENCE_NUMBER, path, "sequence-number")
+    if type(sequence) is not int or not 0 <= sequence < _UINT_END:
+        sequence = expect_uint(sequence, f"{path}/sequence-number")
     fields: dict[str, Any] = {
         "manifest_version": version,
-        "sequence_number": expect_uint(require(members, ManifestKey.SEQUENCE_NUMBER, path,
-                                               "sequence-number"), f"{path}/sequence-number"),
-        "common": decode_common(require(members, ManifestKey.COMMON, path, "common"),
-                                f"{path}/common"),
+        "sequence_number": sequence,
+        "common": decode_common(require(members, _COMMON, path, "common"), f"{path}/common"),
     }
-    for key in (ManifestKey.MANIFEST_VERSION, ManifestKey.SEQUENCE_NUMBER, ManifestKey.COMMON):
-        del members[key]
+    del members[_MANIFEST_VERSION], members[_SEQUENCE_NUMBER], members[_COMMON]
     _decode_optional_members(members, fields, path)
     fields["extensions"] = members
     return decoded_node(Manifest, fields, raw)
+
+
+_MANIFEST_VERSION: Final = int(ManifestKey.MANIFEST_VERSION)
+_SEQUENCE_NUMBER: Final = int(ManifestKey.SEQUENCE_NUMBER)
+_COMMON: Final = int(ManifestKey.COMMON)
+_UINT_END: Final = 1 << 64  # CBOR integers lie in [-2^64, 2^64) (RFC 8949 §3.1)
 
 
 def _decode_optional_members(members: dict[Any, Any], fields: dict[str, Any], path: str) -> None:
@@ -287,16 +304,18 @@ def encode_manifest(manifest: Manifest) -> bytes:
 
 def decode_authentication(data: Any, path: str = "authentication-wrapper") -> AuthenticationWrapper:
     """``bstr .cbor SUIT_Authentication`` -> `AuthenticationWrapper`."""
-    raw = expect_bytes(data, path)
+    raw = data if type(data) is bytes else expect_bytes(data, path)
     items = expect_list(cbor.loads(raw, path=path), path, min_len=1)
     digest = decode_wrapped_digest(items[0], f"{path}/digest")
     blocks = []
-    for i, item in enumerate(items[1:], start=1):
+    for i in range(1, len(items)):
         sub = f"{path}/block[{i}]"
-        block_raw = expect_bytes(item, sub)
+        block_raw = items[i]
+        if type(block_raw) is not bytes:
+            block_raw = expect_bytes(block_raw, sub)
         message = decode_authentication_block(cbor.loads(block_raw, path=sub), sub)
         blocks.append(AuthenticationBlock(message, block_raw))
-    return attach_source(AuthenticationWrapper(digest, tuple(blocks)), raw)
+    return decoded_node(AuthenticationWrapper, {"digest": digest, "blocks": tuple(blocks)}, raw)
 
 
 def encode_authentication(wrapper: AuthenticationWrapper) -> bytes:

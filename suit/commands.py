@@ -44,6 +44,11 @@ MAX_SEQUENCE_NESTING: Final = 8
 
 def decode_digest_value(value: Any, path: str) -> Digest:
     """A decoded SUIT_Digest array -> `Digest`."""
+    kind = type(value)
+    if (kind is list or kind is tuple) and len(value) == 2:
+        algorithm, digest = value
+        if type(algorithm) is int and type(digest) is bytes and -_UINT_END <= algorithm < _UINT_END:
+            return Digest(algorithm, digest)  # the usual digest, checked without paths
     parts = expect_list(value, path, min_len=2)
     algorithm, digest = parts[0], parts[1]
     if type(algorithm) is not int or not -_UINT_END <= algorithm < _UINT_END:
@@ -131,7 +136,8 @@ def parameter_name(key: Any) -> str:
 def decode_parameters(value: Any, path: str) -> dict[int, Any]:
     """A SUIT_Parameters map -> {parameter id: typed value}; unknown ids kept as is."""
     result: dict[int, Any] = {}
-    for key, item in expect_map(value, path).items():
+    # A decoded map is only read here: no copy of the usual dict.
+    for key, item in (value if type(value) is dict else expect_map(value, path)).items():
         if type(key) is int and (
                 (key in _BSTR_PARAMETERS and type(item) is bytes)
                 or (key in _UINT_PARAMETERS and type(item) is int and 0 <= item < _UINT_END)):
@@ -239,23 +245,26 @@ def decode_sequence_value(value: Any, path: str, *, depth: int = 0) -> CommandSe
 
     `depth` is how many sequences enclose this one (0 for a manifest member).
     """
-    items = expect_list(value, path)
+    items = value if type(value) is list else expect_list(value, path)  # only read here
     if len(items) % 2:
         raise DecodeError(path, f"a command sequence needs command/argument pairs, "
                                 f"found {len(items)} items")
-    # A list first: tuple() of a list is quicker than of a generator.
-    return CommandSequence(tuple([_command_item(items, i, path, depth)
-                                  for i in range(0, len(items), 2)]))
+    commands: list[CommandItem] = []
+    for i in range(0, len(items), 2):
+        command, argument = items[i], items[i + 1]
+        if (type(command) is int and command in _REPORTING_COMMANDS
+                and type(argument) is int and 0 <= argument < _UINT_END):
+            # Most commands take a reporting policy (M37 §8.4.7): checked here without
+            # a call or the paths that only an error would need.
+            commands.append(CommandItem(command, argument))
+        else:
+            commands.append(_command_item(command, argument, i, path, depth))
+    return CommandSequence(tuple(commands))
 
 
-def _command_item(items: list[Any], i: int, path: str, depth: int) -> CommandItem:
-    command, argument = items[i], items[i + 1]
+def _command_item(command: Any, argument: Any, i: int, path: str, depth: int) -> CommandItem:
     if type(command) is not int:  # bool too: it is no command
         expect_int(command, f"{path}[{i}]")  # raises, naming the place
-    if command in _REPORTING_COMMANDS and type(argument) is int and 0 <= argument < _UINT_END:
-        # Most commands take a reporting policy (M37 §8.4.7): checked here without
-        # building the paths that only an error would need.
-        return CommandItem(command, argument)
     if not -_UINT_END <= command < _UINT_END:  # a bignum
         expect_int(command, f"{path}[{i}]")  # raises, naming the place
     sub = f"{path}[{i}]/{command_name(command)}"
@@ -268,7 +277,7 @@ def decode_sequence(data: Any, path: str, *, depth: int = 0) -> CommandSequence:
     Raises:
         DecodeError: also when sequences nest deeper than `MAX_SEQUENCE_NESTING`.
     """
-    raw = expect_bytes(data, path)
+    raw = data if type(data) is bytes else expect_bytes(data, path)
     if depth > MAX_SEQUENCE_NESTING:
         # Checked before decoding the bstr, so a nesting bomb costs one level's work.
         raise NestingTooDeep(path, "command sequences", MAX_SEQUENCE_NESTING)

@@ -17,6 +17,7 @@ from enum import IntEnum, IntFlag
 from typing import Any, Final, TypeAlias, TypeVar
 
 from suit.cose import AuthenticationMessage
+from suit.frozen import quick_init
 
 #: A component identifier: a list of byte strings (M37 §8.4.5.1). `(b"\x00",)` and
 #: `(b"00",)` are different identifiers.
@@ -219,6 +220,7 @@ def _source() -> Any:
     return field(default=None, init=False, compare=False, repr=False)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Digest:
     """SUIT_Digest: ``[algorithm-id, digest-bytes, *extensions]`` (M37 §10)."""
@@ -229,6 +231,7 @@ class Digest:
     source: bytes | None = _source()
 
 
+@quick_init
 @dataclass(frozen=True)
 class EmbeddedCbor:
     """A ``bstr .cbor`` member we carry as its exact bytes (encryption info, wait info,
@@ -237,6 +240,7 @@ class EmbeddedCbor:
     data: bytes
 
 
+@quick_init
 @dataclass(frozen=True)
 class VersionMatch:
     """The version parameter (UM §4): a comparison and a version array."""
@@ -246,6 +250,7 @@ class VersionMatch:
     source: bytes | None = _source()
 
 
+@quick_init
 @dataclass(frozen=True)
 class CommandItem:
     """One condition or directive with its argument.
@@ -261,6 +266,7 @@ class CommandItem:
     argument: Any
 
 
+@quick_init
 @dataclass(frozen=True)
 class CommandSequence:
     """A SUIT_Command_Sequence: conditions and directives in order."""
@@ -269,6 +275,7 @@ class CommandSequence:
     source: bytes | None = _source()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Dependency:
     """An entry of common.dependencies (TD §5.2.2), keyed by component index."""
@@ -277,6 +284,7 @@ class Dependency:
     extensions: dict[Any, Any] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Common:
     """SUIT_Common (M37 §8.4.5)."""
@@ -288,6 +296,7 @@ class Common:
     source: bytes | None = _source()
 
 
+@quick_init
 @dataclass(frozen=True)
 class LanguageText:
     """The text of one language: manifest-level fields and per-component fields."""
@@ -296,6 +305,7 @@ class LanguageText:
     components: dict[ComponentId, dict[int, str]] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True)
 class TextMap:
     """SUIT_Text_Map (M37 §8.4.4): language tag -> text."""
@@ -307,6 +317,7 @@ class TextMap:
 SeverableSequence: TypeAlias = "CommandSequence | Digest | None"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Manifest:
     """SUIT_Manifest (M37 §8.4). Severable members hold their content when inline, or a
@@ -340,6 +351,7 @@ SEVERABLE_ATTRIBUTES: Final = {
     ManifestKey.INSTALL: "install", ManifestKey.TEXT: "text"}
 
 
+@quick_init
 @dataclass(frozen=True)
 class AuthenticationBlock:
     """One SUIT_Authentication_Block: a COSE message, kept with its exact bytes."""
@@ -348,6 +360,7 @@ class AuthenticationBlock:
     source: bytes
 
 
+@quick_init
 @dataclass(frozen=True)
 class AuthenticationWrapper:
     """SUIT_Authentication (M37 §8.3): the manifest digest, then authentication blocks.
@@ -359,6 +372,7 @@ class AuthenticationWrapper:
     source: bytes | None = _source()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Envelope:
     """SUIT_Envelope (M37 §8.2).
@@ -389,7 +403,8 @@ _Node = TypeVar("_Node")
 
 def attach_source(node: _Node, source: bytes) -> _Node:
     """Record the exact bytes `node` was decoded from (the decoder's job only)."""
-    object.__setattr__(node, "source", bytes(source))
+    # Straight into the instance dictionary, as `object.__setattr__` would put it.
+    node.__dict__["source"] = source if type(source) is bytes else bytes(source)
     return node
 
 
@@ -406,7 +421,7 @@ def decoded_node(cls: type[_Node], values: dict[str, Any], source: bytes) -> _No
     state = node.__dict__
     state.update(_plain_defaults(cls))
     state.update(values)
-    state["source"] = bytes(source)
+    state["source"] = source if type(source) is bytes else bytes(source)
     return node
 
 

@@ -19,14 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from typing import Final, cast
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from suit import digest as digests
 from suit import mldsa
+from suit.cbor import bstr_head
 from suit.codec import (
     decode_dependency,
     decode_envelope,
@@ -56,7 +57,8 @@ from suit.errors import (
     UncoveredMember,
     UnsupportedAlgorithm,
 )
-from suit.hsslms import HssLmsPublicKey, verify_hss
+from suit.frozen import quick_init
+from suit.hsslms import verify_hss
 from suit.keys import TrustAnchor
 from suit.model import (
     SEVERABLE_ATTRIBUTES,
@@ -83,6 +85,7 @@ class VerificationPolicy(Enum):
     ALL = "all"
 
 
+@quick_init
 @dataclass(frozen=True)
 class BlockResult:
     """The outcome for one authentication block.
@@ -107,6 +110,7 @@ class BlockResult:
     anchor_index: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class MemberResult:
     """A severed member or an integrated payload: present, and whether its digest matches."""
@@ -118,6 +122,7 @@ class MemberResult:
     reason: str = ""
 
 
+@quick_init
 @dataclass(frozen=True)
 class VerificationReport:
     """Everything `check_envelope` found."""
@@ -142,6 +147,8 @@ class VerificationReport:
         """Envelope members no digest covers: unknown members, integrated payloads the
         manifest gives no digest for. Policy: everything an envelope carries must be
         authenticated, so these make it fail verification (they are still decoded and shown)."""
+        if not self.integrated:
+            return self.extensions  # the usual case, without a generator
         return tuple(name for name, m in self.integrated.items() if m.digest_ok is None) + self.extensions
 
     extensions: tuple[str, ...] = ()
@@ -171,27 +178,18 @@ def manifest_digest_ok(envelope: Envelope) -> tuple[Digest, bytes | None]:
 def manifest_bstr(manifest: Manifest) -> bytes:
     """The manifest as it stands in the envelope: a bstr header, then the manifest bytes."""
     body = encode_manifest(manifest)
-    return _bstr_header(len(body)) + body
-
-
-def _bstr_header(length: int) -> bytes:
-    """The shortest head of a byte string of `length` bytes (RFC 8949 §3, §4.2.1)."""
-    if length < 24:
-        return bytes((0x40 | length,))
-    size = 1 if length < 1 << 8 else 2 if length < 1 << 16 else 4 if length < 1 << 32 else 8
-    # Additional information 24, 25, 26, 27 for a 1, 2, 4, 8-byte length.
-    return bytes((0x57 + size.bit_length(),)) + length.to_bytes(size, "big")
+    return bstr_head(len(body)) + body
 
 
 def check_envelope(envelope: Envelope, anchors: Sequence[TrustAnchor]) -> VerificationReport:
     """Examine an envelope fully and report; raises only for what cannot be examined."""
     stated, computed = manifest_digest_ok(envelope)
     payload = envelope.authentication.digest.source or b""
-    blocks = tuple(_check_block(i, block, payload, anchors)
-                   for i, block in enumerate(envelope.authentication.blocks, start=1))
+    blocks = tuple([_check_block(i, block, payload, anchors)
+                    for i, block in enumerate(envelope.authentication.blocks, start=1)])
     return VerificationReport(stated, computed, blocks, _check_severed(envelope),
                               _check_integrated(envelope, anchors),
-                              tuple(str(key) for key in envelope.extensions))
+                              tuple(map(str, envelope.extensions)))
 
 
 def verify_envelope(envelope: Envelope | bytes, anchors: Sequence[TrustAnchor],
@@ -311,23 +309,22 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
     signatures (a P-384 key for ESP256, a secret for a signature).
     """
     info = signature_algorithm(alg)
-    key = anchor.public_key
+    # The anchor's curve is the algorithm's (checked below): an EdDSA algorithm means an
+    # Ed25519 key, an ECDSA one an EC key, known without an ABC instance check or a cast.
+    key: Any = anchor.public_key
     if info.family == "hmac" or key is None or anchor.curve != info.curve:
         return False
     if info.family == "hss-lms":  # RFC 8778 §2: the signature is the HSS signature itself
-        return verify_hss(cast(HssLmsPublicKey, key), tbs, signature)
+        return verify_hss(key, tbs, signature)
     try:
-        # The anchor's curve is the algorithm's (checked above): an EdDSA algorithm
-        # means an Ed25519 key, found without an ABC instance check.
         if info.family == "mldsa":
             return mldsa.verify(key, signature, tbs)  # RFC 9964 §4: pure, empty context
         if info.family == "eddsa":
-            cast(ed25519.Ed25519PublicKey, key).verify(signature, tbs)
+            key.verify(signature, tbs)
         else:
             if len(signature) != _RAW_ECDSA_SIZES.get(info.curve or ""):
                 return False
-            cast(ec.EllipticCurvePublicKey, key).verify(
-                ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
+            key.verify(ecdsa_raw_to_der(signature), tbs, _ecdsa(info.hash_name or "sha256"))
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -375,7 +372,7 @@ def _check_severed(envelope: Envelope) -> dict[str, MemberResult]:
         stated = getattr(manifest, attr)
         raw = severed.get(key)
         if isinstance(stated, Digest):
-            results[name] = _ABSENT if raw is None else _member(stated, _bstr_header(len(raw)) + raw)
+            results[name] = _ABSENT if raw is None else _member(stated, bstr_head(len(raw)) + raw)
         elif raw is not None:  # carried in the envelope but not severed in the manifest
             results[name] = _NOT_SEVERED
     return results

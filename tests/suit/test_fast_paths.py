@@ -207,7 +207,8 @@ def test_threads_decoding_at_once_each_get_their_own_items() -> None:
 def test_a_large_input_is_not_kept_alive_by_the_decoder() -> None:
     large = b"\x5a\x00\x02\x00\x00" + bytes(128 * 1024)
     assert len(cbor.loads(large)) == 128 * 1024
-    assert cbor._decoder().fp is cbor._EMPTY
+    decoder, stream = cbor._reader()
+    assert decoder.fp is stream and stream.getvalue() == b""
 
 
 # --- nodes made without the dataclass __init__ ----------------------------------------------
@@ -239,3 +240,51 @@ def test_decoded_node_fills_the_plain_defaults_and_is_still_frozen() -> None:
     assert manifest.source == b"\xa0"
     with pytest.raises(dataclasses.FrozenInstanceError):
         manifest.sequence_number = 8  # type: ignore[misc]
+
+
+# --- DER signatures and bstr heads made without the general encoders ------------------------
+
+@pytest.mark.parametrize("raw", [
+    bytes(64),                                   # r = s = 0
+    b"\x80" + bytes(31) + b"\x7f" + bytes(31),   # high bit set: a zero byte in front
+    bytes(31) + b"\x01" + bytes(30) + b"\x00\x80",  # leading zeros dropped
+    b"\xff" * 96,                                # P-384 size
+    b"\xff" * 132,                               # P-521 size: the long form of the length
+    b"\x00\x01",                                 # the smallest
+], ids=["zero", "high-bit", "leading-zeros", "p384", "p521-long-length", "tiny"])
+def test_raw_ecdsa_signatures_become_the_der_cryptography_makes(raw: bytes) -> None:
+    from cryptography.hazmat.primitives.asymmetric.utils import (
+        decode_dss_signature,
+        encode_dss_signature,
+    )
+    half = len(raw) // 2
+    r, s = int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
+    der = cose.ecdsa_raw_to_der(raw)
+    assert der == encode_dss_signature(r, s)
+    assert decode_dss_signature(der) == (r, s)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x01", b"\x01\x02\x03"])
+def test_raw_ecdsa_signatures_of_odd_or_no_length_are_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="even, non-zero length"):
+        cose.ecdsa_raw_to_der(raw)
+
+
+def test_bstr_heads_are_the_ones_cbor2_writes() -> None:
+    for length in (*range(300), 65535, 65536, 1 << 20):
+        data = bytes(length)
+        assert cbor.bstr_head(length) + data == cbor2.dumps(data), length
+
+
+@pytest.mark.parametrize("protected_size", [0, 3, 23, 24, 255, 256, 70000])
+@pytest.mark.parametrize("payload_size", [0, 23, 24, 44, 255, 256])
+def test_signature1_structures_are_the_general_encoding(protected_size: int,
+                                                        payload_size: int) -> None:
+    protected, payload = b"\xa1" * protected_size, b"\x58" * payload_size
+    assert cose.sig_structure("Signature1", protected, payload) == cbor2.dumps(
+        ["Signature1", protected, b"", payload])
+    # The other cases take the general encoding.
+    assert cose.sig_structure("Signature1", protected, payload, external_aad=b"x") == \
+        cbor2.dumps(["Signature1", protected, b"x", payload])
+    assert cose.sig_structure("Signature", protected, payload, sign_protected=b"") == \
+        cbor2.dumps(["Signature", protected, b"", b"", payload])
