@@ -94,7 +94,12 @@ def test_malformed_bytes_are_typed_errors(data, problem):
         locate(data)
 
 
-_scalars = (st.integers(min_value=-2**64, max_value=2**64 - 1) | st.binary(max_size=40)
+# Opaque byte strings hold no tag head (0xc0-0xdb): bytes such as c1 00 parse as CBOR, so
+# spans descends into them, but cbor2, the independent decoder here, reads tags 0-5 as
+# datetimes and numbers (and refuses c0 00), so the two sides could not be compared.
+# Tagged items are still generated, as tag 107 below.
+_opaque = st.binary(max_size=40).filter(lambda b: not any(0xc0 <= x <= 0xdb for x in b))
+_scalars = (st.integers(min_value=-2**64, max_value=2**64 - 1) | _opaque
             | st.text(max_size=20) | st.booleans() | st.none())
 _values = st.recursive(
     _scalars,
