@@ -23,13 +23,19 @@ class DeviceIdentity:
 
 @dataclass(frozen=True)
 class ComponentStatus:
-    """One installed component as the status tracker reports it."""
+    """One installed component as the status tracker reports it.
+
+    `path` and `mode` are set for a file component of a Linux-class loader: its path
+    under the loader's root and its permission bits (0..0o7777).
+    """
 
     component_id: tuple[bytes, ...]
     sequence_number: int
     digest: bytes | None  # SHA-256 of the installed image, None if empty
     size: int
     active_slot: int | None = None
+    path: str | None = None
+    mode: int | None = None
 
 
 @dataclass(frozen=True)

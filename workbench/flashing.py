@@ -26,6 +26,7 @@ from flasher.errors import BundleError, FlasherError, OperationCancelled, Transp
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
 from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
+from flasher.loader.flash import KillSwitch
 from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback, flash
@@ -269,7 +270,10 @@ def status_json(status: DeviceStatus) -> dict[str, Any]:
         "components": [{"id": [part.hex() for part in c.component_id],
                         "sequence_number": c.sequence_number,
                         "digest": c.digest.hex() if c.digest is not None else None,
-                        "size": c.size, "active_slot": c.active_slot}
+                        "size": c.size, "active_slot": c.active_slot,
+                        # a file component's path under the loader's root, and its
+                        # permission bits as on the wire (an int; 0o755 is 493)
+                        "path": c.path, "mode": c.mode}
                        for c in status.components],
         "slots": dict(status.slots),
         "last_result": None if last is None else {
@@ -336,6 +340,8 @@ class VirtualDeviceSpec:
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
         battery_mwh: The simulated battery's charge (None: no gauge).
         device_key: PEM private key file the device signs its SUIT reports with.
+        root: Install file components (``['fs', ...]`` ids) under this folder.
+        kill_at_step: Test hook: SIGKILL the loader at this write step (power-cut tests).
     """
 
     state_dir: Path
@@ -347,6 +353,8 @@ class VirtualDeviceSpec:
     flash_size: int | None = None
     battery_mwh: int | None = DEFAULT_BATTERY_MWH
     device_key: Path | None = None
+    root: Path | None = None
+    kill_at_step: int | None = None
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -356,13 +364,15 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
                 spec.state_dir, len(anchors))
     # With a paced line the flash works in real time too, so the line and the flash
     # compete as on a real device; unpaced (tests) both are as fast as the machine.
+    power = None if spec.kill_at_step is None else KillSwitch(spec.kill_at_step)
     return VirtualDevice(DeviceConfig(
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
         profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
         trust_anchors=anchors,
         realtime=spec.baud is not None,
         device_key=None if spec.device_key is None
-        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))
+        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True),
+        root=spec.root), power=power)
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

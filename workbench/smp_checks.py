@@ -136,7 +136,8 @@ class StationStore:
     def fetch_dependency(self, uri: str, max_size: int) -> bytes:
         raise _StoreRefusal("an MCUboot target takes no dependency manifests")
 
-    def write(self, component_id: ComponentId, content: bytes) -> None:
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
         raise _StoreRefusal("an MCUboot target takes one uploaded image, not written content")
 
     def copy(self, destination: ComponentId, source: ComponentId, size: int | None) -> None:

@@ -25,6 +25,7 @@ from typing import Final
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import TRUST_ANCHOR_COMPONENT, ComponentId, Layout, Partition
+from flasher.loader.state import FileAction
 from suit import digest as digests
 from suit.errors import ManifestError, TrustAnchorError
 from suit.keys import TrustAnchor
@@ -69,6 +70,8 @@ class StoreContext:
     new_anchors: tuple[bytes, ...] | None = None  # the replacement trust-anchor store
     battery_mwh: int | None = None  # the simulated battery gauge; None: the device has none
     invoked: list[tuple[ComponentId, bytes | None]] = field(default_factory=list)
+    #: File changes prepared by an install run (flasher/loader/file_store.py), in order.
+    file_actions: list[FileAction] = field(default_factory=list)
 
 
 def _refuse(reason: RefusalReason, detail: str) -> UpdateRefused:
@@ -173,7 +176,8 @@ class FlashStore:
                       f"dependency {uri} is not integrated; this loader fetches only "
                       "payloads, so dependencies must travel inside the envelope")
 
-    def write(self, component_id: ComponentId, content: bytes) -> None:
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
         if component_id == TRUST_ANCHOR_COMPONENT:
             self._install_anchor(content)
             return

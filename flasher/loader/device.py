@@ -16,6 +16,9 @@ Construct it from a `DeviceConfig`::
 - ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
 - ``device_id``: optional; a random one is chosen at the first start and kept.
 - ``realtime``: pace flash work in real time (benchmarks); tests leave it off.
+- ``root``: optional; the folder file components (``['fs', ...]`` ids) are installed
+  under (``suitwb device serve --root``; flasher/loader/files.py). None: such components
+  are unsupported, as on a microcontroller.
 - ``battery_mwh``: the simulated battery's charge, which minimum-battery conditions
   (UM §5) compare against; default 4000 mWh (a charged coin-cell-class pack); None
   simulates a device without a gauge, where such conditions fail.
@@ -40,6 +43,7 @@ from typing import Final
 from flasher.errors import FlasherError, RefusalReason
 from flasher.loader.bootloader import Bootloader, BootResult
 from flasher.loader.components import split_pem
+from flasher.loader.files import FileTree, parse_path
 from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
 from flasher.loader.layout import default_layout, slot_name
 from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
@@ -94,6 +98,7 @@ class DeviceConfig:
     max_envelope_size: int = MAX_ENVELOPE_SIZE
     #: PEM private key the device signs its SUIT reports with (None: reports go unsigned).
     device_key: bytes | None = None
+    root: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):
@@ -125,10 +130,12 @@ class VirtualDevice:
                                     self.timer)
         self.layout = default_layout(self.profile)
         self.store = StateStore(config.state_dir, self.power)
+        self.files = None if config.root is None else FileTree(config.root, self.power)
         self.state = self._load_or_provision()
         self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity())
         self.updater = Updater(self, None if config.device_key is None
                                else load_device_key(config.device_key))
+        self.updater.settle_files()  # finish file changes a cut interrupted after commit
         self.last_boot = self.reboot()
 
     def _load_or_provision(self) -> DeviceState:
@@ -206,6 +213,21 @@ class VirtualDevice:
                 self.state.sequence_numbers.get(partition.component_id, 0),
                 image.digest if image else None, image.size if image else 0,
                 image.slot if image and partition.is_ab else None))
+        return tuple(statuses) + self._file_components()
+
+    def _file_components(self) -> tuple[ComponentStatus, ...]:
+        """Installed files as they are now on disk: digest, size and mode read back."""
+        if self.files is None:
+            return ()
+        statuses = []
+        for component_id, record in sorted(self.state.files.items()):
+            segments = parse_path(component_id)
+            found = self.files.stat(segments)
+            digest = self.files.digest(segments) if found and record.digest else None
+            statuses.append(ComponentStatus(
+                component_id, self.state.sequence_numbers.get(component_id, 0), digest,
+                found.st_size if found and record.digest else 0, None, path=record.path,
+                mode=None if found is None else found.st_mode & 0o7777))
         return tuple(statuses)
 
     def slot_states(self) -> dict[str, str]:

@@ -31,9 +31,12 @@ from flasher.loader.components import (
     pad,
     sha256,
 )
+from flasher.loader.file_store import FileStore, RoutedStore, settle_files
+from flasher.loader.files import is_file_component
 from flasher.loader.layout import ComponentId
 from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
 from flasher.loader.state import (
+    FileJournal,
     ImageRecord,
     Installation,
     PayloadProgress,
@@ -58,6 +61,7 @@ from suit.keys import TrustAnchor
 from suit.model import Command, Digest, ManifestKey
 from suit.processor import (
     Authenticated,
+    ComponentStore,
     Location,
     Procedure,
     ProcessingFailed,
@@ -65,6 +69,10 @@ from suit.processor import (
     authenticate,
 )
 from suit.report import Record, Report, ReportReason
+
+
+#: Bytes of a file payload buffered before they are staged and the progress saved.
+STAGE_CHUNK: Final = 16 * 1024
 
 
 @dataclass
@@ -169,8 +177,7 @@ class Updater:
         digest = authenticated.report.manifest_digest.value
         self._log = ReportLog()
         try:
-            processor = Processor(authenticated,
-                                  FlashStore(self.device.flash, self.device.layout, context),
+            processor = Processor(authenticated, self._store(context),
                                   _anchors(self.device.state.trust_anchors),
                                   trace=self._log.step)
             processor.run_shared()  # vendor and class first, even with no update sections
@@ -179,6 +186,12 @@ class Updater:
                              "sections (install or payload-fetch) for this device to run")
         except ProcessingFailed as exc:
             self._refuse_processing(exc, manifest.sequence_number, digest)
+
+    def _store(self, context: StoreContext) -> ComponentStore:
+        flash = FlashStore(self.device.flash, self.device.layout, context)
+        if self.device.files is None:
+            return flash  # no --root: file components are unsupported
+        return RoutedStore(flash, FileStore(self.device.files, context))
 
     # -- write ----------------------------------------------------------------------------
 
@@ -209,6 +222,9 @@ class Updater:
 
     def _program_ready(self, progress: PayloadProgress, session: _Session,
                        buffer: bytearray) -> None:
+        if is_file_component(progress.component_id):
+            self._stage_ready(progress, session, buffer)
+            return
         flash, profile = self.device.flash, self.device.profile
         partition = self.device.layout.find(progress.component_id)
         assert partition is not None  # noqa: S101 - planned against the layout
@@ -227,6 +243,18 @@ class Updater:
             done += len(chunk)
             if done % profile.sector_size == 0 or done == progress.size:
                 self._save_progress(progress.uri, done)
+
+    def _stage_ready(self, progress: PayloadProgress, session: _Session,
+                     buffer: bytearray) -> None:
+        """A file payload: append to its staged copy and save progress every `STAGE_CHUNK`
+        bytes and at the end (a resumed transfer restarts at the last saved offset)."""
+        end = session.next_offset[progress.uri]
+        if len(buffer) < STAGE_CHUNK and end < progress.size:
+            return
+        assert self.device.files is not None  # noqa: S101 - planned by the file store
+        self.device.files.stage(progress.uri, end - len(buffer), bytes(buffer))
+        del buffer[:]
+        self._save_progress(progress.uri, end)
 
     def _save_progress(self, uri: str, received: int) -> None:
         in_flight = self._in_flight()
@@ -250,11 +278,13 @@ class Updater:
         try:
             self._run(authenticated, context, plan=False)
         except UpdateRefused:
+            self._discard_files(context)
             self.device.state = self.device.store.save(
                 replace(self.device.state, update=None), "abandon")
             raise
         installed = self._commit(in_flight, context,
                                  authenticated.envelope.manifest.common.components)
+        self.settle_files()
         self.device.timer.drain()
         if self.device.config.reboot_after_update:
             try:
@@ -293,7 +323,11 @@ class Updater:
         state = self.device.store.save(replace(
             state, update=None, pending=installation if images else None, last_result=record,
             trust_anchors=anchors, retired_anchors=retired,
-            anchors_rotated=state.anchors_rotated or context.new_anchors is not None),
+            anchors_rotated=state.anchors_rotated or context.new_anchors is not None,
+            # The commit point of file changes: from here on they are applied, even after a
+            # cut (settle_files replays the journal at start-up).
+            file_journal=FileJournal(in_flight.sequence_number, tuple(context.file_actions))
+            if context.file_actions else None),
             "candidate")
         numbers = dict(state.sequence_numbers)
         # M37 §8.4.2: the sequence number now stands for every component the manifest names.
@@ -302,6 +336,18 @@ class Updater:
         self.device.state = self.device.store.save(replace(state, sequence_numbers=numbers),
                                                    "sequence-number")
         return installation
+
+    def settle_files(self) -> None:
+        """Apply a committed file journal and save the files it installed."""
+        files = self.device.files
+        settled = None if files is None else settle_files(files, self.device.state)
+        if settled is not None:
+            self.device.state = self.device.store.save(settled, "files")
+
+    def _discard_files(self, context: StoreContext) -> None:
+        if self.device.files is not None:
+            for action in context.file_actions:
+                self.device.files.discard(action)
 
     def _image_record(self, component: ComponentId, size: int,
                       context: StoreContext) -> ImageRecord:
@@ -321,6 +367,8 @@ class Updater:
         state = self.device.state
         if state.update is None:
             return
+        if self.device.files is not None:
+            self.device.files.clear_staging()
         record = ResultRecord(int(RefusalReason.OPERATION_FAILED), "aborted by the host",
                               state.update.sequence_number, state.update.manifest_digest,
                               int(time.time()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -33,6 +34,9 @@ from workbench.cli import logs
 from workbench.device_profile import load_profile
 from workbench.files import write_atomic
 from workbench.smp_flash import SmpFlashSettings
+
+
+KILL_AT_STEP_ENV = "SUITWB_LOADER_KILL_AT_STEP"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,6 +125,9 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
                             "(default %(default)s; -1: no gauge, such conditions fail)")
     serve.add_argument("--state", type=Path, default=Path("device-state"),
                        help="state directory (default ./device-state)")
+    serve.add_argument("--root", type=Path, metavar="DIR",
+                       help="install file components (ids ['fs', 'relative/path']) as real "
+                            "files under DIR (docs/loader.md, Installing files)")
     serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
                        help="a public key the device trusts; repeatable")
     serve.add_argument("--device-key", type=Path, metavar="PEM",
@@ -289,7 +296,10 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"vendor id:  {report['vendor_id']}\nclass id:   {report['class_id']}\n"
           f"device id:  {report['device_id']}")
     for component in report["components"]:
-        print(f"component {'/'.join(component['id'])}: sequence number "
+        mode = "-" if component["mode"] is None else f"{component['mode']:04o}"
+        file = f"file {component['path']} (mode {mode}), " \
+            if component["path"] is not None else ""
+        print(f"component {'/'.join(component['id'])}: {file}sequence number "
               f"{component['sequence_number']}, digest {component['digest'] or '-'}, "
               f"{component['size']} bytes")
     for slot, state in report["slots"].items():
@@ -343,7 +353,8 @@ def run_serve(args: argparse.Namespace) -> int:
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
                                       None if args.battery_mwh < 0 else args.battery_mwh,
-                                      device_key=args.device_key)
+                                      device_key=args.device_key, root=args.root,
+                                      kill_at_step=_kill_at_step())
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -361,6 +372,19 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         device.close()
     return 0
+
+
+def _kill_at_step() -> int | None:
+    """The power-cut test hook: ``SUITWB_LOADER_KILL_AT_STEP=N`` SIGKILLs the loader at
+    its write step N (docs/loader.md); unset in normal use."""
+    text = os.environ.get(KILL_AT_STEP_ENV)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise FlasherError(f"{KILL_AT_STEP_ENV}={text!r} is not a step number",
+                           hint=f"Unset {KILL_AT_STEP_ENV}; it is a test hook.") from None
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -1,0 +1,410 @@
+"""Files under a confined root: where a Linux-class loader installs file components.
+
+A component whose identifier starts with ``'fs'`` is a file (docs/loader.md, *Installing
+files*): the other segments, joined with ``/``, are its path relative to the root given
+with ``suitwb device serve --root DIR`` (``['fs', 'usr/local/bin/app']`` and
+``['fs', 'usr', 'local', 'bin', 'app']`` both name ``DIR/usr/local/bin/app``).
+
+Confinement, checked before anything is written (`parse_path`, `FileTree.check`): a path
+that is absolute, has an empty, ``.`` or ``..`` segment, a NUL, is not UTF-8, or starts
+in the loader's own ``.suitwb`` folder is refused; so is a path through a symlink. Every
+access walks the path one segment at a time from a descriptor of the root, opening each
+directory with ``O_NOFOLLOW`` relative to the previous one (``dir_fd``), and writes,
+renames and unlinks relative to the last directory's descriptor. A symlink swapped in
+after the check therefore cannot redirect a write: there is no window between checking a
+path and using it (TOCTOU), because the path is never resolved twice.
+
+Atomic replacement (RFC 9019 §5.3's file-system devices): the new bytes go to a temporary
+file in the target's own directory, which is fsynced; `apply` renames it over the target
+and fsyncs the directory. Every persistent step asks the `PowerSwitch` first, so tests can
+cut the power (or kill the process) at each one.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import cbor2
+
+from flasher.errors import RefusalReason, UpdateRefused
+from flasher.loader.flash import PowerCut, PowerSwitch
+from flasher.loader.layout import ComponentId
+from flasher.loader.state import FileAction, FileRecord
+
+logger = logging.getLogger(__name__)
+
+FS_PREFIX: Final = b"fs"
+#: The loader's own folder under the root (staged payloads); no component may name it.
+RESERVED: Final = ".suitwb"
+TEMP_SUFFIX: Final = ".suitwb-new"
+DEFAULT_FILE_MODE: Final = 0o644
+DEFAULT_DIR_MODE: Final = 0o755
+_CHUNK: Final = 64 * 1024
+#: UM §4 suit-meta-file-type values.
+REGULAR, DIRECTORY, SYMLINK = 1, 2, 3
+
+
+def is_file_component(component_id: ComponentId) -> bool:
+    """Whether the component names a file (its first segment is ``'fs'``)."""
+    return len(component_id) >= 2 and component_id[0] == FS_PREFIX
+
+
+def parse_path(component_id: ComponentId) -> tuple[str, ...]:
+    """The path segments of a file component, or `UpdateRefused` (path-outside-root)."""
+    try:
+        text = "/".join(part.decode("utf-8") for part in component_id[1:])
+    except UnicodeDecodeError:
+        raise _outside(component_id, "is not UTF-8") from None
+    if text.startswith("/"):
+        raise _outside(component_id, "is absolute")
+    segments = tuple(text.split("/"))
+    if ".." in segments:
+        raise _outside(component_id, "contains '..'")
+    if any(s in ("", ".") or "\0" in s for s in segments):
+        raise _outside(component_id, "has an empty, '.' or NUL segment")
+    if segments[0] == RESERVED:
+        raise _outside(component_id, f"is in the loader's own {RESERVED} folder")
+    return segments
+
+
+def _outside(component_id: ComponentId, problem: str) -> UpdateRefused:
+    return UpdateRefused(RefusalReason.PATH_OUTSIDE_ROOT,
+                         f"file component {component_id!r}: the path {problem}")
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """The component metadata the loader applies (UM §4), decoded.
+
+    Attributes:
+        file_type: 1 regular, 2 directory, 3 symlink.
+        mode: POSIX permission bits, or None (defaults: 0o644 files, 0o755 directories).
+        owner: The uid to own the file (applied only when the loader runs as root).
+        group: The gid to own the file (likewise).
+    """
+
+    file_type: int = REGULAR
+    mode: int | None = None
+    owner: int | None = None
+    group: int | None = None
+
+
+def parse_metadata(data: bytes | None) -> FileMeta:
+    """Decode a component-metadata parameter; anything malformed is a refusal.
+
+    UM §4 permissions are bits 0 = execute/traverse, 1 = write, 2 = read (the same order
+    as POSIX); bits above them (sticky, attributes, ACL rights) have no POSIX mode bit and
+    are ignored. The owner is the creator, else the one user the user-permissions name;
+    the group is the one group the group-permissions name. Owner and group bits come from
+    their entries, else from the default permissions, which are also the others' bits.
+    """
+    if data is None:
+        return FileMeta()
+    try:
+        value = cbor2.loads(data)
+        return _meta_from_map(value) if isinstance(value, dict) else _bad_meta("not a map")
+    except (cbor2.CBORError, ValueError, TypeError, RecursionError, OverflowError) as exc:
+        return _bad_meta(f"not CBOR ({exc})")
+
+
+def _meta_from_map(value: dict[Any, Any]) -> FileMeta:
+    default = _bits(value.get(1, None))
+    users, groups = _actors(value.get(2, {})), _actors(value.get(3, {}))
+    creator = value.get(8)
+    owner = creator if creator is not None else _sole(users)
+    group = _sole(groups)
+    file_type = value.get(5, REGULAR)
+    if file_type not in (REGULAR, DIRECTORY, SYMLINK):
+        _bad_meta(f"file-type {file_type!r}")
+    mode = None
+    if default is not None or users or groups:
+        other = default or 0
+        mode = (users.get(owner, other) << 6) | (groups.get(group, other) << 3) | other
+    return FileMeta(file_type, mode, _uid(owner), _uid(group))
+
+
+def _bits(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        _bad_meta(f"permissions {value!r} are not a uint")
+    return int(value) & 0o7
+
+
+def _actors(value: Any) -> dict[Any, int]:
+    if not isinstance(value, dict):
+        _bad_meta("a permission map is not a map")
+    return {actor: _bits(bits) or 0 for actor, bits in value.items()}
+
+
+def _sole(actors: dict[Any, int]) -> Any:
+    return next(iter(actors)) if len(actors) == 1 else None
+
+
+def _uid(actor: Any) -> int | None:
+    # An actor is a UUID, bstr, tstr or int (UM §4); only an int is a POSIX id.
+    return actor if isinstance(actor, int) and not isinstance(actor, bool) and actor >= 0 \
+        else None
+
+
+def _bad_meta(problem: str) -> Any:
+    raise UpdateRefused(RefusalReason.PARAMETER_UNSUPPORTED,
+                        f"component-metadata: {problem}")
+
+
+class FileTree:
+    """The files under one root, reached only through descriptors walked from it.
+
+    Args:
+        root: The folder file components live under (created if missing).
+        power: Counts write steps and injects cuts (``file-*`` kinds).
+    """
+
+    def __init__(self, root: Path, power: PowerSwitch) -> None:
+        self.root = root
+        self.power = power
+        root.mkdir(parents=True, exist_ok=True)
+        self.staging = root / RESERVED / "staging"
+        self.staging.mkdir(parents=True, exist_ok=True)
+
+    # -- checking and reading -------------------------------------------------------------
+
+    def check(self, segments: tuple[str, ...]) -> None:
+        """Refuse a path through a symlink or a non-directory, or onto a symlink, before
+        anything is written (missing folders are fine: they will be created)."""
+        with self._parent(segments, create=False) as parent:
+            if parent is not None:
+                self._leaf_stat(parent, segments)
+
+    def stat(self, segments: tuple[str, ...]) -> os.stat_result | None:
+        """The leaf's lstat, None when it does not exist."""
+        with self._parent(segments, create=False) as parent:
+            return None if parent is None else self._leaf_stat(parent, segments)
+
+    def digest(self, segments: tuple[str, ...], size: int | None = None) -> bytes | None:
+        """SHA-256 of the file's first `size` bytes (all if None), None if there is none."""
+        data = self.read(segments, size)
+        return None if data is None else hashlib.sha256(data).digest()
+
+    def read(self, segments: tuple[str, ...], size: int | None = None) -> bytes | None:
+        """The file's bytes (at most `size`), None if it does not exist or is not a file."""
+        with self._parent(segments, create=False) as parent:
+            if parent is None:
+                return None
+            found = self._leaf_stat(parent, segments)
+            if found is None or not stat.S_ISREG(found.st_mode):
+                return None
+            fd = os.open(segments[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
+            try:
+                return _read_fd(fd, size)
+            finally:
+                os.close(fd)
+
+    # -- staging payloads (DIR/.suitwb/staging) --------------------------------------------
+
+    def stage(self, uri: str, offset: int, data: bytes) -> None:
+        """Store payload bytes at `offset` of the staged copy, dropping anything after it
+        (a resumed transfer restarts at the last durable offset), and fsync."""
+        self._step("file-stage", f"{uri} at {offset}")
+        fd = os.open(self.staged_path(uri), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            os.ftruncate(fd, offset)
+            os.pwrite(fd, data, offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def staged(self, uri: str, size: int) -> bytes:
+        """The staged payload (exactly `size` bytes were received)."""
+        fd = os.open(self.staged_path(uri), os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            return _read_fd(fd, size)
+        finally:
+            os.close(fd)
+
+    def staged_path(self, uri: str) -> Path:
+        """Where the payload of `uri` is staged (named by a hash: a URI is no file name)."""
+        return self.staging / hashlib.sha256(uri.encode()).hexdigest()[:32]
+
+    def clear_staging(self) -> None:
+        """Remove staged payloads (after a commit or an abandoned update)."""
+        for entry in self.staging.iterdir():
+            entry.unlink(missing_ok=True)
+
+    # -- preparing and applying changes ----------------------------------------------------
+
+    def prepare(self, segments: tuple[str, ...], data: bytes, meta: FileMeta) -> FileRecord:
+        """Write `data` to the temporary file next to the target (folders created as
+        needed), apply mode and owner, fsync; the target itself is untouched."""
+        path = "/".join(segments)
+        self._step("file-temp", path)
+        mode = DEFAULT_FILE_MODE if meta.mode is None else meta.mode
+        with self._parent(segments, create=True) as parent:
+            assert parent is not None  # noqa: S101 - create=True makes every folder
+            temp = _temp_name(segments[-1])
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600,
+                         dir_fd=parent)
+            try:
+                _write_all(fd, data)
+                _apply_owner(fd, meta, path)
+                os.fchmod(fd, mode)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return FileRecord(path, len(data), hashlib.sha256(data).digest(), mode)
+
+    def apply(self, action: FileAction) -> None:
+        """Carry out one committed action; doing it again changes nothing (replay)."""
+        segments = tuple(action.path.split("/"))
+        self._step(f"file-{action.kind}", action.path)
+        with self._parent(segments, create=True) as parent:
+            assert parent is not None  # noqa: S101 - create=True makes every folder
+            if action.kind == "install":
+                _rename_if_present(parent, segments[-1])
+            elif action.kind == "unlink":
+                _unlink_if_present(parent, segments[-1])
+            elif action.kind == "mkdir":
+                _mkdir_if_missing(parent, segments[-1], action.record)
+            os.fsync(parent)
+
+    def discard(self, action: FileAction) -> None:
+        """Remove the temporary file of an install that will not be committed."""
+        if action.kind != "install":
+            return
+        segments = tuple(action.path.split("/"))
+        with self._parent(segments, create=False) as parent:
+            if parent is not None:
+                _unlink_if_present(parent, _temp_name(segments[-1]))
+
+    # -- walking ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _parent(self, segments: tuple[str, ...], *, create: bool) -> Iterator[int | None]:
+        """A descriptor of the leaf's folder, walked from the root with O_NOFOLLOW; None
+        when a folder is missing and `create` is False."""
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for segment in segments[:-1]:
+                child = _open_dir(fd, segment, create, segments)
+                if child is None:
+                    os.close(fd)
+                    fd = -1
+                    break
+                os.close(fd)
+                fd = child
+            yield None if fd < 0 else fd
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _leaf_stat(self, parent: int, segments: tuple[str, ...]) -> os.stat_result | None:
+        try:
+            found = os.stat(segments[-1], dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(found.st_mode):
+            raise _symlink(segments, segments[-1])
+        return found
+
+    def _step(self, kind: str, detail: str) -> None:
+        cut = self.power.step(kind, detail)
+        if cut is not None:
+            raise PowerCut(cut)
+
+
+def _open_dir(parent: int, segment: str, create: bool, segments: tuple[str, ...]) -> int | None:
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        return os.open(segment, flags, dir_fd=parent)
+    except FileNotFoundError:
+        if not create:
+            return None
+        os.mkdir(segment, DEFAULT_DIR_MODE, dir_fd=parent)
+        os.fsync(parent)  # the new folder's entry is durable before anything goes in it
+        return os.open(segment, flags, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            found = os.stat(segment, dir_fd=parent, follow_symlinks=False)
+            if stat.S_ISLNK(found.st_mode):
+                raise _symlink(segments, segment) from None
+            raise UpdateRefused(RefusalReason.OPERATION_FAILED,
+                                f"{'/'.join(segments)}: {segment} is not a folder") from None
+        raise
+
+
+def _symlink(segments: tuple[str, ...], segment: str) -> UpdateRefused:
+    return UpdateRefused(RefusalReason.PATH_OUTSIDE_ROOT,
+                         f"{'/'.join(segments)}: {segment} is a symlink, which the loader "
+                         "never follows (it could lead outside the root)")
+
+
+def _temp_name(leaf: str) -> str:
+    return f".{leaf}{TEMP_SUFFIX}"
+
+
+def _rename_if_present(parent: int, leaf: str) -> None:
+    try:
+        os.rename(_temp_name(leaf), leaf, src_dir_fd=parent, dst_dir_fd=parent)
+    except FileNotFoundError:
+        pass  # renamed before a cut: the journal is being replayed
+
+
+def _unlink_if_present(parent: int, leaf: str) -> None:
+    try:
+        os.unlink(leaf, dir_fd=parent)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        os.rmdir(leaf, dir_fd=parent)
+
+
+def _mkdir_if_missing(parent: int, leaf: str, record: FileRecord | None) -> None:
+    mode = DEFAULT_DIR_MODE if record is None else record.mode
+    try:
+        os.mkdir(leaf, mode, dir_fd=parent)
+    except FileExistsError:
+        pass
+    fd = os.open(leaf, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    try:
+        os.fchmod(fd, mode)  # mkdir's mode is filtered by the umask
+    finally:
+        os.close(fd)
+
+
+def _apply_owner(fd: int, meta: FileMeta, path: str) -> None:
+    if meta.owner is None and meta.group is None:
+        return
+    if os.geteuid() != 0:
+        # Only root may give a file away; a loader running as a service user installs the
+        # files as itself and says what it left out.
+        logger.info("%s: owner %s, group %s not applied (the loader does not run as root)",
+                    path, meta.owner, meta.group)
+        return
+    os.fchown(fd, -1 if meta.owner is None else meta.owner,
+              -1 if meta.group is None else meta.group)
+
+
+def _read_fd(fd: int, size: int | None) -> bytes:
+    parts, remaining = [], size
+    while remaining is None or remaining > 0:
+        chunk = os.read(fd, _CHUNK if remaining is None else min(_CHUNK, remaining))
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining = None if remaining is None else remaining - len(chunk)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
