@@ -49,6 +49,7 @@ SECTION_KEYS: Final = {
     "candidate-verification": ManifestKey.CANDIDATE_VERIFICATION,
     "install": ManifestKey.INSTALL, "validate": ManifestKey.VALIDATE,
     "load": ManifestKey.LOAD, "invoke": ManifestKey.INVOKE,
+    "uninstall": ManifestKey.UNINSTALL,  # TD: run on its own, to remove components
 }
 
 

@@ -76,6 +76,7 @@ class Build:
     install: CommandSequence | None = None
     validate: CommandSequence | None = None
     invoke: CommandSequence | None = None
+    uninstall: CommandSequence | None = None
     integrated: dict[str, bytes] = field(default_factory=dict)
     key_pem: bytes | None = None  # None: the published spec key
     signed: bool = True
@@ -84,7 +85,8 @@ class Build:
         manifest = Manifest(sequence_number=self.sequence_number,
                             common=Common(components=self.components,
                                           shared_sequence=self.shared),
-                            install=self.install, validate=self.validate, invoke=self.invoke)
+                            install=self.install, validate=self.validate, invoke=self.invoke,
+                            uninstall=self.uninstall)
         return encode_manifest(manifest)
 
     def envelope(self) -> bytes:

@@ -181,7 +181,10 @@ class Updater:
                                   _anchors(self.device.state.trust_anchors),
                                   trace=self._log.step)
             processor.run_shared()  # vendor and class first, even with no update sections
-            if not processor.run(Procedure.UPDATE).sections and plan:
+            # TD: a manifest with no update sections but an uninstall sequence is an
+            # uninstall, run (planned, then carried out) in place of the Update procedure.
+            if not processor.run(Procedure.UPDATE).sections \
+                    and not processor.run_section("uninstall") and plan:
                 self._refuse(RefusalReason.OPERATION_FAILED, "the manifest has no update "
                              "sections (install or payload-fetch) for this device to run")
         except ProcessingFailed as exc:
