@@ -16,6 +16,9 @@ Construct it from a `DeviceConfig`::
 - ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
 - ``device_id``: optional; a random one is chosen at the first start and kept.
 - ``realtime``: pace flash work in real time (benchmarks); tests leave it off.
+- ``authorized_priority``: optional; updates whose update-priority is at most this are
+  authorised (UM §5 condition update-authorized; lower is more urgent). None: the
+  condition fails, as for a device that cannot ask anyone.
 - ``root``: optional; the folder file components (``['fs', ...]`` ids) are installed
   under (``suitwb device serve --root``; flasher/loader/files.py). None: such components
   are unsupported, as on a microcontroller.
@@ -99,6 +102,7 @@ class DeviceConfig:
     #: PEM private key the device signs its SUIT reports with (None: reports go unsigned).
     device_key: bytes | None = None
     root: Path | None = None
+    authorized_priority: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):

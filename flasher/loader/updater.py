@@ -170,7 +170,8 @@ class Updater:
         slots = {p.component_id: 1 - active.get(p.component_id, 1)
                  for p in self.device.layout.partitions if p.is_ab}
         return StoreContext(mode, slots, active, sizes, received, _identity_triple(self.device.identity()),
-                            battery_mwh=self.device.config.battery_mwh)
+                            battery_mwh=self.device.config.battery_mwh,
+                            authorized_priority=self.device.config.authorized_priority)
 
     def _run(self, authenticated: Authenticated, context: StoreContext, *, plan: bool) -> None:
         manifest = authenticated.envelope.manifest

@@ -128,6 +128,9 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--root", type=Path, metavar="DIR",
                        help="install file components (ids ['fs', 'relative/path']) as real "
                             "files under DIR (docs/loader.md, Installing files)")
+    serve.add_argument("--authorized-priority", type=int, metavar="N",
+                       help="authorise updates whose update-priority is N or lower (more "
+                            "urgent); default: the update-authorized condition fails")
     serve.add_argument("--trust-anchor", action="append", type=Path, default=[], metavar="PEM",
                        help="a public key the device trusts; repeatable")
     serve.add_argument("--device-key", type=Path, metavar="PEM",
@@ -354,6 +357,7 @@ def run_serve(args: argparse.Namespace) -> int:
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
                                       None if args.battery_mwh < 0 else args.battery_mwh,
                                       device_key=args.device_key, root=args.root,
+                                      authorized_priority=args.authorized_priority,
                                       kill_at_step=_kill_at_step())
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
