@@ -340,6 +340,7 @@ class VirtualDeviceSpec:
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
         battery_mwh: The simulated battery's charge (None: no gauge).
         device_key: PEM private key file the device signs its SUIT reports with.
+        root_layout: ``direct`` or ``ab`` (release trees switched by a symlink).
         root: Install file components (``['fs', ...]`` ids) under this folder.
         authorized_priority: Updates with update-priority at most this are authorised.
         kill_at_step: Test hook: SIGKILL the loader at this write step (power-cut tests).
@@ -355,6 +356,7 @@ class VirtualDeviceSpec:
     battery_mwh: int | None = DEFAULT_BATTERY_MWH
     device_key: Path | None = None
     root: Path | None = None
+    root_layout: str = "direct"
     authorized_priority: int | None = None
     kill_at_step: int | None = None
 
@@ -374,7 +376,7 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         realtime=spec.baud is not None,
         device_key=None if spec.device_key is None
         else read_bytes(spec.device_key, limit=1 << 16, regular_only=True),
-        root=spec.root, authorized_priority=spec.authorized_priority), power=power)
+        root=spec.root, root_layout=spec.root_layout, authorized_priority=spec.authorized_priority), power=power)
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

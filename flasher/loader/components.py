@@ -73,6 +73,7 @@ class StoreContext:
     invoked: list[tuple[ComponentId, bytes | None]] = field(default_factory=list)
     #: File changes prepared by an install run (flasher/loader/file_store.py), in order.
     file_actions: list[FileAction] = field(default_factory=list)
+    file_switch: str | None = None  # A/B: the release tree DIR/current switches to
 
 
 def _refuse(reason: RefusalReason, detail: str) -> UpdateRefused:

@@ -19,6 +19,8 @@ Construct it from a `DeviceConfig`::
 - ``authorized_priority``: optional; updates whose update-priority is at most this are
   authorised (UM §5 condition update-authorized; lower is more urgent). None: the
   condition fails, as for a device that cannot ask anyone.
+- ``root_layout``: ``direct`` (files at DIR/<path>) or ``ab`` (two release trees,
+  DIR/releases/a and b, and a DIR/current symlink switched per release).
 - ``root``: optional; the folder file components (``['fs', ...]`` ids) are installed
   under (``suitwb device serve --root``; flasher/loader/files.py). None: such components
   are unsupported, as on a microcontroller.
@@ -46,7 +48,7 @@ from typing import Final
 from flasher.errors import FlasherError, RefusalReason
 from flasher.loader.bootloader import Bootloader, BootResult
 from flasher.loader.components import split_pem
-from flasher.loader.files import FileTree, parse_path
+from flasher.loader.files import FileTree
 from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
 from flasher.loader.layout import default_layout, slot_name
 from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
@@ -82,6 +84,7 @@ class DeviceConfigError(FlasherError):
 
 
 DEFAULT_BATTERY_MWH: Final = 4000
+ROOT_LAYOUTS: Final = ("direct", "ab")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,12 +105,16 @@ class DeviceConfig:
     #: PEM private key the device signs its SUIT reports with (None: reports go unsigned).
     device_key: bytes | None = None
     root: Path | None = None
+    root_layout: str = "direct"
     authorized_priority: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):
             if len(getattr(self, name)) != 16:
                 raise DeviceConfigError(name, f"{len(getattr(self, name))} bytes, not 16")
+        if self.root_layout not in ROOT_LAYOUTS:
+            raise DeviceConfigError("root_layout", f"{self.root_layout!r} is not one of "
+                                    + ", ".join(ROOT_LAYOUTS))
         if self.device_id is not None and len(self.device_id) != 16:
             raise DeviceConfigError("device_id", f"{len(self.device_id)} bytes, not 16")
 
@@ -134,7 +141,8 @@ class VirtualDevice:
                                     self.timer)
         self.layout = default_layout(self.profile)
         self.store = StateStore(config.state_dir, self.power)
-        self.files = None if config.root is None else FileTree(config.root, self.power)
+        self.files = None if config.root is None else FileTree(
+            config.root, self.power, ab=config.root_layout == "ab")
         self.state = self._load_or_provision()
         self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity())
         self.updater = Updater(self, None if config.device_key is None
@@ -224,13 +232,14 @@ class VirtualDevice:
         if self.files is None:
             return ()
         statuses = []
+        slot = self.files.active_slot()
         for component_id, record in sorted(self.state.files.items()):
-            segments = parse_path(component_id)
+            segments = tuple(record.path.split("/"))
             found = self.files.stat(segments)
             digest = self.files.digest(segments) if found and record.digest else None
             statuses.append(ComponentStatus(
                 component_id, self.state.sequence_numbers.get(component_id, 0), digest,
-                found.st_size if found and record.digest else 0, None, path=record.path,
+                found.st_size if found and record.digest else 0, slot, path=record.path,
                 mode=None if found is None else found.st_mode & 0o7777))
         return tuple(statuses)
 

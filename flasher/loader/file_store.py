@@ -12,6 +12,11 @@ flash store it runs in one of the modes of `StoreContext`:
   updater commits the actions in one state save, then applies them (renames, unlinks),
   so a release is installed whole or not at all (docs/loader.md, *Installing files*).
 
+With ``--root-layout ab`` every path lives in the tree of the slot being written
+(DIR/releases/a or b): an install run first empties that tree, builds the whole release in
+it, and ends its actions with a ``switch`` of DIR/current, so the release changes with one
+rename. The component-slot condition sees the slot being written, as for flash.
+
 `RoutedStore` puts a `FileStore` beside the `FlashStore`: file ids go to the first,
 everything else (and the device's facts) to the second.
 """
@@ -23,16 +28,8 @@ from typing import Final
 
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.components import INSTALL, PLAN, FlashStore, PlannedFetch, StoreContext
-from flasher.loader.files import (
-    DEFAULT_DIR_MODE,
-    DIRECTORY,
-    SYMLINK,
-    FileMeta,
-    FileTree,
-    is_file_component,
-    parse_metadata,
-    parse_path,
-)
+from flasher.loader.file_meta import DIRECTORY, SYMLINK, FileMeta, parse_metadata
+from flasher.loader.files import DEFAULT_DIR_MODE, FileTree, is_file_component, parse_path
 from flasher.loader.layout import ComponentId
 from flasher.loader.state import DeviceState, FileAction, FileRecord
 from suit import digest as digests
@@ -49,12 +46,17 @@ class FileStore:
         self.tree = tree
         self.ctx = context
         self._prepared: dict[ComponentId, bytes] = {}  # what this run wrote, by component
+        self.active = tree.active_slot() if tree.ab else None
+        self.slot = None if not tree.ab else 0 if self.active is None else 1 - self.active
+        if self.slot is not None and context.mode == INSTALL:
+            tree.clear_slot(self.slot)  # a release tree holds exactly what its manifest says
+            context.file_switch = "/".join(tree.slot_prefix(self.slot))
 
     def supports(self, component_id: ComponentId) -> bool:
         return is_file_component(component_id)
 
     def component_slot(self, component_id: ComponentId) -> int | None:
-        return None  # files have no slots: the component-slot condition fails
+        return self.slot  # direct layout: None, so a component-slot condition fails
 
     # -- reading --------------------------------------------------------------------------
 
@@ -69,7 +71,10 @@ class FileStore:
         if component_id in self._prepared:
             data = self._prepared[component_id]
             return data if size is None else data[:size]
-        return self.tree.read(parse_path(component_id), size)
+        if self.tree.ab and self.active is None:
+            return None  # no release yet
+        prefix = () if self.active is None else self.tree.slot_prefix(self.active)
+        return self.tree.read(prefix + parse_path(component_id), size)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -129,7 +134,11 @@ class FileStore:
         self.ctx.invoked.append((component_id, arguments))
 
     def _checked(self, component_id: ComponentId) -> tuple[str, ...]:
+        """The path to write (in the slot's tree for A/B), checked before any write."""
         segments = parse_path(component_id)
+        if self.slot is not None:
+            self.tree.check_current()
+            segments = self.tree.slot_prefix(self.slot) + segments
         self.tree.check(segments)
         return segments
 
@@ -174,8 +183,12 @@ def settle_files(tree: FileTree, state: DeviceState) -> DeviceState | None:
     if journal is None:
         return None
     files, numbers = dict(state.files), dict(state.sequence_numbers)
+    if any(action.kind == "switch" for action in journal.actions):
+        files = {}  # A/B: the new tree holds exactly this release's files
     for action in journal.actions:
         tree.apply(action)
+        if action.kind == "switch":
+            continue
         if action.kind == "unlink":
             files.pop(action.component_id, None)
         elif action.record is not None:

@@ -26,16 +26,16 @@ import errno
 import hashlib
 import logging
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
-
-import cbor2
+from typing import Final
 
 from flasher.errors import RefusalReason, UpdateRefused
+from flasher.loader.file_meta import FileMeta
 from flasher.loader.flash import PowerCut, PowerSwitch
 from flasher.loader.layout import ComponentId
 from flasher.loader.state import FileAction, FileRecord
@@ -49,8 +49,11 @@ TEMP_SUFFIX: Final = ".suitwb-new"
 DEFAULT_FILE_MODE: Final = 0o644
 DEFAULT_DIR_MODE: Final = 0o755
 _CHUNK: Final = 64 * 1024
-#: UM §4 suit-meta-file-type values.
-REGULAR, DIRECTORY, SYMLINK = 1, 2, 3
+#: The A/B layout (``--root-layout ab``): DIR/releases/a and DIR/releases/b hold whole
+#: release trees; DIR/current is a symlink to the one in use, switched by rename.
+RELEASES: Final = "releases"
+CURRENT: Final = "current"
+SLOT_NAMES: Final = ("a", "b")
 
 
 def is_file_component(component_id: ComponentId) -> bool:
@@ -81,100 +84,63 @@ def _outside(component_id: ComponentId, problem: str) -> UpdateRefused:
                          f"file component {component_id!r}: the path {problem}")
 
 
-@dataclass(frozen=True)
-class FileMeta:
-    """The component metadata the loader applies (UM §4), decoded.
-
-    Attributes:
-        file_type: 1 regular, 2 directory, 3 symlink.
-        mode: POSIX permission bits, or None (defaults: 0o644 files, 0o755 directories).
-        owner: The uid to own the file (applied only when the loader runs as root).
-        group: The gid to own the file (likewise).
-    """
-
-    file_type: int = REGULAR
-    mode: int | None = None
-    owner: int | None = None
-    group: int | None = None
-
-
-def parse_metadata(data: bytes | None) -> FileMeta:
-    """Decode a component-metadata parameter; anything malformed is a refusal.
-
-    UM §4 permissions are bits 0 = execute/traverse, 1 = write, 2 = read (the same order
-    as POSIX); bits above them (sticky, attributes, ACL rights) have no POSIX mode bit and
-    are ignored. The owner is the creator, else the one user the user-permissions name;
-    the group is the one group the group-permissions name. Owner and group bits come from
-    their entries, else from the default permissions, which are also the others' bits.
-    """
-    if data is None:
-        return FileMeta()
-    try:
-        value = cbor2.loads(data)
-        return _meta_from_map(value) if isinstance(value, dict) else _bad_meta("not a map")
-    except (cbor2.CBORError, ValueError, TypeError, RecursionError, OverflowError) as exc:
-        return _bad_meta(f"not CBOR ({exc})")
-
-
-def _meta_from_map(value: dict[Any, Any]) -> FileMeta:
-    default = _bits(value.get(1, None))
-    users, groups = _actors(value.get(2, {})), _actors(value.get(3, {}))
-    creator = value.get(8)
-    owner = creator if creator is not None else _sole(users)
-    group = _sole(groups)
-    file_type = value.get(5, REGULAR)
-    if file_type not in (REGULAR, DIRECTORY, SYMLINK):
-        _bad_meta(f"file-type {file_type!r}")
-    mode = None
-    if default is not None or users or groups:
-        other = default or 0
-        mode = (users.get(owner, other) << 6) | (groups.get(group, other) << 3) | other
-    return FileMeta(file_type, mode, _uid(owner), _uid(group))
-
-
-def _bits(value: Any) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        _bad_meta(f"permissions {value!r} are not a uint")
-    return int(value) & 0o7
-
-
-def _actors(value: Any) -> dict[Any, int]:
-    if not isinstance(value, dict):
-        _bad_meta("a permission map is not a map")
-    return {actor: _bits(bits) or 0 for actor, bits in value.items()}
-
-
-def _sole(actors: dict[Any, int]) -> Any:
-    return next(iter(actors)) if len(actors) == 1 else None
-
-
-def _uid(actor: Any) -> int | None:
-    # An actor is a UUID, bstr, tstr or int (UM §4); only an int is a POSIX id.
-    return actor if isinstance(actor, int) and not isinstance(actor, bool) and actor >= 0 \
-        else None
-
-
-def _bad_meta(problem: str) -> Any:
-    raise UpdateRefused(RefusalReason.PARAMETER_UNSUPPORTED,
-                        f"component-metadata: {problem}")
-
-
 class FileTree:
     """The files under one root, reached only through descriptors walked from it.
 
     Args:
         root: The folder file components live under (created if missing).
         power: Counts write steps and injects cuts (``file-*`` kinds).
+        ab: Keep two release trees and switch between them (see `RELEASES`).
     """
 
-    def __init__(self, root: Path, power: PowerSwitch) -> None:
+    def __init__(self, root: Path, power: PowerSwitch, *, ab: bool = False) -> None:
         self.root = root
         self.power = power
+        self.ab = ab
         root.mkdir(parents=True, exist_ok=True)
         self.staging = root / RESERVED / "staging"
         self.staging.mkdir(parents=True, exist_ok=True)
+
+    # -- the A/B layout -------------------------------------------------------------------
+
+    def active_slot(self) -> int | None:
+        """The slot DIR/current points to (0 = a, 1 = b), None before the first release."""
+        try:
+            target = os.readlink(self.root / CURRENT)
+        except OSError:
+            return None
+        return next((k for k, name in enumerate(SLOT_NAMES)
+                     if target == f"{RELEASES}/{name}"), None)
+
+    def check_current(self) -> None:
+        """Refuse to build a release when DIR/current is not the loader's symlink (the
+        switch would fail after the commit)."""
+        current = self.root / CURRENT
+        if current.exists() and not current.is_symlink() or \
+                current.is_symlink() and self.active_slot() is None:
+            raise UpdateRefused(RefusalReason.OPERATION_FAILED,
+                                f"{current} is not a symlink to {RELEASES}/a or b; the A/B "
+                                "layout switches releases by replacing it")
+
+    def slot_prefix(self, slot: int) -> tuple[str, ...]:
+        """The path segments of a slot's tree under the root."""
+        return (RELEASES, SLOT_NAMES[slot])
+
+    def clear_slot(self, slot: int) -> None:
+        """Empty the tree of a slot that is not in use, before a release is built in it
+        (rmtree works through descriptors and never follows a symlink)."""
+        assert slot != self.active_slot()  # noqa: S101 - the caller writes the other one
+        self._step("file-clear", "/".join(self.slot_prefix(slot)))
+        shutil.rmtree(self.root.joinpath(*self.slot_prefix(slot)), ignore_errors=True)
+
+    def _switch(self, target: str) -> None:
+        # A new symlink beside DIR/current, renamed over it: the switch is one rename.
+        if _readlink(self.root / CURRENT) == target:
+            return  # switched before a cut: the journal is being replayed
+        temp = self.root / _temp_name(CURRENT)
+        temp.unlink(missing_ok=True)
+        os.symlink(target, temp)
+        os.rename(temp, self.root / CURRENT)
 
     # -- checking and reading -------------------------------------------------------------
 
@@ -266,6 +232,10 @@ class FileTree:
         """Carry out one committed action; doing it again changes nothing (replay)."""
         segments = tuple(action.path.split("/"))
         self._step(f"file-{action.kind}", action.path)
+        if action.kind == "switch":
+            self._switch(action.path)
+            _fsync_dir(self.root)
+            return
         with self._parent(segments, create=True) as parent:
             assert parent is not None  # noqa: S101 - create=True makes every folder
             if action.kind == "install":
@@ -345,6 +315,21 @@ def _symlink(segments: tuple[str, ...], segment: str) -> UpdateRefused:
     return UpdateRefused(RefusalReason.PATH_OUTSIDE_ROOT,
                          f"{'/'.join(segments)}: {segment} is a symlink, which the loader "
                          "never follows (it could lead outside the root)")
+
+
+def _readlink(path: Path) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _temp_name(leaf: str) -> str:

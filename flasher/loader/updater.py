@@ -36,6 +36,7 @@ from flasher.loader.files import is_file_component
 from flasher.loader.layout import ComponentId
 from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
 from flasher.loader.state import (
+    FileAction,
     FileJournal,
     ImageRecord,
     Installation,
@@ -330,8 +331,7 @@ class Updater:
             anchors_rotated=state.anchors_rotated or context.new_anchors is not None,
             # The commit point of file changes: from here on they are applied, even after a
             # cut (settle_files replays the journal at start-up).
-            file_journal=FileJournal(in_flight.sequence_number, tuple(context.file_actions))
-            if context.file_actions else None),
+            file_journal=_file_journal(in_flight.sequence_number, context)),
             "candidate")
         numbers = dict(state.sequence_numbers)
         # M37 §8.4.2: the sequence number now stands for every component the manifest names.
@@ -427,6 +427,13 @@ class Updater:
 
     def _keep_report(self, report: Report) -> None:
         self.last_report = report.encode() if self._signer is None else self._signer.seal(report)
+
+
+def _file_journal(number: int, context: StoreContext) -> FileJournal | None:
+    switch = () if context.file_switch is None else (
+        FileAction("switch", (), context.file_switch),)  # last: the release changes here
+    actions = (*context.file_actions, *switch)
+    return FileJournal(number, actions) if actions else None
 
 
 def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:

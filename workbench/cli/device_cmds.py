@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from flasher import operations
 from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP, status_or_smp_info
 from flasher.errors import FlasherError
-from flasher.loader.device import DEFAULT_BATTERY_MWH
+from flasher.loader.device import DEFAULT_BATTERY_MWH, ROOT_LAYOUTS
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
@@ -128,6 +128,10 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--root", type=Path, metavar="DIR",
                        help="install file components (ids ['fs', 'relative/path']) as real "
                             "files under DIR (docs/loader.md, Installing files)")
+    serve.add_argument("--root-layout", choices=ROOT_LAYOUTS, default="direct",
+                       help="direct: files at DIR/<path>; ab: whole release trees in "
+                            "DIR/releases/a|b, DIR/current switched atomically per release "
+                            "(default %(default)s)")
     serve.add_argument("--authorized-priority", type=int, metavar="N",
                        help="authorise updates whose update-priority is N or lower (more "
                             "urgent); default: the update-authorized condition fails")
@@ -357,6 +361,7 @@ def run_serve(args: argparse.Namespace) -> int:
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
                                       None if args.battery_mwh < 0 else args.battery_mwh,
                                       device_key=args.device_key, root=args.root,
+                                      root_layout=args.root_layout,
                                       authorized_priority=args.authorized_priority,
                                       kill_at_step=_kill_at_step())
     device = flashing.open_virtual_device(spec)

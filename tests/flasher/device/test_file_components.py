@@ -227,3 +227,52 @@ def test_without_a_root_file_components_are_unsupported(tmp_path: Path) -> None:
         assert refused.value.reason is RefusalReason.COMPONENT_UNSUPPORTED
     finally:
         device.close()
+
+
+# -- A/B release trees (--root-layout ab) ---------------------------------------------------
+
+def slotted(number: int, spec: FileSpec) -> Build:
+    """One file whose URI depends on the slot being written (try-each over component-slot,
+    as M37 Example 3 does for flash), then the rest as `file_update` writes it."""
+    build = file_update(number, (spec,))
+    alternatives = tuple(seq((Command.OVERRIDE_PARAMETERS, {5: slot}),
+                             (Command.COMPONENT_SLOT, 15),
+                             (Command.OVERRIDE_PARAMETERS, {21: f"{spec.uri}?slot={slot}"}))
+                         for slot in (0, 1))
+    items = list(build.install.commands)  # type: ignore[union-attr]
+    fetch = next(i for i, item in enumerate(items) if item.command == Command.FETCH)
+    build.install = seq(*((item.command, item.argument) for item in items[:fetch]),
+                        (Command.TRY_EACH, alternatives),
+                        *((item.command, item.argument) for item in items[fetch:]))
+    return build
+
+
+def test_ab_layout_builds_each_release_in_the_other_tree_and_switches(
+        tmp_path: Path, root: Path) -> None:
+    config = DeviceConfig(state_dir=tmp_path / "state", vendor_id=VENDOR_ID, class_id=CLASS_ID,
+                          trust_anchors=[spec_public_pem()], root=root, root_layout="ab")
+    device = VirtualDevice(config)
+    try:
+        first, second = (FileSpec(APP.path, data, APP.metadata) for data in (b"one", b"two"))
+        requested = [r.uri for r in device.begin_update(slotted(3, first).envelope())]
+        assert requested == [f"{first.uri}?slot=0"]  # the component-slot sees slot a
+        device.write_payload(requested[0], 0, first.data)
+        device.finish_update()
+        assert os.readlink(root / "current") == "releases/a"
+        assert (root / "current" / APP.path).read_bytes() == b"one"
+        requested = [r.uri for r in device.begin_update(slotted(4, second).envelope())]
+        assert requested == [f"{second.uri}?slot=1"]
+        device.write_payload(requested[0], 0, second.data)
+        device.finish_update()
+        assert os.readlink(root / "current") == "releases/b"
+        assert (root / "current" / APP.path).read_bytes() == b"two"
+        assert (root / "releases/a" / APP.path).read_bytes() == b"one"  # the previous tree
+        [status] = [c for c in device.status().components if c.path]
+        assert (status.path, status.active_slot, status.mode) == \
+            (f"releases/b/{APP.path}", 1, 0o755)
+        # A release tree holds exactly its manifest's files: the next one drops CONFIG.
+        send(device, file_update(5, RELEASE))
+        send(device, file_update(6, (APP,)), (APP,))
+        assert sorted(p.name for p in (root / "current").rglob("*") if p.is_file()) == ["app"]
+    finally:
+        device.close()
