@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flasher.errors import BundleError, RefusalReason
-from flasher.loader.updater import processing_refusal
+from flasher.loader.refusals import processing_refusal
 from flasher.smp.operations import ImageSlot
 from suit import digest as digests
 from suit.errors import DecodeError, ManifestError, UnsupportedAlgorithm, WorkbenchError

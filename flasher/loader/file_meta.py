@@ -7,7 +7,7 @@ The metadata is a CBOR map (SUIT-FACTS, UM component metadata): 1 default-permis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import cbor2
 
@@ -49,13 +49,15 @@ def parse_metadata(data: bytes | None) -> FileMeta:
         return FileMeta()
     try:
         value = cbor2.loads(data)
-        return _meta_from_map(value) if isinstance(value, dict) else _bad_meta("not a map")
+        if not isinstance(value, dict):
+            _bad_meta("not a map")
+        return _meta_from_map(value)
     except (cbor2.CBORError, ValueError, TypeError, RecursionError, OverflowError) as exc:
-        return _bad_meta(f"not CBOR ({exc})")
+        _bad_meta(f"not CBOR ({exc})")
 
 
 def _meta_from_map(value: dict[Any, Any]) -> FileMeta:
-    default = _bits(value.get(1, None))
+    default = _bits(value.get(1))
     users, groups = _actors(value.get(2, {})), _actors(value.get(3, {}))
     creator = value.get(8)
     owner = creator if creator is not None else _sole(users)
@@ -94,6 +96,6 @@ def _uid(actor: Any) -> int | None:
         else None
 
 
-def _bad_meta(problem: str) -> Any:
+def _bad_meta(problem: str) -> NoReturn:
     raise UpdateRefused(RefusalReason.PARAMETER_UNSUPPORTED,
                         f"component-metadata: {problem}")

@@ -31,7 +31,7 @@ from flasher.loader.components import INSTALL, PLAN, FlashStore, PlannedFetch, S
 from flasher.loader.file_meta import DIRECTORY, SYMLINK, FileMeta, parse_metadata
 from flasher.loader.files import DEFAULT_DIR_MODE, FileTree, is_file_component, parse_path
 from flasher.loader.layout import ComponentId
-from flasher.loader.state import DeviceState, FileAction, FileRecord
+from flasher.loader.state import DeviceState, FileAction, FileJournal, FileRecord
 from suit import digest as digests
 from suit.processor import DIGEST_PENDING, DeviceFacts, DigestPending, FetchRequest
 
@@ -170,6 +170,15 @@ def _checked_meta(metadata: bytes | None) -> FileMeta:
                             "component-metadata file-type symlink: the loader installs no "
                             "symlinks (they could point outside its root)")
     return meta
+
+
+def file_journal(number: int, context: StoreContext) -> FileJournal | None:
+    """The journal an install run commits to: its actions, then the A/B switch."""
+    switch = () if context.file_switch is None else (
+        FileAction("switch", (), context.file_switch),)  # last: the release changes here
+    actions = (*context.file_actions, *switch)
+    return FileJournal(number, actions) if actions else None
+
 
 
 def settle_files(tree: FileTree, state: DeviceState) -> DeviceState | None:

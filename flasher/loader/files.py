@@ -30,7 +30,6 @@ import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -116,8 +115,8 @@ class FileTree:
         """Refuse to build a release when DIR/current is not the loader's symlink (the
         switch would fail after the commit)."""
         current = self.root / CURRENT
-        if current.exists() and not current.is_symlink() or \
-                current.is_symlink() and self.active_slot() is None:
+        if (current.exists() and not current.is_symlink()) or \
+                (current.is_symlink() and self.active_slot() is None):
             raise UpdateRefused(RefusalReason.OPERATION_FAILED,
                                 f"{current} is not a symlink to {RELEASES}/a or b; the A/B "
                                 "layout switches releases by replacing it")

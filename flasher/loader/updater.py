@@ -13,6 +13,11 @@ Persistent steps of an update, each one write step for fault injection:
 
 Whatever step the power is cut at, the slot that boots was never written and every state
 save is all or nothing, so the device boots a verified image afterwards.
+
+File components (``--root``, flasher/loader/file_store.py) take ``file-stage`` steps
+instead of erase and program, ``file-temp`` steps at install, commit their journal in the
+``candidate`` save, then ``file-install``/``-unlink``/``-switch`` and a ``files`` save;
+a cut after the commit is finished at the next start (docs/loader.md, *Installing files*).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Final, NoReturn
 
-from flasher.errors import RefusalReason, UpdateRefused, report_reason, wire_reason
+from flasher.errors import RefusalReason, UpdateRefused, report_reason
 from flasher.loader.components import (
     INSTALL,
     PLAN,
@@ -31,13 +36,12 @@ from flasher.loader.components import (
     pad,
     sha256,
 )
-from flasher.loader.file_store import FileStore, RoutedStore, settle_files
+from flasher.loader.file_store import FileStore, RoutedStore, file_journal, settle_files
 from flasher.loader.files import is_file_component
 from flasher.loader.layout import ComponentId
+from flasher.loader.refusals import authentication_reason, processing_refusal
 from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
 from flasher.loader.state import (
-    FileAction,
-    FileJournal,
     ImageRecord,
     Installation,
     PayloadProgress,
@@ -51,15 +55,10 @@ from flasher.messages import (
     UpdateResult,
 )
 from suit.errors import (
-    DecodeError,
-    DigestMismatch,
     ManifestError,
-    NoAuthenticationBlock,
-    SignatureInvalid,
-    UnsupportedAlgorithm,
 )
 from suit.keys import TrustAnchor
-from suit.model import Command, Digest, ManifestKey
+from suit.model import Digest, ManifestKey
 from suit.processor import (
     Authenticated,
     ComponentStore,
@@ -69,8 +68,7 @@ from suit.processor import (
     Processor,
     authenticate,
 )
-from suit.report import Record, Report, ReportReason
-
+from suit.report import Record, Report
 
 #: Bytes of a file payload buffered before they are staged and the progress saved.
 STAGE_CHUNK: Final = 16 * 1024
@@ -144,7 +142,7 @@ class Updater:
             authenticated = authenticate(envelope, anchors,
                                          max_size=self.device.config.max_envelope_size)
         except ManifestError as exc:
-            self._refuse(_authentication_reason(exc), str(exc))
+            self._refuse(authentication_reason(exc), str(exc))
             raise  # not reached: _refuse raises
         # Report draft: the reference is the root manifest's reference-uri and digest.
         self._reference = (authenticated.envelope.manifest.reference_uri or "",
@@ -331,7 +329,7 @@ class Updater:
             anchors_rotated=state.anchors_rotated or context.new_anchors is not None,
             # The commit point of file changes: from here on they are applied, even after a
             # cut (settle_files replays the journal at start-up).
-            file_journal=_file_journal(in_flight.sequence_number, context)),
+            file_journal=file_journal(in_flight.sequence_number, context)),
             "candidate")
         numbers = dict(state.sequence_numbers)
         # M37 §8.4.2: the sequence number now stands for every component the manifest names.
@@ -429,13 +427,6 @@ class Updater:
         self.last_report = report.encode() if self._signer is None else self._signer.seal(report)
 
 
-def _file_journal(number: int, context: StoreContext) -> FileJournal | None:
-    switch = () if context.file_switch is None else (
-        FileAction("switch", (), context.file_switch),)  # last: the release changes here
-    actions = (*context.file_actions, *switch)
-    return FileJournal(number, actions) if actions else None
-
-
 def _identity_triple(identity: DeviceIdentity) -> tuple[bytes, bytes, bytes]:
     return identity.vendor_id, identity.class_id, identity.device_id
 
@@ -449,30 +440,3 @@ def _unique(fetches: list[PlannedFetch]) -> list[PlannedFetch]:
 
 def _anchors(pems: tuple[bytes, ...]) -> list[TrustAnchor]:
     return [TrustAnchor.from_pem(pem, f"anchor {i}") for i, pem in enumerate(pems)]
-
-
-def _authentication_reason(exc: ManifestError) -> RefusalReason:
-    if isinstance(exc, DecodeError):
-        return RefusalReason.CBOR_PARSE
-    if isinstance(exc, UnsupportedAlgorithm):
-        return RefusalReason.ALG_UNSUPPORTED
-    if isinstance(exc, DigestMismatch) and exc.member.startswith("#"):
-        return RefusalReason.PAYLOAD_DIGEST_MISMATCH  # a tampered integrated payload
-    if isinstance(exc, (NoAuthenticationBlock, SignatureInvalid, DigestMismatch)):
-        return RefusalReason.UNAUTHORISED
-    return RefusalReason.UNAUTHORISED
-
-
-_CONDITION_REASONS: Final[dict[int, RefusalReason]] = {
-    Command.VENDOR_IDENTIFIER: RefusalReason.WRONG_VENDOR,
-    Command.CLASS_IDENTIFIER: RefusalReason.WRONG_CLASS,
-    Command.IMAGE_MATCH: RefusalReason.PAYLOAD_DIGEST_MISMATCH,
-}
-
-
-def processing_refusal(exc: ProcessingFailed) -> RefusalReason:
-    """The wire reason for a processor refusal: the loader's refinement of a failed
-    condition where it has one (§7), else the SUIT reason itself (the mapping is total)."""
-    if exc.location is not None and exc.reason is ReportReason.CONDITION_FAILED:
-        return _CONDITION_REASONS.get(exc.location.command, RefusalReason.CONDITION_FAILED)
-    return wire_reason(exc.reason)

@@ -21,7 +21,7 @@ from flasher.errors import (
     report_reason,
     wire_reason,
 )
-from flasher.loader.updater import processing_refusal
+from flasher.loader.refusals import processing_refusal
 from flasher.operations import Bundle, FlashOptions, flash, read_status
 from flasher.session import SessionConfig
 from suit.model import Command

@@ -35,7 +35,6 @@ from workbench.device_profile import load_profile
 from workbench.files import write_atomic
 from workbench.smp_flash import SmpFlashSettings
 
-
 KILL_AT_STEP_ENV = "SUITWB_LOADER_KILL_AT_STEP"
 
 

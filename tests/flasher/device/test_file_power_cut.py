@@ -24,10 +24,10 @@ import pytest
 
 from flasher.loader.device import DeviceConfig, VirtualDevice
 from flasher.loader.flash import KillSwitch, PowerSwitch
+from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import ROOT, suitwb
 from tests.flasher.device.conftest import image_of
 from tests.flasher.device.test_file_components import send, user_files
-from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from testsupport.envelopes import CLASS_ID, VENDOR_ID, FileSpec, file_update, spec_public_pem
 
 MODE = {1: 4, 2: {0: 6}, 3: {0: 4}}  # 0o644
