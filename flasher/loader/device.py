@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
-from flasher.errors import FlasherError, RefusalReason
+from flasher.errors import FlasherError, RefusalReason, UpdateRefused
 from flasher.loader.bootloader import Bootloader, BootResult
 from flasher.loader.components import split_pem
 from flasher.loader.files import FileTree
@@ -235,8 +235,11 @@ class VirtualDevice:
         slot = self.files.active_slot()
         for component_id, record in sorted(self.state.files.items()):
             segments = tuple(record.path.split("/"))
-            found = self.files.stat(segments)
-            digest = self.files.digest(segments) if found and record.digest else None
+            try:
+                found = self.files.stat(segments)
+                digest = self.files.digest(segments) if found and record.digest else None
+            except UpdateRefused:  # replaced by a symlink or unreadable: report it missing
+                found, digest = None, None
             statuses.append(ComponentStatus(
                 component_id, self.state.sequence_numbers.get(component_id, 0), digest,
                 found.st_size if found and record.digest else 0, slot, path=record.path,

@@ -124,6 +124,7 @@ class FileStore:
     def unlink(self, component_id: ComponentId) -> None:
         # M37 §8.4.10.8 directive-unlink: the file goes when the update commits.
         segments = self._checked(component_id)
+        self.tree.check_removable(segments)
         if self.ctx.mode == INSTALL:
             self._prepared.pop(component_id, None)
             self.ctx.file_actions.append(FileAction("unlink", component_id, "/".join(segments)))

@@ -23,15 +23,16 @@ cut the power (or kill the process) at each one.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import logging
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.file_meta import FileMeta
@@ -53,6 +54,23 @@ _CHUNK: Final = 64 * 1024
 RELEASES: Final = "releases"
 CURRENT: Final = "current"
 SLOT_NAMES: Final = ("a", "b")
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _refusing(method: _Method) -> _Method:
+    """An OSError of the file system (a full disk, a read-only folder, a file where a folder
+    should be) becomes a refusal with the path, never an internal error."""
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except OSError as exc:
+            raise UpdateRefused(RefusalReason.OPERATION_FAILED,
+                                f"{exc.filename or 'file system'}: {exc.strerror or exc}"
+                                ) from exc
+    return wrapper  # type: ignore[return-value]
 
 
 def is_file_component(component_id: ComponentId) -> bool:
@@ -125,6 +143,7 @@ class FileTree:
         """The path segments of a slot's tree under the root."""
         return (RELEASES, SLOT_NAMES[slot])
 
+    @_refusing
     def clear_slot(self, slot: int) -> None:
         """Empty the tree of a slot that is not in use, before a release is built in it
         (rmtree works through descriptors and never follows a symlink)."""
@@ -143,6 +162,7 @@ class FileTree:
 
     # -- checking and reading -------------------------------------------------------------
 
+    @_refusing
     def check(self, segments: tuple[str, ...]) -> None:
         """Refuse a path through a symlink or a non-directory, or onto a symlink, before
         anything is written (missing folders are fine: they will be created)."""
@@ -150,6 +170,24 @@ class FileTree:
             if parent is not None:
                 self._leaf_stat(parent, segments)
 
+    @_refusing
+    def check_removable(self, segments: tuple[str, ...]) -> None:
+        """Refuse, before the commit, an unlink the journal could not carry out (a folder
+        that is not empty)."""
+        with self._parent(segments, create=False) as parent:
+            found = None if parent is None else self._leaf_stat(parent, segments)
+            if found is not None and stat.S_ISDIR(found.st_mode):
+                fd = os.open(segments[-1], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                             dir_fd=parent)
+                try:
+                    if os.listdir(fd):
+                        raise UpdateRefused(RefusalReason.OPERATION_FAILED,
+                                            f"unlink {'/'.join(segments)}: the folder is "
+                                            "not empty")
+                finally:
+                    os.close(fd)
+
+    @_refusing
     def stat(self, segments: tuple[str, ...]) -> os.stat_result | None:
         """The leaf's lstat, None when it does not exist."""
         with self._parent(segments, create=False) as parent:
@@ -160,6 +198,7 @@ class FileTree:
         data = self.read(segments, size)
         return None if data is None else hashlib.sha256(data).digest()
 
+    @_refusing
     def read(self, segments: tuple[str, ...], size: int | None = None) -> bytes | None:
         """The file's bytes (at most `size`), None if it does not exist or is not a file."""
         with self._parent(segments, create=False) as parent:
@@ -176,6 +215,7 @@ class FileTree:
 
     # -- staging payloads (DIR/.suitwb/staging) --------------------------------------------
 
+    @_refusing
     def stage(self, uri: str, offset: int, data: bytes) -> None:
         """Store payload bytes at `offset` of the staged copy, dropping anything after it
         (a resumed transfer restarts at the last durable offset), and fsync."""
@@ -188,6 +228,7 @@ class FileTree:
         finally:
             os.close(fd)
 
+    @_refusing
     def staged(self, uri: str, size: int) -> bytes:
         """The staged payload (exactly `size` bytes were received)."""
         fd = os.open(self.staged_path(uri), os.O_RDONLY | os.O_NOFOLLOW)
@@ -200,6 +241,7 @@ class FileTree:
         """Where the payload of `uri` is staged (named by a hash: a URI is no file name)."""
         return self.staging / hashlib.sha256(uri.encode()).hexdigest()[:32]
 
+    @_refusing
     def clear_staging(self) -> None:
         """Remove staged payloads (after a commit or an abandoned update)."""
         for entry in self.staging.iterdir():
@@ -207,6 +249,7 @@ class FileTree:
 
     # -- preparing and applying changes ----------------------------------------------------
 
+    @_refusing
     def prepare(self, segments: tuple[str, ...], data: bytes, meta: FileMeta) -> FileRecord:
         """Write `data` to the temporary file next to the target (folders created as
         needed), apply mode and owner, fsync; the target itself is untouched."""
@@ -227,6 +270,7 @@ class FileTree:
                 os.close(fd)
         return FileRecord(path, len(data), hashlib.sha256(data).digest(), mode)
 
+    @_refusing
     def apply(self, action: FileAction) -> None:
         """Carry out one committed action; doing it again changes nothing (replay)."""
         segments = tuple(action.path.split("/"))
@@ -245,6 +289,7 @@ class FileTree:
                 _mkdir_if_missing(parent, segments[-1], action.record)
             os.fsync(parent)
 
+    @_refusing
     def discard(self, action: FileAction) -> None:
         """Remove the temporary file of an install that will not be committed."""
         if action.kind != "install":
@@ -348,7 +393,7 @@ def _unlink_if_present(parent: int, leaf: str) -> None:
     except FileNotFoundError:
         pass
     except IsADirectoryError:
-        os.rmdir(leaf, dir_fd=parent)
+        os.rmdir(leaf, dir_fd=parent)  # a folder that is not empty: OSError, a refusal
 
 
 def _mkdir_if_missing(parent: int, leaf: str, record: FileRecord | None) -> None:

@@ -276,3 +276,23 @@ def test_ab_layout_builds_each_release_in_the_other_tree_and_switches(
         assert sorted(p.name for p in (root / "current").rglob("*") if p.is_file()) == ["app"]
     finally:
         device.close()
+
+
+def test_file_system_errors_are_refusals_and_unlink_of_a_full_folder_is_refused(
+        device: VirtualDevice, root: Path) -> None:
+    send(device, file_update(3, RELEASE))
+    (root / "etc/app/extra").mkdir()
+    (root / "etc/app/extra/keep").write_text("mine")
+    with pytest.raises(UpdateRefused) as refused:
+        send(device, file_update(4, (APP,), unlink=("etc/app/extra",)), (APP,))
+    assert refused.value.reason is RefusalReason.OPERATION_FAILED
+    assert "not empty" in refused.value.detail
+    assert (root / "etc/app/extra/keep").read_text() == "mine"
+    # A file where the release needs a folder: a refusal naming it, nothing installed.
+    (root / "opt").write_text("in the way")
+    blocked = FileSpec("opt/app/bin/tool", b"tool")
+    with pytest.raises(UpdateRefused) as refused:
+        send(device, file_update(5, (blocked,)), (blocked,))
+    assert refused.value.reason is RefusalReason.OPERATION_FAILED
+    assert (root / "opt").read_text() == "in the way"
+    assert device.status().last_result.result is RefusalReason.OPERATION_FAILED
