@@ -32,6 +32,7 @@ from flasher.loader.file_meta import DIRECTORY, SYMLINK, FileMeta, parse_metadat
 from flasher.loader.files import DEFAULT_DIR_MODE, FileTree, is_file_component, parse_path
 from flasher.loader.layout import ComponentId
 from flasher.loader.state import DeviceState, FileAction, FileJournal, FileRecord
+from flasher.protocol import PATH_MAX
 from suit import digest as digests
 from suit.processor import DIGEST_PENDING, DeviceFacts, DigestPending, FetchRequest
 
@@ -45,7 +46,9 @@ class FileStore:
     def __init__(self, tree: FileTree, context: StoreContext) -> None:
         self.tree = tree
         self.ctx = context
-        self._prepared: dict[ComponentId, bytes] = {}  # what this run wrote, by component
+        # What this run wrote, by component: the temporary file to read it back from (None
+        # for a folder), so that no more than one file is held in memory at a time.
+        self._prepared: dict[ComponentId, tuple[str, ...] | None] = {}
         self.active = tree.active_slot() if tree.ab else None
         self.slot = None if not tree.ab else 0 if self.active is None else 1 - self.active
         if self.slot is not None and context.mode == INSTALL:
@@ -69,8 +72,8 @@ class FileStore:
 
     def read(self, component_id: ComponentId, size: int | None) -> bytes | None:
         if component_id in self._prepared:
-            data = self._prepared[component_id]
-            return data if size is None else data[:size]
+            temp = self._prepared[component_id]
+            return b"" if temp is None else self.tree.read(temp, size)
         if self.tree.ab and self.active is None:
             return None  # no release yet
         prefix = () if self.active is None else self.tree.slot_prefix(self.active)
@@ -140,6 +143,11 @@ class FileStore:
         if self.slot is not None:
             self.tree.check_current()
             segments = self.tree.slot_prefix(self.slot) + segments
+        if len("/".join(segments).encode()) > PATH_MAX:
+            # The status reply carries the path (and the id) in at most PATH_MAX (§3).
+            raise UpdateRefused(RefusalReason.COMPONENT_UNSUPPORTED,
+                                f"file component {component_id!r}: a path longer than "
+                                f"{PATH_MAX} bytes")
         self.tree.check(segments)
         return segments
 
@@ -152,7 +160,8 @@ class FileStore:
         else:
             action = FileAction("install", component_id, path,
                                 self.tree.prepare(segments, data, meta))
-        self._prepared[component_id] = data
+        self._prepared[component_id] = None if action.kind == "mkdir" \
+            else self.tree.temp_of(segments)
         self.ctx.written[component_id] = len(data)
         self.ctx.file_actions.append(action)
 

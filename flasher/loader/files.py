@@ -270,6 +270,10 @@ class FileTree:
                 os.close(fd)
         return FileRecord(path, len(data), hashlib.sha256(data).digest(), mode)
 
+    def temp_of(self, segments: tuple[str, ...]) -> tuple[str, ...]:
+        """The path of the temporary file `prepare` writes for `segments`."""
+        return (*segments[:-1], _temp_name(segments[-1]))
+
     @_refusing
     def apply(self, action: FileAction) -> None:
         """Carry out one committed action; doing it again changes nothing (replay)."""

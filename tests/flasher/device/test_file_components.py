@@ -296,3 +296,12 @@ def test_file_system_errors_are_refusals_and_unlink_of_a_full_folder_is_refused(
     assert refused.value.reason is RefusalReason.OPERATION_FAILED
     assert (root / "opt").read_text() == "in the way"
     assert device.status().last_result.result is RefusalReason.OPERATION_FAILED
+
+
+def test_a_path_too_long_for_the_status_reply_is_refused(device: VirtualDevice,
+                                                         root: Path) -> None:
+    long = FileSpec("a/" + "é" * 600, b"x")  # 1202 bytes of UTF-8
+    with pytest.raises(UpdateRefused) as refused:
+        send(device, file_update(3, (long,)), (long,))
+    assert refused.value.reason is RefusalReason.COMPONENT_UNSUPPORTED
+    assert user_files(root) == {}
