@@ -144,7 +144,8 @@ class VirtualDevice:
         self.files = None if config.root is None else FileTree(
             config.root, self.power, ab=config.root_layout == "ab")
         self.state = self._load_or_provision()
-        self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity())
+        self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity(),
+                                     self.files)
         self.updater = Updater(self, None if config.device_key is None
                                else load_device_key(config.device_key))
         self.updater.settle_files()  # finish file changes a cut interrupted after commit

@@ -27,14 +27,22 @@ from dataclasses import replace
 from typing import Final
 
 from flasher.errors import RefusalReason, UpdateRefused
-from flasher.loader.components import INSTALL, PLAN, FlashStore, PlannedFetch, StoreContext
+from flasher.loader.components import (
+    BOOT,
+    INSTALL,
+    PLAN,
+    FlashStore,
+    PlannedFetch,
+    StoreContext,
+)
 from flasher.loader.file_meta import DIRECTORY, SYMLINK, FileMeta, parse_metadata
 from flasher.loader.files import DEFAULT_DIR_MODE, FileTree, is_file_component, parse_path
-from flasher.loader.layout import ComponentId
+from flasher.loader.flash import SimulatedFlash
+from flasher.loader.layout import ComponentId, Layout
 from flasher.loader.state import DeviceState, FileAction, FileJournal, FileRecord
 from flasher.protocol import PATH_MAX
 from suit import digest as digests
-from suit.processor import DIGEST_PENDING, DeviceFacts, DigestPending, FetchRequest
+from suit.processor import DIGEST_PENDING, ComponentStore, DeviceFacts, DigestPending, FetchRequest
 
 #: Largest file component; the store holds a file in memory while it installs it.
 MAX_FILE_SIZE: Final = 64 * 1024 * 1024
@@ -50,7 +58,9 @@ class FileStore:
         # for a folder), so that no more than one file is held in memory at a time.
         self._prepared: dict[ComponentId, tuple[str, ...] | None] = {}
         self.active = tree.active_slot() if tree.ab else None
-        self.slot = None if not tree.ab else 0 if self.active is None else 1 - self.active
+        # The slot written during an update (the other tree); at boot, the one in use.
+        self.slot = None if not tree.ab else self.active if context.mode == BOOT \
+            else 0 if self.active is None else 1 - self.active
         if self.slot is not None and context.mode == INSTALL:
             tree.clear_slot(self.slot)  # a release tree holds exactly what its manifest says
             context.file_switch = "/".join(tree.slot_prefix(self.slot))
@@ -139,6 +149,9 @@ class FileStore:
 
     def _checked(self, component_id: ComponentId) -> tuple[str, ...]:
         """The path to write (in the slot's tree for A/B), checked before any write."""
+        if self.ctx.mode == BOOT:
+            raise UpdateRefused(RefusalReason.COMPONENT_UNAUTHORISED,
+                                "files change only in an update, never at boot")
         segments = parse_path(component_id)
         if self.slot is not None:
             self.tree.check_current()
@@ -180,6 +193,13 @@ def _checked_meta(metadata: bytes | None) -> FileMeta:
                             "component-metadata file-type symlink: the loader installs no "
                             "symlinks (they could point outside its root)")
     return meta
+
+
+def component_store(flash: SimulatedFlash, layout: Layout, context: StoreContext,
+                    files: FileTree | None) -> ComponentStore:
+    """The store a processor run uses: flash alone, or flash and files (``--root``)."""
+    flash_store = FlashStore(flash, layout, context)
+    return flash_store if files is None else RoutedStore(flash_store, FileStore(files, context))
 
 
 def file_journal(number: int, context: StoreContext) -> FileJournal | None:

@@ -30,13 +30,12 @@ from flasher.errors import RefusalReason, UpdateRefused, report_reason
 from flasher.loader.components import (
     INSTALL,
     PLAN,
-    FlashStore,
     PlannedFetch,
     StoreContext,
     pad,
     sha256,
 )
-from flasher.loader.file_store import FileStore, RoutedStore, file_journal, settle_files
+from flasher.loader.file_store import component_store, file_journal, settle_files
 from flasher.loader.files import is_file_component
 from flasher.loader.layout import ComponentId
 from flasher.loader.refusals import authentication_reason, processing_refusal
@@ -191,10 +190,9 @@ class Updater:
             self._refuse_processing(exc, manifest.sequence_number, digest)
 
     def _store(self, context: StoreContext) -> ComponentStore:
-        flash = FlashStore(self.device.flash, self.device.layout, context)
-        if self.device.files is None:
-            return flash  # no --root: file components are unsupported
-        return RoutedStore(flash, FileStore(self.device.files, context))
+        # Without --root file components are unsupported, as on a microcontroller.
+        return component_store(self.device.flash, self.device.layout, context,
+                               self.device.files)
 
     # -- write ----------------------------------------------------------------------------
 

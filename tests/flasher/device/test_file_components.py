@@ -305,3 +305,34 @@ def test_a_path_too_long_for_the_status_reply_is_refused(device: VirtualDevice,
         send(device, file_update(3, (long,)), (long,))
     assert refused.value.reason is RefusalReason.COMPONENT_UNSUPPORTED
     assert user_files(root) == {}
+
+
+def test_a_manifest_with_a_flash_image_and_a_file_installs_both_and_boots(
+        device: VirtualDevice, root: Path) -> None:
+    """The bootloader sees file components too: validate checks the file's digest."""
+    from suit.model import Parameter
+    from testsupport.envelopes import APP as FLASH_APP
+    from testsupport.envelopes import image_params
+    image = bytes(range(256)) * 40
+    build = file_update(3, (CONFIG,))
+    build.components = (FLASH_APP, CONFIG.component_id)
+    items = [(i.command, i.argument) for i in build.install.commands]  # type: ignore[union-attr]
+    items[0] = (Command.SET_COMPONENT_INDEX, 1)
+    build.install = seq((Command.SET_COMPONENT_INDEX, 0),
+                        (Command.OVERRIDE_PARAMETERS, {Parameter.URI: "http://h/app.bin",
+                                                       **image_params(image)}),
+                        (Command.FETCH, 2), (Command.IMAGE_MATCH, 15), *items)
+    build.validate = seq((Command.SET_COMPONENT_INDEX, 0),
+                         (Command.OVERRIDE_PARAMETERS, image_params(image)),
+                         (Command.IMAGE_MATCH, 15), (Command.SET_COMPONENT_INDEX, 1),
+                         (Command.OVERRIDE_PARAMETERS, image_params(CONFIG.data)),
+                         (Command.IMAGE_MATCH, 15))
+    build.invoke = seq((Command.SET_COMPONENT_INDEX, 0), (Command.INVOKE, 2))
+    send(device, build, data={"http://h/app.bin": image, CONFIG.uri: CONFIG.data})
+    assert device.last_boot.booted is not None
+    assert device.last_boot.booted.sequence_number == 3
+    assert (root / CONFIG.path).read_bytes() == CONFIG.data
+    # A file changed behind the loader's back fails validation at the next boot.
+    (root / CONFIG.path).write_bytes(b"tampered")
+    rebooted = device.reboot()
+    assert any("validate" in line for line in rebooted.rejected), rebooted
