@@ -239,7 +239,7 @@ def slotted(number: int, spec: FileSpec) -> Build:
                              (Command.COMPONENT_SLOT, 15),
                              (Command.OVERRIDE_PARAMETERS, {21: f"{spec.uri}?slot={slot}"}))
                          for slot in (0, 1))
-    items = list(build.install.commands)  # type: ignore[union-attr]
+    items = list(build.install.commands)
     fetch = next(i for i, item in enumerate(items) if item.command == Command.FETCH)
     build.install = seq(*((item.command, item.argument) for item in items[:fetch]),
                         (Command.TRY_EACH, alternatives),
@@ -316,7 +316,7 @@ def test_a_manifest_with_a_flash_image_and_a_file_installs_both_and_boots(
     image = bytes(range(256)) * 40
     build = file_update(3, (CONFIG,))
     build.components = (FLASH_APP, CONFIG.component_id)
-    items = [(i.command, i.argument) for i in build.install.commands]  # type: ignore[union-attr]
+    items = [(i.command, i.argument) for i in build.install.commands]
     items[0] = (Command.SET_COMPONENT_INDEX, 1)
     build.install = seq((Command.SET_COMPONENT_INDEX, 0),
                         (Command.OVERRIDE_PARAMETERS, {Parameter.URI: "http://h/app.bin",

@@ -47,15 +47,20 @@ def config(base: Path) -> DeviceConfig:
                         root_layout=layout)
 
 
-@pytest.fixture(scope="module", params=["direct", "ab"])
-def baseline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A device under a root that holds the old release, in each root layout."""
+def make_baseline(tmp_path_factory: pytest.TempPathFactory, layout: str) -> Path:
+    """A device under a root that holds the old release."""
     base = tmp_path_factory.mktemp("baseline")
-    (base / "layout").write_text(request.param)
+    (base / "layout").write_text(layout)
     device = VirtualDevice(config(base))
     send(device, OLD_BUILD, OLD)
     device.close()
     return base
+
+
+@pytest.fixture(scope="module", params=["direct", "ab"])
+def baseline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The old release in each root layout."""
+    return make_baseline(tmp_path_factory, request.param)
 
 
 def copy_of(baseline: Path, target: Path) -> DeviceConfig:
@@ -124,7 +129,7 @@ def test_a_kill_at_every_write_step_leaves_one_release_and_the_retry_completes(
         assert set(user_files(view(cfg))) == {
             "etc", "etc/app.conf", "opt", "opt/app", "opt/app/bin", "opt/app/bin/app",
             "opt/app/lib", "opt/app/lib/libapp.so"}  # no temporary file is left
-        prefix = f"releases/{'ab'[restarted.files.active_slot()]}/" if ab else ""  # type: ignore[union-attr,index]
+        prefix = f"releases/{'ab'[restarted.files.active_slot()]}/" if ab else ""
         assert {c.path: c.sequence_number for c in restarted.status().components
                 if c.path} == {prefix + spec.path: 2 for spec in NEW}
         restarted.close()
@@ -133,11 +138,11 @@ def test_a_kill_at_every_write_step_leaves_one_release_and_the_retry_completes(
     assert outcomes == ["old"] * (commit + 1) + ["new"] * (len(kinds) - commit - 1)
 
 
-def test_device_serve_killed_mid_update_recovers(baseline: Path, tmp_path: Path) -> None:
+def test_device_serve_killed_mid_update_recovers(
+        tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     """The real CLI on a real pty, killed by ``SUITWB_LOADER_KILL_AT_STEP`` between the
     renames; the restarted loader finishes the committed release, and a retry is ok."""
-    if (baseline / "layout").read_text() == "ab":
-        pytest.skip("one CLI cut is enough; the forked test covers the A/B layout")
+    baseline = make_baseline(tmp_path_factory, "direct")
     kinds = update_steps(baseline, tmp_path)
     cut = kinds.index("file-install") + 1  # one file renamed, the others not yet
     cfg = copy_of(baseline, tmp_path / "cli")
@@ -150,7 +155,7 @@ def test_device_serve_killed_mid_update_recovers(baseline: Path, tmp_path: Path)
     args = ["--state", cfg.state_dir, "--root", cfg.root, "--trust-anchor", SPEC_KEY_PUBLIC]
     killed = serve(args, tmp_path, {"SUITWB_LOADER_KILL_AT_STEP": str(cut)})
     try:
-        port = killed.stdout.readline().strip()  # type: ignore[union-attr]
+        port = killed.stdout.readline().strip()
         flashed = suitwb("flash", bundle, "--port", port, *payloads, "--json",
                          data_dir=tmp_path, check=False)
         assert killed.wait(timeout=30) == -signal.SIGKILL
@@ -159,11 +164,11 @@ def test_device_serve_killed_mid_update_recovers(baseline: Path, tmp_path: Path)
         killed.wait()
     assert flashed.returncode != 0
     # Killed between the renames: on disk, until the loader runs again, one file is new.
-    on_disk = [(cfg.root / s.path).read_bytes() == s.data for s in NEW]  # type: ignore[operator]
+    on_disk = [(cfg.root / s.path).read_bytes() == s.data for s in NEW]
     assert on_disk == [True, False, False]
     again = serve(args, tmp_path, {})
     try:
-        port = again.stdout.readline().strip()  # type: ignore[union-attr]
+        port = again.stdout.readline().strip()
         assert release(view(cfg)) == "new"  # the journal settled
         flashed = suitwb("flash", bundle, "--port", port, *payloads, "--json",
                          data_dir=tmp_path)
