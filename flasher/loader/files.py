@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from flasher.errors import RefusalReason, UpdateRefused
+from flasher.errors import FlasherError, RefusalReason, UpdateRefused
 from flasher.loader.file_meta import FileMeta
 from flasher.loader.flash import PowerCut, PowerSwitch
 from flasher.loader.layout import ComponentId
@@ -114,9 +114,12 @@ class FileTree:
         self.root = root
         self.power = power
         self.ab = ab
-        root.mkdir(parents=True, exist_ok=True)
         self.staging = root / RESERVED / "staging"
-        self.staging.mkdir(parents=True, exist_ok=True)
+        try:
+            self.staging.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FlasherError(f"--root {root}: {exc.strerror or exc}",
+                               hint="Give a folder the loader may create and write.") from exc
 
     # -- the A/B layout -------------------------------------------------------------------
 

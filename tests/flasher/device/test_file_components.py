@@ -336,3 +336,13 @@ def test_a_manifest_with_a_flash_image_and_a_file_installs_both_and_boots(
     (root / CONFIG.path).write_bytes(b"tampered")
     rebooted = device.reboot()
     assert any("validate" in line for line in rebooted.rejected), rebooted
+
+
+def test_a_root_that_cannot_be_a_folder_is_a_typed_error(tmp_path: Path) -> None:
+    from flasher.errors import FlasherError
+    (tmp_path / "file").write_text("not a folder")
+    config = DeviceConfig(state_dir=tmp_path / "state", vendor_id=VENDOR_ID, class_id=CLASS_ID,
+                          root=tmp_path / "file" / "root")
+    with pytest.raises(FlasherError, match="--root") as raised:
+        VirtualDevice(config)
+    assert raised.value.hint
