@@ -36,7 +36,8 @@ from flasher.loader.components import (
     StoreContext,
 )
 from flasher.loader.file_meta import DIRECTORY, SYMLINK, FileMeta, parse_metadata
-from flasher.loader.files import DEFAULT_DIR_MODE, FileTree, is_file_component, parse_path
+from flasher.loader.file_ops import DEFAULT_DIR_MODE
+from flasher.loader.files import FileTree, is_file_component, parse_path
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
 from flasher.loader.state import DeviceState, FileAction, FileJournal, FileRecord

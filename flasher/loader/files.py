@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from flasher.errors import FlasherError, RefusalReason, UpdateRefused
+from flasher.loader import file_ops
 from flasher.loader.file_meta import FileMeta
+from flasher.loader.file_ops import DEFAULT_DIR_MODE
 from flasher.loader.flash import PowerCut, PowerSwitch
 from flasher.loader.layout import ComponentId
 from flasher.loader.state import FileAction, FileRecord
@@ -45,10 +47,7 @@ logger = logging.getLogger(__name__)
 FS_PREFIX: Final = b"fs"
 #: The loader's own folder under the root (staged payloads); no component may name it.
 RESERVED: Final = ".suitwb"
-TEMP_SUFFIX: Final = ".suitwb-new"
 DEFAULT_FILE_MODE: Final = 0o644
-DEFAULT_DIR_MODE: Final = 0o755
-_CHUNK: Final = 64 * 1024
 #: The A/B layout (``--root-layout ab``): DIR/releases/a and DIR/releases/b hold whole
 #: release trees; DIR/current is a symlink to the one in use, switched by rename.
 RELEASES: Final = "releases"
@@ -156,9 +155,9 @@ class FileTree:
 
     def _switch(self, target: str) -> None:
         # A new symlink beside DIR/current, renamed over it: the switch is one rename.
-        if _readlink(self.root / CURRENT) == target:
+        if file_ops.readlink(self.root / CURRENT) == target:
             return  # switched before a cut: the journal is being replayed
-        temp = self.root / _temp_name(CURRENT)
+        temp = self.root / file_ops.temp_name(CURRENT)
         temp.unlink(missing_ok=True)
         os.symlink(target, temp)
         os.rename(temp, self.root / CURRENT)
@@ -212,7 +211,7 @@ class FileTree:
                 return None
             fd = os.open(segments[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
             try:
-                return _read_fd(fd, size)
+                return file_ops.read_fd(fd, size)
             finally:
                 os.close(fd)
 
@@ -236,7 +235,7 @@ class FileTree:
         """The staged payload (exactly `size` bytes were received)."""
         fd = os.open(self.staged_path(uri), os.O_RDONLY | os.O_NOFOLLOW)
         try:
-            return _read_fd(fd, size)
+            return file_ops.read_fd(fd, size)
         finally:
             os.close(fd)
 
@@ -261,12 +260,12 @@ class FileTree:
         mode = DEFAULT_FILE_MODE if meta.mode is None else meta.mode
         with self._parent(segments, create=True) as parent:
             assert parent is not None  # noqa: S101 - create=True makes every folder
-            temp = _temp_name(segments[-1])
+            temp = file_ops.temp_name(segments[-1])
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600,
                          dir_fd=parent)
             try:
-                _write_all(fd, data)
-                _apply_owner(fd, meta, path)
+                file_ops.write_all(fd, data)
+                file_ops.apply_owner(fd, meta, path)
                 os.fchmod(fd, mode)
                 os.fsync(fd)
             finally:
@@ -275,7 +274,7 @@ class FileTree:
 
     def temp_of(self, segments: tuple[str, ...]) -> tuple[str, ...]:
         """The path of the temporary file `prepare` writes for `segments`."""
-        return (*segments[:-1], _temp_name(segments[-1]))
+        return (*segments[:-1], file_ops.temp_name(segments[-1]))
 
     @_refusing
     def apply(self, action: FileAction) -> None:
@@ -284,16 +283,16 @@ class FileTree:
         self._step(f"file-{action.kind}", action.path)
         if action.kind == "switch":
             self._switch(action.path)
-            _fsync_dir(self.root)
+            file_ops.fsync_dir(self.root)
             return
         with self._parent(segments, create=True) as parent:
             assert parent is not None  # noqa: S101 - create=True makes every folder
             if action.kind == "install":
-                _rename_if_present(parent, segments[-1])
+                file_ops.rename_if_present(parent, segments[-1])
             elif action.kind == "unlink":
-                _unlink_if_present(parent, segments[-1])
+                file_ops.unlink_if_present(parent, segments[-1])
             elif action.kind == "mkdir":
-                _mkdir_if_missing(parent, segments[-1], action.record)
+                file_ops.mkdir_if_missing(parent, segments[-1], action.record)
             os.fsync(parent)
 
     @_refusing
@@ -304,7 +303,7 @@ class FileTree:
         segments = tuple(action.path.split("/"))
         with self._parent(segments, create=False) as parent:
             if parent is not None:
-                _unlink_if_present(parent, _temp_name(segments[-1]))
+                file_ops.unlink_if_present(parent, file_ops.temp_name(segments[-1]))
 
     # -- walking ---------------------------------------------------------------------------
 
@@ -366,81 +365,3 @@ def _symlink(segments: tuple[str, ...], segment: str) -> UpdateRefused:
     return UpdateRefused(RefusalReason.PATH_OUTSIDE_ROOT,
                          f"{'/'.join(segments)}: {segment} is a symlink, which the loader "
                          "never follows (it could lead outside the root)")
-
-
-def _readlink(path: Path) -> str | None:
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temp_name(leaf: str) -> str:
-    return f".{leaf}{TEMP_SUFFIX}"
-
-
-def _rename_if_present(parent: int, leaf: str) -> None:
-    try:
-        os.rename(_temp_name(leaf), leaf, src_dir_fd=parent, dst_dir_fd=parent)
-    except FileNotFoundError:
-        pass  # renamed before a cut: the journal is being replayed
-
-
-def _unlink_if_present(parent: int, leaf: str) -> None:
-    try:
-        os.unlink(leaf, dir_fd=parent)
-    except FileNotFoundError:
-        pass
-    except IsADirectoryError:
-        os.rmdir(leaf, dir_fd=parent)  # a folder that is not empty: OSError, a refusal
-
-
-def _mkdir_if_missing(parent: int, leaf: str, record: FileRecord | None) -> None:
-    mode = DEFAULT_DIR_MODE if record is None else record.mode
-    try:
-        os.mkdir(leaf, mode, dir_fd=parent)
-    except FileExistsError:
-        pass
-    fd = os.open(leaf, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
-    try:
-        os.fchmod(fd, mode)  # mkdir's mode is filtered by the umask
-    finally:
-        os.close(fd)
-
-
-def _apply_owner(fd: int, meta: FileMeta, path: str) -> None:
-    if meta.owner is None and meta.group is None:
-        return
-    if os.geteuid() != 0:
-        # Only root may give a file away; a loader running as a service user installs the
-        # files as itself and says what it left out.
-        logger.info("%s: owner %s, group %s not applied (the loader does not run as root)",
-                    path, meta.owner, meta.group)
-        return
-    os.fchown(fd, -1 if meta.owner is None else meta.owner,
-              -1 if meta.group is None else meta.group)
-
-
-def _read_fd(fd: int, size: int | None) -> bytes:
-    parts, remaining = [], size
-    while remaining is None or remaining > 0:
-        chunk = os.read(fd, _CHUNK if remaining is None else min(_CHUNK, remaining))
-        if not chunk:
-            break
-        parts.append(chunk)
-        remaining = None if remaining is None else remaining - len(chunk)
-    return b"".join(parts)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
