@@ -62,9 +62,6 @@ class FileStore:
         # The slot written during an update (the other tree); at boot, the one in use.
         self.slot = None if not tree.ab else self.active if context.mode == BOOT \
             else 0 if self.active is None else 1 - self.active
-        if self.slot is not None and context.mode == INSTALL:
-            tree.clear_slot(self.slot)  # a release tree holds exactly what its manifest says
-            context.file_switch = "/".join(tree.slot_prefix(self.slot))
 
     def supports(self, component_id: ComponentId) -> bool:
         return is_file_component(component_id)
@@ -157,6 +154,11 @@ class FileStore:
         if self.slot is not None:
             self.tree.check_current()
             segments = self.tree.slot_prefix(self.slot) + segments
+        if self.slot is not None and self.ctx.mode == INSTALL and self.ctx.file_switch is None:
+            # The first change of an A/B install empties the other tree: a release tree
+            # holds exactly what its manifest says. The switch ends the journal.
+            self.tree.clear_slot(self.slot)
+            self.ctx.file_switch = "/".join(self.tree.slot_prefix(self.slot))
         if len("/".join(segments).encode()) > PATH_MAX:
             # The status reply carries the path (and the id) in at most PATH_MAX (§3).
             raise UpdateRefused(RefusalReason.COMPONENT_UNSUPPORTED,

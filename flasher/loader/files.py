@@ -151,7 +151,9 @@ class FileTree:
         (rmtree works through descriptors and never follows a symlink)."""
         assert slot != self.active_slot()  # noqa: S101 - the caller writes the other one
         self._step("file-clear", "/".join(self.slot_prefix(slot)))
-        shutil.rmtree(self.root.joinpath(*self.slot_prefix(slot)), ignore_errors=True)
+        tree = self.root.joinpath(*self.slot_prefix(slot))
+        if os.path.lexists(tree):
+            shutil.rmtree(tree)  # a failure is a refusal: never build on a half-empty tree
 
     def _switch(self, target: str) -> None:
         # A new symlink beside DIR/current, renamed over it: the switch is one rename.
