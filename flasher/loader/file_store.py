@@ -123,6 +123,10 @@ class FileStore:
 
     def copy(self, destination: ComponentId, source: ComponentId, size: int | None) -> None:
         segments = self._checked(destination)
+        if self.ctx.mode == PLAN and source in self.ctx.written:  # filled by this update
+            self.ctx.written[destination] = self.ctx.written[source] if size is None \
+                else min(size, self.ctx.written[source])
+            return
         data = self.read(source, size)
         if data is None:
             raise UpdateRefused(RefusalReason.OPERATION_FAILED,

@@ -346,3 +346,17 @@ def test_a_root_that_cannot_be_a_folder_is_a_typed_error(tmp_path: Path) -> None
     with pytest.raises(FlasherError, match="--root") as raised:
         VirtualDevice(config)
     assert raised.value.hint
+
+
+def test_directive_copy_between_files_of_one_release(device: VirtualDevice, root: Path) -> None:
+    """Fetch a file, then copy it to a second path in the same update (M37 copy)."""
+    from suit.model import Parameter
+    build = file_update(3, (CONFIG,))
+    backup = (b"fs", b"etc/app/config.json.default")
+    build.components = (CONFIG.component_id, backup)
+    build.install = seq(*((i.command, i.argument) for i in build.install.commands),
+                        (Command.SET_COMPONENT_INDEX, 1),
+                        (Command.OVERRIDE_PARAMETERS, {Parameter.SOURCE_COMPONENT: 0}),
+                        (Command.COPY, 2))
+    send(device, build, (CONFIG,))
+    assert (root / "etc/app/config.json.default").read_bytes() == CONFIG.data
