@@ -42,6 +42,7 @@ class RefusalReason(IntEnum):
     PAYLOAD_DIGEST_MISMATCH = 68
     NO_UPDATE_IN_PROGRESS = 69
     BUSY = 70
+    PATH_OUTSIDE_ROOT = 71  # a file component's path escapes the loader's --root
 
     @classmethod
     def from_wire(cls, value: int) -> RefusalReason:
@@ -65,6 +66,8 @@ _REFINES: Final[dict[RefusalReason, ReportReason]] = {
     RefusalReason.PAYLOAD_DIGEST_MISMATCH: ReportReason.CONDITION_FAILED,  # image-match
     RefusalReason.NO_UPDATE_IN_PROGRESS: ReportReason.OPERATION_FAILED,
     RefusalReason.BUSY: ReportReason.OPERATION_FAILED,
+    # a file path the device may not write is a component it is not authorised to touch
+    RefusalReason.PATH_OUTSIDE_ROOT: ReportReason.COMPONENT_UNAUTHORISED,
 }
 
 

@@ -25,9 +25,8 @@ class DeviceIdentity:
 class ComponentStatus:
     """One installed component as the status tracker reports it.
 
-    A Linux-class device (RFC 9019 §5) installs file components: it reports the file's
-    `path` (relative to its root directory) and permission bits `mode`; flash components
-    leave both None.
+    `path` and `mode` are set for a file component of a Linux-class loader: its path
+    under the loader's root and its permission bits (0..0o7777).
     """
 
     component_id: tuple[bytes, ...]

@@ -158,12 +158,17 @@ MAX_COMPONENTS: Final = 64
 _IDENTITY: Final = schema.Fields({"vendor_id": schema.Bytes(exact=16),
                                   "class_id": schema.Bytes(exact=16),
                                   "device_id": schema.Bytes(max_len=64)})
+#: A file component's path under a Linux-class loader's root, and its permission bits.
+PATH_MAX: Final = 1024
+MODE_MAX: Final = 0o7777
 _COMPONENT: Final = schema.Fields({
-    "id": schema.ListOf(schema.Bytes(max_len=64), max_len=16),
+    # A segment holds a path of a file component (["fs", "usr/local/bin/app"]).
+    "id": schema.ListOf(schema.Bytes(max_len=PATH_MAX), max_len=16),
     "sequence_number": schema.UInt(schema.U64_MAX),
     "digest": schema.Nullable(schema.Bytes(max_len=64)),
     "size": schema.UInt(),
-    "active_slot": schema.Nullable(schema.UInt(schema.U8_MAX))})
+    "active_slot": schema.Nullable(schema.UInt(schema.U8_MAX))},
+    optional={"path": schema.Text(PATH_MAX), "mode": schema.UInt(MODE_MAX)})
 _COMPONENTS: Final = schema.ListOf(_COMPONENT, max_len=MAX_COMPONENTS)
 _RECORD: Final = schema.Fields({
     "result": schema.UInt(), "detail": schema.Text(DETAIL_MAX),
@@ -307,14 +312,24 @@ def decode_plan(data: bytes) -> list[PayloadRequest]:
 
 def encode_components(components: tuple[ComponentStatus, ...]) -> list[dict[str, Any]]:
     """Components as CBOR-ready maps (used by DONE and STATUS_REPLY)."""
-    return [{"id": list(c.component_id), "sequence_number": c.sequence_number,
+    return [_component(c) for c in components]
+
+
+def _component(c: ComponentStatus) -> dict[str, Any]:
+    entry = {"id": list(c.component_id), "sequence_number": c.sequence_number,
              "digest": c.digest, "size": c.size, "active_slot": c.active_slot}
-            for c in components]
+    # Optional keys, sent only for file components (an older host ignores them, §3).
+    if c.path is not None:
+        entry["path"] = c.path
+    if c.mode is not None:
+        entry["mode"] = c.mode
+    return entry
 
 
 def _components(entries: tuple[dict[str, Any], ...]) -> tuple[ComponentStatus, ...]:
     return tuple(ComponentStatus(e["id"], e["sequence_number"], e["digest"], e["size"],
-                                 e["active_slot"]) for e in entries)
+                                 e["active_slot"], path=e["path"], mode=e["mode"])
+                 for e in entries)
 
 
 def encode_result(result: UpdateResult) -> bytes:

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from suit import digest as digests
 from suit.errors import ManifestError
-from suit.model import Command, Digest, Parameter, VersionComparison, VersionMatch
+from suit.model import Command, Digest, EmbeddedCbor, Parameter, VersionComparison, VersionMatch
 from suit.processor_model import (
     DIGEST_PENDING,
     MAX_DEPENDENCY_DEPTH,
@@ -224,13 +224,20 @@ def _fetch(it: CommandContext, index: int, _arg: Any, location: Location) -> Non
         it.p.dependency_data[index] = data
         return
     request = FetchRequest(index, uri, size, it.param(index, Parameter.IMAGE_DIGEST),
-                           it.param(index, Parameter.FETCH_ARGUMENTS), integrated)
+                           it.param(index, Parameter.FETCH_ARGUMENTS), integrated,
+                           _metadata(it, index))
     it.p.store.fetch(it.component(index, location), request)
+
+
+def _metadata(it: CommandContext, index: int) -> bytes | None:
+    # UM §4: component-metadata travels as bstr .cbor; the store decodes what it applies.
+    value = it.param(index, Parameter.COMPONENT_METADATA)
+    return value.data if isinstance(value, EmbeddedCbor) else None
 
 
 def _write(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     content = it.require(index, Parameter.CONTENT, location)
-    it.p.store.write(it.component(index, location), content)
+    it.p.store.write(it.component(index, location), content, metadata=_metadata(it, index))
 
 
 def _source(it: CommandContext, index: int, location: Location) -> tuple[bytes, ...]:

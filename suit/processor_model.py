@@ -49,6 +49,7 @@ SECTION_KEYS: Final = {
     "candidate-verification": ManifestKey.CANDIDATE_VERIFICATION,
     "install": ManifestKey.INSTALL, "validate": ManifestKey.VALIDATE,
     "load": ManifestKey.LOAD, "invoke": ManifestKey.INVOKE,
+    "uninstall": ManifestKey.UNINSTALL,  # TD: run on its own, to remove components
 }
 
 
@@ -109,6 +110,8 @@ class FetchRequest:
         digest: The image-digest parameter, if set.
         fetch_arguments: The fetch-arguments parameter, if set.
         integrated: The payload itself when the uri names an integrated payload (M37 §5.5).
+        metadata: The component-metadata parameter's CBOR bytes, if set (UM §4: file type,
+            permissions, creator), for devices whose components are files.
     """
 
     component_index: int
@@ -117,6 +120,7 @@ class FetchRequest:
     digest: Digest | None
     fetch_arguments: bytes | None = None
     integrated: bytes | None = None
+    metadata: bytes | None = None
 
 
 @runtime_checkable
@@ -147,7 +151,11 @@ class ComponentStore(Protocol):
 
     def fetch_dependency(self, uri: str, max_size: int) -> bytes: ...
 
-    def write(self, component_id: ComponentId, content: bytes) -> None: ...
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
+        """directive-write; `metadata` is the component-metadata parameter (UM §4), which
+        a store without files ignores."""
+        ...
 
     def copy(self, destination: ComponentId, source: ComponentId, size: int | None) -> None: ...
 

@@ -76,6 +76,7 @@ class Build:
     install: CommandSequence | None = None
     validate: CommandSequence | None = None
     invoke: CommandSequence | None = None
+    uninstall: CommandSequence | None = None
     integrated: dict[str, bytes] = field(default_factory=dict)
     key_pem: bytes | None = None  # None: the published spec key
     signed: bool = True
@@ -84,7 +85,8 @@ class Build:
         manifest = Manifest(sequence_number=self.sequence_number,
                             common=Common(components=self.components,
                                           shared_sequence=self.shared),
-                            install=self.install, validate=self.validate, invoke=self.invoke)
+                            install=self.install, validate=self.validate, invoke=self.invoke,
+                            uninstall=self.uninstall)
         return encode_manifest(manifest)
 
     def envelope(self) -> bytes:
@@ -160,3 +162,48 @@ def many_components(count: int) -> Build:
                     (Command.FETCH, 2)]
     return Build(1, components=tuple((b"c", i.to_bytes(4, "big")) for i in range(count)),
                  shared=identity_shared(b""), install=seq(*install))
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file component of a Linux-class release: `path` under the loader's root (a
+    component id ``['fs', path]``), its bytes, and its UM §4 component metadata."""
+
+    path: str
+    data: bytes
+    metadata: dict[int, Any] | None = None
+    integrated: bool = False
+
+    @property
+    def component_id(self) -> tuple[bytes, ...]:
+        return (b"fs", self.path.encode())
+
+    @property
+    def uri(self) -> str:
+        return f"#{self.path}" if self.integrated else f"https://updates.example.com/{self.path}"
+
+
+def file_update(number: int, files: tuple[FileSpec, ...], *,
+                unlink: tuple[str, ...] = (), **kwargs: Any) -> Build:
+    """A release of file components: each fetched (or integrated), digest-checked, with its
+    metadata; then each path in `unlink` removed (directive-unlink)."""
+    from suit.model import EmbeddedCbor
+    components = tuple(f.component_id for f in files) + tuple(
+        (b"fs", path.encode()) for path in unlink)
+    install: list[tuple[int, Any]] = []
+    for i, spec in enumerate(files):
+        params = {Parameter.URI: spec.uri, **image_params(spec.data)}
+        if spec.metadata is not None:
+            params[Parameter.COMPONENT_METADATA] = EmbeddedCbor(cbor.dumps(spec.metadata))
+        install += [(Command.SET_COMPONENT_INDEX, i), (Command.OVERRIDE_PARAMETERS, params),
+                    (Command.FETCH, 2), (Command.IMAGE_MATCH, 15)]
+    for j in range(len(unlink)):
+        install += [(Command.SET_COMPONENT_INDEX, len(files) + j), (Command.UNLINK, 2)]
+    shared = seq((Command.SET_COMPONENT_INDEX, 0),
+                 (Command.OVERRIDE_PARAMETERS, {Parameter.VENDOR_ID: VENDOR_ID,
+                                                Parameter.CLASS_ID: CLASS_ID}),
+                 (Command.VENDOR_IDENTIFIER, 15), (Command.CLASS_IDENTIFIER, 15))
+    build = Build(number, components=components, shared=shared, install=seq(*install),
+                  **kwargs)
+    build.integrated = {f.uri: f.data for f in files if f.integrated}
+    return build

@@ -27,6 +27,7 @@ from flasher.errors import BundleError, FlasherError, OperationCancelled, Transp
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
 from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
+from flasher.loader.flash import KillSwitch
 from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback, flash
@@ -272,6 +273,9 @@ def status_json(status: DeviceStatus) -> dict[str, Any]:
                         "sequence_number": c.sequence_number,
                         "digest": c.digest.hex() if c.digest is not None else None,
                         "size": c.size, "active_slot": c.active_slot,
+                        # a file component's path under the loader's root (control
+                        # characters escaped), and its permission bits as on the wire
+                        # (an int; 0o755 is 493)
                         "path": _printable(c.path), "mode": c.mode}
                        for c in status.components],
         "slots": dict(status.slots),
@@ -349,8 +353,11 @@ class VirtualDeviceSpec:
         battery_mwh: The simulated battery's charge (None: no gauge).
         device_key: PEM private key file the device signs its SUIT reports with.
         device_id: The device's UUID (None: chosen at the first start, kept in the state).
-        root: The directory file components (paths as ids) are installed under, for a
-            Linux-class device (docs/linux-device.md); passed on, not used by this layer.
+        root: Install file components (``['fs', ...]`` ids) under this folder (a Linux-class
+            device, docs/linux-device.md).
+        root_layout: ``direct`` or ``ab`` (release trees switched by a symlink).
+        authorized_priority: Updates with update-priority at most this are authorised.
+        kill_at_step: Test hook: SIGKILL the loader at this write step (power-cut tests).
         signature_policy: ``all``: every trust anchor must verify an envelope it installs.
     """
 
@@ -365,6 +372,9 @@ class VirtualDeviceSpec:
     device_key: Path | None = None
     device_id: uuid.UUID | None = None
     root: Path | None = None
+    root_layout: str = "direct"
+    authorized_priority: int | None = None
+    kill_at_step: int | None = None
     signature_policy: VerificationPolicy = VerificationPolicy.ANY
 
 
@@ -375,6 +385,7 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
                 spec.state_dir, len(anchors))
     # With a paced line the flash works in real time too, so the line and the flash
     # compete as on a real device; unpaced (tests) both are as fast as the machine.
+    power = None if spec.kill_at_step is None else KillSwitch(spec.kill_at_step)
     return VirtualDevice(DeviceConfig(
         state_dir=spec.state_dir, vendor_id=spec.vendor_id.bytes, class_id=spec.class_id.bytes,
         profile=spec.profile, flash_size=spec.flash_size, battery_mwh=spec.battery_mwh,
@@ -382,7 +393,9 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         device_id=None if spec.device_id is None else spec.device_id.bytes,
         realtime=spec.baud is not None, signature_policy=spec.signature_policy,
         device_key=None if spec.device_key is None
-        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))
+        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True),
+        root=spec.root, root_layout=spec.root_layout,
+        authorized_priority=spec.authorized_priority), power=power)
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from fileio import FileAccessError, read_limited
 from fileio.toml import loads_toml
-from flasher.loader.device import DEFAULT_BATTERY_MWH
+from flasher.loader.device import DEFAULT_BATTERY_MWH, ROOT_LAYOUTS
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from suit.errors import WorkbenchError
 from suit.verify import VerificationPolicy
@@ -39,8 +39,9 @@ MAX_FLASH_SIZE: Final = 1 << 32
 _SIZE_UNITS: Final = {"K": 1024, "M": 1024 * 1024}
 _DEVICE_KEYS: Final = frozenset({"vendor-id", "vendor-domain", "class-id", "model", "device-id",
                                  "trust-anchors", "device-key", "require"})
-_LOADER_KEYS: Final = frozenset({"port", "baud", "state", "root", "profile", "flash-size",
-                                 "battery-mwh", "verbose"})
+_LOADER_KEYS: Final = frozenset({"port", "baud", "state", "root", "root-layout", "profile",
+                                 "flash-size", "battery-mwh", "verbose",
+                                 "authorized-priority"})
 
 
 class LoaderConfigError(WorkbenchError):
@@ -76,6 +77,8 @@ class LoaderSettings:
         baud: Pace the line at this rate.
         state: The state directory.
         root: The directory file components are installed under.
+        root_layout: ``direct`` or ``ab`` (docs/loader.md, "Installing files").
+        authorized_priority: Updates with update-priority at most this are authorised.
         profile: The flash profile name.
         flash_size: Bytes of flash instead of the profile's own.
         battery_mwh: The simulated battery's charge; -1: no gauge.
@@ -93,6 +96,8 @@ class LoaderSettings:
     baud: int | None = None
     state: Path | None = None
     root: Path | None = None
+    root_layout: str | None = None
+    authorized_priority: int | None = None
     profile: str | None = None
     flash_size: int | None = None
     battery_mwh: int | None = None
@@ -114,6 +119,8 @@ class LoaderSettings:
             self.class_id or flashing.EXAMPLE_CLASS_ID, self.baud, self.flash_size,
             None if battery < 0 else battery, device_key=self.device_key,
             device_id=self.device_id, root=self.root,
+            root_layout=self.root_layout or "direct",
+            authorized_priority=self.authorized_priority,
             signature_policy=self.signature_policy or VerificationPolicy.ANY)
 
 
@@ -172,6 +179,9 @@ def _loader(loader: Mapping[str, Any], prefix: str, folder: Path) -> dict[str, A
         "baud": _optional(loader, "baud", prefix, lambda v, w: _integer(v, w, 1, MAX_BAUD)),
         "state": _optional(loader, "state", prefix, lambda v, w: _path(v, w, folder)),
         "root": _optional(loader, "root", prefix, lambda v, w: _path(v, w, folder)),
+        "root_layout": _optional(loader, "root-layout", prefix, _root_layout),
+        "authorized_priority": _optional(loader, "authorized-priority", prefix,
+                                         lambda v, w: _integer(v, w, -(2**63), 2**63 - 1)),
         "profile": _optional(loader, "profile", prefix, _profile),
         "flash_size": _optional(loader, "flash-size", prefix, _size),
         "battery_mwh": _optional(loader, "battery-mwh", prefix,
@@ -264,6 +274,13 @@ def _policy(value: Any, where: str) -> VerificationPolicy:
         return VerificationPolicy(text)
     except ValueError:
         raise LoaderConfigError(where, f"expected \"any\" or \"all\", not {text!r}") from None
+
+
+def _root_layout(value: Any, where: str) -> str:
+    text = _text(value, where)
+    if text not in ROOT_LAYOUTS:
+        raise LoaderConfigError(where, f"expected one of {', '.join(ROOT_LAYOUTS)}, not {text!r}")
+    return text
 
 
 def _profile(value: Any, where: str) -> str:

@@ -84,7 +84,8 @@ class SimulatedStore:
             raise PayloadMissing(uri)
         return data
 
-    def write(self, component_id: ComponentId, content: bytes) -> None:
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
         self._effect("write", component_id, f"{len(content)} bytes")
         self._put(component_id, content)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flasher.errors import BundleError, RefusalReason
-from flasher.loader.updater import processing_refusal
+from flasher.loader.refusals import processing_refusal
 from flasher.smp.operations import ImageSlot
 from suit import digest as digests
 from suit.errors import DecodeError, ManifestError, UnsupportedAlgorithm, WorkbenchError
@@ -136,7 +136,8 @@ class StationStore:
     def fetch_dependency(self, uri: str, max_size: int) -> bytes:
         raise _StoreRefusal("an MCUboot target takes no dependency manifests")
 
-    def write(self, component_id: ComponentId, content: bytes) -> None:
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
         raise _StoreRefusal("an MCUboot target takes one uploaded image, not written content")
 
     def copy(self, destination: ComponentId, source: ComponentId, size: int | None) -> None:

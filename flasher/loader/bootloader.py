@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass, replace
 
 from flasher.errors import RefusalReason
-from flasher.loader.components import BOOT, FlashStore, StoreContext
+from flasher.loader.components import BOOT, StoreContext
+from flasher.loader.file_store import component_store
+from flasher.loader.files import FileTree
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
 from flasher.loader.state import DeviceState, Installation, ResultRecord, StateStore
@@ -56,10 +58,13 @@ class Bootloader:
         layout: The partition map.
         store: Persists the slot switch.
         identity: (vendor id, class id, device id) for the manifests' conditions.
+        files: The file tree under ``--root``, for manifests that also name files (their
+            validate sequence may check them; the bootloader never writes them).
     """
 
     def __init__(self, flash: SimulatedFlash, layout: Layout, store: StateStore,
-                 identity: tuple[bytes, bytes, bytes]) -> None:
+                 identity: tuple[bytes, bytes, bytes], files: FileTree | None = None) -> None:
+        self.files = files
         self.flash = flash
         self.layout = layout
         self.store = store
@@ -127,7 +132,8 @@ class Bootloader:
                 rejected.append(f"{label}: stored manifest does not match the slot table")
                 return None
             context = self._context(installation)
-            Processor(authenticated, FlashStore(self.flash, self.layout, context),
+            Processor(authenticated, component_store(self.flash, self.layout, context,
+                                                     self.files),
                       anchors).run(Procedure.INVOCATION)
         except WorkbenchError as exc:
             rejected.append(f"{label}: {exc}")

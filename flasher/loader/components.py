@@ -25,6 +25,7 @@ from typing import Final
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import TRUST_ANCHOR_COMPONENT, ComponentId, Layout, Partition
+from flasher.loader.state import FileAction
 from suit import digest as digests
 from suit.errors import ManifestError, TrustAnchorError
 from suit.keys import TrustAnchor
@@ -68,7 +69,11 @@ class StoreContext:
     written: dict[ComponentId, int] = field(default_factory=dict)
     new_anchors: tuple[bytes, ...] | None = None  # the replacement trust-anchor store
     battery_mwh: int | None = None  # the simulated battery gauge; None: the device has none
+    authorized_priority: int | None = None  # updates this urgent or more are authorised
     invoked: list[tuple[ComponentId, bytes | None]] = field(default_factory=list)
+    #: File changes prepared by an install run (flasher/loader/file_store.py), in order.
+    file_actions: list[FileAction] = field(default_factory=list)
+    file_switch: str | None = None  # A/B: the release tree DIR/current switches to
 
 
 def _refuse(reason: RefusalReason, detail: str) -> UpdateRefused:
@@ -104,10 +109,11 @@ class FlashStore:
         return self.ctx.slots.get(component_id, 0) if partition.is_ab else 0
 
     def facts(self) -> DeviceFacts:
-        # The simulated device knows the time and its simulated battery level; update
-        # authorisation it does not model, so that condition fails (M37 §8.4.9: an unknown
-        # fact fails), as does a battery condition on a device configured without a gauge.
-        return DeviceFacts(now=int(time.time()), battery_mwh=self.ctx.battery_mwh)
+        # The simulated device knows the time, its simulated battery level and, when
+        # configured, which update priorities are authorised (UM §5); a condition on a fact
+        # it lacks fails (M37 §8.4.9), like a battery condition on a device without a gauge.
+        return DeviceFacts(now=int(time.time()), battery_mwh=self.ctx.battery_mwh,
+                           authorized_priority=self.ctx.authorized_priority)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -173,7 +179,8 @@ class FlashStore:
                       f"dependency {uri} is not integrated; this loader fetches only "
                       "payloads, so dependencies must travel inside the envelope")
 
-    def write(self, component_id: ComponentId, content: bytes) -> None:
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
         if component_id == TRUST_ANCHOR_COMPONENT:
             self._install_anchor(content)
             return

@@ -17,6 +17,14 @@ Construct it from a `DeviceConfig`::
 - ``vendor_id``, ``class_id``: the 16-byte UUIDs the manifests' conditions check.
 - ``device_id``: optional; a random one is chosen at the first start and kept.
 - ``realtime``: pace flash work in real time (benchmarks); tests leave it off.
+- ``authorized_priority``: optional; updates whose update-priority is at most this are
+  authorised (UM §5 condition update-authorized; lower is more urgent). None: the
+  condition fails, as for a device that cannot ask anyone.
+- ``root_layout``: ``direct`` (files at DIR/<path>) or ``ab`` (two release trees,
+  DIR/releases/a and b, and a DIR/current symlink switched per release).
+- ``root``: optional; the folder file components (``['fs', ...]`` ids) are installed
+  under (``suitwb device serve --root``; flasher/loader/files.py). None: such components
+  are unsupported, as on a microcontroller.
 - ``battery_mwh``: the simulated battery's charge, which minimum-battery conditions
   (UM §5) compare against; default 4000 mWh (a charged coin-cell-class pack); None
   simulates a device without a gauge, where such conditions fail.
@@ -43,9 +51,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
-from flasher.errors import FlasherError, RefusalReason
+from flasher.errors import FlasherError, RefusalReason, UpdateRefused
 from flasher.loader.bootloader import Bootloader, BootResult
 from flasher.loader.components import split_pem
+from flasher.loader.files import FileTree
 from flasher.loader.flash import FlashTimer, PowerSwitch, SimulatedFlash
 from flasher.loader.layout import default_layout, slot_name
 from flasher.loader.profiles import DEFAULT_PROFILE, get_profile
@@ -83,6 +92,7 @@ class DeviceConfigError(FlasherError):
 
 
 DEFAULT_BATTERY_MWH: Final = 4000
+ROOT_LAYOUTS: Final = ("direct", "ab")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,11 +114,17 @@ class DeviceConfig:
     device_key: bytes | None = None
     #: Which trust anchors must verify an envelope before it is installed (module docstring).
     signature_policy: VerificationPolicy = VerificationPolicy.ANY
+    root: Path | None = None
+    root_layout: str = "direct"
+    authorized_priority: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):
             if len(getattr(self, name)) != 16:
                 raise DeviceConfigError(name, f"{len(getattr(self, name))} bytes, not 16")
+        if self.root_layout not in ROOT_LAYOUTS:
+            raise DeviceConfigError("root_layout", f"{self.root_layout!r} is not one of "
+                                    + ", ".join(ROOT_LAYOUTS))
         if self.device_id is not None and len(self.device_id) != 16:
             raise DeviceConfigError("device_id", f"{len(self.device_id)} bytes, not 16")
 
@@ -135,10 +151,14 @@ class VirtualDevice:
                                     self.timer)
         self.layout = default_layout(self.profile)
         self.store = StateStore(config.state_dir, self.power)
+        self.files = None if config.root is None else FileTree(
+            config.root, self.power, ab=config.root_layout == "ab")
         self.state = self._load_or_provision()
-        self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity())
+        self.bootloader = Bootloader(self.flash, self.layout, self.store, self._identity(),
+                                     self.files)
         self.updater = Updater(self, None if config.device_key is None
                                else load_device_key(config.device_key))
+        self.updater.settle_files()  # finish file changes a cut interrupted after commit
         self.last_boot = self.reboot()
 
     def _load_or_provision(self) -> DeviceState:
@@ -224,6 +244,25 @@ class VirtualDevice:
                 self.state.sequence_numbers.get(partition.component_id, 0),
                 image.digest if image else None, image.size if image else 0,
                 image.slot if image and partition.is_ab else None))
+        return tuple(statuses) + self._file_components()
+
+    def _file_components(self) -> tuple[ComponentStatus, ...]:
+        """Installed files as they are now on disk: digest, size and mode read back."""
+        if self.files is None:
+            return ()
+        statuses = []
+        slot = self.files.active_slot()
+        for component_id, record in sorted(self.state.files.items()):
+            segments = tuple(record.path.split("/"))
+            try:
+                found = self.files.stat(segments)
+                digest = self.files.digest(segments) if found and record.digest else None
+            except UpdateRefused:  # replaced by a symlink or unreadable: report it missing
+                found, digest = None, None
+            statuses.append(ComponentStatus(
+                component_id, self.state.sequence_numbers.get(component_id, 0), digest,
+                found.st_size if found and record.digest else 0, slot, path=record.path,
+                mode=None if found is None else found.st_mode & 0o7777))
         return tuple(statuses)
 
     def slot_states(self) -> dict[str, str]:

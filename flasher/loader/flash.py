@@ -20,7 +20,9 @@ device may swallow a power loss.
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from typing import Final
 from fileio import write_atomic
 from flasher.errors import FlasherError
 from flasher.loader.profiles import FlashProfile
+
+logger = logging.getLogger(__name__)
 
 ERASED: Final = 0xFF
 
@@ -95,6 +99,22 @@ class PowerSwitch:
         step = WriteStep(len(self.steps), kind, detail)
         self.steps.append(step)
         return step if step.index == self.cut_at else None
+
+
+class KillSwitch(PowerSwitch):
+    """A `PowerSwitch` for power-cut tests of a real process: at step `cut_at` the process
+    SIGKILLs itself before the step's write begins, as abruptly as a power cut (nothing is
+    flushed, no handler runs). ``suitwb device serve`` uses it when the environment sets
+    ``SUITWB_LOADER_KILL_AT_STEP``; each step is logged at debug level so a test can count
+    them."""
+
+    def step(self, kind: str, detail: str) -> WriteStep | None:
+        step = WriteStep(len(self.steps), kind, detail)
+        self.steps.append(step)
+        logger.debug("write step %d: %s %s", step.index, kind, detail)
+        if step.index == self.cut_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return None
 
 
 class FlashTimer:

@@ -102,6 +102,37 @@ class ResultRecord:
 
 
 @dataclass(frozen=True)
+class FileRecord:
+    """A file component as installed under the loader's root (docs/loader.md, *Installing
+    files*): its path relative to the root, and what was written."""
+
+    path: str
+    size: int
+    digest: bytes  # SHA-256 of the file's bytes
+    mode: int  # permission bits applied (0..0o7777)
+
+
+@dataclass(frozen=True)
+class FileAction:
+    """One change to the file tree an update commits to: ``install`` renames the fsynced
+    temporary file next to `path` into place, ``unlink`` removes `path`, ``mkdir``
+    creates the directory. Each is idempotent, so a journal can be replayed after a cut."""
+
+    kind: str
+    component_id: ComponentId
+    path: str
+    record: FileRecord | None = None  # what an install leaves (None for unlink)
+
+
+@dataclass(frozen=True)
+class FileJournal:
+    """The file changes of a committed update, until they are all applied."""
+
+    sequence_number: int
+    actions: tuple[FileAction, ...]
+
+
+@dataclass(frozen=True)
 class DeviceState:
     """Everything the device keeps across resets (except the flash contents)."""
 
@@ -118,6 +149,8 @@ class DeviceState:
     retired_anchors: tuple[bytes, ...] = ()  # rotated out: verify old images at boot only
     anchors_rotated: bool = False  # once rotated, start-up anchors are no longer added
     last_report: bytes | None = None  # the last attempt's SUIT_Report (encoded, unsigned)
+    files: dict[ComponentId, FileRecord] = field(default_factory=dict)  # under --root
+    file_journal: FileJournal | None = None  # committed file changes not yet all applied
     generation: int = 0
 
     def referenced_envelopes(self) -> dict[bytes, bytes]:
@@ -229,6 +262,8 @@ def _to_plain(state: DeviceState) -> dict[str, Any]:
         "retired": list(state.retired_anchors),
         "rotated": state.anchors_rotated,
         "report": state.last_report,
+        "files": [[list(cid), _file_record_out(r)] for cid, r in state.files.items()],
+        "journal": _journal_out(state.file_journal),
     }
 
 
@@ -248,6 +283,9 @@ def _from_plain(plain: dict[str, Any]) -> DeviceState:
         retired_anchors=tuple(plain["retired"]),
         anchors_rotated=plain["rotated"],
         last_report=_report_in(plain.get("report")),
+        # Absent in states written before file components existed.
+        files={tuple(cid): _file_record_in(r) for cid, r in plain.get("files", [])},
+        file_journal=_journal_in(plain.get("journal")),
     )
 
 
@@ -294,3 +332,29 @@ def _update_in(plain: list[Any] | None) -> UpdateInFlight | None:
     return UpdateInFlight(digest, number, tuple(
         PayloadProgress(uri, tuple(cid), slot, size, received)
         for uri, cid, slot, size, received in payloads))
+
+
+def _file_record_out(record: FileRecord) -> list[Any]:
+    return [record.path, record.size, record.digest, record.mode]
+
+
+def _file_record_in(plain: list[Any]) -> FileRecord:
+    path, size, digest, mode = plain
+    return FileRecord(path, size, digest, mode)
+
+
+def _journal_out(journal: FileJournal | None) -> list[Any] | None:
+    if journal is None:
+        return None
+    return [journal.sequence_number, [
+        [a.kind, list(a.component_id), a.path,
+         None if a.record is None else _file_record_out(a.record)] for a in journal.actions]]
+
+
+def _journal_in(plain: list[Any] | None) -> FileJournal | None:
+    if plain is None:
+        return None
+    number, actions = plain
+    return FileJournal(number, tuple(
+        FileAction(kind, tuple(cid), path, None if record is None else _file_record_in(record))
+        for kind, cid, path, record in actions))

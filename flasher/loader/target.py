@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from flasher.loader.bootloader import BootResult
+from flasher.loader.files import FileTree
 from flasher.loader.flash import FlashTimer, SimulatedFlash
 from flasher.loader.layout import Layout
 from flasher.loader.profiles import FlashProfile
@@ -27,6 +28,9 @@ class UpdateSettings(Protocol):
 
     @property
     def battery_mwh(self) -> int | None: ...
+
+    @property
+    def authorized_priority(self) -> int | None: ...
 
     @property
     def reboot_after_update(self) -> bool: ...
@@ -51,6 +55,11 @@ class UpdateTarget(Protocol):
 
     @property
     def layout(self) -> Layout: ...
+
+    @property
+    def files(self) -> FileTree | None:
+        """The file tree under ``--root`` (None: the device installs no files)."""
+        ...
 
     @property
     def profile(self) -> FlashProfile: ...

@@ -13,6 +13,11 @@ Persistent steps of an update, each one write step for fault injection:
 
 Whatever step the power is cut at, the slot that boots was never written and every state
 save is all or nothing, so the device boots a verified image afterwards.
+
+File components (``--root``, flasher/loader/file_store.py) take ``file-stage`` steps
+instead of erase and program, ``file-temp`` steps at install, commit their journal in the
+``candidate`` save, then ``file-install``/``-unlink``/``-switch`` and a ``files`` save;
+a cut after the commit is finished at the next start (docs/loader.md, *Installing files*).
 """
 
 from __future__ import annotations
@@ -22,17 +27,19 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Final, NoReturn
 
-from flasher.errors import RefusalReason, UpdateRefused, report_reason, wire_reason
+from flasher.errors import RefusalReason, UpdateRefused, report_reason
 from flasher.loader.components import (
     INSTALL,
     PLAN,
-    FlashStore,
     PlannedFetch,
     StoreContext,
     pad,
     sha256,
 )
+from flasher.loader.file_store import component_store, file_journal, settle_files
+from flasher.loader.files import is_file_component
 from flasher.loader.layout import ComponentId
+from flasher.loader.refusals import authentication_reason, processing_refusal
 from flasher.loader.reporting import (
     ReportLog,
     ReportSigner,
@@ -56,26 +63,25 @@ from flasher.messages import (
     UpdateResult,
 )
 from suit.errors import (
-    DecodeError,
-    DigestMismatch,
     ManifestError,
-    NoAuthenticationBlock,
-    SignatureInvalid,
-    UnsupportedAlgorithm,
 )
 from suit.keys import TrustAnchor
-from suit.model import Command, Digest, ManifestKey
+from suit.model import Digest, ManifestKey
 from suit.processor import (
     Authenticated,
+    ComponentStore,
     Location,
     Procedure,
     ProcessingFailed,
     Processor,
     authenticate,
 )
-from suit.report import Record, ReportReason
+from suit.report import Record
 
 logger = logging.getLogger(__name__)
+
+#: Bytes of a file payload buffered before they are staged and the progress saved.
+STAGE_CHUNK: Final = 16 * 1024
 
 
 @dataclass
@@ -149,7 +155,7 @@ class Updater:
         except ManifestError as exc:
             self._reference = unauthenticated_reference(
                 envelope, self.device.config.max_envelope_size)
-            self._refuse(_authentication_reason(exc), str(exc))
+            self._refuse(authentication_reason(exc), str(exc))
             raise  # not reached: _refuse raises
         # Report draft: the reference is the root manifest's reference-uri and digest.
         self._reference = (authenticated.envelope.manifest.reference_uri or "",
@@ -176,23 +182,31 @@ class Updater:
         slots = {p.component_id: 1 - active.get(p.component_id, 1)
                  for p in self.device.layout.partitions if p.is_ab}
         return StoreContext(mode, slots, active, sizes, received, _identity_triple(self.device.identity()),
-                            battery_mwh=self.device.config.battery_mwh)
+                            battery_mwh=self.device.config.battery_mwh,
+                            authorized_priority=self.device.config.authorized_priority)
 
     def _run(self, authenticated: Authenticated, context: StoreContext, *, plan: bool) -> None:
         manifest = authenticated.envelope.manifest
         digest = authenticated.report.manifest_digest.value
         self._log = ReportLog()
         try:
-            processor = Processor(authenticated,
-                                  FlashStore(self.device.flash, self.device.layout, context),
+            processor = Processor(authenticated, self._store(context),
                                   _anchors(self.device.state.trust_anchors),
                                   trace=self._log.step)
             processor.run_shared()  # vendor and class first, even with no update sections
-            if not processor.run(Procedure.UPDATE).sections and plan:
+            # TD: a manifest with no update sections but an uninstall sequence is an
+            # uninstall, run (planned, then carried out) in place of the Update procedure.
+            if not processor.run(Procedure.UPDATE).sections \
+                    and not processor.run_section("uninstall") and plan:
                 self._refuse(RefusalReason.OPERATION_FAILED, "the manifest has no update "
                              "sections (install or payload-fetch) for this device to run")
         except ProcessingFailed as exc:
             self._refuse_processing(exc, manifest.sequence_number, digest)
+
+    def _store(self, context: StoreContext) -> ComponentStore:
+        # Without --root file components are unsupported, as on a microcontroller.
+        return component_store(self.device.flash, self.device.layout, context,
+                               self.device.files)
 
     # -- write ----------------------------------------------------------------------------
 
@@ -223,6 +237,9 @@ class Updater:
 
     def _program_ready(self, progress: PayloadProgress, session: _Session,
                        buffer: bytearray) -> None:
+        if is_file_component(progress.component_id):
+            self._stage_ready(progress, session, buffer)
+            return
         flash, profile = self.device.flash, self.device.profile
         partition = self.device.layout.find(progress.component_id)
         assert partition is not None  # noqa: S101 - planned against the layout
@@ -241,6 +258,18 @@ class Updater:
             done += len(chunk)
             if done % profile.sector_size == 0 or done == progress.size:
                 self._save_progress(progress.uri, done)
+
+    def _stage_ready(self, progress: PayloadProgress, session: _Session,
+                     buffer: bytearray) -> None:
+        """A file payload: append to its staged copy and save progress every `STAGE_CHUNK`
+        bytes and at the end (a resumed transfer restarts at the last saved offset)."""
+        end = session.next_offset[progress.uri]
+        if len(buffer) < STAGE_CHUNK and end < progress.size:
+            return
+        assert self.device.files is not None  # noqa: S101 - planned by the file store
+        self.device.files.stage(progress.uri, end - len(buffer), bytes(buffer))
+        del buffer[:]
+        self._save_progress(progress.uri, end)
 
     def _save_progress(self, uri: str, received: int) -> None:
         in_flight = self._in_flight()
@@ -264,11 +293,13 @@ class Updater:
         try:
             self._run(authenticated, context, plan=False)
         except UpdateRefused:
+            self._discard_files(context)
             self.device.state = self.device.store.save(
                 replace(self.device.state, update=None), "abandon")
             raise
         installed = self._commit(in_flight, context,
                                  authenticated.envelope.manifest.common.components)
+        self.settle_files()
         self.device.timer.drain()
         if self.device.config.reboot_after_update:
             try:
@@ -311,7 +342,10 @@ class Updater:
             state, update=None, pending=installation if images else None, last_result=record,
             last_report=report,
             trust_anchors=anchors, retired_anchors=retired,
-            anchors_rotated=state.anchors_rotated or context.new_anchors is not None),
+            anchors_rotated=state.anchors_rotated or context.new_anchors is not None,
+            # The commit point of file changes: from here on they are applied, even after a
+            # cut (settle_files replays the journal at start-up).
+            file_journal=file_journal(in_flight.sequence_number, context)),
             "candidate")
         numbers = dict(state.sequence_numbers)
         # M37 §8.4.2: the sequence number now stands for every component the manifest names.
@@ -320,6 +354,18 @@ class Updater:
         self.device.state = self.device.store.save(replace(state, sequence_numbers=numbers),
                                                    "sequence-number")
         return installation
+
+    def settle_files(self) -> None:
+        """Apply a committed file journal and save the files it installed."""
+        files = self.device.files
+        settled = None if files is None else settle_files(files, self.device.state)
+        if settled is not None:
+            self.device.state = self.device.store.save(settled, "files")
+
+    def _discard_files(self, context: StoreContext) -> None:
+        if self.device.files is not None:
+            for action in context.file_actions:
+                self.device.files.discard(action)
 
     def _image_record(self, component: ComponentId, size: int,
                       context: StoreContext) -> ImageRecord:
@@ -339,6 +385,8 @@ class Updater:
         state = self.device.state
         if state.update is None:
             return
+        if self.device.files is not None:
+            self.device.files.clear_staging()
         record = ResultRecord(int(RefusalReason.OPERATION_FAILED), "aborted by the host",
                               state.update.sequence_number, state.update.manifest_digest,
                               int(time.time()))
@@ -423,30 +471,3 @@ def _unique(fetches: list[PlannedFetch]) -> list[PlannedFetch]:
 
 def _anchors(pems: tuple[bytes, ...]) -> list[TrustAnchor]:
     return [TrustAnchor.load(pem, f"anchor {i}") for i, pem in enumerate(pems)]
-
-
-def _authentication_reason(exc: ManifestError) -> RefusalReason:
-    if isinstance(exc, DecodeError):
-        return RefusalReason.CBOR_PARSE
-    if isinstance(exc, UnsupportedAlgorithm):
-        return RefusalReason.ALG_UNSUPPORTED
-    if isinstance(exc, DigestMismatch) and exc.member.startswith("#"):
-        return RefusalReason.PAYLOAD_DIGEST_MISMATCH  # a tampered integrated payload
-    if isinstance(exc, (NoAuthenticationBlock, SignatureInvalid, DigestMismatch)):
-        return RefusalReason.UNAUTHORISED
-    return RefusalReason.UNAUTHORISED
-
-
-_CONDITION_REASONS: Final[dict[int, RefusalReason]] = {
-    Command.VENDOR_IDENTIFIER: RefusalReason.WRONG_VENDOR,
-    Command.CLASS_IDENTIFIER: RefusalReason.WRONG_CLASS,
-    Command.IMAGE_MATCH: RefusalReason.PAYLOAD_DIGEST_MISMATCH,
-}
-
-
-def processing_refusal(exc: ProcessingFailed) -> RefusalReason:
-    """The wire reason for a processor refusal: the loader's refinement of a failed
-    condition where it has one (§7), else the SUIT reason itself (the mapping is total)."""
-    if exc.location is not None and exc.reason is ReportReason.CONDITION_FAILED:
-        return _CONDITION_REASONS.get(exc.location.command, RefusalReason.CONDITION_FAILED)
-    return wire_reason(exc.reason)

@@ -90,6 +90,23 @@ def test_hostile_hello_field_is_a_bad_message_naming_the_field(value: object) ->
         assert f"HELLO.{name}" in str(info.value)
 
 
+FILE_ENTRY = {"id": [b"fs", b"usr/local/bin/app"], "sequence_number": 1, "digest": None,
+              "size": 0, "active_slot": None, "path": "usr/local/bin/app", "mode": 0o755}
+
+
+def test_file_components_carry_path_and_mode_and_others_do_not() -> None:
+    """The wire contract of issue 15: optional "path" (tstr) and "mode" (uint) keys."""
+    flash = ComponentStatus((b"\x00",), 2, b"d" * 32, 10, 1)
+    file = ComponentStatus((b"fs", b"etc/app.conf"), 3, b"e" * 32, 12, None,
+                           path="etc/app.conf", mode=0o640)
+    entries = protocol.encode_components((flash, file))
+    assert "path" not in entries[0] and "mode" not in entries[0]
+    assert (entries[1]["path"], entries[1]["mode"]) == ("etc/app.conf", 0o640)
+    body = cbor2.loads(valid_replies()[protocol.MessageType.STATUS_REPLY])
+    decoded = protocol.decode_status(cbor2.dumps({**body, "components": entries}))
+    assert decoded.components == (flash, file)
+
+
 @pytest.mark.parametrize(("change", "where"), [
     ({"slots": ["a", "active"]}, "STATUS_REPLY.slots"),
     ({"last_result": {"result": 0, "detail": "ok", "sequence_number": 1,
@@ -99,6 +116,13 @@ def test_hostile_hello_field_is_a_bad_message_naming_the_field(value: object) ->
     ({"identity": {"vendor_id": b"v", "class_id": b"C" * 16, "device_id": b""}},
      "identity.vendor_id"),
     ({"slots": {"a": "active\x1b[2J"}}, "STATUS_REPLY.slots[0]"),
+    # issue 15: a file component's optional path and mode are checked like the rest
+    ({"components": [{**FILE_ENTRY, "mode": 0o10000}]}, "components[0].mode"),
+    ({"components": [{**FILE_ENTRY, "mode": -1}]}, "components[0].mode"),
+    ({"components": [{**FILE_ENTRY, "mode": True}]}, "components[0].mode"),
+    ({"components": [{**FILE_ENTRY, "path": b"usr/bin/app"}]}, "components[0].path"),
+    ({"components": [{**FILE_ENTRY, "path": "x" * 1025}]}, "components[0].path"),
+    ({"components": [{**FILE_ENTRY, "path": "evil\x1b[2J"}]}, "components[0].path"),
 ])
 def test_malformed_status_reply_is_a_bad_message(change: dict, where: str) -> None:
     body = cbor2.loads(valid_replies()[protocol.MessageType.STATUS_REPLY])

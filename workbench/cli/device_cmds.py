@@ -7,7 +7,9 @@ The commands talk to the person; the work is in `workbench.flashing` and `flashe
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import signal
 import sys
 import threading
@@ -19,7 +21,7 @@ from typing import Any, TextIO
 from flasher import operations
 from flasher.detect import DEFAULT_DETECT_TIMEOUT, PROTOCOLS, SMP, status_or_smp_info
 from flasher.errors import FlasherError
-from flasher.loader.device import DEFAULT_BATTERY_MWH
+from flasher.loader.device import DEFAULT_BATTERY_MWH, ROOT_LAYOUTS
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
@@ -37,6 +39,8 @@ from workbench.device_profile import load_profile
 from workbench.files import write_atomic
 from workbench.loader_config import LoaderConfigError, LoaderSettings, load_loader_config
 from workbench.smp_flash import SmpFlashSettings
+
+KILL_AT_STEP_ENV = "SUITWB_LOADER_KILL_AT_STEP"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,6 +134,15 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
                        help=f"simulated battery charge for minimum-battery conditions "
                             f"(default {DEFAULT_BATTERY_MWH}; -1: no gauge, such conditions fail)")
     serve.add_argument("--state", type=Path, help="state directory (default ./device-state)")
+    serve.add_argument("--root", type=Path, metavar="DIR",
+                       help="install file components (ids ['fs', 'relative/path']) as real "
+                            "files under DIR (docs/loader.md, Installing files)")
+    serve.add_argument("--root-layout", choices=ROOT_LAYOUTS,
+                       help="direct (default): files at DIR/<path>; ab: whole release trees in "
+                            "DIR/releases/a|b, DIR/current switched atomically per release")
+    serve.add_argument("--authorized-priority", type=int, metavar="N",
+                       help="authorise updates whose update-priority is N or lower (more "
+                            "urgent); default: the update-authorized condition fails")
     serve.add_argument("--trust-anchor", action="append", type=Path, metavar="PEM",
                        help="a public key the device trusts; repeatable")
     serve.add_argument("--require", choices=[p.value for p in VerificationPolicy],
@@ -365,7 +378,8 @@ def run_serve(args: argparse.Namespace) -> int:
     # Signals first: a stop that arrives while the device starts up still ends in exit 0.
     stop = threading.Event()
     _stop_on_signals(stop)
-    device = flashing.open_virtual_device(settings.device_spec())
+    device = flashing.open_virtual_device(
+        dataclasses.replace(settings.device_spec(), kill_at_step=_kill_at_step()))
     try:
         if args.pty:
             pty = PseudoTerminal()
@@ -388,10 +402,25 @@ def _serve_settings(args: argparse.Namespace) -> LoaderSettings:
         vendor_id=args.vendor_id, class_id=args.class_id, device_id=args.device_id,
         trust_anchors=None if args.trust_anchor is None else tuple(args.trust_anchor),
         device_key=args.device_key, port=args.port, baud=args.baud, state=args.state,
+        root=args.root, root_layout=args.root_layout,
+        authorized_priority=args.authorized_priority,
         profile=args.profile, flash_size=args.flash_size,
         battery_mwh=args.battery_mwh, verbose=True if args.verbose + args.device_verbose else None,
         signature_policy=None if args.require is None else VerificationPolicy(args.require))
     return given.over(load_loader_config(args.config)) if args.config else given
+
+
+def _kill_at_step() -> int | None:
+    """The power-cut test hook: ``SUITWB_LOADER_KILL_AT_STEP=N`` SIGKILLs the loader at
+    its write step N (docs/loader.md); unset in normal use."""
+    text = os.environ.get(KILL_AT_STEP_ENV)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise FlasherError(f"{KILL_AT_STEP_ENV}={text!r} is not a step number",
+                           hint=f"Unset {KILL_AT_STEP_ENV}; it is a test hook.") from None
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

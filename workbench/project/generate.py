@@ -186,12 +186,13 @@ class Generator:
             self.check(w)
         elif uri is not None:
             w.select(i)
-            w.override({Parameter.URI: uri})
+            w.override({Parameter.URI: uri, **_metadata(c)})
             w.add(Command.FETCH, self.policy("fetch"))
             self.check(w)
         elif c.content is not None:
             w.select(i)
-            w.override({Parameter.CONTENT: values.parse_bytes(c.content, f"component {c.name}.content")})
+            w.override({Parameter.CONTENT: values.parse_bytes(c.content, f"component {c.name}.content"),
+                        **_metadata(c)})
             w.add(Command.WRITE, self.policy("write"))
 
     def _update_management(self, w: SequenceWriter) -> None:
@@ -297,6 +298,14 @@ class Generator:
                     c.invoke_args, f"component {c.name}.invoke-args")})
             w.add(Command.INVOKE, self.policy("invoke"))
         return w.sequence()
+
+
+def _metadata(c: Component) -> dict[int, Any]:
+    """UM §4 component-metadata for a file component, beside its fetch or write."""
+    if c.metadata is None:
+        return {}
+    table = values.parse_file_metadata(c.metadata, f"component {c.name}.metadata")
+    return {Parameter.COMPONENT_METADATA: EmbeddedCbor(cbor.dumps(table))}
 
 
 def _wait_info(wait: dict[str, int]) -> EmbeddedCbor:

@@ -99,6 +99,8 @@ class Component:
             description, version).
         mcuboot: Make `image`'s file into an MCUboot image; the manifest then states
             that image's digest and size.
+        metadata: For a file component: ``{file-type, mode, owner, group}``, sent as the
+            component-metadata parameter (UM §4) with its fetch or write.
     """
 
     name: str
@@ -117,6 +119,7 @@ class Component:
     version: dict[str, Any] | None = None
     text: dict[str, str] = field(default_factory=dict)
     mcuboot: Mcuboot | None = None
+    metadata: dict[str, Any] | None = None
 
     @property
     def has_image(self) -> bool:

@@ -89,6 +89,8 @@ def _component(component: Component, where: str) -> None:
         values.parse_bytes(component.invoke_args, f"{where}.invoke-args")
     if component.version is not None:
         values.parse_version(component.version, f"{where}.version")
+    if component.metadata is not None:
+        values.parse_file_metadata(component.metadata, f"{where}.metadata")
     mcuboot.check_component(component, where)
 
 

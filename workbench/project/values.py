@@ -142,6 +142,57 @@ def parse_policy(value: Any, where: str) -> int:
     raise ProjectFileError(where, "a reporting policy is a number or a list of names")
 
 
+FILE_TYPES: Final = {"regular": 1, "directory": 2, "symlink": 3}
+_METADATA_KEYS: Final = frozenset({"file-type", "mode", "owner", "group"})
+
+
+def parse_file_metadata(value: Any, where: str) -> dict[int, Any]:
+    """``{file-type = "regular", mode = 0o755, owner = 0, group = 0}`` -> the UM §4
+    component-metadata map: default-permissions (the others' bits), user- and
+    group-permissions keyed by the owner and group ids, file-type, creator (the owner).
+
+    UM permission bits 0 = execute/traverse, 1 = write, 2 = read are POSIX's rwx order,
+    so each octal digit of `mode` is one permission value.
+    """
+    if not isinstance(value, dict):
+        raise ProjectFileError(where, "expected {file-type = \"regular\", mode = 0o644}")
+    unknown = sorted(set(value) - _METADATA_KEYS)
+    if unknown:
+        raise ProjectFileError(f"{where}.{unknown[0]}", "unknown member",
+                               hint="Use file-type, mode, owner and group.")
+    file_type = value.get("file-type", "regular")
+    if file_type not in FILE_TYPES:
+        raise ProjectFileError(f"{where}.file-type", f"unknown file type {file_type!r}",
+                               hint="Use " + ", ".join(FILE_TYPES) + ".")
+    out: dict[int, Any] = {5: FILE_TYPES[file_type]}
+    ids = {name: _posix_id(value.get(name), f"{where}.{name}") for name in ("owner", "group")}
+    if "mode" in value:
+        mode = value["mode"]
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o777:
+            raise ProjectFileError(f"{where}.mode", "expected permission bits like 0o644")
+        out[1] = mode & 0o7
+        for name, shift in (("owner", 6), ("group", 3)):
+            if ids[name] is None and (mode >> shift) & 0o7 != mode & 0o7:
+                raise ProjectFileError(f"{where}.{name}", f"mode {mode:#o} gives the {name} "
+                                       "its own bits, but no id to give them to",
+                                       hint=f"Add {name} = 0 (UM §4 keys permissions by id).")
+        if ids["owner"] is not None:
+            out[2] = {ids["owner"]: (mode >> 6) & 0o7}
+        if ids["group"] is not None:
+            out[3] = {ids["group"]: (mode >> 3) & 0o7}
+    if ids["owner"] is not None:
+        out[8] = ids["owner"]
+    return out
+
+
+def _posix_id(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32:
+        raise ProjectFileError(where, "expected a numeric user or group id")
+    return value
+
+
 def parse_version(value: Any, where: str) -> tuple[int, tuple[int, ...]]:
     """``{comparison = ">=", version = [1, 2, 0]}`` (or ``"1.2.0"``) -> UM §4 values."""
     if not isinstance(value, dict):

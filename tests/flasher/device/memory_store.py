@@ -64,7 +64,8 @@ class MemoryStore:
         self.log.append(("fetch-dependency", uri))
         return self.payloads.get(uri, b"")
 
-    def write(self, component_id: ComponentId, content: bytes) -> None:
+    def write(self, component_id: ComponentId, content: bytes, *,
+              metadata: bytes | None = None) -> None:
         self.log.append(("write", component_id, content))
         self.images[component_id] = content
 
