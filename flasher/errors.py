@@ -42,6 +42,8 @@ class RefusalReason(IntEnum):
     PAYLOAD_DIGEST_MISMATCH = 68
     NO_UPDATE_IN_PROGRESS = 69
     BUSY = 70
+    WRONG_KEY = 71
+    DECRYPTION_FAILED = 72
 
     @classmethod
     def from_wire(cls, value: int) -> RefusalReason:
@@ -65,6 +67,9 @@ _REFINES: Final[dict[RefusalReason, ReportReason]] = {
     RefusalReason.PAYLOAD_DIGEST_MISMATCH: ReportReason.CONDITION_FAILED,  # image-match
     RefusalReason.NO_UPDATE_IN_PROGRESS: ReportReason.OPERATION_FAILED,
     RefusalReason.BUSY: ReportReason.OPERATION_FAILED,
+    # FE §6: write or copy with encryption info could not decrypt (the directive failed).
+    RefusalReason.WRONG_KEY: ReportReason.OPERATION_FAILED,
+    RefusalReason.DECRYPTION_FAILED: ReportReason.OPERATION_FAILED,
 }
 
 
@@ -102,6 +107,10 @@ _HINTS = {
     RefusalReason.WRONG_CLASS: "This bundle is for another device class.",
     RefusalReason.ROLLBACK: "Build the release with a higher sequence number.",
     RefusalReason.TOO_LARGE: "The image does not fit the device's slot.",
+    RefusalReason.WRONG_KEY: "Encrypt the payload for this device's key (its public key "
+                             "or its key-encryption key).",
+    RefusalReason.DECRYPTION_FAILED: "The encrypted payload or its tag was altered; send "
+                                     "the payload that was built with this manifest.",
 }
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 from flasher.errors import RefusalReason
 from flasher.loader.components import BOOT, FlashStore, StoreContext
+from flasher.loader.decryption import PayloadDecrypter
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
 from flasher.loader.state import DeviceState, Installation, ResultRecord, StateStore
@@ -127,8 +128,11 @@ class Bootloader:
                 rejected.append(f"{label}: stored manifest does not match the slot table")
                 return None
             context = self._context(installation)
-            Processor(authenticated, FlashStore(self.flash, self.layout, context),
-                      anchors).run(Procedure.INVOCATION)
+            store = FlashStore(self.flash, self.layout, context)
+            # A manifest that decrypted its payloads at install still boots: the static
+            # check accepts its encryption info; boot writes no image, so it needs no key.
+            Processor(authenticated, store, anchors,
+                      decrypter=PayloadDecrypter(store, ())).run(Procedure.INVOCATION)
         except WorkbenchError as exc:
             rejected.append(f"{label}: {exc}")
             return None

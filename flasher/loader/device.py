@@ -54,6 +54,7 @@ from flasher.messages import (
     UpdateRecord,
     UpdateResult,
 )
+from suit.encryption import RecipientKey
 from suit.keys import TrustAnchor
 
 MAX_ENVELOPE_SIZE: Final = 64 * 1024
@@ -94,6 +95,8 @@ class DeviceConfig:
     max_envelope_size: int = MAX_ENVELOPE_SIZE
     #: PEM private key the device signs its SUIT reports with (None: reports go unsigned).
     device_key: bytes | None = None
+    #: The keys it decrypts payloads with (FE §6; flasher/loader/decryption.py).
+    decryption_keys: Sequence[RecipientKey] = ()
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):

@@ -31,6 +31,7 @@ from flasher.loader.components import (
     pad,
     sha256,
 )
+from flasher.loader.decryption import PayloadDecrypter
 from flasher.loader.layout import ComponentId
 from flasher.loader.reporting import ReportLog, ReportSigner, failure_report, success_report
 from flasher.loader.state import (
@@ -169,10 +170,10 @@ class Updater:
         digest = authenticated.report.manifest_digest.value
         self._log = ReportLog()
         try:
-            processor = Processor(authenticated,
-                                  FlashStore(self.device.flash, self.device.layout, context),
-                                  _anchors(self.device.state.trust_anchors),
-                                  trace=self._log.step)
+            store = FlashStore(self.device.flash, self.device.layout, context)
+            processor = Processor(authenticated, store, _anchors(self.device.state.trust_anchors),
+                                  trace=self._log.step, decrypter=PayloadDecrypter(
+                                      store, self.device.config.decryption_keys))
             processor.run_shared()  # vendor and class first, even with no update sections
             if not processor.run(Procedure.UPDATE).sections and plan:
                 self._refuse(RefusalReason.OPERATION_FAILED, "the manifest has no update "

@@ -1,0 +1,191 @@
+"""Decryption on the virtual device (FE §6, issue 16): write and copy with encryption info.
+
+Envelopes are encrypted by testsupport/encrypted.py from the draft's text with
+`cryptography` primitives; the device decrypts with suit.encryption, streaming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+from flasher.errors import RefusalReason, UpdateRefused
+from flasher.loader import decryption
+from flasher.loader.device import DeviceConfig, VirtualDevice
+from flasher.loader.layout import APP
+from suit.encryption import RecipientKey
+from tests.flasher.device.conftest import image_of, install, slot_bytes
+from testsupport.encrypted import (
+    A128CTR,
+    A128GCM,
+    CHACHA20_POLY1305,
+    Encrypted,
+    ecdh_recipient,
+    encrypt,
+    fetch_and_decrypt,
+    kw_recipient,
+    write_decrypted,
+)
+from testsupport.envelopes import app_update
+
+KEK = bytes(range(16))
+P256 = ec.generate_private_key(ec.SECP256R1())
+X25519 = x25519.X25519PrivateKey.generate()
+DEVICE_KEYS = (RecipientKey(kek=KEK), RecipientKey(private_key=P256),
+               RecipientKey(private_key=X25519))
+
+
+@pytest.fixture
+def device(tmp_path: Path, config: DeviceConfig) -> Callable[..., VirtualDevice]:
+    started: list[VirtualDevice] = []
+
+    def make(keys: tuple[RecipientKey, ...] = DEVICE_KEYS) -> VirtualDevice:
+        made = VirtualDevice(replace(config, decryption_keys=keys))
+        started.append(made)
+        return made
+
+    yield make
+    for made in started:
+        made.close()
+
+
+def _with_running_image(make: Callable[..., VirtualDevice]) -> tuple[VirtualDevice, bytes]:
+    device = make()
+    running = image_of(9_000, 7)
+    install(device, app_update(1, running), running)
+    return device, running
+
+
+def _assert_untouched(device: VirtualDevice, running: bytes) -> None:
+    status = device.status()
+    app = status.components[0]
+    assert (app.sequence_number, app.active_slot) == (1, 0)
+    assert app.digest == hashlib.sha256(running).digest()
+    assert slot_bytes(device, APP, 0)[:len(running)] == running
+    assert device.last_boot.booted.sequence_number == 1
+
+
+@pytest.mark.parametrize(("algorithm", "recipient"), [
+    (A128GCM, kw_recipient(KEK)),
+    (A128CTR, kw_recipient(KEK)),
+    (A128GCM, ecdh_recipient(P256.public_key())),
+    (A128CTR, ecdh_recipient(P256.public_key())),
+    (CHACHA20_POLY1305, ecdh_recipient(X25519.public_key())),
+    (A128GCM, ecdh_recipient(X25519.public_key())),
+], ids=["kw-gcm", "kw-ctr", "p256-gcm", "p256-ctr", "x25519-chacha", "x25519-gcm"])
+def test_fetch_and_copy_decrypts_into_the_candidate_slot(device, algorithm, recipient) -> None:
+    target, running = _with_running_image(device)
+    image = image_of(150_000, 2)  # more than two CHUNKs: the copy streams
+    encrypted = encrypt(image, recipient, algorithm)
+    install(target, fetch_and_decrypt(2, image, encrypted), encrypted.ciphertext)
+    app = target.status().components[0]
+    assert (app.sequence_number, app.active_slot, app.size) == (2, 1, len(image))
+    assert app.digest == hashlib.sha256(image).digest()  # `device status` shows this digest
+    assert slot_bytes(target, APP, 1)[:len(image)] == image
+    assert target.last_boot.booted.sequence_number == 2  # the bootloader re-verified it
+
+
+def test_write_decrypts_the_content_parameter(device) -> None:
+    target = device()
+    image = image_of(3_000, 3)
+    encrypted = encrypt(image, kw_recipient(KEK), CHACHA20_POLY1305)
+    assert target.begin_update(write_decrypted(1, image, encrypted).envelope()) == []
+    result = target.finish_update()
+    assert result.components[0].digest == hashlib.sha256(image).digest()
+
+
+def test_a_wrong_key_is_refused_before_any_payload_byte(device) -> None:
+    target, running = _with_running_image(device)
+    image = image_of(20_000, 4)
+    encrypted = encrypt(image, kw_recipient(bytes(16)))  # a KEK the device does not hold
+    with pytest.raises(UpdateRefused) as caught:
+        target.begin_update(fetch_and_decrypt(2, image, encrypted).envelope())
+    assert caught.value.reason is RefusalReason.WRONG_KEY
+    assert target.status().last_result.result == RefusalReason.WRONG_KEY
+    _assert_untouched(target, running)
+
+
+def test_a_device_with_other_ecdh_keys_refuses_with_wrong_key(device) -> None:
+    target, running = _with_running_image(device)
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    image = image_of(20_000, 4)
+    encrypted = encrypt(image, ecdh_recipient(stranger.public_key()))
+    with pytest.raises(UpdateRefused) as caught:
+        target.begin_update(fetch_and_decrypt(2, image, encrypted).envelope())
+    assert caught.value.reason is RefusalReason.WRONG_KEY
+    _assert_untouched(target, running)
+
+
+@pytest.mark.parametrize("where", [0, 70_000, -1], ids=["first-byte", "middle", "tag"])
+@pytest.mark.parametrize("algorithm", [A128GCM, CHACHA20_POLY1305])
+def test_tampered_ciphertext_or_tag_is_refused_and_the_image_stays(device, where,
+                                                                   algorithm) -> None:
+    target, running = _with_running_image(device)
+    image = image_of(100_000, 5)
+    encrypted = encrypt(image, kw_recipient(KEK), algorithm)
+    tampered = bytearray(encrypted.ciphertext)
+    tampered[where] ^= 0x01
+    build = fetch_and_decrypt(2, image, encrypted)
+    with pytest.raises(UpdateRefused) as caught:
+        install(target, build, bytes(tampered))
+    assert caught.value.reason is RefusalReason.DECRYPTION_FAILED
+    assert target.status().last_result.result == RefusalReason.DECRYPTION_FAILED
+    _assert_untouched(target, running)
+    assert target.state.pending is None  # nothing waits for the bootloader
+
+
+def test_tampered_ctr_ciphertext_fails_the_plaintext_digest(device) -> None:
+    target, running = _with_running_image(device)
+    image = image_of(40_000, 6)
+    encrypted = encrypt(image, kw_recipient(KEK), A128CTR)
+    tampered = bytearray(encrypted.ciphertext)
+    tampered[123] ^= 0x80
+    with pytest.raises(UpdateRefused) as caught:
+        install(target, fetch_and_decrypt(2, image, encrypted), bytes(tampered))
+    assert caught.value.reason is RefusalReason.PAYLOAD_DIGEST_MISMATCH  # FE §6.2
+    _assert_untouched(target, running)
+
+
+def test_plaintext_whose_digest_differs_is_refused(device) -> None:
+    target, running = _with_running_image(device)
+    image, other = image_of(30_000, 8), image_of(30_000, 9)
+    encrypted = encrypt(other, kw_recipient(KEK))  # authentic, but not the manifest's image
+    with pytest.raises(UpdateRefused) as caught:
+        install(target, fetch_and_decrypt(2, image, encrypted), encrypted.ciphertext)
+    assert caught.value.reason is RefusalReason.PAYLOAD_DIGEST_MISMATCH
+    _assert_untouched(target, running)
+
+
+def test_malformed_encryption_info_is_refused(device) -> None:
+    target, running = _with_running_image(device)
+    image = image_of(1_000, 1)
+    bad = Encrypted(b"\xd8\x60\x84\x40\xa0\xf6\x80", b"x" * 1_016)  # 96([h'', {}, nil, []])
+    with pytest.raises(UpdateRefused) as caught:
+        target.begin_update(fetch_and_decrypt(2, image, bad).envelope())
+    assert caught.value.reason in (RefusalReason.WRONG_KEY, RefusalReason.DECRYPTION_FAILED)
+    _assert_untouched(target, running)
+
+
+def test_copy_reads_and_programs_in_bounded_chunks(device, monkeypatch) -> None:
+    target = device()
+    image = image_of(200_000, 10)
+    encrypted = encrypt(image, kw_recipient(KEK), A128GCM)
+    reads: list[int] = []
+    original = target.flash.read
+
+    def counting(address: int, length: int) -> bytes:
+        reads.append(length)
+        return original(address, length)
+
+    monkeypatch.setattr(target.flash, "read", counting)
+    install(target, fetch_and_decrypt(1, image, encrypted), encrypted.ciphertext)
+    assert target.status().components[0].digest == hashlib.sha256(image).digest()
+    # The decrypting copy read the 200 016-byte ciphertext as 3 whole CHUNKs and a rest,
+    # never all at once (image-match afterwards reads the plaintext image whole).
+    assert reads.count(decryption.CHUNK) == 3
+    assert len(encrypted.ciphertext) not in reads
