@@ -192,11 +192,17 @@ def _content_key(recipients: Sequence[CoseRecipient], keys: Sequence[RecipientKe
             try:
                 cek = _unwrap(recipient, key)
             except (InvalidUnwrap, ValueError, DecryptionError) as exc:
-                reasons.append(f"{recipient.kid!r}: {exc or 'unwrap failed'}")
+                reasons.append(f"recipient {_name(recipient)}: {str(exc) or 'unwrap failed'}")
                 continue
             if cek is not None:
                 return cek
-    raise WrongKey("; ".join(reasons) or "no key matches any recipient")
+    raise WrongKey("no recipient's content key unwraps with the keys held"
+                   + (f" ({'; '.join(reasons)})" if reasons else ""))
+
+
+def _name(recipient: CoseRecipient) -> str:
+    kid = recipient.kid
+    return repr(kid.decode("ascii", "replace")) if isinstance(kid, bytes) else "without kid"
 
 
 def _unwrap(recipient: CoseRecipient, key: RecipientKey) -> bytes | None:

@@ -36,6 +36,7 @@ from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
 from suit.keys import TrustAnchor
+from workbench.device_keys import decryption_keys
 from workbench.files import read_bytes
 from workbench.smp_flash import SmpFlashSettings, flash_smp
 
@@ -336,6 +337,7 @@ class VirtualDeviceSpec:
         flash_size: Bytes of flash instead of the profile's own (same sectors and timings).
         battery_mwh: The simulated battery's charge (None: no gauge).
         device_key: PEM private key file the device signs its SUIT reports with.
+        decryption_keys: Key files or PKCS#11 URIs the device decrypts payloads with.
     """
 
     state_dir: Path
@@ -347,6 +349,7 @@ class VirtualDeviceSpec:
     flash_size: int | None = None
     battery_mwh: int | None = DEFAULT_BATTERY_MWH
     device_key: Path | None = None
+    decryption_keys: Sequence[str] = ()
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -362,7 +365,8 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         trust_anchors=anchors,
         realtime=spec.baud is not None,
         device_key=None if spec.device_key is None
-        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True)))
+        else read_bytes(spec.device_key, limit=1 << 16, regular_only=True),
+        decryption_keys=decryption_keys(spec.decryption_keys)))
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

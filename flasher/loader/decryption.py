@@ -23,7 +23,11 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Final, TypeVar
 
-from flasher.errors import RefusalReason, UpdateRefused
+from cryptography.exceptions import UnsupportedAlgorithm as UnsupportedAlgorithmError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
+
+from flasher.errors import FlasherError, RefusalReason, UpdateRefused
 from flasher.loader.components import FlashStore, pad
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId
@@ -148,3 +152,52 @@ def _guarded(action: Callable[[], _T]) -> _T:
         raise UpdateRefused(RefusalReason.ALG_UNSUPPORTED, str(exc)) from exc
     except ManifestError as exc:  # encryption info that is not a well-formed COSE_Encrypt
         raise UpdateRefused(RefusalReason.DECRYPTION_FAILED, str(exc)) from exc
+
+
+# -- the device's keys, from files (flasher/loader/device.py's DeviceConfig) -------------
+
+class DecryptionKeyError(FlasherError):
+    """A `--decryption-key` file the device cannot use.
+
+    Attributes:
+        name: The file's name as given.
+        problem: What is wrong with it.
+    """
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"decryption key {name}: {problem}",
+                         hint="Give a PEM private key (P-256 or X25519), or an AES key-"
+                              "encryption key of 16, 24 or 32 bytes (raw or hex).")
+        self.name = name
+        self.problem = problem
+
+
+_KEK_SIZES: Final = (16, 24, 32)
+
+
+def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
+    """The device key in `blob`: a PEM private key (P-256 or X25519, for ECDH-ES), else an
+    AES-KW key-encryption key given raw or as hex text (FE §5.1: 128, 192 or 256 bits)."""
+    if b"-----BEGIN" in blob:
+        return RecipientKey(private_key=_pem_private_key(blob, name))
+    text = blob.strip()
+    try:
+        kek = bytes.fromhex(text.decode("ascii")) if len(text) in (32, 48, 64) else blob
+    except (UnicodeDecodeError, ValueError):
+        kek = blob
+    if len(kek) not in _KEK_SIZES:
+        raise DecryptionKeyError(name, f"{len(blob)} bytes: neither a PEM private key nor "
+                                       "an AES key of 16, 24 or 32 bytes")
+    return RecipientKey(kek=kek)
+
+
+def _pem_private_key(blob: bytes, name: str) -> ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(blob, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithmError) as exc:
+        raise DecryptionKeyError(name, f"not a usable PEM private key ({exc})") from exc
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1":
+        return key
+    if isinstance(key, x25519.X25519PrivateKey):
+        return key
+    raise DecryptionKeyError(name, f"a {type(key).__name__}: ECDH-ES here needs P-256 or X25519")

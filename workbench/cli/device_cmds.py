@@ -126,6 +126,11 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--device-key", type=Path, metavar="PEM",
                        help="the device's own private key: it signs its SUIT reports "
                             "(COSE_Sign1); without it reports go unsigned")
+    serve.add_argument("--decryption-key", action="append", default=[], metavar="PEM|KEK|URI",
+                       help="a key the device decrypts payloads with: a PEM private key "
+                            "(P-256 or X25519), an AES key-encryption key file (16/24/32 "
+                            "bytes, raw or hex) or a PKCS#11 URI of a token's AES key; "
+                            "repeatable")
     serve.add_argument("--vendor-id", type=uuid.UUID, default=flashing.EXAMPLE_VENDOR_ID,
                        metavar="UUID")
     serve.add_argument("--class-id", type=uuid.UUID, default=flashing.EXAMPLE_CLASS_ID,
@@ -343,7 +348,8 @@ def run_serve(args: argparse.Namespace) -> int:
     spec = flashing.VirtualDeviceSpec(args.state, args.profile, args.trust_anchor,
                                       args.vendor_id, args.class_id, args.baud, args.flash_size,
                                       None if args.battery_mwh < 0 else args.battery_mwh,
-                                      device_key=args.device_key)
+                                      device_key=args.device_key,
+                                      decryption_keys=args.decryption_key)
     device = flashing.open_virtual_device(spec)
     stop = threading.Event()
     _stop_on_signals(stop)

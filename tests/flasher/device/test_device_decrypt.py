@@ -79,7 +79,7 @@ def _assert_untouched(device: VirtualDevice, running: bytes) -> None:
     (A128GCM, ecdh_recipient(X25519.public_key())),
 ], ids=["kw-gcm", "kw-ctr", "p256-gcm", "p256-ctr", "x25519-chacha", "x25519-gcm"])
 def test_fetch_and_copy_decrypts_into_the_candidate_slot(device, algorithm, recipient) -> None:
-    target, running = _with_running_image(device)
+    target, _running = _with_running_image(device)
     image = image_of(150_000, 2)  # more than two CHUNKs: the copy streams
     encrypted = encrypt(image, recipient, algorithm)
     install(target, fetch_and_decrypt(2, image, encrypted), encrypted.ciphertext)
