@@ -32,7 +32,7 @@ _CTR: Final = frozenset({CoseAlgorithm.A128CTR, CoseAlgorithm.A192CTR, CoseAlgor
 class StreamCipher(Protocol):
     """Decrypts a payload chunk by chunk; `finalize` checks the tag (if the mode has one)."""
 
-    def update(self, data: bytes) -> bytes: ...
+    def update(self, data: bytes | memoryview) -> bytes: ...
 
     def finalize(self, tag: bytes) -> bytes:
         """The remaining plaintext. Raises InvalidTag or InvalidSignature on a bad tag."""
@@ -65,7 +65,7 @@ class _Ctr:
             raise ValueError(f"AES-CTR needs a 16-byte IV, not {len(iv)}")
         self._context = Cipher(algorithms.AES(key), modes.CTR(iv)).decryptor()
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | memoryview) -> bytes:
         return self._context.update(data)
 
     def finalize(self, tag: bytes) -> bytes:
@@ -81,7 +81,7 @@ class _Gcm:
         self._context = Cipher(algorithms.AES(key), modes.GCM(iv)).decryptor()
         self._context.authenticate_additional_data(aad)
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | memoryview) -> bytes:
         return self._context.update(data)
 
     def finalize(self, tag: bytes) -> bytes:
@@ -105,7 +105,7 @@ class ChaChaPoly:
                               None).decryptor()
         self._aad_length, self._length = len(aad), 0
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | memoryview) -> bytes:
         self._mac.update(data)
         self._length += len(data)
         return self._stream.update(data)

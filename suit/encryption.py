@@ -98,16 +98,24 @@ def kdf_context(wrap_alg: int, recipient_protected: bytes) -> bytes:
 class ContentDecryptor:
     """Decrypts one payload in chunks; finalize() checks the tag of the AEAD modes.
 
+    When the ciphertext's size is known (`ciphertext_size`, as a device knows it from the
+    bytes it fetched), chunks go to the cipher as they are and only the chunk holding the
+    tag is split; otherwise the last `tag_length` bytes seen are held back, at the cost of
+    one copy per chunk.
+
     Attributes:
         algorithm: The content-encryption algorithm (COSE id).
         tag_length: Bytes of tag at the end of the ciphertext (0 for AES-CTR).
     """
 
-    def __init__(self, cipher: StreamCipher, algorithm: int) -> None:
+    def __init__(self, cipher: StreamCipher, algorithm: int,
+                 ciphertext_size: int | None = None) -> None:
         self._cipher = cipher
         self.algorithm = algorithm
         self.tag_length = TAG_LENGTH.get(CoseAlgorithm(algorithm), 0)
-        self._tail = b""  # the last tag_length bytes seen: perhaps the tag
+        self._tail = b""  # the tag, or the last tag_length bytes seen: perhaps the tag
+        self._body_left = None if ciphertext_size is None or not self.tag_length \
+            else self.plaintext_size(ciphertext_size)
 
     def plaintext_size(self, ciphertext_size: int) -> int:
         """How many plaintext bytes `ciphertext_size` bytes of ciphertext hold."""
@@ -117,16 +125,30 @@ class ContentDecryptor:
         return ciphertext_size - self.tag_length
 
     def update(self, data: bytes) -> bytes:
-        """Plaintext of `data` (less the bytes held back as a possible tag)."""
+        """Plaintext of `data` (less the bytes that are, or may be, the tag)."""
         if not self.tag_length:
             return self._cipher.update(data)
+        if self._body_left is not None:
+            return self._update_sized(data)
         joined = self._tail + data
         self._tail = joined[-self.tag_length:] if len(joined) >= self.tag_length else joined
         return self._cipher.update(joined[:len(joined) - len(self._tail)])
 
+    def _update_sized(self, data: bytes) -> bytes:
+        assert self._body_left is not None  # noqa: S101 - the caller checked
+        if len(data) <= self._body_left:  # the common case: no copy at all
+            self._body_left -= len(data)
+            return self._cipher.update(data)
+        view = memoryview(data)
+        body, self._body_left = view[:self._body_left], 0
+        self._tail += bytes(view[len(body):])
+        if len(self._tail) > self.tag_length:
+            raise DecryptionError("more ciphertext than its stated size")
+        return self._cipher.update(body)
+
     def finalize(self) -> bytes:
         """The last plaintext bytes; raises `ContentTampered` if the tag does not match."""
-        if len(self._tail) < self.tag_length:
+        if len(self._tail) < self.tag_length or self._body_left:
             raise ContentTampered("the ciphertext ends before its authentication tag")
         try:
             return self._cipher.finalize(self._tail)
@@ -135,8 +157,10 @@ class ContentDecryptor:
                                   "key)") from exc
 
 
-def open_decryptor(info: CoseEncrypt | bytes, keys: Sequence[RecipientKey]) -> ContentDecryptor:
-    """Unwrap the content key of `info` and start decrypting.
+def open_decryptor(info: CoseEncrypt | bytes, keys: Sequence[RecipientKey],
+                   ciphertext_size: int | None = None) -> ContentDecryptor:
+    """Unwrap the content key of `info` and start decrypting (`ciphertext_size`, the tag
+    included, when known: then no chunk is copied).
 
     Raises:
         WrongKey: no recipient could be unwrapped with `keys`.
@@ -153,7 +177,7 @@ def open_decryptor(info: CoseEncrypt | bytes, keys: Sequence[RecipientKey]) -> C
         cipher = open_cipher(message.algorithm, cek, iv, aad)
     except ValueError as exc:  # cryptography's own refusal of a key or IV length
         raise DecryptionError(str(exc)) from exc
-    return ContentDecryptor(cipher, message.algorithm)
+    return ContentDecryptor(cipher, message.algorithm, ciphertext_size)
 
 
 def decrypt(info: CoseEncrypt | bytes, keys: Sequence[RecipientKey], ciphertext: bytes | None = None) -> bytes:
@@ -172,7 +196,7 @@ def decrypt(info: CoseEncrypt | bytes, keys: Sequence[RecipientKey], ciphertext:
     data = ciphertext if ciphertext is not None else message.ciphertext
     if data is None:
         raise DecryptionError("no ciphertext: it is detached and none was given")
-    decryptor = open_decryptor(message, keys)
+    decryptor = open_decryptor(message, keys, len(data))
     return decryptor.update(data) + decryptor.finalize()
 
 

@@ -64,7 +64,7 @@ class PayloadDecrypter:
     def write_decrypted(self, component_id: ComponentId, content: bytes,
                         encryption_info: bytes) -> None:
         """The content parameter is ciphertext from the envelope: bounded by its size."""
-        decryptor = self._open(encryption_info)
+        decryptor = self._open(encryption_info, len(content))
         plaintext = _guarded(lambda: decryptor.update(content) + decryptor.finalize())
         self.store.write(component_id, plaintext)
 
@@ -76,11 +76,11 @@ class PayloadDecrypter:
         it); image-size only when the source's size is unknown, because the manifest's
         image-size for the destination is the plaintext's (FE §6: they differ by the tag).
         """
-        decryptor = self._open(encryption_info)
         length = self.store.known_size(source) or size
         if length is None:
             raise UpdateRefused(RefusalReason.OPERATION_FAILED,
                                 "decrypting copy of a component of unknown size")
+        decryptor = self._open(encryption_info, length)
         target = self.store.begin_write(destination, _guarded(
             lambda: decryptor.plaintext_size(length)))
         if target is None:
@@ -91,8 +91,8 @@ class PayloadDecrypter:
         _stream(self.store.flash, start, length, target, decryptor)
         logger.info("decrypted %d bytes of ciphertext into %r", length, destination)
 
-    def _open(self, encryption_info: bytes) -> ContentDecryptor:
-        return _guarded(lambda: open_decryptor(encryption_info, self.keys))
+    def _open(self, encryption_info: bytes, length: int | None = None) -> ContentDecryptor:
+        return _guarded(lambda: open_decryptor(encryption_info, self.keys, length))
 
 
 def _stream(flash: SimulatedFlash, source: int, length: int, target: int,

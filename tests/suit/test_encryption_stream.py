@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from suit.content_ciphers import ChaChaPoly
 from suit.encryption import (
     ContentTampered,
+    DecryptionError,
     RecipientKey,
     WrongKey,
     decrypt,
@@ -37,19 +38,33 @@ KEYS = json.loads((FE / "keys" / "symmetric-and-cose-keys.json").read_text())
 KEK = os.urandom(16)
 
 
-def _chunked(info: bytes, keys: list[RecipientKey], data: bytes, size: int) -> bytes:
-    decryptor = open_decryptor(info, keys)
+def _chunked(info: bytes, keys: list[RecipientKey], data: bytes, size: int, *,
+             sized: bool = False) -> bytes:
+    decryptor = open_decryptor(info, keys, len(data) if sized else None)
     out = [decryptor.update(data[i:i + size]) for i in range(0, len(data), size)]
     return b"".join(out) + decryptor.finalize()
 
 
-@pytest.mark.parametrize("size", [1, 15, 16, 17, 1000, 1 << 20])
+@pytest.mark.parametrize("sized", [False, True], ids=["size-unknown", "size-known"])
+@pytest.mark.parametrize("size", [1, 15, 16, 17, 1000, 4_999, 5_000, 5_001, 1 << 20])
 @pytest.mark.parametrize("algorithm", [A128GCM, A256GCM, A128CTR, CHACHA20_POLY1305])
-def test_any_chunking_gives_the_plaintext(algorithm: int, size: int) -> None:
+def test_any_chunking_gives_the_plaintext(algorithm: int, size: int, sized: bool) -> None:
     plaintext = os.urandom(5_000)
     encrypted = encrypt(plaintext, kw_recipient(KEK), algorithm)
     assert _chunked(encrypted.info, [RecipientKey(kek=KEK)], encrypted.ciphertext,
-                    size) == plaintext
+                    size, sized=sized) == plaintext
+
+
+@pytest.mark.parametrize("algorithm", [A128GCM, CHACHA20_POLY1305])
+def test_a_stated_size_is_held_to(algorithm: int) -> None:
+    encrypted = encrypt(os.urandom(100), kw_recipient(KEK), algorithm)
+    longer = open_decryptor(encrypted.info, [RecipientKey(kek=KEK)], 110)
+    with pytest.raises(DecryptionError, match="more ciphertext"):
+        longer.update(encrypted.ciphertext + b"x" * 10 + b"y")
+    shorter = open_decryptor(encrypted.info, [RecipientKey(kek=KEK)], 200)
+    shorter.update(encrypted.ciphertext)
+    with pytest.raises(ContentTampered, match="ends before"):
+        shorter.finalize()
 
 
 @pytest.mark.parametrize("name", ["aes-kw-aes-gcm", "aes-kw-aes-ctr"])
