@@ -115,9 +115,13 @@ class Updater:
         state = self.device.state
         update = UpdateInFlight(digest, manifest.sequence_number, tuple(
             PayloadProgress(f.uri, f.component_id, f.slot, f.size) for f in fetches))
+        # The fallback is gone once this update writes its slot: by a fetch, or by a copy
+        # or write (a staged or decrypting copy writes the slot that is not active).
+        targets = {(f.component_id, f.slot) for f in fetches} | {
+            (component, context.slots[component]) for component in context.written
+            if component in context.slots}
         overwritten = state.fallback is not None and any(
-            (i.component_id, i.slot) in {(f.component_id, f.slot) for f in fetches}
-            for i in state.fallback.images)
+            (i.component_id, i.slot) in targets for i in state.fallback.images)
         self.device.state = self.device.store.save(replace(
             state, update=update, pending=None,
             fallback=None if overwritten else state.fallback,

@@ -189,3 +189,22 @@ def test_copy_reads_and_programs_in_bounded_chunks(device, monkeypatch) -> None:
     # never all at once (image-match afterwards reads the plaintext image whole).
     assert reads.count(decryption.CHUNK) == 3
     assert len(encrypted.ciphertext) not in reads
+
+
+def test_a_decrypting_copy_into_the_fallback_slot_forgets_the_fallback(device) -> None:
+    """The copy writes the slot that is not active, which holds the fallback: from the
+    moment the update begins, the status no longer offers it (the bootloader would refuse
+    it anyway, its digest no longer matching)."""
+    target = device()
+    first, second, third = image_of(9_000, 1), image_of(9_000, 2), image_of(9_000, 3)
+    install(target, app_update(1, first), first)
+    install(target, app_update(2, second), second)
+    assert target.status().slots["app/A"] == "fallback"
+    encrypted = encrypt(third, kw_recipient(KEK), A128GCM)
+    tampered = bytearray(encrypted.ciphertext)
+    tampered[-1] ^= 1
+    with pytest.raises(UpdateRefused):
+        install(target, fetch_and_decrypt(3, third, encrypted), bytes(tampered))
+    status = target.status()
+    assert target.state.fallback is None and status.slots["app/A"] != "fallback"
+    assert status.components[0].sequence_number == 2
