@@ -137,8 +137,10 @@ class FlashStore:
         return self._read_start(partition, component_id)
 
     def known_size(self, component_id: ComponentId) -> int | None:
-        """The size of what this run wrote to the component, else of its installed image."""
-        return self._known_size(component_id)
+        """The size of what this run wrote (or, planning, will fetch) to the component,
+        else of its installed image."""
+        planned = [f.size for f in self.ctx.fetches if f.component_id == component_id]
+        return planned[-1] if planned else self._known_size(component_id)
 
     def _touched(self, component_id: ComponentId) -> bool:
         return component_id in self.ctx.written or any(

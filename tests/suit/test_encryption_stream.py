@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tracemalloc
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from suit.encryption import (
     decrypt,
     open_decryptor,
 )
+from suit.errors import ManifestError
 from testsupport.encrypted import (
     A128CTR,
     A128GCM,
@@ -146,3 +148,27 @@ def test_memory_stays_bounded_for_a_64_mib_stream(algorithm: int) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 << 20
+
+
+def test_hostile_encryption_info_raises_only_typed_errors() -> None:
+    """Every byte of a real encryption info flipped, cut or grown: open_decryptor answers
+    with a ManifestError (DecryptionError, WrongKey, UnsupportedAlgorithm, DecodeError)."""
+    keys = [RecipientKey(kek=KEK), RecipientKey(private_key=ec.generate_private_key(
+        ec.SECP256R1())), RecipientKey(private_key=x25519.X25519PrivateKey.generate())]
+    seeds = [encrypt(b"x", kw_recipient(KEK)).info,
+             encrypt(b"x", ecdh_recipient(keys[1].private_key.public_key())).info,  # type: ignore[union-attr]
+             encrypt(b"x", ecdh_recipient(keys[2].private_key.public_key())).info]  # type: ignore[union-attr]
+    rng = random.Random(16)
+    for seed in seeds:
+        for _ in range(700):
+            data = bytearray(seed)
+            for _ in range(rng.randint(1, 3)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            for variant in (bytes(data), bytes(data[:rng.randrange(len(data))]),
+                            bytes(data) + bytes([rng.randrange(256)])):
+                try:
+                    decryptor = open_decryptor(variant, keys, 17)
+                    decryptor.update(b"y" * 17)
+                    decryptor.finalize()
+                except ManifestError:
+                    pass
