@@ -6,7 +6,9 @@ Ours: AES-128-CTR and AES-128-GCM. Encryption streams through `cryptography`'s C
 (the authoring side); decryption goes through `suit.encryption.open_decryptor` from a
 real SUIT_Encryption_Info (COSE_Encrypt, A128KW recipient), which is what the virtual
 device runs. Each of ours runs in a child process so its peak RSS (getrusage) is its own;
-openssl `enc` has no AEAD modes, so both of ours are compared with its CTR.
+openssl `enc` has no AEAD modes, so both of ours are compared with its CTR. Both sides
+read and write the files (same disk, same page cache); openssl's time includes its process
+start (milliseconds), ours the streaming loop from the unwrap on, without the interpreter's.
 
 Slow-ish: writes 1 GiB of random data once, then 3 interleaved rounds of every contender.
 `python -m benchmarks encryption [--size-mib N]` (or SUITWB_BENCH_ENCRYPTION_MIB=N).
