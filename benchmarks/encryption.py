@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Final
 
 import cbor2
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
 CHUNK: Final = 1 << 20
@@ -61,18 +61,23 @@ def child_encrypt(mode: str, source: Path, target: Path, info_path: Path) -> flo
     info = encryption_info(MODES[mode], kek, cek, iv)
     info_path.write_bytes(json.dumps({"kek": kek.hex(), "info": info.hex()}).encode())
     start = time.perf_counter()
-    cipher_mode = modes.CTR(iv) if mode == "ctr" else modes.GCM(iv)
-    context = Cipher(algorithms.AES(cek), cipher_mode).encryptor()
-    if mode == "gcm":
-        context.authenticate_additional_data(cbor2.dumps(["Encrypt", cbor2.dumps({1: A128GCM}),
-                                                          b""]))
+    if mode == "ctr":
+        context = Cipher(algorithms.AES(cek), modes.CTR(iv)).encryptor()
+        _stream(context, source, target)
+        return time.perf_counter() - start
+    gcm = Cipher(algorithms.AES(cek), modes.GCM(iv)).encryptor()
+    gcm.authenticate_additional_data(cbor2.dumps(["Encrypt", cbor2.dumps({1: A128GCM}), b""]))
+    _stream(gcm, source, target)
+    with open(target, "ab") as out:  # the tag after the ciphertext, as FE §6.1 carries it
+        out.write(gcm.tag)
+    return time.perf_counter() - start
+
+
+def _stream(context: CipherContext, source: Path, target: Path) -> None:
     with open(source, "rb") as inp, open(target, "wb") as out:
         while chunk := inp.read(CHUNK):
             out.write(context.update(chunk))
         out.write(context.finalize())
-        if mode == "gcm":
-            out.write(context.tag)  # type: ignore[attr-defined]
-    return time.perf_counter() - start
 
 
 def child_decrypt(source: Path, target: Path, info_path: Path) -> float:

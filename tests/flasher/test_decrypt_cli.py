@@ -110,3 +110,16 @@ def test_device_unwraps_through_a_softhsm_token(tmp_path: Path, softhsm: SoftHsm
         code, outcome = _flash(tmp_path, port, 2, image,
                                encrypt(image, kw_recipient(os.urandom(16)), A128GCM))
         assert (code, outcome["refusal"]) == (1, "wrong_key"), outcome
+
+
+def test_an_unusable_decryption_key_is_refused_at_start_with_status_2(tmp_path: Path) -> None:
+    (tmp_path / "short.key").write_bytes(b"0123456789")  # 10 bytes: no AES key, no PEM
+    (tmp_path / "rsa.pem").write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot base64\n"
+                                       b"-----END PRIVATE KEY-----\n")
+    for name in ("short.key", "rsa.pem", "missing.pem"):
+        done = suitwb("device", "serve", "--pty", "--state", tmp_path / "state",
+                      "--decryption-key", tmp_path / name, data_dir=tmp_path, check=False,
+                      timeout=60)
+        assert done.returncode == 2, (name, done.stderr)
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        assert name in done.stderr

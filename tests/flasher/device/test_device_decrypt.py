@@ -7,6 +7,7 @@ Envelopes are encrypted by testsupport/encrypted.py from the draft's text with
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -208,3 +209,32 @@ def test_a_decrypting_copy_into_the_fallback_slot_forgets_the_fallback(device) -
     status = target.status()
     assert target.state.fallback is None and status.slots["app/A"] != "fallback"
     assert status.components[0].sequence_number == 2
+
+
+FE = Path(__file__).resolve().parents[2] / "vectors" / "firmware-encryption"
+
+
+@pytest.mark.parametrize("name", ["aes-kw-aes-gcm", "aes-kw-aes-ctr", "es-ecdh-aes-gcm",
+                                  "es-ecdh-aes-ctr"])
+def test_the_published_examples_install_on_the_device(tmp_path: Path, config: DeviceConfig,
+                                                      name: str) -> None:
+    """FE's own encryption info and ciphertext (KEK-1 = 'a' x 16 with kid 'kid-1'; the
+    ECDH-2 P-256 key, whose recipient carries no kid) in an envelope the device trusts."""
+    from cryptography.hazmat.primitives import serialization
+
+    keys = json.loads((FE / "keys" / "symmetric-and-cose-keys.json").read_text())
+    plaintext = bytes.fromhex(keys["plaintext"]["hex"])
+    ecdh2 = serialization.load_pem_private_key(
+        (FE / "keys" / "ecdh-recipient-kid-2-private.pem").read_bytes(), password=None)
+    device_keys = (RecipientKey(kid=b"kid-1", kek=bytes.fromhex(keys["a128kw-kek-kid-1"]["k_hex"])),
+                   RecipientKey(private_key=ecdh2))  # type: ignore[arg-type]
+    target = VirtualDevice(replace(config, decryption_keys=device_keys))
+    try:
+        published = Encrypted((FE / f"suit-encryption-info-{name}.cbor").read_bytes(),
+                              (FE / f"encrypted-payload-{name}.bin").read_bytes())
+        install(target, fetch_and_decrypt(1, plaintext, published), published.ciphertext)
+        app = target.status().components[0]
+        assert (app.size, app.digest) == (30, hashlib.sha256(plaintext).digest())
+        assert slot_bytes(target, APP, 0)[:30] == b"This is a real firmware image."
+    finally:
+        target.close()
