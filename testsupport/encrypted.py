@@ -24,9 +24,10 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from suit.model import Command, EmbeddedCbor, Parameter
 from testsupport.envelopes import APP, STAGING, Build, identity_shared, seq
 
-A128KW, ECDH_ES_A128KW = -3, -29
-A128GCM, A256GCM, CHACHA20_POLY1305, A128CTR = 1, 3, 24, -65534
-_CEK_BYTES = {A128GCM: 16, A256GCM: 32, CHACHA20_POLY1305: 32, A128CTR: 16}
+A128KW, A256KW, ECDH_ES_A128KW = -3, -5, -29
+A128GCM, A256GCM, CHACHA20_POLY1305, A128CTR, A256CTR = 1, 3, 24, -65534, -65532
+_CEK_BYTES = {A128GCM: 16, A256GCM: 32, CHACHA20_POLY1305: 32, A128CTR: 16, A256CTR: 32}
+_KW_BY_SIZE = {16: A128KW, 32: A256KW}
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Encrypted:
 
 
 def kw_recipient(kek: bytes, kid: bytes = b"kid-1") -> Any:
-    """A recipient maker: AES-KW under `kek`."""
-    return lambda cek: [b"", {1: A128KW, 4: kid}, aes_key_wrap(kek, cek)]
+    """A recipient maker: AES-KW under `kek` (A128KW or A256KW by its size)."""
+    return lambda cek: [b"", {1: _KW_BY_SIZE[len(kek)], 4: kid}, aes_key_wrap(kek, cek)]
 
 
 def ecdh_recipient(public_key: ec.EllipticCurvePublicKey | x25519.X25519PublicKey,
@@ -70,10 +71,10 @@ def _ephemeral(public_key: Any) -> tuple[dict[int, Any], bytes]:
 def encrypt(plaintext: bytes, recipient: Any, algorithm: int = A128GCM) -> Encrypted:
     """Encrypt under a fresh content key for one recipient."""
     cek = os.urandom(_CEK_BYTES[algorithm])
-    iv = os.urandom(16 if algorithm == A128CTR else 12)
+    iv = os.urandom(16 if algorithm in (A128CTR, A256CTR) else 12)
     protected = cbor2.dumps({1: algorithm})
     aad = cbor2.dumps(["Encrypt", protected, b""])
-    if algorithm == A128CTR:
+    if algorithm in (A128CTR, A256CTR):
         context = Cipher(algorithms.AES(cek), modes.CTR(iv)).encryptor()
         ciphertext = context.update(plaintext) + context.finalize()
     elif algorithm == CHACHA20_POLY1305:

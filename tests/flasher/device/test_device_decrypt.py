@@ -24,6 +24,7 @@ from tests.flasher.device.conftest import image_of, install, slot_bytes
 from testsupport.encrypted import (
     A128CTR,
     A128GCM,
+    A256CTR,
     CHACHA20_POLY1305,
     Encrypted,
     ecdh_recipient,
@@ -35,9 +36,10 @@ from testsupport.encrypted import (
 from testsupport.envelopes import app_update
 
 KEK = bytes(range(16))
+KEK256 = bytes(range(32))  # suit-sha256-hsslms-a256kw-a256ctr's A256KW
 P256 = ec.generate_private_key(ec.SECP256R1())
 X25519 = x25519.X25519PrivateKey.generate()
-DEVICE_KEYS = (RecipientKey(kek=KEK), RecipientKey(private_key=P256),
+DEVICE_KEYS = (RecipientKey(kek=KEK), RecipientKey(kek=KEK256), RecipientKey(private_key=P256),
                RecipientKey(private_key=X25519))
 
 
@@ -78,7 +80,9 @@ def _assert_untouched(device: VirtualDevice, running: bytes) -> None:
     (A128CTR, ecdh_recipient(P256.public_key())),
     (CHACHA20_POLY1305, ecdh_recipient(X25519.public_key())),
     (A128GCM, ecdh_recipient(X25519.public_key())),
-], ids=["kw-gcm", "kw-ctr", "p256-gcm", "p256-ctr", "x25519-chacha", "x25519-gcm"])
+    (A256CTR, kw_recipient(KEK256)),
+], ids=["kw-gcm", "kw-ctr", "p256-gcm", "p256-ctr", "x25519-chacha", "x25519-gcm",
+        "a256kw-a256ctr"])
 def test_fetch_and_copy_decrypts_into_the_candidate_slot(device, algorithm, recipient) -> None:
     target, _running = _with_running_image(device)
     image = image_of(150_000, 2)  # more than two CHUNKs: the copy streams
