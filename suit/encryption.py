@@ -130,9 +130,14 @@ class ContentDecryptor:
             return self._cipher.update(data)
         if self._body_left is not None:
             return self._update_sized(data)
-        joined = self._tail + data
-        self._tail = joined[-self.tag_length:] if len(joined) >= self.tag_length else joined
-        return self._cipher.update(joined[:len(joined) - len(self._tail)])
+        if len(data) >= self.tag_length:  # the held-back bytes were not the tag after all
+            view, held = memoryview(data), self._tail
+            self._tail = bytes(view[-self.tag_length:])
+            return self._cipher.update(held) + self._cipher.update(view[:-self.tag_length])
+        joined = self._tail + data  # short input: at most 2 x tag_length bytes
+        self._tail = joined[-self.tag_length:]
+        return self._cipher.update(joined[:-self.tag_length] if len(joined) > self.tag_length
+                                   else b"")
 
     def _update_sized(self, data: bytes) -> bytes:
         assert self._body_left is not None  # noqa: S101 - the caller checked
