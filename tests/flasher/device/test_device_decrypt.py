@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader import decryption
 from flasher.loader.device import DeviceConfig, VirtualDevice
+from flasher.loader.flash import PowerCut, PowerSwitch
 from flasher.loader.layout import APP
 from suit.encryption import RecipientKey
 from tests.flasher.device.conftest import image_of, install, slot_bytes
@@ -242,3 +245,43 @@ def test_the_published_examples_install_on_the_device(tmp_path: Path, config: De
         assert slot_bytes(target, APP, 0)[:30] == b"This is a real firmware image."
     finally:
         target.close()
+
+
+def test_power_cut_at_every_step_of_a_decrypting_install(tmp_path: Path,
+                                                         config: DeviceConfig) -> None:
+    """Cut the power at each write step of an encrypted update (fetch into staging, the
+    decrypting copy into the candidate slot, the saves, the slot switch): the device then
+    boots the old or the new image, verified from flash, and the retried update succeeds."""
+    base = replace(config, state_dir=tmp_path / "template", decryption_keys=(RecipientKey(kek=KEK),))
+    old, new = image_of(6_000, 1), image_of(9_000, 2)
+    with closing(VirtualDevice(base)) as device:
+        install(device, app_update(1, old), old)
+    encrypted = encrypt(new, kw_recipient(KEK), A128GCM)
+    build = fetch_and_decrypt(2, new, encrypted)
+
+    def copy(name: str) -> DeviceConfig:
+        shutil.copytree(base.state_dir, tmp_path / name)
+        return replace(base, state_dir=tmp_path / name)
+
+    with closing(VirtualDevice(copy("count"))) as device:
+        install(device, build, encrypted.ciphertext)
+        kinds = [step.kind for step in device.power.steps]
+    assert {"erase", "program", "progress", "candidate", "slot-switch"} <= set(kinds)
+    assert kinds.count("program") >= 10, kinds  # the copy programmed chunk by chunk
+    booted_new = 0
+    for cut in range(len(kinds)):
+        cut_config = copy(f"cut{cut}")
+        with closing(VirtualDevice(cut_config, power=PowerSwitch(cut_at=cut))) as device, \
+                pytest.raises(PowerCut):
+            install(device, build, encrypted.ciphertext)
+        with closing(VirtualDevice(cut_config)) as device:
+            booted = device.last_boot.booted
+            assert booted is not None, device.last_boot.rejected
+            expected = new if booted.sequence_number == 2 else old
+            booted_new += booted.sequence_number == 2
+            [image] = booted.images
+            assert slot_bytes(device, APP, image.slot)[:len(expected)] == expected
+            install(device, build, encrypted.ciphertext)  # the retried update succeeds
+            assert device.status().components[0].digest == hashlib.sha256(new).digest()
+        shutil.rmtree(cut_config.state_dir)
+    assert 0 < booted_new < len(kinds)
