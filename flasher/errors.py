@@ -43,6 +43,8 @@ class RefusalReason(IntEnum):
     NO_UPDATE_IN_PROGRESS = 69
     BUSY = 70
     PATH_OUTSIDE_ROOT = 71  # a file component's path escapes the loader's --root
+    WRONG_KEY = 72  # no recipient of the encryption info unwraps with the device's keys
+    DECRYPTION_FAILED = 73  # AEAD tag mismatch or malformed encryption info
 
     @classmethod
     def from_wire(cls, value: int) -> RefusalReason:
@@ -68,6 +70,9 @@ _REFINES: Final[dict[RefusalReason, ReportReason]] = {
     RefusalReason.BUSY: ReportReason.OPERATION_FAILED,
     # a file path the device may not write is a component it is not authorised to touch
     RefusalReason.PATH_OUTSIDE_ROOT: ReportReason.COMPONENT_UNAUTHORISED,
+    # FE §6: write or copy with encryption info could not decrypt (the directive failed).
+    RefusalReason.WRONG_KEY: ReportReason.OPERATION_FAILED,
+    RefusalReason.DECRYPTION_FAILED: ReportReason.OPERATION_FAILED,
 }
 
 
@@ -105,6 +110,10 @@ _HINTS = {
     RefusalReason.WRONG_CLASS: "This bundle is for another device class.",
     RefusalReason.ROLLBACK: "Build the release with a higher sequence number.",
     RefusalReason.TOO_LARGE: "The image does not fit the device's slot.",
+    RefusalReason.WRONG_KEY: "Encrypt the payload for this device's key (its public key "
+                             "or its key-encryption key).",
+    RefusalReason.DECRYPTION_FAILED: "The encrypted payload or its tag was altered; send "
+                                     "the payload that was built with this manifest.",
 }
 
 

@@ -33,6 +33,7 @@ from suit.processor_model import (
     SECTION_KEYS,
     Authenticated,
     ComponentStore,
+    Decrypter,
     DeviceFacts,
     DigestPending,
     FetchRequest,
@@ -59,6 +60,8 @@ class Processor:
         depth: Nesting of dependencies (limited to stop a loop of manifests).
         trace: Called with each command as it runs (its dependencies' too); None to not
             trace.
+        decrypter: The device's payload decryption (FE §6); None: encryption info is
+            refused.
 
     Raises:
         ProcessingFailed: The manifest version is not 1, or it uses a command, parameter
@@ -69,10 +72,11 @@ class Processor:
 
     def __init__(self, authenticated: Authenticated, store: ComponentStore,
                  anchors: Sequence[TrustAnchor], *, depth: int = 0,
-                 trace: Tracer | None = None) -> None:
+                 trace: Tracer | None = None, decrypter: Decrypter | None = None) -> None:
         self.envelope = authenticated.envelope
         self.manifest = authenticated.envelope.manifest
         self.store = store
+        self.decrypter = decrypter
         self.anchors = tuple(anchors)
         self.depth = depth
         self.trace = trace
@@ -131,7 +135,7 @@ class Processor:
         """Run `section` of a verified dependency with this store, one level deeper
         (TD §5.6.4: process-dependency)."""
         nested = Processor(dependency, self.store, self.anchors, depth=self.depth + 1,
-                           trace=self.trace)
+                           trace=self.trace, decrypter=self.decrypter)
         nested.run_section(section)
         return nested.result
 
@@ -153,6 +157,6 @@ class Processor:
         return sequence
 
 
-__all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "DeviceFacts", "DigestPending",
-           "FetchRequest", "Location", "ProcessResult", "ProcessingFailed", "Procedure",
+__all__ = ["DIGEST_PENDING", "Authenticated", "ComponentStore", "Decrypter", "DeviceFacts",
+           "DigestPending", "FetchRequest", "Location", "ProcessResult", "ProcessingFailed", "Procedure",
            "Processor", "ReportReason", "TraceStep", "Tracer", "authenticate"]

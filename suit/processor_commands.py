@@ -20,8 +20,8 @@ from suit.processor_conditions import PER_COMPONENT
 from suit.processor_model import Location, ManifestRun, ProcessingFailed, TraceStep
 from suit.report import ReportReason
 
-#: Parameters a directive or condition of this processor can use. Encryption info is not
-#: supported (no decryption here), so a manifest using it is refused (rule 10).
+#: Parameters a directive or condition of this processor can use. Encryption info needs a
+#: device that decrypts (a `Decrypter`); without one a manifest using it is refused (rule 10).
 SUPPORTED_PARAMETERS: Final = frozenset(Parameter) - {Parameter.ENCRYPTION_INFO}
 
 
@@ -44,9 +44,11 @@ def check_supported(processor: ManifestRun) -> None:
             raise ProcessingFailed(ReportReason.COMPONENT_UNSUPPORTED,
                                    f"component {index} {_show(component)} is not on this device")
     shared = processor.manifest.common.shared_sequence
+    supported = SUPPORTED_PARAMETERS if processor.decrypter is None \
+        else SUPPORTED_PARAMETERS | {Parameter.ENCRYPTION_INFO}
     for name, sequence in _all_sequences(processor, shared):
         for item in _walk(sequence):
-            _check_item(item, name, shared_sequence=name == "shared-sequence")
+            _check_item(item, name, supported, shared_sequence=name == "shared-sequence")
 
 
 def _all_sequences(processor: ManifestRun,
@@ -74,20 +76,21 @@ def _walk(sequence: CommandSequence) -> Iterator[CommandItem]:
             yield from _walk(item.argument)
 
 
-def _check_item(item: CommandItem, section: str, *, shared_sequence: bool) -> None:
+def _check_item(item: CommandItem, section: str, supported: frozenset[Parameter], *,
+                shared_sequence: bool) -> None:
     try:
         command = Command(item.command)
     except ValueError:
         raise ProcessingFailed(ReportReason.COMMAND_UNSUPPORTED,
                                f"{section}: command {item.command} is not supported") from None
     if command in (Command.OVERRIDE_PARAMETERS, Command.SET_PARAMETERS):
-        _check_parameters(item.argument, section)
+        _check_parameters(item.argument, section, supported)
     elif command == Command.OVERRIDE_MULTIPLE:
         for params in item.argument.values():
-            _check_parameters(params, section)
+            _check_parameters(params, section, supported)
     elif command == Command.COPY_PARAMS:
         for ids in item.argument.values():
-            _check_parameters(dict.fromkeys(ids), section)
+            _check_parameters(dict.fromkeys(ids), section, supported)
     if shared_sequence and command not in _SHARED_ALLOWED:
         raise ProcessingFailed(ReportReason.COMMAND_UNSUPPORTED,
                                f"shared-sequence: {command.spec_name} has effects; the shared "
@@ -99,9 +102,10 @@ _SHARED_ALLOWED: Final = frozenset(c for c in Command if c.is_condition) | {
     Command.TRY_EACH, Command.RUN_SEQUENCE, Command.OVERRIDE_MULTIPLE, Command.COPY_PARAMS}
 
 
-def _check_parameters(params: dict[int, Any], section: str) -> None:
+def _check_parameters(params: dict[int, Any], section: str,
+                      supported: frozenset[Parameter]) -> None:
     for key in params:
-        if key not in SUPPORTED_PARAMETERS:
+        if key not in supported:
             raise ProcessingFailed(ReportReason.PARAMETER_UNSUPPORTED,
                                    f"{section}: parameter {key} is not supported")
 

@@ -16,6 +16,7 @@ from suit.processor_model import (
     MAX_DEPENDENCY_DEPTH,
     Authenticated,
     CommandContext,
+    Decrypter,
     FetchRequest,
     Handler,
     Location,
@@ -237,7 +238,23 @@ def _metadata(it: CommandContext, index: int) -> bytes | None:
 
 def _write(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     content = it.require(index, Parameter.CONTENT, location)
-    it.p.store.write(it.component(index, location), content, metadata=_metadata(it, index))
+    info = _encryption_info(it, index, location)
+    if info is None:
+        it.p.store.write(it.component(index, location), content, metadata=_metadata(it, index))
+    else:  # FE §6: the content is ciphertext; the component gets the plaintext
+        info[0].write_decrypted(it.component(index, location), content, info[1])
+
+
+def _encryption_info(it: CommandContext, index: int,
+                     location: Location) -> tuple[Decrypter, bytes] | None:
+    """The decrypter and the encryption info in force for `index`, if any (FE §6)."""
+    info = it.param(index, Parameter.ENCRYPTION_INFO)
+    if info is None:
+        return None
+    if it.p.decrypter is None:  # the static check refuses this first (rule 10)
+        raise ProcessingFailed(ReportReason.PARAMETER_UNSUPPORTED,
+                               "this device does not decrypt payloads", location)
+    return it.p.decrypter, info.data
 
 
 def _source(it: CommandContext, index: int, location: Location) -> tuple[bytes, ...]:
@@ -250,8 +267,12 @@ def _source(it: CommandContext, index: int, location: Location) -> tuple[bytes, 
 
 def _copy(it: CommandContext, index: int, _arg: Any, location: Location) -> None:
     source = _source(it, index, location)
-    it.p.store.copy(it.component(index, location), source,
-                    it.param(index, Parameter.IMAGE_SIZE))
+    info = _encryption_info(it, index, location)
+    size = it.param(index, Parameter.IMAGE_SIZE)
+    if info is None:
+        it.p.store.copy(it.component(index, location), source, size)
+    else:  # FE §6: the source holds ciphertext; the destination gets the plaintext
+        info[0].copy_decrypted(it.component(index, location), source, size, info[1])
 
 
 def _swap(it: CommandContext, index: int, _arg: Any, location: Location) -> None:

@@ -170,6 +170,24 @@ class ComponentStore(Protocol):
     def facts(self) -> DeviceFacts: ...
 
 
+class Decrypter(Protocol):
+    """A device that decrypts payloads (FE §6: write and copy with
+    suit-parameter-encryption-info in force). Given to `Processor` explicitly: without one,
+    a manifest using encryption info is refused before it runs (rule 10).
+
+    Failures raise a WorkbenchError, reported with the location of the directive."""
+
+    def write_decrypted(self, component_id: ComponentId, content: bytes,
+                        encryption_info: bytes) -> None:
+        """Decrypt the content parameter (ciphertext) into the component."""
+        ...
+
+    def copy_decrypted(self, destination: ComponentId, source: ComponentId,
+                       size: int | None, encryption_info: bytes) -> None:
+        """Decrypt the source component's ciphertext into the destination."""
+        ...
+
+
 @dataclass(frozen=True)
 class DeviceFacts:
     """Facts for the update-management conditions (UM §5); None = not known."""
@@ -256,6 +274,7 @@ class ManifestRun(Protocol):
     envelope: Envelope
     manifest: Manifest
     store: ComponentStore
+    decrypter: Decrypter | None
     anchors: tuple[TrustAnchor, ...]
     depth: int
     result: ProcessResult

@@ -39,6 +39,7 @@ from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
 from suit.keys import TrustAnchor
 from suit.verify import VerificationPolicy
+from workbench.device_keys import decryption_keys
 from workbench.files import read_bytes
 from workbench.smp_flash import SmpFlashSettings, flash_smp
 
@@ -359,6 +360,7 @@ class VirtualDeviceSpec:
         authorized_priority: Updates with update-priority at most this are authorised.
         kill_at_step: Test hook: SIGKILL the loader at this write step (power-cut tests).
         signature_policy: ``all``: every trust anchor must verify an envelope it installs.
+        decryption_keys: Key files or PKCS#11 URIs the device decrypts payloads with.
     """
 
     state_dir: Path
@@ -376,6 +378,7 @@ class VirtualDeviceSpec:
     authorized_priority: int | None = None
     kill_at_step: int | None = None
     signature_policy: VerificationPolicy = VerificationPolicy.ANY
+    decryption_keys: Sequence[str] = ()
 
 
 def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
@@ -395,7 +398,8 @@ def open_virtual_device(spec: VirtualDeviceSpec) -> VirtualDevice:
         device_key=None if spec.device_key is None
         else read_bytes(spec.device_key, limit=1 << 16, regular_only=True),
         root=spec.root, root_layout=spec.root_layout,
-        authorized_priority=spec.authorized_priority), power=power)
+        authorized_priority=spec.authorized_priority,
+        decryption_keys=decryption_keys(spec.decryption_keys)), power=power)
 
 
 def server_config(device: VirtualDevice, baud: int | None) -> ServerConfig:

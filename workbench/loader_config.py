@@ -38,7 +38,8 @@ MAX_BAUD: Final = 10_000_000
 MAX_FLASH_SIZE: Final = 1 << 32
 _SIZE_UNITS: Final = {"K": 1024, "M": 1024 * 1024}
 _DEVICE_KEYS: Final = frozenset({"vendor-id", "vendor-domain", "class-id", "model", "device-id",
-                                 "trust-anchors", "device-key", "require"})
+                                 "trust-anchors", "device-key", "require",
+                                 "decryption-keys"})
 _LOADER_KEYS: Final = frozenset({"port", "baud", "state", "root", "root-layout", "profile",
                                  "flash-size", "battery-mwh", "verbose",
                                  "authorized-priority"})
@@ -73,6 +74,7 @@ class LoaderSettings:
         device_id: The device's own UUID (None: chosen at the first start and kept).
         trust_anchors: PEM public key files the device trusts.
         device_key: PEM private key file the device signs its SUIT reports with.
+        decryption_keys: Key files or PKCS#11 URIs it decrypts payloads with (FE §6).
         port: The port path or pyserial URL to serve on.
         baud: Pace the line at this rate.
         state: The state directory.
@@ -92,6 +94,7 @@ class LoaderSettings:
     device_id: uuid.UUID | None = None
     trust_anchors: tuple[Path, ...] | None = None
     device_key: Path | None = None
+    decryption_keys: tuple[str, ...] | None = None
     port: str | None = None
     baud: int | None = None
     state: Path | None = None
@@ -119,6 +122,7 @@ class LoaderSettings:
             self.class_id or flashing.EXAMPLE_CLASS_ID, self.baud, self.flash_size,
             None if battery < 0 else battery, device_key=self.device_key,
             device_id=self.device_id, root=self.root,
+            decryption_keys=self.decryption_keys or (),
             root_layout=self.root_layout or "direct",
             authorized_priority=self.authorized_priority,
             signature_policy=self.signature_policy or VerificationPolicy.ANY)
@@ -170,7 +174,9 @@ def _identity(device: Mapping[str, Any], prefix: str, folder: Path) -> LoaderSet
         trust_anchors=_optional(device, "trust-anchors", prefix,
                                 lambda v, w: _key_files(v, w, folder)),
         device_key=_optional(device, "device-key", prefix, lambda v, w: _key_file(v, w, folder)),
-        signature_policy=_optional(device, "require", prefix, _policy))
+        signature_policy=_optional(device, "require", prefix, _policy),
+        decryption_keys=_optional(device, "decryption-keys", prefix,
+                                  lambda v, w: _decryption_keys(v, w, folder)))
 
 
 def _loader(loader: Mapping[str, Any], prefix: str, folder: Path) -> dict[str, Any]:
@@ -260,6 +266,15 @@ def _key_file(value: Any, where: str, folder: Path) -> Path:
                                 hint="Key paths are relative to the configuration file's "
                                      "folder, or absolute.")
     return path
+
+
+def _decryption_keys(value: Any, where: str, folder: Path) -> tuple[str, ...]:
+    # PKCS#11 URIs as written; key files relative to this file's folder, like other keys.
+    if not isinstance(value, list) or not value:
+        raise LoaderConfigError(where, "expected a non-empty list of key files or pkcs11: URIs")
+    return tuple(_text(item, f"{where}[{i}]") if str(item).startswith("pkcs11:")
+                 else str(_key_file(item, f"{where}[{i}]", folder))
+                 for i, item in enumerate(value))
 
 
 def _integer(value: Any, where: str, low: int, high: int) -> int:

@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass, replace
 
 from flasher.errors import RefusalReason
-from flasher.loader.components import BOOT, StoreContext
-from flasher.loader.file_store import component_store
+from flasher.loader.components import BOOT, FlashStore, StoreContext
+from flasher.loader.decryption import PayloadDecrypter
+from flasher.loader.file_store import with_files
 from flasher.loader.files import FileTree
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
@@ -132,9 +133,11 @@ class Bootloader:
                 rejected.append(f"{label}: stored manifest does not match the slot table")
                 return None
             context = self._context(installation)
-            Processor(authenticated, component_store(self.flash, self.layout, context,
-                                                     self.files),
-                      anchors).run(Procedure.INVOCATION)
+            flash_store = FlashStore(self.flash, self.layout, context)
+            # A manifest that decrypted its payloads at install still boots: the static
+            # check accepts its encryption info; boot writes no image, so it needs no key.
+            Processor(authenticated, with_files(flash_store, context, self.files), anchors,
+                      decrypter=PayloadDecrypter(flash_store, ())).run(Procedure.INVOCATION)
         except WorkbenchError as exc:
             rejected.append(f"{label}: {exc}")
             return None

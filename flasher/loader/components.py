@@ -134,6 +134,20 @@ class FlashStore:
             return None
         return self.flash.read(self._read_start(partition, component_id), size)
 
+    def source_start(self, component_id: ComponentId, size: int) -> int | None:
+        """Where `size` bytes of `component_id` are read from (as `read`), or None if they
+        do not fit its slot."""
+        partition = self.layout.find(component_id)
+        if partition is None or size > partition.slot_size:
+            return None
+        return self._read_start(partition, component_id)
+
+    def known_size(self, component_id: ComponentId) -> int | None:
+        """The size of what this run wrote (or, planning, will fetch) to the component,
+        else of its installed image."""
+        planned = [f.size for f in self.ctx.fetches if f.component_id == component_id]
+        return planned[-1] if planned else self._known_size(component_id)
+
     def _touched(self, component_id: ComponentId) -> bool:
         return component_id in self.ctx.written or any(
             f.component_id == component_id for f in self.ctx.fetches)
@@ -220,6 +234,14 @@ class FlashStore:
 
     def wait(self, wait_info: bytes) -> bool:
         return False  # the loader does not wait for events (UM §5): the directive fails
+
+    def begin_write(self, component_id: ComponentId, size: int) -> int | None:
+        """Claim `size` bytes of the component's writable slot for a streamed write: the
+        address to program from, or None when planning (nothing is written then)."""
+        partition = self._writable_region(component_id)
+        self._check_capacity(partition, size, "content")
+        self.ctx.written[component_id] = size
+        return None if self.ctx.mode == PLAN else self._start(partition, component_id)
 
     def _install_anchor(self, content: bytes) -> None:
         """Writing the trust-anchor store replaces it with the PEM key(s) in `content`

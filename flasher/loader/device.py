@@ -70,6 +70,7 @@ from flasher.messages import (
     UpdateResult,
 )
 from suit import cbor
+from suit.encryption import RecipientKey
 from suit.keys import TrustAnchor
 from suit.verify import VerificationPolicy
 
@@ -117,6 +118,8 @@ class DeviceConfig:
     root: Path | None = None
     root_layout: str = "direct"
     authorized_priority: int | None = None
+    #: The keys it decrypts payloads with (FE §6; flasher/loader/decryption.py).
+    decryption_keys: Sequence[RecipientKey] = ()
 
     def __post_init__(self) -> None:
         for name in ("vendor_id", "class_id"):

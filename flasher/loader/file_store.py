@@ -205,7 +205,12 @@ def _checked_meta(metadata: bytes | None) -> FileMeta:
 def component_store(flash: SimulatedFlash, layout: Layout, context: StoreContext,
                     files: FileTree | None) -> ComponentStore:
     """The store a processor run uses: flash alone, or flash and files (``--root``)."""
-    flash_store = FlashStore(flash, layout, context)
+    return with_files(FlashStore(flash, layout, context), context, files)
+
+
+def with_files(flash_store: FlashStore, context: StoreContext,
+               files: FileTree | None) -> ComponentStore:
+    """`flash_store` alone, or routed with the files under ``--root`` by component id."""
     return flash_store if files is None else RoutedStore(flash_store, FileStore(files, context))
 
 

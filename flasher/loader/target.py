@@ -8,6 +8,7 @@ device.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from flasher.loader.bootloader import BootResult
@@ -17,6 +18,7 @@ from flasher.loader.layout import Layout
 from flasher.loader.profiles import FlashProfile
 from flasher.loader.state import DeviceState, StateStore
 from flasher.messages import ComponentStatus, DeviceIdentity
+from suit.encryption import RecipientKey
 from suit.verify import VerificationPolicy
 
 
@@ -37,6 +39,11 @@ class UpdateSettings(Protocol):
 
     @property
     def signature_policy(self) -> VerificationPolicy: ...
+
+    @property
+    def decryption_keys(self) -> Sequence[RecipientKey]:
+        """The keys payloads are decrypted with (FE §6)."""
+        ...
 
 
 class UpdateTarget(Protocol):

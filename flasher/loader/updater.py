@@ -31,12 +31,14 @@ from flasher.errors import RefusalReason, UpdateRefused, report_reason
 from flasher.loader.components import (
     INSTALL,
     PLAN,
+    FlashStore,
     PlannedFetch,
     StoreContext,
     pad,
     sha256,
 )
-from flasher.loader.file_store import component_store, file_journal, settle_files
+from flasher.loader.decryption import PayloadDecrypter
+from flasher.loader.file_store import file_journal, settle_files, with_files
 from flasher.loader.files import is_file_component
 from flasher.loader.layout import ComponentId
 from flasher.loader.refusals import authentication_reason, processing_refusal
@@ -69,7 +71,6 @@ from suit.keys import TrustAnchor
 from suit.model import Digest, ManifestKey
 from suit.processor import (
     Authenticated,
-    ComponentStore,
     Location,
     Procedure,
     ProcessingFailed,
@@ -131,9 +132,13 @@ class Updater:
         state = self.device.state
         update = UpdateInFlight(digest, manifest.sequence_number, tuple(
             PayloadProgress(f.uri, f.component_id, f.slot, f.size) for f in fetches))
+        # The fallback is gone once this update writes its slot: by a fetch, or by a copy
+        # or write (a staged or decrypting copy writes the slot that is not active).
+        targets = {(f.component_id, f.slot) for f in fetches} | {
+            (component, context.slots[component]) for component in context.written
+            if component in context.slots}
         overwritten = state.fallback is not None and any(
-            (i.component_id, i.slot) in {(f.component_id, f.slot) for f in fetches}
-            for i in state.fallback.images)
+            (i.component_id, i.slot) in targets for i in state.fallback.images)
         self.device.state = self.device.store.save(replace(
             state, update=update, pending=None, last_report=None,
             fallback=None if overwritten else state.fallback,
@@ -190,9 +195,14 @@ class Updater:
         digest = authenticated.report.manifest_digest.value
         self._log = ReportLog()
         try:
-            processor = Processor(authenticated, self._store(context),
+            flash_store = FlashStore(self.device.flash, self.device.layout, context)
+            # Without --root file components are unsupported, as on a microcontroller;
+            # payloads are decrypted into flash components only (FE §6).
+            processor = Processor(authenticated,
+                                  with_files(flash_store, context, self.device.files),
                                   _anchors(self.device.state.trust_anchors),
-                                  trace=self._log.step)
+                                  trace=self._log.step, decrypter=PayloadDecrypter(
+                                      flash_store, self.device.config.decryption_keys))
             processor.run_shared()  # vendor and class first, even with no update sections
             # TD: a manifest with no update sections but an uninstall sequence is an
             # uninstall, run (planned, then carried out) in place of the Update procedure.
@@ -202,11 +212,6 @@ class Updater:
                              "sections (install or payload-fetch) for this device to run")
         except ProcessingFailed as exc:
             self._refuse_processing(exc, manifest.sequence_number, digest)
-
-    def _store(self, context: StoreContext) -> ComponentStore:
-        # Without --root file components are unsupported, as on a microcontroller.
-        return component_store(self.device.flash, self.device.layout, context,
-                               self.device.files)
 
     # -- write ----------------------------------------------------------------------------
 

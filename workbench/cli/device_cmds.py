@@ -151,6 +151,11 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
     serve.add_argument("--device-key", type=Path, metavar="PEM",
                        help="the device's own private key: it signs its SUIT reports "
                             "(COSE_Sign1); without it reports go unsigned")
+    serve.add_argument("--decryption-key", action="append", metavar="PEM|KEK|URI",
+                       help="a key the device decrypts payloads with: a PEM private key "
+                            "(P-256 or X25519), an AES key-encryption key file (16/24/32 "
+                            "bytes, raw or hex) or a PKCS#11 URI of a token's AES key; "
+                            "repeatable")
     serve.add_argument("--vendor-id", type=uuid.UUID, metavar="UUID",
                        help=f"the SUIT vendor id it answers to (default {flashing.EXAMPLE_VENDOR_ID})")
     serve.add_argument("--class-id", type=uuid.UUID, metavar="UUID",
@@ -403,6 +408,7 @@ def _serve_settings(args: argparse.Namespace) -> LoaderSettings:
         trust_anchors=None if args.trust_anchor is None else tuple(args.trust_anchor),
         device_key=args.device_key, port=args.port, baud=args.baud, state=args.state,
         root=args.root, root_layout=args.root_layout,
+        decryption_keys=None if args.decryption_key is None else tuple(args.decryption_key),
         authorized_priority=args.authorized_priority,
         profile=args.profile, flash_size=args.flash_size,
         battery_mwh=args.battery_mwh, verbose=True if args.verbose + args.device_verbose else None,

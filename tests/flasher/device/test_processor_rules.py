@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from suit.keys import TrustAnchor
-from suit.model import Command, Parameter, VersionMatch
+from suit.model import Command, EmbeddedCbor, Parameter, VersionMatch
 from suit.processor import (
     DeviceFacts,
     Procedure,
@@ -165,3 +165,38 @@ def test_try_each_over_several_components_runs_once_per_component() -> None:
     install = seq((Command.SET_COMPONENT_INDEX, True), (Command.TRY_EACH, (first, second)))
     process(install, store := memory(images={A: b"aa", B: b"bb"}), components=(A, B))
     assert store.effects("write") == [(A, b"matched aa"), (B, b"matched bb")]
+
+
+class RecordingDecrypter:
+    """A `Decrypter` that records what the processor asks of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def write_decrypted(self, component_id: tuple[bytes, ...], content: bytes,
+                        encryption_info: bytes) -> None:
+        self.calls.append(("write", component_id, content, encryption_info))
+
+    def copy_decrypted(self, destination: tuple[bytes, ...], source: tuple[bytes, ...],
+                       size: int | None, encryption_info: bytes) -> None:
+        self.calls.append(("copy", destination, source, size, encryption_info))
+
+
+def test_with_a_decrypter_encryption_info_turns_write_and_copy_into_decryption() -> None:
+    """FE §6: the parameter in force for a component makes its write and copy decrypt;
+    a component without it writes and copies plainly."""
+    info = b"\xd8\x60\x84\x40\xa0\xf6\x80"  # the bytes are the decrypter's to judge
+    install = seq((Command.SET_COMPONENT_INDEX, 1),
+                  (OVERRIDE, {Parameter.CONTENT: b"plain"}), (Command.WRITE, 0),
+                  (Command.SET_COMPONENT_INDEX, 0),
+                  (OVERRIDE, {Parameter.CONTENT: b"sealed", Parameter.ENCRYPTION_INFO:
+                              EmbeddedCbor(info), Parameter.SOURCE_COMPONENT: 1,
+                              Parameter.IMAGE_SIZE: 5}),
+                  (Command.WRITE, 0), (Command.COPY, 0))
+    store, decrypter = memory(), RecordingDecrypter()
+    build = Build(1, components=(A, B), install=install)
+    processor = Processor(authenticate(build.envelope(), [ANCHOR]), store, [ANCHOR],
+                          decrypter=decrypter)
+    processor.run(Procedure.UPDATE)
+    assert decrypter.calls == [("write", A, b"sealed", info), ("copy", A, B, 5, info)]
+    assert store.images[B] == b"plain"  # no encryption info for B: a plain write
