@@ -127,12 +127,17 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--login", action="store_true",
                    help="log in to show private and secret keys too (asks for the PIN)")
     p.set_defaults(func=_keys_list)
-    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token")
-    p.add_argument("--key", required=True, metavar="URI",
-                   help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
+    p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token (or a "
+                        "recipient key file)")
+    p.add_argument("--key", required=True, metavar="URI|FILE",
+                   help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key; a "
+                   "file for a recipient key (X25519, ECDH-P256, A128KW, A256KW)")
     p.add_argument("--alg", required=True, metavar="ALG",
                    help="what it will sign: ESP256/ES256 (P-256), ESP384/ES384 (P-384), "
-                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret)")
+                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret); or a recipient of "
+                   "encrypted payloads: X25519 or ECDH-P256 (a device key pair: FILE and "
+                   "FILE.pub.pem), A128KW or A256KW (a key-encryption key, file or token)")
+    p.add_argument("--kid", metavar="TEXT", help="the kid of a new key-encryption key file")
     p.set_defaults(func=_keys_generate)
     p = keys.add_parser("export", help="export a public key (never a private or secret one)")
     p.add_argument("--key", required=True, metavar="REF", help="key file or pkcs11: URI")
@@ -169,6 +174,10 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_generate(args: argparse.Namespace) -> int:
+    from workbench.recipient_keys import generate_recipient, is_recipient_algorithm
+    if is_recipient_algorithm(args.alg):  # FE §5 recipients: device ECDH keys, KEKs
+        print(generate_recipient(args.key, args.alg, args.kid, TerminalPinProvider()).description)
+        return 0
     ref = parse_key_reference(args.key)
     if not isinstance(ref, Pkcs11Uri):
         raise KeyReferenceError("keys generate needs a pkcs11: URI",

@@ -13,6 +13,7 @@ from typing import Final
 
 from fileio import FileAccessError, read_limited
 from suit.codec import decode_envelope
+from suit.encrypt import EncryptedPayload
 from suit.errors import ManifestError
 from suit.model import Digest
 from workbench.project import values
@@ -54,6 +55,7 @@ class Resolved:
     sequence_number: int
     sequence_source: str
     payloads: dict[str, bytes] = field(default_factory=dict)
+    encrypted: dict[str, EncryptedPayload] = field(default_factory=dict)
 
 
 #: Builds a dependency project (with the dependent's signers) and returns its envelope.
@@ -172,6 +174,11 @@ def _dependency(project: Project, index: int, build: DependencyBuilder) -> Depen
         raise BuildError(where, f"not a SUIT envelope: {exc}") from exc
     digest = Digest(stated.algorithm, stated.value, stated.extensions)  # without its source
     return DependencyInfo(digest, len(data), data)
+
+
+def read_payload(project: Project, name: str, where: str) -> bytes:
+    """An image file read whole (it goes into the envelope, or is encrypted)."""
+    return _read(project_file(project, name, where))
 
 
 def _payloads(project: Project) -> dict[str, bytes]:

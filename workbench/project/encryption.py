@@ -1,0 +1,178 @@
+"""Profiles and encrypted components in a release project (docs/project-format.md,
+"Profiles and encrypted payloads").
+
+`profile = "<name>"` selects the MTI profile (draft-ietf-suit-mti §3): the signers must make
+its authentication algorithm, the recipients must fit its key distribution, and encrypted
+components use its content encryption. A component with ``encrypt = true`` gets a fresh
+content key; the builder then states the plaintext's digest in the manifest (FE §6.2: with
+AES-CTR the image digest is the only integrity check) and writes the ciphertext where the
+device fetches it: integrated under ``#<name>``, or detached beside the envelope.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Final
+
+from cryptography.hazmat.primitives.asymmetric import x25519
+
+from signing.errors import WrongKeyType, WrongRecipientKey
+from signing.pin import PinProvider
+from signing.recipients import open_recipient
+from signing.signer import Signer
+from suit.cose import algorithm_name
+from suit.encrypt import DeviceKey, EncryptedPayload, Randomness, Recipient, encrypt
+from suit.profiles import Profile, profile
+from workbench.project import values
+from workbench.project.errors import BuildError, ProjectFileError
+from workbench.project.model import Component, Project
+from workbench.project.resolve import Resolved, read_payload
+
+logger = logging.getLogger(__name__)
+
+#: Opens one recipient (reference, kid) for a build; token sessions close with the stack.
+RecipientOpener = Callable[[str, "bytes | None", ExitStack], Recipient]
+_SHA256_NAME: Final = "sha256"
+
+
+@dataclass(frozen=True)
+class EncryptionOptions:
+    """How a build encrypts.
+
+    Attributes:
+        pins: Asked for the PIN of a token holding a KEK.
+        randomness: The CEK/IV/ephemeral-key source (tests state them; default: the OS).
+    """
+
+    pins: PinProvider | None = None
+    randomness: Randomness | None = None
+
+
+def project_profile(project: Project) -> Profile | None:
+    """The project's profile, checked against its digest algorithm.
+
+    Raises:
+        ProjectFileError: an unknown profile, or a digest the profile does not use.
+    """
+    if project.profile is None:
+        return None
+    try:
+        chosen = profile(project.profile)
+    except Exception as exc:  # UnknownProfile: reported at the project member
+        raise ProjectFileError("profile", str(exc), hint=getattr(exc, "hint", None)) from exc
+    if project.digest_algorithm != _SHA256_NAME:
+        raise ProjectFileError("digest-algorithm", f"{chosen.name} digests with sha256, "
+                               f"not {project.digest_algorithm}", hint="Remove digest-algorithm.")
+    return chosen
+
+
+def check_signers(chosen: Profile | None, signers: Sequence[Signer]) -> None:
+    """MTI §3: the authentication block uses the profile's algorithm.
+
+    Raises:
+        WrongKeyType: a signer that makes another algorithm.
+    """
+    if chosen is None:
+        return
+    for signer in signers:
+        made = signer.identity.algorithm.algorithm
+        if made != chosen.auth:
+            raise WrongKeyType(signer.identity.key_reference, algorithm_name(made),
+                               f"{algorithm_name(chosen.auth)} (profile {chosen.name})")
+
+
+def check_recipient(chosen: Profile, recipient: Recipient, name: str) -> None:
+    """FE §5 / MTI §3: the recipient's key fits the profile's key distribution.
+
+    Raises:
+        WrongRecipientKey: e.g. a KEK for an ECDH profile, an X25519 key for an ESP256 one.
+    """
+    wanted = f"{algorithm_name(chosen.key_exchange)} (profile {chosen.name})"
+    if isinstance(recipient, DeviceKey):
+        curve = "X25519" if isinstance(recipient.public_key, x25519.X25519PublicKey) else "P-256"
+        if curve != chosen.ecdh_curve:
+            raise WrongRecipientKey(name, f"{curve} device key", wanted + (
+                f" with a {chosen.ecdh_curve} device key" if chosen.ecdh_curve else ""))
+        return
+    if chosen.ecdh_curve is not None:
+        raise WrongRecipientKey(name, "key-encryption key", wanted + f" with a {chosen.ecdh_curve} device key")
+    if recipient.algorithm != chosen.key_exchange:
+        raise WrongRecipientKey(name, f"{algorithm_name(recipient.algorithm)} key-encryption key", wanted)
+
+
+def encrypt_components(project: Project, resolved: Resolved, stack: ExitStack,
+                       options: EncryptionOptions, opener: RecipientOpener | None = None) -> Resolved:
+    """Encrypt every ``encrypt = true`` component; the ciphertext replaces an integrated
+    payload, and `Resolved.encrypted` carries each encryption info for the generator."""
+    chosen = project_profile(project)
+    encrypted = [(i, c) for i, c in enumerate(project.components) if c.encrypt]
+    if not encrypted:
+        return resolved
+    if chosen is None:
+        raise ProjectFileError("profile", "encrypted components need the project's profile",
+                               hint="Add profile = \"suit-sha256-esp256-ecdh-a128gcm\" (or another MTI profile).")
+
+    def default_opener(ref: str, kid: bytes | None, owner: ExitStack) -> Recipient:
+        return open_recipient(project_ref(project, ref), kid, options.pins, owner)
+    open_one = opener or default_opener
+    out: dict[str, EncryptedPayload] = {}
+    payloads = dict(resolved.payloads)
+    for i, c in encrypted:
+        where = f"component[{i}] ({c.name})"
+        recipients = [_recipient(chosen, item, f"{where}.recipients[{k}]", stack, open_one)
+                      for k, item in enumerate(c.recipients)]
+        if not recipients:
+            raise ProjectFileError(f"{where}.recipients", "an encrypted component needs recipients",
+                                   hint="Give recipients = [\"device.pub.pem\"] or a key-encryption key.")
+        payload = encrypt(_plaintext(project, c, where), chosen.encryption, recipients,
+                          randomness=options.randomness)
+        out[c.name] = payload
+        if c.integrated:
+            payloads[f"#{c.name}"] = payload.ciphertext
+        logger.info("encrypted %s with %s for %d recipient(s)", c.name,
+                    algorithm_name(chosen.encryption), len(recipients))
+    return dataclasses.replace(resolved, encrypted=out, payloads=payloads)
+
+
+def project_ref(project: Project, ref: str) -> str:
+    """A key reference with a relative file path taken from the project's folder."""
+    # A recipient's key never lands in the envelope (only the wrapped CEK does), so it may
+    # live outside the project folder, as signing keys do.
+    return ref if ref.startswith("pkcs11:") else str(project.folder / ref)
+
+
+def _recipient(chosen: Profile, item: str | dict[str, str], where: str, stack: ExitStack,
+               open_one: RecipientOpener) -> Recipient:
+    if isinstance(item, str):
+        ref, kid = item, None
+    else:
+        unknown = set(item) - {"key", "kid"}
+        if "key" not in item or unknown:
+            raise ProjectFileError(where, "a recipient table has key = \"...\" and an optional kid")
+        ref, kid = item["key"], item.get("kid")
+    recipient = open_one(ref, kid.encode() if kid is not None else None, stack)
+    check_recipient(chosen, recipient, where if ref.startswith("pkcs11:") else ref)
+    return recipient
+
+
+def _plaintext(project: Project, c: Component, where: str) -> bytes:
+    """What is encrypted: the content, or the image file fetched into a staging component."""
+    if c.slots or c.mcuboot is not None:
+        raise BuildError(where, "encrypting A/B slots or MCUboot images is not supported",
+                         hint="Encrypt a plain image fetched into a staging component.")
+    if c.content is not None:
+        return values.parse_bytes(c.content, f"{where}.content")
+    if c.image is None or c.image.file is None:
+        raise ProjectFileError(f"{where}.image", "an encrypted image needs its file (the plaintext)")
+    # FE §4: the device decrypts while copying (or writing); a fetched ciphertext lands in
+    # a staging component first (FE "suit-manifest-aes-kw" example: fetch, then copy).
+    if c.staging is None:
+        raise ProjectFileError(f"{where}.staging", "an encrypted image is fetched into a "
+                               "staging component and decrypted by the copy from it",
+                               hint="Add a staging component (id h'01'...) and staging = \"its name\".")
+    return read_payload(project, c.image.file, f"{where}.image.file")
+
