@@ -12,7 +12,7 @@ from typing import Any
 
 from suit.cose import CoseEncrypt, CoseSign, CoseHeader, algorithm_name, decode_cose
 from suit.errors import ManifestError
-from suit.model import Command, CommandSequence, EmbeddedCbor, Envelope, Parameter
+from suit.model import Command, CommandSequence, Digest, EmbeddedCbor, Envelope, Parameter
 from suit.payloads import manifest_sequences
 from suit.profiles import AlgorithmsUsed, Profile, matching_profiles
 
@@ -48,27 +48,38 @@ class EncryptionSummary:
 
 def encryption_infos(envelope: Envelope) -> list[EncryptionSummary]:
     """Every encryption info the manifest sets, in sequence order."""
+    return [_summary(f"{name}, component {index}", value)
+            for name, index, value in _parameters(envelope, Parameter.ENCRYPTION_INFO)]
+
+
+def _sequences(envelope: Envelope) -> list[tuple[str, CommandSequence]]:
     sequences: list[tuple[str, CommandSequence]] = []
     shared = envelope.manifest.common.shared_sequence
     if shared is not None:
         sequences.append(("shared", shared))
     sequences.extend(manifest_sequences(envelope.manifest, envelope))
-    return [_summary(f"{name}, component {index}", info)
-            for name, seq in sequences for index, info in _infos(seq, [0])]
+    return sequences
 
 
-def _infos(sequence: CommandSequence, selected: list[int]) -> Iterator[tuple[int, Any]]:
+def _parameters(envelope: Envelope, key: int) -> Iterator[tuple[str, int, Any]]:
+    """Every value the sequences give parameter `key`: (sequence, component index, value)."""
+    for name, sequence in _sequences(envelope):
+        for index, value in _values(sequence, key, [0]):
+            yield name, index, value
+
+
+def _values(sequence: CommandSequence, key: int, selected: list[int]) -> Iterator[tuple[int, Any]]:
     for item in sequence.commands:
         arg = item.argument
         if item.command == Command.SET_COMPONENT_INDEX and isinstance(arg, int) and not isinstance(arg, bool):
             selected[:] = [arg]
         elif item.command in (Command.OVERRIDE_PARAMETERS, Command.SET_PARAMETERS) and isinstance(arg, dict):
-            if Parameter.ENCRYPTION_INFO in arg:
-                yield (selected[0] if selected else 0), arg[Parameter.ENCRYPTION_INFO]
+            if key in arg:
+                yield (selected[0] if selected else 0), arg[key]
         elif item.command == Command.TRY_EACH and isinstance(arg, tuple):
             for alternative in arg:
                 if isinstance(alternative, CommandSequence):
-                    yield from _infos(alternative, list(selected))
+                    yield from _values(alternative, key, list(selected))
 
 
 def _summary(where: str, value: Any) -> EncryptionSummary:
@@ -103,7 +114,10 @@ def algorithms_used(envelope: Envelope, infos: list[EncryptionSummary] | None = 
         headers = message.signatures if isinstance(message, CoseSign) else (message,)
         auth.update(h.algorithm for h in headers if isinstance(h.algorithm, int))
     return AlgorithmsUsed(
-        digests=frozenset({envelope.authentication.digest.algorithm}),
+        # MTI §3: the profile's digest is every SUIT_Digest's, manifest and images alike.
+        digests=frozenset({envelope.authentication.digest.algorithm} | {
+            d.algorithm for _, _, d in _parameters(envelope, Parameter.IMAGE_DIGEST)
+            if isinstance(d, Digest)}),
         auth=frozenset(auth),
         key_exchange=frozenset(r.algorithm for i in infos for r in i.recipients),
         encryption=frozenset(i.algorithm for i in infos if i.algorithm is not None))

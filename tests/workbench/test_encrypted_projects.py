@@ -196,3 +196,18 @@ def test_what_the_profile_or_keys_cannot_give_is_a_typed_error(
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "hint:" in result.stderr
     assert not out.exists()
+
+
+def test_build_refuses_a_signer_outside_the_profile() -> None:
+    """The builder checks signers itself (the GUI opens them without the CLI's --sign path)."""
+    from signing.errors import WrongKeyType
+    from signing.software import SoftwareSigner
+    from signing.signer import SignerIdentity
+    from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm
+    key = ed25519.Ed25519PrivateKey.generate()
+    signer = SoftwareSigner(key, SignerIdentity(SIGNATURE_ALGORITHMS[CoseAlgorithm.ED25519], b"k",
+                                                "ed.pem", key.public_key()))
+    project = loads_project(f'profile = "{GCM}"\n[[component]]\nname = "a"\nid = ["h\'00\'"]\n')
+    with pytest.raises(WrongKeyType, match="cannot sign ESP256 \\(profile suit-sha256-esp256-ecdh-a128gcm\\)"):
+        build_project(project, BuildOptions(signers=[signer]))
+    assert build_project(project).data  # unsigned: nothing to refuse

@@ -264,3 +264,11 @@ def test_suit014_deprecated_algorithm() -> None:
                      ("SUIT013", "no MTI profile has all of sha256, ES256 (-7)")]
     # A clean project built unsigned uses only SHA-256: it fits every profile.
     assert _envelope_ids(build_project(_project()).envelope) == []
+
+
+def test_suit013_project_outside_any_profile() -> None:
+    """A project is linted through the envelope it builds: SHA-384 is in no MTI profile."""
+    project = _project()
+    project.components[0].image = Image(digest="sha384:" + "ab" * 48, size=100)
+    assert "SUIT013" in _ids(project)
+    assert "SUIT013" not in _ids(_project(profile="suit-sha256-esp256-ecdh-a128gcm"))
