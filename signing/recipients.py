@@ -15,8 +15,8 @@ from contextlib import ExitStack
 from typing import Any, Final
 
 from cryptography.hazmat.primitives import serialization
-from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 
 from signing.errors import KeyFileError, KeyNotFound, WrongRecipientKey
 from signing.files import read_key_file
@@ -36,7 +36,7 @@ from suit import cbor
 from suit.cose import CoseAlgorithm
 from suit.encrypt import KEK_SIZES, DeviceKey, EncryptionError, Recipient, SoftwareKek
 from suit.errors import DecodeError
-from suit.keys import KID, KTY, KTY_SYMMETRIC, K, ALG
+from suit.keys import ALG, KID, KTY, KTY_SYMMETRIC, K
 
 logger = logging.getLogger(__name__)
 

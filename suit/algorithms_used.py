@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from suit.cose import CoseEncrypt, CoseSign, CoseHeader, algorithm_name, decode_cose
+from suit.cose import CoseEncrypt, CoseHeader, CoseSign, algorithm_name, decode_cose
 from suit.errors import ManifestError
 from suit.model import Command, CommandSequence, Digest, EmbeddedCbor, Envelope, Parameter
 from suit.payloads import manifest_sequences
@@ -107,7 +107,7 @@ def _recipient(recipient: Any) -> RecipientSummary:
 def algorithms_used(envelope: Envelope, infos: list[EncryptionSummary] | None = None) -> AlgorithmsUsed:
     """The digest, authentication, key-distribution and content algorithms the envelope uses."""
     infos = encryption_infos(envelope) if infos is None else infos
-    auth = set()
+    auth: set[int] = set()
     for block in envelope.authentication.blocks:
         message = block.message
         # COSE_Sign carries its algorithms per signer (RFC 9052 §4.1).

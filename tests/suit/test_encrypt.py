@@ -72,7 +72,6 @@ def test_fresh_cek_and_iv_per_payload() -> None:
 
 def test_pycose_decrypts_aes_kw_gcm() -> None:
     from pycose.keys import SymmetricKey
-    from pycose.messages import EncMessage
     out = encrypt(PT, CoseAlgorithm.A128GCM, [KEK1], detached=False)
     message = _pycose_message(out.info)
     kek = SymmetricKey(k=KEK1.kek, optional_params={"ALG": "A128KW", "KID": b"kid-1"})
@@ -83,7 +82,6 @@ def test_pycose_decrypts_aes_kw_gcm() -> None:
 def test_pycose_decrypts_ecdh_es_a128kw_gcm() -> None:
     from pycose import headers
     from pycose.keys import EC2Key
-    from pycose.messages import EncMessage
     out = encrypt(PT, CoseAlgorithm.A128GCM, [DeviceKey(ECDH2_PRIVATE.public_key(), b"kid-2")],
                   detached=False)
     message = _pycose_message(out.info)

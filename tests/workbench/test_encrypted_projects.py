@@ -144,7 +144,7 @@ file = "app.bin"''')
     assert built.returncode == 0, built.stderr
     envelope = out.read_bytes()
     info = _encryption_info(envelope)
-    protected, unprotected, _, recipients = cbor2.loads(info).value
+    recipients = cbor2.loads(info).value[3]
     r_protected, r_unprotected, wrapped = recipients[0]
     assert r_protected == b"" and dict(r_unprotected) == {1: -5, 4: b"kek-id"}
     (tmp_path / "kek.cose").write_bytes(cbor2.dumps({1: 4, -1: kek}))
@@ -201,8 +201,8 @@ def test_what_the_profile_or_keys_cannot_give_is_a_typed_error(
 def test_build_refuses_a_signer_outside_the_profile() -> None:
     """The builder checks signers itself (the GUI opens them without the CLI's --sign path)."""
     from signing.errors import WrongKeyType
-    from signing.software import SoftwareSigner
     from signing.signer import SignerIdentity
+    from signing.software import SoftwareSigner
     from suit.cose import SIGNATURE_ALGORITHMS, CoseAlgorithm
     key = ed25519.Ed25519PrivateKey.generate()
     signer = SoftwareSigner(key, SignerIdentity(SIGNATURE_ALGORITHMS[CoseAlgorithm.ED25519], b"k",

@@ -86,7 +86,7 @@ class BuildOptions:
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
     mcuboot: McubootSigning | None = None
-    encryption: EncryptionOptions = EncryptionOptions()
+    encryption: EncryptionOptions = field(default_factory=EncryptionOptions)
 
 
 @dataclass(frozen=True)
