@@ -211,3 +211,17 @@ def test_build_refuses_a_signer_outside_the_profile() -> None:
     with pytest.raises(WrongKeyType, match="cannot sign ESP256 \\(profile suit-sha256-esp256-ecdh-a128gcm\\)"):
         build_project(project, BuildOptions(signers=[signer]))
     assert build_project(project).data  # unsigned: nothing to refuse
+
+
+def test_profile_and_recipients_survive_a_save() -> None:
+    from workbench.project.projectfile import dumps_project
+    text = f'''profile = "{GCM}"
+[[component]]
+name = "a"
+id = ["h'00'"]
+encrypt = true
+recipients = ["a.pem", {{ key = "b.pem", kid = "k" }}]
+'''
+    again = loads_project(dumps_project(loads_project(text)))
+    assert again.profile == GCM and again.components[0].encrypt
+    assert again.components[0].recipients == ["a.pem", {"key": "b.pem", "kid": "k"}]

@@ -26,7 +26,7 @@ from signing.recipients import open_recipient
 from signing.signer import Signer
 from suit.cose import algorithm_name
 from suit.encrypt import DeviceKey, EncryptedPayload, Randomness, Recipient, encrypt
-from suit.profiles import Profile, profile
+from suit.profiles import Profile, UnknownProfile, profile
 from workbench.project import values
 from workbench.project.errors import BuildError, ProjectFileError
 from workbench.project.model import Component, Project
@@ -62,8 +62,8 @@ def project_profile(project: Project) -> Profile | None:
         return None
     try:
         chosen = profile(project.profile)
-    except Exception as exc:  # UnknownProfile: reported at the project member
-        raise ProjectFileError("profile", str(exc), hint=getattr(exc, "hint", None)) from exc
+    except UnknownProfile as exc:  # reported at the project member
+        raise ProjectFileError("profile", str(exc), hint=exc.hint) from exc
     if project.digest_algorithm != _SHA256_NAME:
         raise ProjectFileError("digest-algorithm", f"{chosen.name} digests with sha256, "
                                f"not {project.digest_algorithm}", hint="Remove digest-algorithm.")
