@@ -225,3 +225,12 @@ recipients = ["a.pem", {{ key = "b.pem", kid = "k" }}]
     again = loads_project(dumps_project(loads_project(text)))
     assert again.profile == GCM and again.components[0].encrypt
     assert again.components[0].recipients == ["a.pem", {"key": "b.pem", "kid": "k"}]
+
+
+def test_profile_whose_algorithm_has_no_signer_is_a_typed_refusal(tmp_path: Path) -> None:
+    """Regression: the hsslms profile with a P-256 key ended in KeyError (exit 70)."""
+    (tmp_path / "p256.pem").write_bytes(_pem(ec.generate_private_key(ec.SECP256R1()), True))
+    project = _write_project(tmp_path, "suit-sha256-hsslms-a256kw-a256ctr", 'content = "h\'01\'"')
+    result = run_suitwb("build", project, "-o", tmp_path / "out.suit", "--sign", tmp_path / "p256.pem")
+    assert result.returncode == 2, result.stderr
+    assert "a key of type P-256 cannot sign HSS-LMS" in result.stderr
