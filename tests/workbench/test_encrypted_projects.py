@@ -159,6 +159,10 @@ file = "app.bin"''')
         made = session.get_key(label="new-kek")
         assert made[Attribute.VALUE_LEN] == 16 and made[Attribute.WRAP]
         assert not made[Attribute.EXTRACTABLE] and made[Attribute.SENSITIVE]
+    listed = run_suitwb("keys", "list", "--module", softhsm.module, "--token", "release", "--login",
+                        env={"SUITWB_PIN": softhsm.user_pin})
+    assert listed.returncode == 0, listed.stderr
+    assert "new-kek" in listed.stdout and "AES-128" in listed.stdout
 
 
 @pytest.mark.parametrize("profile,component,sign,message", [
