@@ -238,3 +238,17 @@ def test_profile_whose_algorithm_has_no_signer_is_a_typed_refusal(tmp_path: Path
     result = run_suitwb("build", project, "-o", tmp_path / "out.suit", "--sign", tmp_path / "p256.pem")
     assert result.returncode == 2, result.stderr
     assert "a key of type P-256 cannot sign HSS-LMS" in result.stderr
+
+
+def test_keys_generate_never_replaces_a_key_file(tmp_path: Path) -> None:
+    kek = tmp_path / "kek.cose"
+    first = run_suitwb("keys", "generate", "--key", kek, "--alg", "A256KW", "--kid", "site-1")
+    assert first.returncode == 0, first.stderr
+    key = cbor2.loads(kek.read_bytes())
+    assert key[1] == 4 and key[2] == b"site-1" and key[3] == -5 and len(key[-1]) == 32
+    assert kek.stat().st_mode & 0o077 == 0  # a secret: owner only
+    again = run_suitwb("keys", "generate", "--key", kek, "--alg", "A128KW")
+    assert again.returncode == 2 and "never replaced" in again.stderr
+    assert cbor2.loads(kek.read_bytes()) == key
+    token = run_suitwb("keys", "generate", "--key", "pkcs11:token=t;object=d", "--alg", "X25519")
+    assert token.returncode == 2 and "device keys are made as files" in token.stderr
