@@ -137,6 +137,38 @@ def encrypt(plaintext: bytes, algorithm: CoseAlgorithm, recipients: Sequence[Rec
         EncryptionError: no recipients, or a recipient key that cannot be used.
         UnsupportedAlgorithm: a content algorithm this module does not implement.
     """
+    setup = prepare(algorithm, recipients, randomness)
+    ciphertext = _encrypt_content(algorithm, setup.cek, setup.iv, plaintext, setup.protected)
+    message = CoseEncrypt(setup.protected, setup.unprotected, None if detached else ciphertext,
+                          setup.recipients)
+    return EncryptedPayload(encode_encryption_info(message), ciphertext, message)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What one payload's encryption fixes before any content: the fresh CEK and IV, the
+    content headers and the recipients (each holding the wrapped CEK)."""
+
+    algorithm: CoseAlgorithm
+    cek: bytes
+    iv: bytes
+    protected: bytes
+    unprotected: dict[int, Any]
+    recipients: tuple[CoseRecipient, ...]
+
+    def detached_info(self) -> bytes:
+        """The SUIT_Encryption_Info with a detached (nil) ciphertext."""
+        return encode_encryption_info(CoseEncrypt(self.protected, self.unprotected, None, self.recipients))
+
+
+def prepare(algorithm: CoseAlgorithm, recipients: Sequence[Recipient],
+            randomness: Randomness | None = None) -> Setup:
+    """A fresh CEK and IV, wrapped for every recipient (FE §4, §5).
+
+    Raises:
+        EncryptionError: no recipients, or a recipient key that cannot be used.
+        UnsupportedAlgorithm: a content algorithm this module does not implement.
+    """
     if algorithm not in CONTENT_ALGORITHMS:
         raise UnsupportedAlgorithm("encryption", algorithm)
     if not recipients:
@@ -149,10 +181,8 @@ def encrypt(plaintext: bytes, algorithm: CoseAlgorithm, recipients: Sequence[Rec
     if len(cek) != key_size or len(iv) != iv_size:
         raise EncryptionError(f"{algorithm.name} needs a {key_size}-byte key and a {iv_size}-byte IV")
     protected, unprotected = _content_headers(algorithm, iv)
-    ciphertext = _encrypt_content(algorithm, cek, iv, plaintext, protected)
-    message = CoseEncrypt(protected, unprotected, None if detached else ciphertext,
-                          tuple(_recipient(r, cek, rng) for r in recipients))
-    return EncryptedPayload(encode_encryption_info(message), ciphertext, message)
+    return Setup(algorithm, cek, iv, protected, unprotected,
+                 tuple(_recipient(r, cek, rng) for r in recipients))
 
 
 def encode_encryption_info(message: CoseEncrypt) -> bytes:

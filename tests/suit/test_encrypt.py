@@ -18,12 +18,14 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from suit.cose import CoseAlgorithm
 from suit.encrypt import (
+    CONTENT_ALGORITHMS,
     DeviceKey,
     EncryptionError,
     Randomness,
     SoftwareKek,
     encrypt,
 )
+from suit.encrypt_stream import StreamEncryptor
 from suit.encryption import RecipientKey, decrypt
 from suit.errors import UnsupportedAlgorithm
 from tests.fixtures.vectors import FIRMWARE_ENCRYPTION as FE
@@ -176,3 +178,40 @@ def test_bad_inputs_are_typed_errors() -> None:
         encrypt(PT, CoseAlgorithm.ESP256, [KEK1])
     with pytest.raises(EncryptionError, match="16-byte key"):
         encrypt(PT, CoseAlgorithm.A128GCM, [KEK1], randomness=Randomness(cek=b"x", iv=b"y"))
+
+
+@pytest.mark.parametrize("alg", list(CONTENT_ALGORITHMS))
+def test_streamed_encryption_is_the_one_shot_bytes(alg: CoseAlgorithm) -> None:
+    key_size, iv_size = CONTENT_ALGORITHMS[alg]
+    rng = Randomness(cek=bytes(range(key_size)), iv=bytes(range(50, 50 + iv_size)))
+    plaintext = bytes(range(256)) * 41 + b"odd"
+    one_shot = encrypt(plaintext, alg, [KEK1], randomness=rng)
+    stream = StreamEncryptor(alg, [KEK1], rng)
+    pieces = [stream.update(plaintext[i:i + 1000]) for i in range(0, len(plaintext), 1000)]
+    assert b"".join(pieces) + stream.finalize() == one_shot.ciphertext
+    assert stream.info == one_shot.info and stream.size == len(plaintext)
+
+
+def test_streamed_chacha_poly_is_rfc8439_as_cryptography_implements_it() -> None:
+    # The one-shot path uses cryptography's ChaCha20Poly1305; the streamed one composes
+    # ChaCha20 and Poly1305 itself: both must decrypt with the AEAD, any chunking.
+    stream = StreamEncryptor(CoseAlgorithm.CHACHA20_POLY1305, [KEK1])
+    data = bytes(range(256)) * 7
+    out = b"".join(stream.update(data[i:i + 17]) for i in range(0, len(data), 17)) + stream.finalize()
+    aad = cbor2.dumps(["Encrypt", stream.setup.protected, b""])
+    assert ChaCha20Poly1305(stream.setup.cek).decrypt(stream.setup.iv, out, aad) == data
+
+
+def test_streaming_memory_is_bounded() -> None:
+    import tracemalloc
+    stream = StreamEncryptor(CoseAlgorithm.A128GCM, [KEK1])
+    chunk = bytes(1 << 20)
+    tracemalloc.start()
+    try:
+        for _ in range(32):  # 32 MiB through, 1 MiB at a time
+            stream.update(chunk)
+        stream.finalize()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
