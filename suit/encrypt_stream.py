@@ -11,7 +11,7 @@ against `cryptography`'s one-shot ChaCha20Poly1305.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from cryptography.hazmat.primitives import poly1305
@@ -30,8 +30,11 @@ class StreamEncryptor:
     (the AEAD tag, appended to the ciphertext as COSE does, RFC 9052 §5.3)."""
 
     def __init__(self, algorithm: CoseAlgorithm, recipients: Sequence[Recipient],
-                 randomness: Randomness | None = None) -> None:
-        self.setup: Setup = prepare(algorithm, recipients, randomness)
+                 randomness: Randomness | None = None, *, setup: Setup | None = None) -> None:
+        """A fresh CEK and IV for `recipients`; or, with `setup`, those of an earlier pass
+        (the same key and IV give the same ciphertext again, so a second pass can write
+        what the first only digested)."""
+        self.setup: Setup = setup if setup is not None else prepare(algorithm, recipients, randomness)
         self.info: bytes = self.setup.detached_info()
         aad = cbor.dumps(["Encrypt", self.setup.protected, b""])  # Enc_structure
         self._content = _content(self.setup, aad)
@@ -100,3 +103,11 @@ class _ChaChaPoly:
 
 def _pad16(length: int) -> bytes:
     return bytes(-length % 16)
+
+
+def encrypt_chunks(setup: Setup, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The ciphertext of `chunks` under an existing setup, chunk by chunk, tag last."""
+    stream = StreamEncryptor(setup.algorithm, (), setup=setup)
+    for chunk in chunks:
+        yield stream.update(chunk)
+    yield stream.finalize()

@@ -252,3 +252,32 @@ def test_keys_generate_never_replaces_a_key_file(tmp_path: Path) -> None:
     assert cbor2.loads(kek.read_bytes()) == key
     token = run_suitwb("keys", "generate", "--key", "pkcs11:token=t;object=d", "--alg", "X25519")
     assert token.returncode == 2 and "device keys are made as files" in token.stderr
+
+
+def test_detached_encrypted_image_streams_in_bounded_memory(tmp_path: Path, device: object) -> None:
+    """A detached image is digested and written encrypted chunk by chunk: building a 64 MiB
+    one stays far below what holding it (plaintext and ciphertext) would take."""
+    import subprocess
+    import sys
+
+    from tests.workbench.conftest import SUITWB
+    project = _write_project(tmp_path, GCM, '''uri = "https://example.com/app.enc"
+staging = "download"
+encrypt = true
+recipients = ["device.pub.pem"]
+[component.image]
+file = "big.bin"''')
+    size = 64 << 20
+    with open(tmp_path / "big.bin", "wb") as out:
+        for i in range(64):
+            out.write(bytes([i]) * (1 << 20))
+    out_path = tmp_path / "out.suit"
+    # The child's own peak RSS, measured by a parent of its own (not this test process's).
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", probe, str(SUITWB), "build", str(project), "-o", str(out_path)],
+                          capture_output=True, text=True, timeout=120)
+    status, peak_kib = (int(v) for v in done.stdout.split()[-2:])
+    assert status == 0, done.stderr
+    assert peak_kib * 1024 < size  # holding the image even once would exceed this
+    assert encrypted_path(out_path, "app").stat().st_size == size + 16

@@ -141,9 +141,10 @@ def _build(args: argparse.Namespace) -> int:
     _print_mcuboot(result, args.output)
     if chosen is not None:
         print(f"profile {chosen.name}")
-    for name, ciphertext in result.encrypted_payloads.items():
-        print(f"encrypted payload {encrypted_path(args.output, name)}: {len(ciphertext)} bytes "
-              f"(serve it at component {name}'s uri)")
+    for name in result.encrypted_payloads:
+        path = encrypted_path(args.output, name)
+        print(f"encrypted payload {path}: {path.stat().st_size} bytes (serve it at component "
+              f"{name}'s uri)")
     if result.sequence_source == "clock":
         print("note: the sequence number came from the clock; set SOURCE_DATE_EPOCH for "
               "reproducible builds", file=sys.stderr)

@@ -42,14 +42,20 @@ from suit.model import (
 )
 from suit.verify import manifest_bstr
 from workbench.project import values
-from workbench.project.encryption import EncryptionOptions, check_signers, encrypt_components, project_profile
+from workbench.project.encryption import (
+    EncryptionOptions,
+    check_signers,
+    detached_chunks,
+    encrypt_components,
+    project_profile,
+)
 from workbench.project.errors import BuildError
 from workbench.project.explicit import ExplicitSequences
 from workbench.project.generate import Generator
 from workbench.project.mcuboot import McubootSigning, build_images, with_images, write_images
 from workbench.project.model import COMPONENT_TEXT_FIELDS, SEQUENCE_NAMES, SEVERABLE_NAMES, Project
 from workbench.project.projectfile import load_project, write_atomic
-from workbench.project.resolve import Resolved, resolve
+from workbench.project.resolve import EncryptedComponent, Resolved, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +106,9 @@ class BuildResult:
         sequence_source: ``project``, ``option``, ``SOURCE_DATE_EPOCH`` or ``clock``.
         dependencies: Envelopes built from dependency projects, by dependency name.
         mcuboot_images: The MCUboot images the manifest describes, by component name.
-        encrypted_payloads: Detached ciphertexts, by component name: the device fetches
-            them from the component's uri (`encrypted_path` beside the envelope).
+        encrypted_payloads: Detached encrypted images, by component name: written (encrypted
+            again, streaming, with the same key and IV) to `encrypted_path` beside the
+            envelope; the device fetches them from the component's uri.
     """
 
     envelope: Envelope
@@ -111,7 +118,7 @@ class BuildResult:
     dependencies: dict[str, bytes] = field(default_factory=dict)
     signatures: tuple[SignedEnvelope, ...] = ()
     mcuboot_images: dict[str, McubootImage] = field(default_factory=dict)
-    encrypted_payloads: dict[str, bytes] = field(default_factory=dict)
+    encrypted_payloads: dict[str, EncryptedComponent] = field(default_factory=dict)
 
     @property
     def signed_mcuboot_images(self) -> int:
@@ -243,8 +250,7 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
         envelope = decode_envelope(data)
     logger.info("built %s: sequence number %d (%s), %d bytes, %d signature(s)", project.name,
                 manifest.sequence_number, resolved.sequence_source, len(data), len(signatures))
-    detached = {c.name: resolved.encrypted[c.name].ciphertext for c in project.components
-                if c.name in resolved.encrypted and c.content is None and not c.integrated}
+    detached = {name: e for name, e in resolved.encrypted.items() if e.ciphertext is None}
     return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built,
                        signatures, mcuboot, detached)
 
@@ -291,8 +297,8 @@ def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | Non
     """
     write_images(result.mcuboot_images, Path(path), audit,
                  result.envelope.manifest.sequence_number, protect)
-    for name, ciphertext in result.encrypted_payloads.items():
-        write_atomic(encrypted_path(Path(path), name), ciphertext, protect)
+    for name, encrypted in result.encrypted_payloads.items():
+        write_atomic(encrypted_path(Path(path), name), detached_chunks(encrypted), protect)
     if audit is not None:
         manifest = result.envelope.manifest
         for signed in result.signatures:

@@ -12,31 +12,40 @@ device fetches it: integrated under ``#<name>``, or detached beside the envelope
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
+import fileio
 from signing.errors import WrongKeyType, WrongRecipientKey
 from signing.pin import PinProvider
 from signing.recipients import open_recipient
 from signing.signer import Signer
 from suit.cose import algorithm_name
-from suit.encrypt import DeviceKey, EncryptedPayload, Randomness, Recipient, encrypt
+from suit.digest import digest_of
+from suit.encrypt import DeviceKey, Randomness, Recipient, Setup, prepare
+from suit.encrypt_stream import encrypt_chunks
+from suit.model import Digest
 from suit.profiles import Profile, UnknownProfile, profile
 from workbench.project import values
-from workbench.project.errors import BuildError, ProjectFileError
+from workbench.project.errors import BuildError, ImageError, ProjectFileError
 from workbench.project.model import Component, Project
-from workbench.project.resolve import Resolved, read_payload
+from workbench.project.paths import project_file
+from workbench.project.resolve import EncryptedComponent, Resolved, read_payload
 
 logger = logging.getLogger(__name__)
 
 #: Opens one recipient (reference, kid) for a build; token sessions close with the stack.
 RecipientOpener = Callable[[str, "bytes | None", ExitStack], Recipient]
 _SHA256_NAME: Final = "sha256"
+_CHUNK: Final = 1 << 20  # detached images stream in 1 MiB chunks, as image digests do
+_HASH_NAMES: Final = {-16: "sha256", -43: "sha384", -44: "sha512"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,7 @@ def encrypt_components(project: Project, resolved: Resolved, stack: ExitStack,
     def default_opener(ref: str, kid: bytes | None, owner: ExitStack) -> Recipient:
         return open_recipient(project_ref(project, ref), kid, options.pins, owner)
     open_one = opener or default_opener
-    out: dict[str, EncryptedPayload] = {}
+    out: dict[str, EncryptedComponent] = {}
     payloads = dict(resolved.payloads)
     for i, c in encrypted:
         where = f"component[{i}] ({c.name})"
@@ -128,14 +137,52 @@ def encrypt_components(project: Project, resolved: Resolved, stack: ExitStack,
         if not recipients:
             raise ProjectFileError(f"{where}.recipients", "an encrypted component needs recipients",
                                    hint="Give recipients = [\"device.pub.pem\"] or a key-encryption key.")
-        payload = encrypt(_plaintext(project, c, where), chosen.encryption, recipients,
-                          randomness=options.randomness)
-        out[c.name] = payload
+        setup = prepare(chosen.encryption, recipients, options.randomness)
+        out[c.name] = _encrypted(project, c, where, setup)
         if c.integrated:
-            payloads[f"#{c.name}"] = payload.ciphertext
+            payloads[f"#{c.name}"] = out[c.name].ciphertext or b""
         logger.info("encrypted %s with %s for %d recipient(s)", c.name,
                     algorithm_name(chosen.encryption), len(recipients))
     return dataclasses.replace(resolved, encrypted=out, payloads=payloads)
+
+
+def _encrypted(project: Project, c: Component, where: str, setup: Setup) -> EncryptedComponent:
+    """Held whole when it goes into the manifest or envelope; a detached image is only
+    digested here, streaming, and encrypted again when written (`detached_chunks`)."""
+    algorithm = values.DIGEST_NAMES[project.digest_algorithm]
+    source = _source(project, c, where)
+    if source is None or c.integrated:
+        plaintext = values.parse_bytes(str(c.content), f"{where}.content") if source is None \
+            else read_payload(project, str(c.image.file if c.image else ""), f"{where}.image.file")
+        ciphertext = b"".join(encrypt_chunks(setup, [plaintext]))
+        return EncryptedComponent(setup.detached_info(), digest_of(ciphertext, algorithm), ciphertext)
+    digest = _digest_stream(encrypt_chunks(setup, _file_chunks(source)), algorithm)
+    return EncryptedComponent(setup.detached_info(), digest, None, setup, source)
+
+
+def detached_chunks(encrypted: EncryptedComponent) -> Iterator[bytes]:
+    """The detached ciphertext again, chunk by chunk (the same CEK and IV as its digest)."""
+    if encrypted.setup is None or encrypted.source is None:
+        raise BuildError("encrypted payload", "not a detached image")
+    return encrypt_chunks(encrypted.setup, _file_chunks(encrypted.source))
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    try:
+        with fileio.open_regular(path) as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+    except OSError as exc:
+        raise ImageError(str(path), exc.strerror or str(exc)) from exc
+    except fileio.FileAccessError as exc:
+        raise ImageError(str(path), exc.problem, hint=exc.hint) from exc
+
+
+def _digest_stream(chunks: Iterator[bytes], algorithm: int) -> Digest:
+    hasher = hashlib.new(_HASH_NAMES[algorithm])
+    for chunk in chunks:
+        hasher.update(chunk)
+    return Digest(algorithm, hasher.digest())
 
 
 def project_ref(project: Project, ref: str) -> str:
@@ -159,13 +206,13 @@ def _recipient(chosen: Profile, item: str | dict[str, str], where: str, stack: E
     return recipient
 
 
-def _plaintext(project: Project, c: Component, where: str) -> bytes:
-    """What is encrypted: the content, or the image file fetched into a staging component."""
+def _source(project: Project, c: Component, where: str) -> Path | None:
+    """The plaintext image file; None for encrypted content."""
     if c.slots or c.mcuboot is not None:
         raise BuildError(where, "encrypting A/B slots or MCUboot images is not supported",
                          hint="Encrypt a plain image fetched into a staging component.")
     if c.content is not None:
-        return values.parse_bytes(c.content, f"{where}.content")
+        return None
     if c.image is None or c.image.file is None:
         raise ProjectFileError(f"{where}.image", "an encrypted image needs its file (the plaintext)")
     # FE §4: the device decrypts while copying (or writing); a fetched ciphertext lands in
@@ -174,5 +221,4 @@ def _plaintext(project: Project, c: Component, where: str) -> bytes:
         raise ProjectFileError(f"{where}.staging", "an encrypted image is fetched into a "
                                "staging component and decrypted by the copy from it",
                                hint="Add a staging component (id h'01'...) and staging = \"its name\".")
-    return read_payload(project, c.image.file, f"{where}.image.file")
-
+    return project_file(project, c.image.file, f"{where}.image.file")

@@ -162,7 +162,7 @@ class Generator:
             if payload is not None:
                 # The staging component holds ciphertext: check its digest before the copy
                 # decrypts it (FE §6.2: an image digest of plaintext and/or ciphertext).
-                params = {Parameter.IMAGE_DIGEST: digest_of(payload.ciphertext, self._digest_alg())}
+                params = {Parameter.IMAGE_DIGEST: payload.ciphertext_digest}
             uri = component_uri(c)
             w.override({**params, **({Parameter.URI: uri} if uri else {})})
             w.add(Command.FETCH, self.policy("fetch"))
@@ -198,7 +198,7 @@ class Generator:
             w.override({Parameter.URI: uri})
             w.add(Command.FETCH, self.policy("fetch"))
             self.check(w)
-        elif c.content is not None and payload is not None:
+        elif c.content is not None and payload is not None and payload.ciphertext is not None:
             w.select(i)
             # FE "suit-manifest-aes-kw-content": write with content + encryption-info; the
             # plaintext's digest and size are stated and checked after it (FE §6.2).
