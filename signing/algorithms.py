@@ -95,7 +95,9 @@ def choose_algorithm(kind: str, requested: CoseAlgorithm | None, key_name: str) 
         WrongKeyType: when `requested` needs another kind of key.
     """
     alg = DEFAULT_ALGORITHM.get(kind) if requested is None else requested
-    if alg is None or kind_for_algorithm(alg) != kind:
+    # An algorithm with no signer here (HSS-LMS, asked for by an MTI profile) is one this
+    # key cannot make either: a typed refusal, not a KeyError.
+    if alg is None or alg not in SIGNATURE_ALGORITHMS or kind_for_algorithm(alg) != kind:
         raise WrongKeyType(key_name, kind, algorithm_name(alg) if alg else "any SUIT algorithm")
     return SIGNATURE_ALGORITHMS[alg]
 

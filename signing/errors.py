@@ -301,3 +301,23 @@ class KeyExhausted(StatefulKeyRefused):
     """Every one-time index of the key has been used."""
 
     default_hint = "Generate a new HSS-LMS key (more levels last longer) and distribute it."
+
+
+class WrongRecipientKey(SigningError):
+    """A key that cannot receive an encrypted payload as asked (FE §5; MTI §3 profiles).
+
+    Attributes:
+        key: The redacted reference.
+        key_type: What the key is (``P-384``, ``HMAC secret``, ``24-byte secret``...).
+        wanted: What the profile's key distribution needs.
+    """
+
+    default_hint = ("The profile decides: ECDH profiles take the device's P-256 (ESP256) or "
+                    "X25519 (Ed25519) public key; AES-KW profiles a 16-byte (A128KW) or "
+                    "32-byte (A256KW) key-encryption key.")
+
+    def __init__(self, key: str, key_type: str, wanted: str) -> None:
+        super().__init__(f"{key}: a {key_type} cannot be a recipient for {wanted}")
+        self.key = key
+        self.key_type = key_type
+        self.wanted = wanted

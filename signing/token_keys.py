@@ -77,12 +77,15 @@ def list_keys(session: Any) -> list[KeyInfo]:
 
 
 def key_kind_of(obj: Any) -> str:
-    """P-256, P-384, Ed25519 or secret for a key object; ``other`` for anything else."""
+    """P-256, P-384, Ed25519, secret or AES-128/256 (a KEK) for a key object; ``other`` for
+    anything else."""
     key_type = obj[Attribute.KEY_TYPE]
     if key_type == KeyType.GENERIC_SECRET:
         return SECRET
     if key_type in (KeyType.EC, KeyType.EC_EDWARDS):
         return _KIND_BY_PARAMS.get(bytes(obj[Attribute.EC_PARAMS]), "other")
+    if key_type == KeyType.AES:  # a key-encryption key of encrypted payloads (FE §5.1)
+        return f"AES-{int(obj[Attribute.VALUE_LEN]) * 8}"
     return "other"
 
 

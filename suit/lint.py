@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from suit import cbor
 from suit.codec import decode_envelope, member_name, severed_member_content
+from suit.cose import CoseAlgorithm, algorithm_name
+from suit.digest import algorithm_name as digest_name
 from suit.digest import compute
 from suit.errors import ManifestError
 from suit.model import (
@@ -115,6 +117,14 @@ RULES: Final = _rules(
          "a member carries the number an older draft gave it (e.g. install = 17 in drafts "
          "-17 to -27, now 20): a draft-37 processor never runs it",
          "Rebuild the envelope for draft-37 (suitwb build), or convert its member numbers."),
+    Rule("SUIT013", "algorithms-outside-profile", Severity.WARNING,
+         "the digest, authentication, key-distribution and encryption algorithms are not "
+         "all those of one MTI profile: a recipient implementing only the mandatory "
+         "profiles may not process it (draft-ietf-suit-mti §3)",
+         "Choose one profile (profile = \"suit-sha256-esp256-ecdh-a128gcm\"...) and build with it."),
+    Rule("SUIT014", "deprecated-algorithm", Severity.WARNING,
+         "a polymorphic algorithm id deprecated by RFC 9864 (ES256 -7, EdDSA -8); no MTI "
+         "profile uses it", "Sign with ESP256 (-9) or Ed25519 (-19), the fully specified ids."),
 )
 
 _CHECKS: Final = frozenset({Command.IMAGE_MATCH, Command.CHECK_CONTENT})
@@ -210,7 +220,7 @@ def lint_envelope(envelope: Envelope, *, previous_sequence: int | None = None) -
     facts = _facts(envelope)
     findings = [*_device(facts), *_invoke(facts), *_uriless(facts), *_severed(envelope),
                 *_dependencies(envelope), *_unvalidated(facts), *_text(envelope),
-                *_encoding(envelope), *_unknown(envelope)]
+                *_encoding(envelope), *_unknown(envelope), *_profiles(envelope)]
     number = envelope.manifest.sequence_number
     if previous_sequence is not None and number <= previous_sequence:
         findings.insert(0, Finding(RULES["SUIT002"], f"sequence number {number} is not above "
@@ -304,3 +314,19 @@ def _unknown(envelope: Envelope) -> Iterator[Finding]:
         else:
             yield Finding(RULES["SUIT011"], f"{member.where} key {member.key!r} is not "
                           "a draft-37 member", member.path)
+
+
+def _profiles(envelope: Envelope) -> Iterator[Finding]:
+    from suit.algorithms_used import algorithms_used
+    from suit.profiles import FULLY_SPECIFIED, matching_profiles
+    used = algorithms_used(envelope)
+    for alg in sorted(used.auth):
+        if alg in FULLY_SPECIFIED:
+            better = FULLY_SPECIFIED[CoseAlgorithm(alg)]
+            yield Finding(RULES["SUIT014"], f"{algorithm_name(alg)} ({alg}) is deprecated: use "
+                          f"{algorithm_name(better)} ({int(better)})", "authentication-wrapper")
+    if not matching_profiles(used):
+        names = [digest_name(a) for a in sorted(used.digests)] + [
+            f"{algorithm_name(a)} ({a})" for kind in (used.auth, used.key_exchange, used.encryption)
+            for a in sorted(kind)]
+        yield Finding(RULES["SUIT013"], "no MTI profile has all of " + ", ".join(names), "envelope")

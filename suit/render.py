@@ -347,6 +347,27 @@ def inspect_summary(envelope: Envelope) -> dict[str, Any]:
         # Members M37 does not define are shown, never dropped (legacy: an older draft's).
         "unknown": [{"where": u.where, "key": _json_value(u.key), "legacy": u.legacy,
                      "value": _json_value(u.value)} for u in unknown_members(envelope)],
+        **_algorithms_json(envelope),
+    }
+
+
+def _algorithms_json(envelope: Envelope) -> dict[str, Any]:
+    """The MTI profile the algorithms fit, and every encryption info with its recipients."""
+    from suit.algorithms_used import algorithms_used, encryption_infos
+    from suit.profiles import matching_profiles
+    infos = encryption_infos(envelope)
+    used = algorithms_used(envelope, infos)
+    return {
+        "profiles": [p.name for p in matching_profiles(used)],
+        "algorithms": {"digests": sorted(digest_name(a) for a in used.digests),
+                       **{kind: sorted(algorithm_name(a) for a in getattr(used, kind))
+                          for kind in ("auth", "key_exchange", "encryption")}},
+        "encryption": [{"where": i.where, "alg": algorithm_name(i.algorithm) if i.algorithm else None,
+                        "detached": i.detached, "problem": i.problem,
+                        "recipients": [{"alg": algorithm_name(r.algorithm),
+                                        "kid": r.kid.hex() if r.kid else None,
+                                        "ephemeral_curve": r.ephemeral_curve} for r in i.recipients]}
+                       for i in infos],
     }
 
 
@@ -373,4 +394,19 @@ def summary_text(envelope: Envelope) -> str:
     for u in s["unknown"]:
         meaning = f": {u['legacy']}" if u["legacy"] else ""
         lines.append(f"unknown member   {u['where']} key {u['key']}{meaning}")
+    lines.extend(_algorithm_lines(s))
     return "\n".join(lines) + "\n"
+
+
+def _algorithm_lines(s: dict[str, Any]) -> list[str]:
+    used = s["algorithms"]
+    lines = [f"profile          {', '.join(s['profiles']) or 'none (algorithms outside any MTI profile)'}",
+             "algorithms       " + "; ".join(f"{kind.replace('_', ' ')} {', '.join(names)}"
+                                             for kind, names in used.items() if names)]
+    for info in s["encryption"]:
+        lines.append(f"encrypted        {info['where']}: {info['alg']}, "
+                     f"{'detached' if info['detached'] else 'embedded'}")
+        for r in info["recipients"]:
+            lines.append(f"  recipient      {r['alg']}" + (f" {r['ephemeral_curve']}" if r["ephemeral_curve"] else "")
+                         + (f" kid {r['kid']}" if r["kid"] else ""))
+    return lines

@@ -18,8 +18,10 @@ from workbench.project.builder import (
     BuildOptions,
     BuildResult,
     build_project,
+    encrypted_path,
     write_envelope,
 )
+from workbench.project.encryption import EncryptionOptions, project_profile
 from workbench.project.errors import ProjectFileError
 from workbench.project.lint import (
     ALL_RULES,
@@ -114,16 +116,20 @@ def _build(args: argparse.Namespace) -> int:
     for component in project.components:
         if component.mcuboot is not None:
             check_output(image_path(args.output, component.name), inputs)
+    for component in project.components:
+        if component.encrypt:
+            check_output(encrypted_path(args.output, component.name), inputs)
     pins = TerminalPinProvider()  # the keys' and the audit anchor's PINs, asked alike
+    chosen = project_profile(project)  # MTI §3: the profile picks the signing algorithm
     with ExitStack() as stack:
         signers = []
         for ref in args.sign:
-            signer = open_signer(ref, None, pins)
+            signer = open_signer(ref, chosen.auth if chosen else None, pins)
             stack.callback(signer.close)
             signers.append(signer)
         result = build_project(project, BuildOptions(
             signers=signers, sequence_number=args.sequence_number,
-            mcuboot=McubootSigning(args.mcuboot_key, pins)))
+            mcuboot=McubootSigning(args.mcuboot_key, pins), encryption=EncryptionOptions(pins)))
     signed = result.signatures or result.signed_mcuboot_images
     audit = None if args.no_audit or not signed else SigningAuditLog(pins=pins)
     write_envelope(result, args.output, audit, inputs)
@@ -133,6 +139,12 @@ def _build(args: argparse.Namespace) -> int:
           f"sha256:{result.manifest_digest.hex()}, "
           f"{len(result.envelope.authentication.blocks)} signature(s)")
     _print_mcuboot(result, args.output)
+    if chosen is not None:
+        print(f"profile {chosen.name}")
+    for name in result.encrypted_payloads:
+        path = encrypted_path(args.output, name)
+        print(f"encrypted payload {path}: {path.stat().st_size} bytes (serve it at component "
+              f"{name}'s uri)")
     if result.sequence_source == "clock":
         print("note: the sequence number came from the clock; set SOURCE_DATE_EPOCH for "
               "reproducible builds", file=sys.stderr)

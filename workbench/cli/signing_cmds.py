@@ -146,10 +146,14 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    help="log in to show private and secret keys too (asks for the PIN)")
     p.set_defaults(func=_keys_list)
     p = keys.add_parser("generate", help="generate a key inside a PKCS#11 token, or a "
-                        "software key file (-o), or a stateful HSS-LMS key file",
+                        "software key file (-o): a signing key, a stateful HSS-LMS key, or a recipient of "
+                        "encrypted payloads",
                         description="In a token: --key URI and --alg. As a PKCS#8 PEM file "
                         "(mode 0600, never overwritten): -o FILE and --type, for example "
-                        "--type ml-dsa-65; a stateful HSS-LMS key: -o FILE --type hss-lms.")
+                        "--type ml-dsa-65; a stateful HSS-LMS key: -o FILE --type hss-lms. Recipients of "
+                        "encrypted payloads: -o FILE --alg X25519|ECDH-P256 (a device key pair: "
+                        "FILE and FILE.pub.pem) or A128KW|A256KW (a key-encryption key file; "
+                        "with --key URI, inside the token).")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--key", metavar="URI",
                        help="pkcs11:token=LABEL;object=NEW-LABEL[;id=%%01] for the new key")
@@ -157,11 +161,13 @@ def _register_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                        help="write a new software private key here (PKCS#8 PEM)")
     p.add_argument("--alg", metavar="ALG",
                    help="what it will sign: ESP256/ES256 (P-256), ESP384/ES384 (P-384), "
-                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret), ML-DSA-44/65/87")
+                   "Ed25519/EdDSA, HMAC-256-256 (a 256-bit secret), ML-DSA-44/65/87; or a "
+                   "recipient: X25519, ECDH-P256, A128KW, A256KW")
     p.add_argument("--type", dest="key_type", metavar="TYPE",
                    help="the key type instead of --alg: p-256, p-384, ed25519, ml-dsa-44, "
                    "ml-dsa-65, ml-dsa-87, hss-lms")
     add_hss_lms_options(p)
+    p.add_argument("--kid", metavar="TEXT", help="the kid of a new key-encryption key file")
     p.set_defaults(func=_keys_generate)
     p = keys.add_parser("export", help="export a public key (never a private or secret one)")
     p.add_argument("--key", required=True, metavar="REF", help="key file or pkcs11: URI")
@@ -206,6 +212,11 @@ def _key_kind(args: argparse.Namespace) -> str:
 
 
 def _keys_generate(args: argparse.Namespace) -> int:
+    from workbench.recipient_keys import generate_recipient, is_recipient_algorithm
+    if args.alg is not None and is_recipient_algorithm(args.alg):  # FE §5 recipients
+        target = args.key if args.key is not None else str(args.output)
+        print(generate_recipient(target, args.alg, args.kid, TerminalPinProvider()).description)
+        return 0
     if args.key_type == "hss-lms":
         return generate_hss_lms(args)
     kind = _key_kind(args)

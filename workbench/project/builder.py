@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -41,13 +42,20 @@ from suit.model import (
 )
 from suit.verify import manifest_bstr
 from workbench.project import values
+from workbench.project.encryption import (
+    EncryptionOptions,
+    check_signers,
+    detached_chunks,
+    encrypt_components,
+    project_profile,
+)
 from workbench.project.errors import BuildError
 from workbench.project.explicit import ExplicitSequences
 from workbench.project.generate import Generator
 from workbench.project.mcuboot import McubootSigning, build_images, with_images, write_images
 from workbench.project.model import COMPONENT_TEXT_FIELDS, SEQUENCE_NAMES, SEVERABLE_NAMES, Project
 from workbench.project.projectfile import load_project, write_atomic
-from workbench.project.resolve import Resolved, resolve
+from workbench.project.resolve import EncryptedComponent, Resolved, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +83,8 @@ class BuildOptions:
         clock: The clock a ``"utc"`` sequence number falls back to.
         mcuboot: Sign MCUboot images with their keys; None: SHA-256 TLV only (lint,
             previews).
+        encryption: PINs for token-held KEKs, and the randomness seam of encrypted
+            components (workbench.project.encryption).
     """
 
     signers: Sequence[Signer] = ()
@@ -82,6 +92,7 @@ class BuildOptions:
     environ: Mapping[str, str] | None = None
     clock: Callable[[], float] = time.time
     mcuboot: McubootSigning | None = None
+    encryption: EncryptionOptions = field(default_factory=EncryptionOptions)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,9 @@ class BuildResult:
         sequence_source: ``project``, ``option``, ``SOURCE_DATE_EPOCH`` or ``clock``.
         dependencies: Envelopes built from dependency projects, by dependency name.
         mcuboot_images: The MCUboot images the manifest describes, by component name.
+        encrypted_payloads: Detached encrypted images, by component name: written (encrypted
+            again, streaming, with the same key and IV) to `encrypted_path` beside the
+            envelope; the device fetches them from the component's uri.
     """
 
     envelope: Envelope
@@ -104,6 +118,7 @@ class BuildResult:
     dependencies: dict[str, bytes] = field(default_factory=dict)
     signatures: tuple[SignedEnvelope, ...] = ()
     mcuboot_images: dict[str, McubootImage] = field(default_factory=dict)
+    encrypted_payloads: dict[str, EncryptedComponent] = field(default_factory=dict)
 
     @property
     def signed_mcuboot_images(self) -> int:
@@ -222,6 +237,9 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
                          "its envelope (envelope = \"....suit\").")
     mcuboot = build_images(project, options.mcuboot)
     resolved = with_images(project, resolved, mcuboot)
+    check_signers(project_profile(project), options.signers)
+    with ExitStack() as recipients:  # token sessions of KEKs close once wrapped
+        resolved = encrypt_components(project, resolved, recipients, options.encryption)
     manifest, severed = sever(build_manifest(project, resolved), project.severable)
     envelope = Envelope(AuthenticationWrapper(digest_of(manifest_bstr(manifest))), manifest,
                         severed=severed, integrated=_integrated(project, resolved))
@@ -232,8 +250,15 @@ def build_project(project: Project, options: BuildOptions = BuildOptions(),
         envelope = decode_envelope(data)
     logger.info("built %s: sequence number %d (%s), %d bytes, %d signature(s)", project.name,
                 manifest.sequence_number, resolved.sequence_source, len(data), len(signatures))
+    detached = {name: e for name, e in resolved.encrypted.items() if e.ciphertext is None}
     return BuildResult(envelope, data, encode_manifest(manifest), resolved.sequence_source, built,
-                       signatures, mcuboot)
+                       signatures, mcuboot, detached)
+
+
+def encrypted_path(envelope: Path, component: str) -> Path:
+    """Where a build writes a component's detached ciphertext: ``<stem>.<name>.enc`` beside
+    the envelope, to be served at the component's uri."""
+    return envelope.with_name(f"{envelope.stem}.{component}.enc")
 
 
 def _integrated(project: Project, resolved: Resolved) -> dict[str, bytes]:
@@ -272,6 +297,8 @@ def write_envelope(result: BuildResult, path: Path, audit: SigningAuditLog | Non
     """
     write_images(result.mcuboot_images, Path(path), audit,
                  result.envelope.manifest.sequence_number, protect)
+    for name, encrypted in result.encrypted_payloads.items():
+        write_atomic(encrypted_path(Path(path), name), detached_chunks(encrypted), protect)
     if audit is not None:
         manifest = result.envelope.manifest
         for signed in result.signatures:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from suit import cbor
+from suit.digest import digest_of
 from suit.model import (
     Command,
     CommandItem,
@@ -157,6 +158,11 @@ class Generator:
             w.select(self.project.component_index(c.staging))
             params = self.image_params(c)
             params.pop(Parameter.IMAGE_SIZE, None)  # M37 example 4: checked after the copy
+            payload = self.resolved.encrypted.get(c.name)
+            if payload is not None:
+                # The staging component holds ciphertext: check its digest before the copy
+                # decrypts it (FE §6.2: an image digest of plaintext and/or ciphertext).
+                params = {Parameter.IMAGE_DIGEST: payload.ciphertext_digest}
             uri = component_uri(c)
             w.override({**params, **({Parameter.URI: uri} if uri else {})})
             w.add(Command.FETCH, self.policy("fetch"))
@@ -174,9 +180,12 @@ class Generator:
 
     def _install_component(self, w: SequenceWriter, i: int, c: Component) -> None:
         uri = component_uri(c)
+        payload = self.resolved.encrypted.get(c.name)
         if c.staging is not None:
             w.select(i)
-            w.override({Parameter.SOURCE_COMPONENT: self.project.component_index(c.staging)})
+            # FE §4: copy with encryption-info decrypts the staged ciphertext.
+            w.override({Parameter.SOURCE_COMPONENT: self.project.component_index(c.staging),
+                        **self._encryption_info(c)})
             w.add(Command.COPY, self.policy("copy"))
             self.check(w)
         elif c.slots and any(s.uri for s in c.slots):
@@ -189,11 +198,28 @@ class Generator:
             w.override({Parameter.URI: uri, **_metadata(c)})
             w.add(Command.FETCH, self.policy("fetch"))
             self.check(w)
+        elif c.content is not None and payload is not None and payload.ciphertext is not None:
+            w.select(i)
+            # FE "suit-manifest-aes-kw-content": write with content + encryption-info; the
+            # plaintext's digest and size are stated and checked after it (FE §6.2).
+            plaintext = values.parse_bytes(c.content, f"component {c.name}.content")
+            w.override({Parameter.CONTENT: payload.ciphertext, **self._encryption_info(c),
+                        Parameter.IMAGE_DIGEST: digest_of(plaintext, self._digest_alg()),
+                        Parameter.IMAGE_SIZE: len(plaintext)})
+            w.add(Command.WRITE, self.policy("write"))
+            self.check(w)
         elif c.content is not None:
             w.select(i)
             w.override({Parameter.CONTENT: values.parse_bytes(c.content, f"component {c.name}.content"),
                         **_metadata(c)})
             w.add(Command.WRITE, self.policy("write"))
+
+    def _encryption_info(self, c: Component) -> dict[int, Any]:
+        payload = self.resolved.encrypted.get(c.name)
+        return {} if payload is None else {Parameter.ENCRYPTION_INFO: EmbeddedCbor(payload.info)}
+
+    def _digest_alg(self) -> int:
+        return int(values.DIGEST_NAMES[self.project.digest_algorithm])
 
     def _update_management(self, w: SequenceWriter) -> None:
         """UM §5: the update's own conditions, on the first component, before anything."""

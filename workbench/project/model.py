@@ -101,6 +101,11 @@ class Component:
             that image's digest and size.
         metadata: For a file component: ``{file-type, mode, owner, group}``, sent as the
             component-metadata parameter (UM §4) with its fetch or write.
+        encrypt: Encrypt the payload (draft-ietf-suit-firmware-encryption) with the
+            project's profile: the image (fetched into `staging`, decrypted by the copy) or
+            the content (decrypted by the write).
+        recipients: Who can decrypt it: key files or ``pkcs11:`` URIs (device public keys
+            for ECDH-ES, AES key-encryption keys), or tables ``{key = ..., kid = ...}``.
     """
 
     name: str
@@ -120,6 +125,8 @@ class Component:
     text: dict[str, str] = field(default_factory=dict)
     mcuboot: Mcuboot | None = None
     metadata: dict[str, Any] | None = None
+    encrypt: bool = False
+    recipients: list[str | dict[str, str]] = field(default_factory=list)
 
     @property
     def has_image(self) -> bool:
@@ -205,6 +212,8 @@ class Project:
             folder (absolute, ``..`` or through a symbolic link). Off by default: such a
             file's bytes can land inside the signed envelope, so reaching out must be said
             in the project file, and `suitwb lint` reports every such path (PRJ002).
+        profile: The MTI algorithm profile (draft-ietf-suit-mti §3) that selects the
+            digest, the signing algorithm, the key distribution and the content encryption.
         listeners: Called as ``listener(event, subject)`` after each change.
     """
 
@@ -216,6 +225,7 @@ class Project:
     reference_uri: str | None = None
     manifest_component_id: list[str] | None = None
     digest_algorithm: str = "sha256"
+    profile: str | None = None
     device: Device = field(default_factory=Device)
     severable: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)

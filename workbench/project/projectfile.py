@@ -21,6 +21,7 @@ import tomli_w
 import fileio
 from fileio import FileAccessError
 from fileio.toml import MAX_TOML_DEPTH, TomlError, loads_toml
+from fileio.write import Data
 from workbench.project.errors import ProjectFileError
 from workbench.project.model import (
     Component,
@@ -99,8 +100,9 @@ def save_project(project: Project, path: Path | None = None) -> Path:
     return target
 
 
-def write_atomic(path: Path, data: bytes, protect: Sequence[Path] = ()) -> None:
-    """Write `data` with `fileio.write_atomic`, creating the folder if needed.
+def write_atomic(path: Path, data: Data, protect: Sequence[Path] = ()) -> None:
+    """Write `data` (bytes, or chunks that stream) with `fileio.write_atomic`, creating the
+    folder if needed.
 
     Raises:
         FileAccessError: the folder cannot be written, or the target may not be replaced

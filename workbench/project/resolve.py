@@ -13,6 +13,7 @@ from typing import Final
 
 from fileio import FileAccessError, read_limited
 from suit.codec import decode_envelope
+from suit.encrypt import Setup
 from suit.errors import ManifestError
 from suit.model import Digest
 from workbench.project import values
@@ -43,6 +44,26 @@ class DependencyInfo:
 
 
 @dataclass(frozen=True)
+class EncryptedComponent:
+    """A component's encrypted payload (FE §4), as the generator and writer need it.
+
+    Attributes:
+        info: The SUIT_Encryption_Info bytes (detached ciphertext).
+        ciphertext_digest: What the staging component checks before decrypting.
+        ciphertext: The ciphertext when held (content, integrated payloads); None for a
+            detached image, which `chunks` encrypts again, streaming, when written.
+        setup: The CEK, IV and recipients (to encrypt a detached image again).
+        source: The plaintext image file of a detached image.
+    """
+
+    info: bytes
+    ciphertext_digest: Digest
+    ciphertext: bytes | None = None
+    setup: Setup | None = None
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
 class Resolved:
     """A project's values, resolved for one build."""
 
@@ -54,6 +75,7 @@ class Resolved:
     sequence_number: int
     sequence_source: str
     payloads: dict[str, bytes] = field(default_factory=dict)
+    encrypted: dict[str, EncryptedComponent] = field(default_factory=dict)
 
 
 #: Builds a dependency project (with the dependent's signers) and returns its envelope.
@@ -172,6 +194,11 @@ def _dependency(project: Project, index: int, build: DependencyBuilder) -> Depen
         raise BuildError(where, f"not a SUIT envelope: {exc}") from exc
     digest = Digest(stated.algorithm, stated.value, stated.extensions)  # without its source
     return DependencyInfo(digest, len(data), data)
+
+
+def read_payload(project: Project, name: str, where: str) -> bytes:
+    """An image file read whole (it goes into the envelope, or is encrypted)."""
+    return _read(project_file(project, name, where))
 
 
 def _payloads(project: Project) -> dict[str, bytes]:
