@@ -99,9 +99,9 @@ def test_new_user_flow_from_template_to_inspector(qtbot, window, tmp_path):
     assert not install.explicit and generated > 0
     assert drag_from_palette(window, "vendor-identifier", "install", row=0)
     assert install.explicit and install.entries[0] == {"vendor-identifier": 15}
-    action(window, "Undo Set sequences install").trigger()
+    action(window, "Undo Insert condition-vendor-identifier into install").trigger()
     assert not install.explicit
-    action(window, "Redo Set sequences install").trigger()
+    action(window, "Redo Insert condition-vendor-identifier into install").trigger()
     assert install.entries[0] == {"vendor-identifier": 15}
     assert len(install.entries) == generated + 1
 
