@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtCore import QDateTime, QTimeZone, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -107,6 +107,9 @@ class BlockForm(QWidget):
         widget.setToolTip(tip)
         self.fields[key] = widget
         self.form.addRow(label, widget)
+        # Now, not at the next event-loop turn (a layout's default): Enter on a block moves
+        # the focus into its form at once.
+        widget.setVisible(self.isVisible())
         if isinstance(widget, QLineEdit):
             widget.returnPressed.connect(self.apply)
 
@@ -165,11 +168,11 @@ class BlockForm(QWidget):
         picker = QDateTimeEdit()
         picker.setCalendarPopup(True)
         picker.setDisplayFormat("yyyy-MM-dd HH:mm:ss 'UTC'")
-        picker.setTimeSpec(picker.timeSpec().UTC)
-        unset = QDateTime.fromSecsSinceEpoch(0, picker.timeSpec().UTC)
+        picker.setTimeZone(QTimeZone.utc())  # M37 §8.4.9.7: seconds since the epoch, UTC
+        unset = QDateTime.fromSecsSinceEpoch(0, QTimeZone.utc())
         picker.setMinimumDateTime(unset)
         picker.setSpecialValueText(_NOT_SET)  # at the minimum: no use-before
-        picker.setDateTime(QDateTime.fromSecsSinceEpoch(value, picker.timeSpec().UTC)
+        picker.setDateTime(QDateTime.fromSecsSinceEpoch(value, QTimeZone.utc())
                            if isinstance(value, int) and not isinstance(value, bool) else unset)
         self._add("use-before", picker, "Use before", "The update is refused after this time.")
 

@@ -3,13 +3,15 @@ lanes, drops from the palette, parameter forms, lint findings on blocks, undo la
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QModelIndex, Qt
-
-from suit.codec import decode_envelope
-from suit.model import Command
-from tests.gui.test_authoring import action, new_project, window  # noqa: F401 - the fixture
+from gui.authoring.blocks import BLOCK_MIME, block_mime
+from suit.model import Command, Digest, Parameter, VersionComparison, VersionMatch
+from suit.payloads import manifest_sequences
+from tests.gui.test_authoring import action, new_project, type_into, window  # noqa: F401 - the fixture
 from workbench.project.builder import BuildOptions, build_project
 
 
@@ -31,3 +33,260 @@ def test_drop_into_shared_is_accepted_and_builds(qtbot, window, tmp_path):  # no
     commands = envelope.manifest.common.shared_sequence.commands
     assert commands[0].command == Command.VENDOR_IDENTIFIER
     assert action(window, "Undo Insert condition-vendor-identifier into shared")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def open_sequence(qtbot, window, name):  # noqa: F811
+    window.show_view("sequences")
+    # Keyboard focus and shortcuts follow the active window (the new-project dialog was).
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    page = window.authoring.sequences.show_sequence(name)
+    qtbot.waitUntil(lambda: bool(page.canvas.root.blocks), timeout=20000)
+    return page
+
+
+def palette_mime(window, command):  # noqa: F811
+    """The palette's own drag data for a command (what its QDrag would carry)."""
+    palette = window.authoring.palette.model()
+    return palette.mimeData([palette.index(palette.row_of(command), 0)])
+
+
+def drop(lane, mime, y):
+    """Drag-enter, drag-move and drop events on a lane, as Qt delivers them during a drag.
+
+    A real QDrag.exec() runs a nested event loop that waits for the windowing system's
+    mouse-up, which the offscreen platform never sends; so the drop is driven with the real
+    QDropEvent built from the real mime data the palette (or a block) puts in its QDrag.
+    """
+    where = QPoint(lane.width() // 2, y)
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(lane, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(lane, QDragMoveEvent(where, Qt.DropAction.CopyAction, mime, buttons, mods))
+    event = QDropEvent(QPointF(where), Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(lane, event)
+    return event.isAccepted()
+
+
+def above(block):
+    """A lane height just above a block (a drop there goes before it)."""
+    return block.geometry().top() + 1
+
+
+def click(qtbot, widget):
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+
+
+# --- drag from the palette -------------------------------------------------------------------
+
+def test_palette_drops_into_shared_and_into_a_try_each_branch(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "shared")
+    lane = page.canvas.root
+    assert drop(lane, palette_mime(window, "vendor-identifier"), above(lane.blocks[0]))
+    assert page.model.entries[0] == {"vendor-identifier": 15}
+    assert page.canvas.selected == (0,)  # the new block is selected
+    # The try-each is drawn with a lane per branch; drop into branch 2, before its 2nd block.
+    try_each = page.canvas.root.blocks[2]
+    assert "try-each" in try_each.title.text() and len(try_each.lanes) == 2
+    branch = try_each.lanes[1]
+    assert drop(branch, palette_mime(window, "image-match"), above(branch.blocks[1]))
+    branch_2 = page.model.entries[2]["try-each"][1]
+    assert branch_2[1] == {"image-match": 15} and len(branch_2) == 4
+    assert page.model.entries[2]["try-each"][0][1] == {"component-slot": 5}  # branch 1 untouched
+    stack = window.workspace.undo_stack
+    assert stack.undoText() == "Insert condition-image-match into shared block 3 branch 2"
+    envelope = build_project(window.workspace.project, BuildOptions()).envelope
+    shared = envelope.manifest.common.shared_sequence.commands
+    assert shared[0].command == Command.VENDOR_IDENTIFIER
+    assert shared[2].argument[1].commands[1].command == Command.IMAGE_MATCH
+    stack.undo()
+    assert len(page.model.entries[2]["try-each"][1]) == 3
+
+
+def test_a_block_moves_within_and_between_sequences_in_one_undo(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    install = open_sequence(qtbot, window, "install")
+    before_install = list(install.model.entries)
+    # Reorder: the fetch block (row 3) dragged above the first block.
+    fetch = install.canvas.root.blocks[3]
+    mime = block_mime("install", fetch.path, fetch.item)
+    assert drop(install.canvas.root, mime, above(install.canvas.root.blocks[0]))
+    assert install.model.entries[0] == {"fetch": 2}
+    assert window.workspace.undo_stack.undoText() == "Move directive-fetch to install"
+    window.workspace.undo_stack.undo()
+    assert install.model.entries == before_install
+    # Between sequences: install's image-match into validate, one undoable step.
+    validate = open_sequence(qtbot, window, "validate")
+    before_validate = list(validate.model.entries)
+    match = install.canvas.root.blocks[4]
+    mime = block_mime("install", match.path, match.item)
+    assert drop(validate.canvas.root, mime, above(validate.canvas.root.blocks[0]))
+    assert validate.model.entries == [{"image-match": 15}, *before_validate]
+    assert install.model.entries == before_install[:4]
+    assert window.workspace.undo_stack.undoText() == \
+        "Move condition-image-match from install to validate"
+    window.workspace.undo_stack.undo()
+    assert install.model.entries == before_install
+    assert not validate.model.explicit
+
+
+def test_a_block_dropped_into_itself_is_refused_and_changes_nothing(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "install")
+    try_each = page.canvas.root.blocks[2]
+    mime = block_mime("install", try_each.path, try_each.item)
+    with qtbot.waitSignal(page.model.refused) as refused:
+        assert not drop(try_each.lanes[0], mime, 5)
+    assert "inside itself" in refused.args[0]
+    assert not page.model.explicit
+
+
+@pytest.mark.parametrize("payload", [b"junk", b"[]", b'{"sequence": "install", "path": ["0"], "item": {}}',
+                                     b'{"sequence": "install", "path": [99], "item": {"fetch": 2}}'])
+def test_foreign_block_data_is_refused_quietly(qtbot, window, tmp_path, payload):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "install")
+    mime = QMimeData()
+    mime.setData(BLOCK_MIME, payload)
+    assert not page.canvas.drop(mime, (), 0)
+    assert not page.model.explicit
+
+
+# --- parameter forms -------------------------------------------------------------------------
+
+def test_a_parameter_form_edits_uri_image_version_use_before_and_battery(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "install")
+    branch = page.canvas.root.blocks[2].lanes[0]
+    click(qtbot, branch.blocks[2])  # { uri = … } of slot A, chosen with the mouse
+    assert page.canvas.selected == (2, 0, 2)
+    form = page.form
+    assert form.fields["uri"].text().endswith("app-slot-a.bin")
+    type_into(qtbot, form.fields["uri"], "https://cdn.example.com/a.bin")  # Return applies
+    assert page.model.entries[2]["try-each"][0][2] == {
+        "override-parameters": {"uri": "https://cdn.example.com/a.bin"}}
+    assert window.workspace.undo_stack.undoText() == \
+        "Edit directive-override-parameters in install block 3 branch 1"
+    form = page.form  # the form shows the block again after the edit
+    image = form.fields["image"]
+    image.setFocus()
+    qtbot.keyClick(image, Qt.Key.Key_Down)  # "not set" -> "@app[0]"
+    assert image.currentData() == "@app[0]"
+    comparison = form.fields["comparison"]
+    comparison.setFocus()
+    qtbot.keyClick(comparison, Qt.Key.Key_Down)
+    qtbot.keyClick(comparison, Qt.Key.Key_Down)  # ">" -> ">="
+    assert comparison.currentData() == ">="
+    form.fields["version"].setFocus()
+    qtbot.keyClicks(form.fields["version"], "1.2.0")
+    picker = form.fields["use-before"]
+    picker.setFocus()
+    qtbot.keyClick(picker, Qt.Key.Key_Up)  # the year section: 1970 -> 1971
+    qtbot.mouseClick(form.apply_button, Qt.MouseButton.LeftButton)
+    params = page.model.entries[2]["try-each"][0][2]["override-parameters"]
+    assert params == {"uri": "https://cdn.example.com/a.bin", "image-digest": "@app[0]",
+                      "image-size": "@app[0]", "version": {"comparison": ">=", "version": "1.2.0"},
+                      "use-before": 365 * 86400}
+    # The battery of the first block, by keyboard only: Up to select, Enter to edit.
+    page.canvas.setFocus()
+    for _ in range(10):
+        qtbot.keyClick(page.canvas, Qt.Key.Key_Up)
+    assert page.canvas.selected == (0,)
+    qtbot.keyClick(page.canvas, Qt.Key.Key_Return)
+    assert QApplication.focusWidget() is page.form.fields["image"]  # the form's first field
+    battery = page.form.fields["minimum-battery"]
+    battery.setFocus()
+    qtbot.keyClick(battery, Qt.Key.Key_Up)
+    qtbot.mouseClick(page.form.apply_button, Qt.MouseButton.LeftButton)
+    assert page.model.entries[0] == {"override-parameters": {"minimum-battery": 501}}
+    # What the form wrote builds into the envelope's install sequence.
+    envelope = build_project(window.workspace.project, BuildOptions()).envelope
+    install = dict(manifest_sequences(envelope.manifest, envelope))["install"].commands
+    assert install[0].argument[Parameter.MINIMUM_BATTERY] == 501
+    slot_a = install[2].argument[0].commands[2].argument
+    assert slot_a[Parameter.URI] == "https://cdn.example.com/a.bin"
+    assert slot_a[Parameter.USE_BEFORE] == 365 * 86400
+    assert slot_a[Parameter.VERSION] == VersionMatch(VersionComparison.GREATER_EQUAL, (1, 2, 0))
+    assert isinstance(slot_a[Parameter.IMAGE_DIGEST], Digest)
+
+
+def test_a_form_value_that_does_not_parse_is_refused_and_changes_nothing(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "install")
+    click(qtbot, page.canvas.root.blocks[1])  # condition-minimum-battery 15
+    assert "argument" in page.form.fields
+    with qtbot.waitSignal(page.model.refused) as refused:
+        type_into(qtbot, page.form.fields["argument"], "99")
+    assert "outside 0..15" in refused.args[0]
+    assert not page.model.explicit
+    assert window.authoring.sequences.message.text() == refused.args[0]
+    type_into(qtbot, page.form.fields["argument"], "3")
+    assert page.model.entries[1] == {"minimum-battery": 3}
+    assert window.authoring.sequences.message.text() == ""  # the refusal does not stay
+
+
+# --- keyboard --------------------------------------------------------------------------------
+
+def test_every_block_action_by_keyboard(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "validate")
+    canvas = page.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    assert canvas.selected == (0,)  # image-match
+    # Insert from the palette without a mouse: Insert, type, Enter.
+    qtbot.keyClick(canvas, Qt.Key.Key_Insert)
+    dialog = window.authoring.sequences.insert_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClicks(dialog.filter, "vendor")
+    qtbot.keyClick(dialog.filter, Qt.Key.Key_Return)
+    assert page.model.entries == [{"image-match": 15}, {"vendor-identifier": 15}]
+    assert canvas.selected == (1,)
+    # Copy and paste: the copy goes after the selected block.
+    qtbot.keyClick(canvas, Qt.Key.Key_Up)
+    qtbot.keyClick(canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert page.model.entries == [{"image-match": 15}, {"vendor-identifier": 15}, {"image-match": 15}]
+    assert window.workspace.undo_stack.undoText() == "Paste condition-image-match into validate"
+    # Ctrl+Up moves the selected block up; Delete removes it.
+    assert canvas.selected == (2,)
+    qtbot.keyClick(canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    assert page.model.entries[1] == {"image-match": 15} and canvas.selected == (1,)
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    assert page.model.entries == [{"image-match": 15}, {"image-match": 15}]
+    assert window.workspace.undo_stack.undoText() == \
+        "Delete condition-vendor-identifier from validate"
+    # Undo by keyboard too (the Edit menu's shortcut).
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert {"vendor-identifier": 15} in page.model.entries
+
+
+# --- lint findings on blocks -----------------------------------------------------------------
+
+def test_a_lint_finding_is_shown_on_its_block_and_a_click_selects_it(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    validate = open_sequence(qtbot, window, "validate")
+    # Take the image check out of validate: invoking app is now unchecked (SUIT003).
+    with qtbot.waitSignal(window.authoring.session.previewed, timeout=20000):
+        click(qtbot, validate.canvas.root.blocks[0])
+        qtbot.keyClick(validate.canvas, Qt.Key.Key_Delete)
+    invoke = window.authoring.sequences.pages["invoke"]
+    qtbot.waitUntil(lambda: invoke.findings.count() == 1, timeout=20000)
+    assert invoke.found[0][0].id == "SUIT003" and invoke.found[0][1] == (0,)
+    badge = invoke.canvas.widgets[(0,)].badge
+    assert not badge.isHidden() and "SUIT003" in badge.toolTip()
+    # A click on the finding in the lint panel shows the sequence and selects the block.
+    lint = window.authoring.lint
+    row = next(i for i in range(lint.count()) if "SUIT003" in lint.item(i).text())
+    lint.scrollToItem(lint.item(row))
+    qtbot.mouseClick(lint.viewport(), Qt.MouseButton.LeftButton,
+                     pos=lint.visualItemRect(lint.item(row)).center())
+    assert window.authoring.sequences.current() is invoke
+    assert invoke.canvas.selected == (0,)
+    assert invoke.canvas.widgets[(0,)].property("selected")
