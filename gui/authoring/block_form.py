@@ -139,7 +139,8 @@ class BlockForm(QWidget):
         comparison.addItem(_NOT_SET, None)
         for sign in COMPARISONS:
             comparison.addItem(sign, sign)
-        version = params.get("version") if isinstance(params.get("version"), dict) else {}
+        given = params.get("version")
+        version: dict[str, Any] = given if isinstance(given, dict) else {}
         comparison.setCurrentIndex(max(0, comparison.findData(version.get("comparison"))))
         self._add("comparison", comparison, "Version comparison", "How the installed version must compare.")
         text = version.get("version", "")

@@ -34,6 +34,8 @@ BLOCK_MIME: Final = "application/x-suitwb-block"
 #: Block colours by component index: the same component has the same colour everywhere.
 COLOURS: Final = ("#e3f2fd", "#f3e5f5", "#e8f5e9", "#fff3e0", "#fce4ec", "#e0f7fa", "#f9fbe7")
 _SUMMARY_CHARS: Final = 70
+#: A block from the clipboard or a drag is a few hundred bytes; more is not ours.
+MAX_BLOCK_BYTES: Final = 1 << 20
 
 
 def block_mime(sequence: str, path: tree.Path, item: Any) -> QMimeData:
@@ -48,9 +50,12 @@ def block_mime(sequence: str, path: tree.Path, item: Any) -> QMimeData:
 def dragged_block(data: QMimeData) -> tuple[str, tree.Path, dict[str, Any]] | None:
     """(sequence, path, block) of dragged or pasted block data, or None when it is not
     ours: another application may offer the same MIME type with anything in it."""
+    raw = bytes(data.data(BLOCK_MIME).data())
+    if len(raw) > MAX_BLOCK_BYTES:
+        return None
     try:
-        payload = json.loads(bytes(data.data(BLOCK_MIME).data()))
-    except ValueError:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the stack
         return None
     if not isinstance(payload, dict):
         return None
@@ -338,7 +343,8 @@ class SequenceCanvas(QScrollArea):
 
     def paste(self) -> bool:
         """Ctrl+V: a copied block after the selected one."""
-        found = dragged_block(QApplication.clipboard().mimeData())
+        data = QApplication.clipboard().mimeData()
+        found = None if data is None else dragged_block(data)
         if found is None:
             return False
         lane, index = self.insertion_point()

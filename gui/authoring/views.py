@@ -183,7 +183,8 @@ class SequencesPanel(QWidget):
             model.refused.connect(self.message.setText)
             model.refused.connect(self.refused.emit)
             page = SequencePage(model)
-            page.canvas.crossDrop.connect(lambda *args, to=name: self.move_between(*args, to))
+            page.canvas.crossDrop.connect(
+                lambda source, path, lane, index, to=name: self.move_between(source, path, lane, index, to))
             page.canvas.insertRequested.connect(self.open_insert)
             page.form.applied.connect(lambda path, form, m=model: self._apply(m, path, form))
             self.models[name], self.pages[name] = model, page

@@ -145,7 +145,8 @@ def test_a_block_dropped_into_itself_is_refused_and_changes_nothing(qtbot, windo
     assert not page.model.explicit
 
 
-@pytest.mark.parametrize("payload", [b"junk", b"[]", b'{"sequence": "install", "path": ["0"], "item": {}}',
+@pytest.mark.parametrize("payload", [b"junk", b"[]", b"[" * 100000 + b"]" * 100000,
+                                     b'{"sequence": "x", "path": [], "item": {}}' + b" " * (2 << 20), b'{"sequence": "install", "path": ["0"], "item": {}}',
                                      b'{"sequence": "install", "path": [99], "item": {"fetch": 2}}'])
 def test_foreign_block_data_is_refused_quietly(qtbot, window, tmp_path, payload):  # noqa: F811
     new_project(qtbot, window, tmp_path / "release")

@@ -64,6 +64,8 @@ def branches(item: Any) -> list[list[Any]] | None:
 
 def lane(entries: list[Any], lane_path: Path) -> list[Any]:
     """The list a lane path names (raises ProjectFileError if there is none)."""
+    if len(lane_path) % 2:
+        raise ProjectFileError("sequence", f"no lane at {list(lane_path)}")
     current = entries
     for k in range(0, len(lane_path), 2):
         row, branch = lane_path[k], lane_path[k + 1]
