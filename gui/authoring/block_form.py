@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from PySide6.QtCore import QDateTime, QTimeZone, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
@@ -26,6 +27,8 @@ from workbench.project import sequence_tree as tree
 from workbench.project.model import Project
 from workbench.project.values import COMPARISONS
 
+#: More alternatives than anyone tries; keeps the spin box's range sane.
+MAX_BRANCHES: Final = 16
 PARAMETER_COMMANDS: Final = ("override-parameters", "set-parameters",
                              "directive-override-parameters", "directive-set-parameters")
 #: Shown in a spin box while a number parameter is not set.
@@ -94,8 +97,10 @@ class BlockForm(QWidget):
         self.title.setText(f"<b>{tree.spec_name(name)}</b>")
         if name in PARAMETER_COMMANDS and isinstance(argument, dict):
             self._parameter_rows(argument, project)
+        elif name in ("try-each", "directive-try-each") and isinstance(argument, list):
+            self._try_each_rows(argument)
         elif tree.branches(item) is not None:
-            self.title.setText(self.title.text() + " — drop blocks into its lanes")
+            self.title.setText(self.title.text() + " — drop blocks into it")
             self.apply_button.setEnabled(False)
         elif name in ("set-component-index", "directive-set-component-index"):
             self._component_row(argument, project)
@@ -112,6 +117,16 @@ class BlockForm(QWidget):
         widget.setVisible(self.isVisible())
         if isinstance(widget, QLineEdit):
             widget.returnPressed.connect(self.apply)
+
+    def _try_each_rows(self, alternatives: list[Any]) -> None:
+        count = QSpinBox()
+        count.setRange(1, MAX_BRANCHES)
+        count.setValue(max(1, len([a for a in alternatives if isinstance(a, list)])))
+        self._add("branches", count, "Branches", "How many alternatives (lanes) it tries in order.")
+        nil = QCheckBox("ends with an empty alternative (nil)")
+        nil.setChecked(bool(alternatives) and alternatives[-1] == "nil")
+        self._add("nil", nil, "", "M37 §8.4.10.2: a final nil alternative makes the "
+                  "try-each succeed when every branch fails.")
 
     def _component_row(self, argument: Any, project: Project | None) -> None:
         box = QComboBox()
@@ -185,11 +200,22 @@ class BlockForm(QWidget):
         if "argument" in self.fields:
             text = self.fields["argument"].text()  # type: ignore[attr-defined]
             return {name: parse_argument(text, tree.spec_name(name))}
+        if "branches" in self.fields:
+            return {name: self._alternatives(argument)}
         if "index" in self.fields:
             return {name: self.fields["index"].currentData()}  # type: ignore[attr-defined]
         params = dict(argument) if isinstance(argument, dict) else {}
         self._read_parameters(params)
         return {name: params}
+
+    def _alternatives(self, argument: list[Any]) -> list[Any]:
+        """The branches kept (a branch beyond the new count goes, contents and all; undo
+        brings it back), new empty ones, and the nil alternative if asked for."""
+        lanes: list[Any] = [a for a in argument if isinstance(a, list)]
+        count = self.fields["branches"].value()  # type: ignore[attr-defined]
+        lanes = lanes[:count] + [[] for _ in range(count - len(lanes))]
+        nil = self.fields["nil"].isChecked()  # type: ignore[attr-defined]
+        return [*lanes, "nil"] if nil else lanes
 
     def _read_parameters(self, params: dict[str, Any]) -> None:
         image = self.fields["image"].currentData()  # type: ignore[attr-defined]

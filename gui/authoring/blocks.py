@@ -98,8 +98,9 @@ class BlockWidget(QFrame):
             layout.addWidget(self.summary)
         else:
             self._add_lanes(layout, name, lanes)
-        self.setToolTip("Click to select; drag to move; double-click or Enter to edit; "
-                        "Delete removes; Ctrl+C / Ctrl+V copy and paste.")
+        self.setToolTip("Click to select (Up/Down); drag to move (Ctrl+Up/Down); double-click "
+                        "or Enter to edit; Delete removes; Ctrl+C / Ctrl+V copy and paste; "
+                        "Insert or Ctrl+Shift+P inserts from the palette.")
         self.set_selected(False)
 
     def _add_lanes(self, layout: QVBoxLayout, name: str, lanes: list[list[Any]]) -> None:
@@ -212,7 +213,7 @@ class SequenceCanvas(QScrollArea):
     Signals:
         selectionChanged(object): the selected block's path, or None.
         editRequested(object): edit the block at a path (double-click, Enter).
-        insertRequested(): insert from the palette by keyboard (Insert, Ctrl+I).
+        insertRequested(): insert from the palette by keyboard (Insert, Ctrl+Shift+P).
         crossDrop(str, object, object, int): a block of another sequence (name, path)
             dropped into this one's lane before an index.
     """
@@ -301,7 +302,8 @@ class SequenceCanvas(QScrollArea):
             self.paste()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2) and path is not None:
             self.editRequested.emit(path)
-        elif key == Qt.Key.Key_Insert or (ctrl and key == Qt.Key.Key_I):
+        elif key == Qt.Key.Key_Insert or (ctrl and mods & Qt.KeyboardModifier.ShiftModifier
+                                          and key == Qt.Key.Key_P):
             self.insertRequested.emit()
         else:
             super().keyPressEvent(event)
@@ -318,9 +320,15 @@ class SequenceCanvas(QScrollArea):
         self.select(path)
 
     def insertion_point(self) -> tuple[tree.Path, int]:
-        """Where a keyboard insert or paste goes: after the selected block, in its lane."""
+        """Where a keyboard insert or paste goes: into the first empty lane of a selected
+        try-each or run-sequence (an empty lane has no block to select), else after the
+        selected block in its lane, else at the end."""
         if self.selected is None:
             return (), len(self.model.entries)
+        lanes = tree.branches(tree.block(self.model.entries, self.selected)) or []
+        empty = next((k for k, items in enumerate(lanes) if not items), None)
+        if empty is not None:
+            return (*self.selected, empty), 0
         return self.selected[:-1], self.selected[-1] + 1
 
     def insert(self, name: str, argument: Any) -> bool:

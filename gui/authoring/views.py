@@ -245,7 +245,7 @@ class SequencesPanel(QWidget):
             stack.endMacro()
 
     def open_insert(self) -> InsertDialog:
-        """The keyboard's palette: Insert (or Ctrl+I) on a sequence."""
+        """The keyboard's palette: Insert (or Ctrl+Shift+P) on a sequence."""
         dialog = InsertDialog(self)
         page = self.current()
         dialog.accepted.connect(lambda: self._insert_chosen(page, dialog))

@@ -291,3 +291,53 @@ def test_a_lint_finding_is_shown_on_its_block_and_a_click_selects_it(qtbot, wind
     assert window.authoring.sequences.current() is invoke
     assert invoke.canvas.selected == (0,)
     assert invoke.canvas.widgets[(0,)].property("selected")
+
+
+def insert_by_keyboard(qtbot, window, canvas, text):  # noqa: F811
+    qtbot.keyClick(canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    dialog = window.authoring.sequences.insert_dialog
+    qtbot.keyClicks(dialog.filter, text)
+    qtbot.keyClick(dialog.filter, Qt.Key.Key_Return)
+
+
+def test_try_each_branches_and_run_sequence_groups_by_keyboard(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "invoke")
+    canvas = page.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    insert_by_keyboard(qtbot, window, canvas, "try-each")
+    assert page.model.entries[1] == {"try-each": [[], "nil"]} and canvas.selected == (1,)
+    # Two branches: Enter opens the form, Up adds one, Space on Apply writes it.
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    branches = page.form.fields["branches"]
+    assert QApplication.focusWidget() is branches
+    qtbot.keyClick(branches, Qt.Key.Key_Up)
+    qtbot.keyClick(page.form.apply_button, Qt.Key.Key_Space)
+    assert page.model.entries[1] == {"try-each": [[], [], "nil"]}
+    assert window.workspace.undo_stack.undoText() == "Edit directive-try-each in invoke"
+    # With the try-each selected, an insert goes into its first empty branch...
+    canvas.setFocus()
+    insert_by_keyboard(qtbot, window, canvas, "set-component-index")
+    assert page.model.entries[1]["try-each"][0] == [{"set-component-index": 0}]
+    assert canvas.selected == (1, 0, 0)
+    # ...and after the selected block inside a branch, under its component's header.
+    insert_by_keyboard(qtbot, window, canvas, "image-match")
+    assert canvas.selected == (1, 0, 1)
+    assert canvas.widgets[(1, 0, 1)].header.text() == "component 0 · app"
+    qtbot.keyClick(canvas, Qt.Key.Key_Up)
+    qtbot.keyClick(canvas, Qt.Key.Key_Up)
+    assert canvas.selected == (1,)
+    insert_by_keyboard(qtbot, window, canvas, "run-sequence")
+    assert page.model.entries[1]["try-each"][1] == [{"run-sequence": []}]
+    group = canvas.widgets[(1, 1, 0)]
+    assert len(group.lanes) == 1  # a nested group, with its own lane to drop into
+    assert drop(group.lanes[0], palette_mime(window, "invoke"), 5)
+    assert page.model.entries[1]["try-each"][1] == [{"run-sequence": [{"invoke": 2}]}]
+    envelope = build_project(window.workspace.project, BuildOptions()).envelope
+    invoke = dict(manifest_sequences(envelope.manifest, envelope))["invoke"].commands
+    first, second, nil = invoke[1].argument
+    assert nil is None and first.commands[0].command == Command.SET_COMPONENT_INDEX
+    assert second.commands[0].command == Command.RUN_SEQUENCE
+    assert second.commands[0].argument.commands[0].command == Command.INVOKE
