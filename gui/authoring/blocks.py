@@ -38,6 +38,13 @@ _SUMMARY_CHARS: Final = 70
 MAX_BLOCK_BYTES: Final = 1 << 20
 
 
+def exec_drag(drag: QDrag, action: Qt.DropAction) -> Qt.DropAction:
+    """Run a drag to its drop (the one place a QDrag runs, so a test can drive the drop:
+    QDrag.exec waits for the windowing system's button release, which offscreen Qt never
+    delivers)."""
+    return drag.exec(action)
+
+
 def block_mime(sequence: str, path: tree.Path, item: Any) -> QMimeData:
     """What a dragged or copied block carries: where it came from and the block itself."""
     mime = QMimeData()
@@ -365,7 +372,7 @@ class SequenceCanvas(QScrollArea):
         """Drag a block (a real QDrag; the drop happens in a lane)."""
         drag = QDrag(source)
         drag.setMimeData(block_mime(self.model.name, path, tree.block(self.model.entries, path)))
-        drag.exec(Qt.DropAction.MoveAction)
+        exec_drag(drag, Qt.DropAction.MoveAction)
 
     def accepts(self, data: QMimeData) -> bool:
         """Whether a lane takes this drag: a palette command or a block."""

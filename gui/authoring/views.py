@@ -6,7 +6,7 @@ place."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QDrag, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.authoring import blocks
 from gui.authoring.block_form import BlockForm
 from gui.authoring.blocks import SequenceCanvas
 from gui.authoring.notation import default_argument, palette_commands
@@ -253,6 +254,11 @@ class SequencesPanel(QWidget):
         self.insert_dialog = dialog
         return dialog
 
+    def insert_command(self, name: str) -> None:
+        """Insert a palette command into the sequence in front, after its selected block."""
+        page = self.current()
+        page.canvas.insert(name, default_argument(name))
+
     def _insert_chosen(self, page: SequencePage, dialog: InsertDialog) -> None:
         name = dialog.choice()
         if name is not None:
@@ -273,14 +279,32 @@ class SequencesPanel(QWidget):
 
 
 class PaletteView(QListView):
-    """Conditions (blue) and directives (purple) to drag into a sequence."""
+    """Conditions (blue) and directives (purple) to drag into a sequence; Enter (or a
+    double-click) inserts the current one after the selected block.
+
+    Signals:
+        commandChosen(str): a command's notation name, chosen by Enter or double-click.
+    """
+
+    commandChosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(PaletteModel(self))
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
-        self.setToolTip("Drag a condition or directive into a sequence.")
+        self.setToolTip("Drag a condition or directive into a sequence, or press Enter to "
+                        "insert it after the selected block.")
+        self.activated.connect(lambda index: self.commandChosen.emit(index.data(Qt.ItemDataRole.UserRole)))
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        """The palette's drag, through the same `exec_drag` as a block's."""
+        index = self.currentIndex()
+        if not index.isValid():
+            return
+        drag = QDrag(self)
+        drag.setMimeData(self.model().mimeData([index]))
+        blocks.exec_drag(drag, Qt.DropAction.CopyAction)
 
 
 class LintPanel(QListWidget):

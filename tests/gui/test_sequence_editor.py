@@ -341,3 +341,66 @@ def test_try_each_branches_and_run_sequence_groups_by_keyboard(qtbot, window, tm
     assert nil is None and first.commands[0].command == Command.SET_COMPONENT_INDEX
     assert second.commands[0].command == Command.RUN_SEQUENCE
     assert second.commands[0].argument.commands[0].command == Command.INVOKE
+
+
+# --- real mouse drags, through the drag seam -------------------------------------------------
+
+def deliver_to(monkeypatch, lane_of, y_of):
+    """Replace only the QDrag.exec step (offscreen Qt has no windowing-system drag): the
+    drag the mouse started, with its real mime data, is dropped on a lane."""
+    seen = []
+
+    def exec_drag(drag, action):
+        seen.append(drag.mimeData())
+        lane = lane_of()
+        assert drop(lane, drag.mimeData(), y_of(lane))
+        return action
+
+    monkeypatch.setattr("gui.authoring.blocks.exec_drag", exec_drag)
+    return seen
+
+
+def test_a_mouse_drag_from_the_palette_into_a_try_each_branch(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "shared")
+    window.docks["palette"].raise_()
+    palette = window.authoring.palette
+    qtbot.waitUntil(palette.isVisible, timeout=5000)
+    branch = lambda: page.canvas.root.blocks[1].lanes[1]  # noqa: E731 - shared's try-each, slot B
+    seen = deliver_to(monkeypatch, branch, lambda lane: above(lane.blocks[0]))
+    rect = palette.visualRect(palette.model().index(palette.model().row_of("vendor-identifier"), 0))
+    qtbot.mousePress(palette.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseMove(palette.viewport(), rect.center() + QPoint(0, 40))
+    qtbot.mouseRelease(palette.viewport(), Qt.MouseButton.LeftButton, pos=rect.center() + QPoint(0, 40))
+    assert len(seen) == 1 and seen[0].hasFormat("application/x-suitwb-command")
+    assert page.model.entries[1]["try-each"][1][0] == {"vendor-identifier": 15}
+
+
+def test_a_mouse_drag_reorders_blocks(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "install")
+    root = lambda: page.canvas.root  # noqa: E731 - rebuilt after each edit
+    deliver_to(monkeypatch, root, lambda lane: above(lane.blocks[0]))
+    fetch = page.canvas.root.blocks[3]
+    qtbot.mousePress(fetch, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    qtbot.mouseMove(fetch, QPoint(10, 40))
+    assert page.model.entries[0] == {"fetch": 2}
+    assert page.canvas.selected == (0,)
+    assert window.workspace.undo_stack.undoText() == "Move directive-fetch to install"
+
+
+def test_enter_in_the_palette_inserts_after_the_selected_block(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "validate")
+    page.canvas.setFocus()
+    qtbot.keyClick(page.canvas, Qt.Key.Key_Down)
+    window.docks["palette"].raise_()
+    palette = window.authoring.palette
+    palette.setFocus()
+    palette.setCurrentIndex(palette.model().index(0, 0))
+    for _ in range(palette.model().rowCount()):  # bounded: fails, never hangs
+        if palette.currentIndex().data(Qt.ItemDataRole.UserRole) == "class-identifier":
+            break
+        qtbot.keyClick(palette, Qt.Key.Key_Down)
+    qtbot.keyClick(palette, Qt.Key.Key_Return)
+    assert page.model.entries == [{"image-match": 15}, {"class-identifier": 15}]
