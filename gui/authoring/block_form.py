@@ -162,8 +162,8 @@ class BlockForm(QWidget):
         self._add("version", QLineEdit(".".join(map(str, text)) if isinstance(text, list) else str(text)),
                   "Version", "Like 1.2.0.")
         self._use_before(params.get("use-before"))
-        self._line("vendor-id", params, "Vendor id", '"@device", a UUID or h\'..\'.')
-        self._line("class-id", params, "Class id", '"@device", a UUID or h\'..\'.')
+        self._identifier("vendor-id", params, "Vendor id")
+        self._identifier("class-id", params, "Class id")
         self._spin("minimum-battery", params, "Minimum battery", "Battery level the update needs.", 0)
         self._spin("update-priority", params, "Update priority", "Priority (negative: lower).",
                    -(1 << 30))
@@ -172,6 +172,14 @@ class BlockForm(QWidget):
     def _line(self, key: str, params: dict[str, Any], label: str, tip: str) -> None:
         value = params.get(key)
         self._add(key, QLineEdit("" if value is None else str(value)), label, tip)
+
+    def _identifier(self, key: str, params: dict[str, Any], label: str) -> None:
+        box = QComboBox()
+        box.setEditable(True)
+        box.addItems(["", "@device"])  # @device: the project's own id (docs/project-format.md)
+        value = params.get(key)
+        box.setCurrentText("" if value is None else str(value))
+        self._add(key, box, label, '"@device" (the project\'s id), a UUID, or h\'..\' bytes.')
 
     def _spin(self, key: str, params: dict[str, Any], label: str, tip: str, low: int) -> None:
         box = _number(low)
@@ -221,8 +229,10 @@ class BlockForm(QWidget):
         image = self.fields["image"].currentData()  # type: ignore[attr-defined]
         _put(params, "image-digest", image)
         _put(params, "image-size", image)
-        for key in ("uri", "vendor-id", "class-id", "wait-info"):
+        for key in ("uri", "wait-info"):
             _put(params, key, self.fields[key].text().strip() or None)  # type: ignore[attr-defined]
+        for key in ("vendor-id", "class-id"):
+            _put(params, key, self.fields[key].currentText().strip() or None)  # type: ignore[attr-defined]
         for key in ("component-slot", "minimum-battery", "update-priority"):
             box = self.fields[key]
             _put(params, key, None if box.value() == box.minimum() else box.value())  # type: ignore[attr-defined]

@@ -127,7 +127,9 @@ class SequencePage(QWidget):
 
     def _selected(self, path: tree.Path | None) -> None:
         item = None if path is None else tree.block(self.model.entries, path)
-        self.form.show_block(path, item, self.model.workspace.project)
+        if (path, item) != (self.form.path, self.form.item or None):
+            # Only when it changed: a redraw must not throw away what is being typed.
+            self.form.show_block(path, item, self.model.workspace.project)
 
     def _focus_form(self) -> None:
         first = next(iter(self.form.fields.values()), None)

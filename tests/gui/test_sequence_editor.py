@@ -404,3 +404,20 @@ def test_enter_in_the_palette_inserts_after_the_selected_block(qtbot, window, tm
         qtbot.keyClick(palette, Qt.Key.Key_Down)
     qtbot.keyClick(palette, Qt.Key.Key_Return)
     assert page.model.entries == [{"image-match": 15}, {"class-identifier": 15}]
+
+
+def test_vendor_and_class_ids_in_a_form_and_a_redraw_keeps_what_is_typed(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "shared")
+    click(qtbot, page.canvas.root.blocks[0])  # { vendor-id = h'…', class-id = h'…' }
+    vendor = page.form.fields["vendor-id"]
+    assert vendor.currentText().startswith("h'cfbff0d1")
+    vendor.lineEdit().selectAll()
+    qtbot.keyClicks(vendor.lineEdit(), "@device")
+    page.canvas.rebuild()  # as after a preview: the form keeps the typing
+    assert page.form.fields["vendor-id"] is vendor and vendor.currentText() == "@device"
+    qtbot.mouseClick(page.form.apply_button, Qt.MouseButton.LeftButton)
+    assert page.model.entries[0]["override-parameters"]["vendor-id"] == "@device"
+    envelope = build_project(window.workspace.project, BuildOptions()).envelope
+    first = envelope.manifest.common.shared_sequence.commands[0].argument
+    assert first[Parameter.VENDOR_ID].hex() == "cfbff0d193755685968c48ce8b15ae17"
