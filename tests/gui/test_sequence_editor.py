@@ -9,10 +9,14 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from gui.authoring.blocks import BLOCK_MIME, block_mime
+from gui.authoring.session import ImageCache, preview_project
 from suit.model import Command, Digest, Parameter, VersionComparison, VersionMatch
 from suit.payloads import manifest_sequences
 from tests.gui.test_authoring import action, new_project, type_into, window  # noqa: F401 - the fixture
 from workbench.project.builder import BuildOptions, build_project
+from workbench.project.projectfile import load_project
+from workbench.project.sequence_tree import check_shape
+from workbench.project.templates import create_project, list_templates
 
 
 def test_drop_into_shared_is_accepted_and_builds(qtbot, window, tmp_path):  # noqa: F811
@@ -421,3 +425,17 @@ def test_vendor_and_class_ids_in_a_form_and_a_redraw_keeps_what_is_typed(qtbot, 
     envelope = build_project(window.workspace.project, BuildOptions()).envelope
     first = envelope.manifest.common.shared_sequence.commands[0].argument
     assert first[Parameter.VENDOR_ID].hex() == "cfbff0d193755685968c48ce8b15ae17"
+
+
+@pytest.mark.parametrize("template", [t.name for t in list_templates()])
+def test_every_generated_sequence_made_explicit_builds_the_same_manifest(tmp_path, template):
+    """What the editor shows for a generated sequence is what its first edit writes into
+    the project: it must be accepted and build the very same manifest (the shared drop bug
+    was one case: single-mcu's slot references)."""
+    project = load_project(create_project(template, tmp_path / "p"))
+    preview = preview_project(lambda *_: None, project, ImageCache())
+    assert preview.result is not None, preview.error
+    for name, entries in preview.generated.items():
+        check_shape(project, entries, f"sequences.{name}")
+    project.sequences.update(preview.generated)
+    assert build_project(project, BuildOptions()).envelope.manifest == preview.result.envelope.manifest
