@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.authoring.notation import parse_argument, toml_value
+from gui.authoring.notation import parse_argument, safe_toml
 from workbench.project import sequence_tree as tree
 from workbench.project.model import Project
 from workbench.project.values import COMPARISONS
@@ -88,12 +88,14 @@ class BlockForm(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
-        self.path, self.item = path, dict(item or {})
-        self.apply_button.setEnabled(path is not None)
-        if path is None or not item:
-            self.title.setText("Select a block to edit it.")
+        command = tree.command_or_none(item)
+        self.path, self.item = path, dict(item) if command else {}
+        self.apply_button.setEnabled(command is not None)
+        if path is None or command is None:
+            self.title.setText("Select a block to edit it." if path is None else
+                               "Not a command (a hand-edited project file?): Delete removes it.")
             return
-        name, argument = tree.command_of(item)
+        name, argument = command
         self.title.setText(f"<b>{tree.spec_name(name)}</b>")
         if name in PARAMETER_COMMANDS and isinstance(argument, dict):
             self._parameter_rows(argument, project)
@@ -105,7 +107,7 @@ class BlockForm(QWidget):
         elif name in ("set-component-index", "directive-set-component-index"):
             self._component_row(argument, project)
         else:
-            self._add("argument", QLineEdit(toml_value(argument)), "Argument (TOML)",
+            self._add("argument", QLineEdit(safe_toml(argument)), "Argument (TOML)",
                       "A reporting policy 0..15 for conditions, or any TOML value.")
 
     def _add(self, key: str, widget: QWidget, label: str, tip: str) -> None:
@@ -204,7 +206,7 @@ class BlockForm(QWidget):
 
     def value(self) -> dict[str, Any]:
         """The block as the form says (raises ProjectFileError for an unreadable field)."""
-        name, argument = tree.command_of(self.item)
+        name, argument = tree.command_of(self.item)  # the form only shows commands
         if "argument" in self.fields:
             text = self.fields["argument"].text()  # type: ignore[attr-defined]
             return {name: parse_argument(text, tree.spec_name(name))}

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.authoring.notation import default_argument, toml_value
+from gui.authoring.notation import default_argument, safe_toml
 from gui.authoring.sequences import COMMAND_MIME, SequenceModel
 from suit.errors import WorkbenchError
 from workbench.project import sequence_tree as tree
@@ -49,8 +49,8 @@ def block_mime(sequence: str, path: tree.Path, item: Any) -> QMimeData:
     """What a dragged or copied block carries: where it came from and the block itself."""
     mime = QMimeData()
     payload = {"sequence": sequence, "path": list(path), "item": item}
-    mime.setData(BLOCK_MIME, json.dumps(payload).encode("utf-8"))
-    mime.setText(toml_value(item))
+    mime.setData(BLOCK_MIME, json.dumps(payload, default=str).encode("utf-8"))  # a TOML date: text
+    mime.setText(safe_toml(item))
     return mime
 
 
@@ -80,7 +80,7 @@ class BlockWidget(QFrame):
         super().__init__()
         self.canvas, self.path, self.item = canvas, path, item
         self._pressed: QPoint | None = None
-        name, argument = tree.command_of(item)
+        name, argument = tree.command_or_none(item) or ("not a command", item)
         self.header = QLabel(canvas.context_text(path))
         self.title = QLabel(f"<b>{tree.spec_name(name)}</b>")
         self.badge = QLabel()
@@ -96,7 +96,7 @@ class BlockWidget(QFrame):
         layout.addLayout(top)
         lanes = tree.branches(item)
         if lanes is None:
-            summary = toml_value(argument)
+            summary = safe_toml(argument)
             self.summary = QLabel(summary if len(summary) <= _SUMMARY_CHARS
                                   else summary[:_SUMMARY_CHARS - 1] + "…")
             self.summary.setToolTip(summary)
@@ -269,7 +269,7 @@ class SequenceCanvas(QScrollArea):
         project = self.model.workspace.project
         if isinstance(index, int) and not isinstance(index, bool):
             names = [c.name for c in project.components] if project else []
-            return f"component {index}" + (f" · {names[index]}" if index < len(names) else "")
+            return f"component {index}" + (f" · {names[index]}" if 0 <= index < len(names) else "")
         return "all components" if index is True else \
             f"components {index}" if index is not None else "component 0 (default)"
 

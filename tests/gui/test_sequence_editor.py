@@ -439,3 +439,29 @@ def test_every_generated_sequence_made_explicit_builds_the_same_manifest(tmp_pat
         check_shape(project, entries, f"sequences.{name}")
     project.sequences.update(preview.generated)
     assert build_project(project, BuildOptions()).envelope.manifest == preview.result.envelope.manifest
+
+
+def test_a_hand_edited_sequence_that_is_not_commands_is_drawn_and_can_be_deleted(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    path = window.workspace.project.path
+    path.write_text(path.read_text() + '\n[sequences]\ninstall = [{ fetch = 2, copy = 2 }, '
+                    '{ image-match = 1979-05-27T07:32:00Z }, { set-component-index = -3 }, '
+                    '{ try-each = 5 }, { fetch = 2 }]\n')
+    window.authoring.open_project(path)
+    page = open_sequence(qtbot, window, "install")
+    assert len(page.canvas.root.blocks) == 5
+    assert "1979" in page.canvas.root.blocks[1].summary.text()
+    assert page.canvas.root.blocks[3].header.text() == "component -3"
+    click(qtbot, page.canvas.root.blocks[0])
+    assert "Not a command" in page.form.title.text()
+    qtbot.keyClick(page.canvas, Qt.Key.Key_Down)
+    qtbot.keyClick(page.canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)  # the date
+    assert "1979" in QApplication.clipboard().text()
+    for _ in range(3):
+        qtbot.keyClick(page.canvas, Qt.Key.Key_Down)  # walks over the bad blocks, no error
+    assert page.canvas.selected == (4,)
+    page.canvas.select((0,))
+    with qtbot.waitSignal(page.model.refused) as refused:  # the rest is still no sequence
+        qtbot.keyClick(page.canvas, Qt.Key.Key_Delete)
+    assert "sequences.install[0]" in refused.args[0]
+    assert len(page.model.entries) == 5  # pytest-qt fails the test on any exception in Qt

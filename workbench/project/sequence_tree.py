@@ -49,12 +49,24 @@ def command_of(item: Any) -> tuple[str, Any]:
     return str(name), argument
 
 
+def command_or_none(item: Any) -> tuple[str, Any] | None:
+    """`command_of`, or None for something that is not a command (a hand-edited project
+    file may hold anything; the editor draws it and lets it be deleted)."""
+    if not isinstance(item, dict) or len(item) != 1:
+        return None
+    ((name, argument),) = item.items()
+    return str(name), argument
+
+
 def branches(item: Any) -> list[list[Any]] | None:
     """The nested lanes of a try-each or run-sequence block (None for any other block).
 
     A final ``"nil"`` alternative (M37 §8.4.10.2) is not a lane: nothing goes in it.
     """
-    name, argument = command_of(item)
+    found = command_or_none(item)
+    if found is None:
+        return None
+    name, argument = found
     if name in ("try-each", "directive-try-each") and isinstance(argument, list):
         return [alt for alt in argument if isinstance(alt, list)]
     if name in ("run-sequence", "directive-run-sequence") and isinstance(argument, list):
@@ -155,9 +167,9 @@ def component_context(entries: list[Any], path: Path) -> Any:
     for depth in range(0, len(path), 2):
         row = path[depth]
         for item in current[:row + 1 if depth + 1 == len(path) else row]:
-            name, argument = command_of(item)
-            if name in ("set-component-index", "directive-set-component-index"):
-                found = argument
+            command = command_or_none(item) or ("", None)
+            if command[0] in ("set-component-index", "directive-set-component-index"):
+                found = command[1]
         if depth + 1 < len(path):
             current = (branches(current[row]) or [[]])[path[depth + 1]]
     return found
@@ -173,7 +185,7 @@ def finding_block(entries: list[Any], rule_id: str, message: str) -> Path | None
     index = int(words[1]) if len(words) > 1 and words[0] == "component" and words[1].isdigit() \
         else None
     for path in walk(entries):
-        name, _arg = command_of(block(entries, path))
+        name = (command_or_none(block(entries, path)) or ("", None))[0]
         context = component_context(entries, path)
         if name in names and (index is None or context == index or (context is None and index == 0)):
             return path
@@ -210,7 +222,7 @@ class SequenceEdit(SetMapEntry):
 
 def describe_edit(verb: str, item: Any, sequence: str, lane_path: Path = ()) -> str:
     """``Insert condition-vendor-identifier into install try-each 2 branch 1``."""
-    name, _argument = command_of(item)
+    name = (command_or_none(item) or ("block", None))[0]
     preposition = {"Insert": "into", "Paste": "into", "Delete": "from", "Edit": "in",
                    "Move": "to"}.get(verb, "in")
     place = sequence + "".join(f" block {lane_path[k] + 1} branch {lane_path[k + 1] + 1}"
