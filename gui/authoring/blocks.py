@@ -267,11 +267,12 @@ class SequenceCanvas(QScrollArea):
         """``component 1 · app``: the header naming the component a block acts on."""
         index = self.context(path)
         project = self.model.workspace.project
+        names = [c.name for c in project.components] if project else []
+        if index is None:  # M37 §8.4.10.1: the index starts at 0
+            return "component 0" + (f" · {names[0]}" if names else "") + " (default)"
         if isinstance(index, int) and not isinstance(index, bool):
-            names = [c.name for c in project.components] if project else []
             return f"component {index}" + (f" · {names[index]}" if 0 <= index < len(names) else "")
-        return "all components" if index is True else \
-            f"components {index}" if index is not None else "component 0 (default)"
+        return "all components" if index is True else f"components {index}"
 
     # --- selection ------------------------------------------------------------------------
 
@@ -281,7 +282,10 @@ class SequenceCanvas(QScrollArea):
             widget.set_selected(widget.path == path)
         self.selected = path if path in self.widgets else None
         if self.selected is not None:
-            self.ensureWidgetVisible(self.widgets[self.selected])
+            # Vertically only: a wide block scrolled into view would hide the lanes' left.
+            widget = self.widgets[self.selected]
+            top = widget.mapTo(self.root, QPoint(0, 0)).y()
+            self.ensureVisible(0, top + widget.height() // 2, 0, widget.height() // 2 + 8)
         self.selectionChanged.emit(self.selected)
 
     def _step(self, delta: int) -> None:
