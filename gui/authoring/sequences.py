@@ -1,9 +1,13 @@
-"""Command sequences as ordered lists, and the palette of conditions and directives.
+"""Command sequences (the model behind the block editor, gui.authoring.blocks), and the
+palette of conditions and directives.
 
 A sequence the project does not give explicitly shows what the builder generates (in
 grey). The first edit — a command dragged in from the palette, a move, a removal or an
-argument edited in place — makes it explicit: one `SetMapEntry` on ``sequences`` carrying
-the whole new list, so one undo restores the previous state, generated or explicit.
+argument edited — makes it explicit: one `SequenceEdit` (a `SetMapEntry` on ``sequences``
+labelled with what happened) carrying the whole new list, so one undo restores the
+previous state, generated or explicit. Edits address blocks by path
+(workbench.project.sequence_tree), so try-each branches and run-sequence bodies are edited
+like the sequence itself.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from gui.authoring.session import Preview
 from gui.workspace import Workspace
 from suit.errors import WorkbenchError
 from workbench.project import sequence_tree as tree
-from workbench.project.commands import SetMapEntry
 
 COMMAND_MIME: Final = "application/x-suitwb-command"
 ENTRY_MIME: Final = "application/x-suitwb-sequence-entry"
@@ -238,7 +241,8 @@ class SequenceModel(QAbstractListModel):
     def revert(self) -> None:
         """Drop the explicit sequence: the builder generates it again."""
         if self.explicit:
-            self.workspace.push(SetMapEntry(("sequences",), self.name, None))
+            self.workspace.push(tree.SequenceEdit(("sequences",), self.name, None,
+                                                  description=f"Generate {self.name} again"))
 
     # --- drag and drop --------------------------------------------------------------------
 

@@ -295,6 +295,18 @@ def test_a_lint_finding_is_shown_on_its_block_and_a_click_selects_it(qtbot, wind
     assert window.authoring.sequences.current() is invoke
     assert invoke.canvas.selected == (0,)
     assert invoke.canvas.widgets[(0,)].property("selected")
+    # The same from the list under the sequence.
+    invoke.canvas.select(None)
+    item = invoke.findings.item(0)
+    assert "(block 1)" in item.text()
+    qtbot.mouseClick(invoke.findings.viewport(), Qt.MouseButton.LeftButton,
+                     pos=invoke.findings.visualItemRect(item).center())
+    assert invoke.canvas.selected == (0,)
+    # Generate again: the label says so, and the finding goes with the preview.
+    qtbot.mouseClick(window.authoring.sequences.pages["validate"].revert, Qt.MouseButton.LeftButton)
+    assert window.workspace.undo_stack.undoText() == "Generate validate again"
+    qtbot.waitUntil(lambda: invoke.findings.count() == 0, timeout=20000)
+    assert invoke.canvas.widgets[(0,)].badge.isHidden()
 
 
 def insert_by_keyboard(qtbot, window, canvas, text):  # noqa: F811
