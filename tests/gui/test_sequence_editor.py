@@ -477,3 +477,34 @@ def test_a_hand_edited_sequence_that_is_not_commands_is_drawn_and_can_be_deleted
         qtbot.keyClick(page.canvas, Qt.Key.Key_Delete)
     assert "sequences.install[0]" in refused.args[0]
     assert len(page.model.entries) == 5  # pytest-qt fails the test on any exception in Qt
+
+
+def test_the_component_index_heads_and_colours_blocks_and_copy_pastes_across_sequences(qtbot, window, tmp_path):  # noqa: F811
+    new_project(qtbot, window, tmp_path / "release")
+    assert window.authoring.add_component() == "component1"
+    page = open_sequence(qtbot, window, "validate")
+    canvas = page.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Down)
+    insert_by_keyboard(qtbot, window, canvas, "set-component-index")
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)  # the form: choose component 1 by keyboard
+    chooser = page.form.fields["index"]
+    assert QApplication.focusWidget() is chooser
+    qtbot.keyClick(chooser, Qt.Key.Key_Down)
+    qtbot.keyClick(page.form.apply_button, Qt.Key.Key_Space)
+    assert page.model.entries[1] == {"set-component-index": 1}
+    canvas.setFocus()
+    insert_by_keyboard(qtbot, window, canvas, "image-match")
+    first, last = canvas.widgets[(0,)], canvas.widgets[(2,)]
+    assert first.header.text() == "component 0 · app (default)"
+    assert last.header.text() == "component 1 · component1"
+    assert first.colour() != last.colour()
+    # Copy the set-component-index block and paste it into install, after its first block.
+    canvas.select((1,))
+    qtbot.keyClick(canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    install = open_sequence(qtbot, window, "install")
+    install.canvas.setFocus()
+    qtbot.keyClick(install.canvas, Qt.Key.Key_Down)
+    qtbot.keyClick(install.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert install.model.entries[1] == {"set-component-index": 1}
+    assert install.canvas.widgets[(2,)].header.text() == "component 1 · component1"
