@@ -27,6 +27,8 @@ from workbench.project import sequence_tree as tree
 from workbench.project.model import Project
 from workbench.project.values import COMPARISONS
 
+#: The form's widest: the blocks keep the rest of the page.
+FORM_WIDTH: Final = 280
 #: More alternatives than anyone tries; keeps the spin box's range sane.
 MAX_BRANCHES: Final = 16
 PARAMETER_COMMANDS: Final = ("override-parameters", "set-parameters",
@@ -70,6 +72,9 @@ class BlockForm(QWidget):
         self.title = QLabel("Select a block to edit it.")
         self.title.setWordWrap(True)
         self.form = QFormLayout()
+        # Beside the blocks, not instead of them: rows wrap rather than widen the form.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.setMaximumWidth(FORM_WIDTH)
         self.fields: dict[str, QWidget] = {}
         self.apply_button = QPushButton("Apply")
         self.apply_button.setToolTip("Write the form into the block (one undoable edit).")
@@ -148,8 +153,8 @@ class BlockForm(QWidget):
         if current is not None and image.findData(current) < 0:
             image.addItem(str(current), current)  # a literal digest stays choosable
         image.setCurrentIndex(max(0, image.findData(current)))
-        self._add("image", image, "Image (digest and size)",
-                  "Digest and size of a component's (or slot's) image, or a dependency.")
+        self._add("image", image, "Image",
+                  "Image digest and size: a component's (or slot's) image, or a dependency.")
         self._line("uri", params, "URI", "Where the payload is fetched from (M37 §8.4.8.9).")
         self._spin("component-slot", params, "Slot", "Component slot (A/B), UM §4.", 0)
         comparison = QComboBox()
@@ -159,15 +164,15 @@ class BlockForm(QWidget):
         given = params.get("version")
         version: dict[str, Any] = given if isinstance(given, dict) else {}
         comparison.setCurrentIndex(max(0, comparison.findData(version.get("comparison"))))
-        self._add("comparison", comparison, "Version comparison", "How the installed version must compare.")
+        self._add("comparison", comparison, "Comparison", "How the installed version must compare.")
         text = version.get("version", "")
         self._add("version", QLineEdit(".".join(map(str, text)) if isinstance(text, list) else str(text)),
                   "Version", "Like 1.2.0.")
         self._use_before(params.get("use-before"))
         self._identifier("vendor-id", params, "Vendor id")
         self._identifier("class-id", params, "Class id")
-        self._spin("minimum-battery", params, "Minimum battery", "Battery level the update needs.", 0)
-        self._spin("update-priority", params, "Update priority", "Priority (negative: lower).",
+        self._spin("minimum-battery", params, "Battery", "Battery level the update needs.", 0)
+        self._spin("update-priority", params, "Priority", "Priority (negative: lower).",
                    -(1 << 30))
         self._line("wait-info", params, "Wait info", "Embedded CBOR of the wait event, h'..'.")
 

@@ -13,7 +13,15 @@ import json
 from typing import Any, Final
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, Signal
-from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QMouseEvent
+from PySide6.QtGui import (
+    QDrag,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -33,7 +41,6 @@ from workbench.project import sequence_tree as tree
 BLOCK_MIME: Final = "application/x-suitwb-block"
 #: Block colours by component index: the same component has the same colour everywhere.
 COLOURS: Final = ("#e3f2fd", "#f3e5f5", "#e8f5e9", "#fff3e0", "#fce4ec", "#e0f7fa", "#f9fbe7")
-_SUMMARY_CHARS: Final = 70
 #: A block from the clipboard or a drag is a few hundred bytes; more is not ours.
 MAX_BLOCK_BYTES: Final = 1 << 20
 
@@ -73,6 +80,23 @@ def dragged_block(data: QMimeData) -> tuple[str, tree.Path, dict[str, Any]] | No
     return sequence, tuple(path), item
 
 
+class ElidedLabel(QLabel):
+    """A block's argument on one line: cut with "…" to the width it has, never wider than
+    its lane and never clipped (the tooltip has it all)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.full_text = text
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight,
+                                                   max(0, self.contentsRect().width())))
+
+
 class BlockWidget(QFrame):
     """One condition or directive; a try-each or run-sequence holds its lanes."""
 
@@ -96,12 +120,7 @@ class BlockWidget(QFrame):
         layout.addLayout(top)
         lanes = tree.branches(item)
         if lanes is None:
-            summary = safe_toml(argument)
-            self.summary = QLabel(summary if len(summary) <= _SUMMARY_CHARS
-                                  else summary[:_SUMMARY_CHARS - 1] + "…")
-            self.summary.setToolTip(summary)
-            # Long arguments are cut, not allowed to widen the lane (the tooltip has it all).
-            self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            self.summary = ElidedLabel(safe_toml(argument))
             layout.addWidget(self.summary)
         else:
             self._add_lanes(layout, name, lanes)
@@ -238,6 +257,10 @@ class SequenceCanvas(QScrollArea):
         self.root = LaneWidget(self, ())
         self.setWidgetResizable(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip("The sequence as blocks. Up/Down select, Ctrl+Up/Down move, Delete "
+                        "removes, Ctrl+C/Ctrl+V copy and paste, Enter edits, Insert or "
+                        "Ctrl+Shift+P inserts from the palette; drop palette entries or blocks "
+                        "into any lane.")
         model.modelReset.connect(self.rebuild)
         self.rebuild()
 

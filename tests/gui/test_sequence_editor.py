@@ -508,3 +508,18 @@ def test_the_component_index_heads_and_colours_blocks_and_copy_pastes_across_seq
     qtbot.keyClick(install.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert install.model.entries[1] == {"set-component-index": 1}
     assert install.canvas.widgets[(2,)].header.text() == "component 1 · component1"
+
+
+def test_long_arguments_are_cut_to_their_block_not_clipped(qtbot, window, tmp_path):  # noqa: F811
+    window.resize(1280, 800)
+    new_project(qtbot, window, tmp_path / "release")
+    page = open_sequence(qtbot, window, "shared")  # vendor-id and class-id: a long line
+    label = page.canvas.root.blocks[0].summary
+    assert "class-id" in label.full_text and label.toolTip() == label.full_text
+
+    def fits() -> bool:
+        width = label.fontMetrics().horizontalAdvance(label.text())
+        return label.text() != label.full_text and width <= label.contentsRect().width()
+
+    qtbot.waitUntil(fits, timeout=5000)
+    assert label.text().endswith("…")
