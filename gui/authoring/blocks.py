@@ -258,7 +258,7 @@ class SequenceCanvas(QScrollArea):
         self.setWidgetResizable(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("The sequence as blocks. Up/Down select, Ctrl+Up/Down move, Delete "
-                        "removes, Ctrl+C/Ctrl+V copy and paste, Enter edits, Insert or "
+                        "removes, Ctrl+C/Ctrl+X/Ctrl+V copy, cut and paste, Enter edits, Insert or "
                         "Ctrl+Shift+P inserts from the palette; drop palette entries or blocks "
                         "into any lane.")
         model.modelReset.connect(self.rebuild)
@@ -332,6 +332,9 @@ class SequenceCanvas(QScrollArea):
             self._guard(lambda: self.model.remove_block(path))
         elif ctrl and key == Qt.Key.Key_C and path is not None:
             self.copy()
+        elif ctrl and key == Qt.Key.Key_X and path is not None:
+            self.copy()  # cut: with paste, how a block moves between lanes by keyboard
+            self._guard(lambda: self.model.remove_block(path, "Cut"))
         elif ctrl and key == Qt.Key.Key_V:
             self.paste()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2) and path is not None:

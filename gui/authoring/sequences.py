@@ -227,11 +227,10 @@ class SequenceModel(QAbstractListModel):
         for row in sorted(set(rows), reverse=True):
             self.remove_block((row,))
 
-    def remove_block(self, path: tree.Path) -> None:
-        """Delete one block (and what it contains)."""
+    def remove_block(self, path: tree.Path, verb: str = "Delete") -> None:
+        """Delete (or cut) one block and what it contains."""
         self.commit(tree.remove(self.entries, path),
-                    tree.describe_edit("Delete", tree.block(self.entries, path), self.name,
-                                       path[:-1]))
+                    tree.describe_edit(verb, tree.block(self.entries, path), self.name, path[:-1]))
 
     def replace_block(self, path: tree.Path, item: dict[str, Any]) -> None:
         """Replace a block (its parameters edited in a form)."""

@@ -269,7 +269,18 @@ def test_every_block_action_by_keyboard(qtbot, window, tmp_path):  # noqa: F811
         "Delete condition-vendor-identifier from validate"
     # Undo by keyboard too (the Edit menu's shortcut).
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert {"vendor-identifier": 15} in page.model.entries
+    assert page.model.entries == [{"image-match": 15}, {"image-match": 15}, {"vendor-identifier": 15}]
+    # Cut and paste moves a block: the vendor condition after the first block.
+    canvas.setFocus()
+    canvas.select((2,))
+    qtbot.keyClick(canvas, Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier)
+    assert window.workspace.undo_stack.undoText() == "Cut condition-vendor-identifier from validate"
+    assert canvas.selected is None and len(page.model.entries) == 2
+    qtbot.keyClick(canvas, Qt.Key.Key_Up)
+    qtbot.keyClick(canvas, Qt.Key.Key_Up)
+    assert canvas.selected == (0,)
+    qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert page.model.entries == [{"image-match": 15}, {"vendor-identifier": 15}, {"image-match": 15}]
 
 
 # --- lint findings on blocks -----------------------------------------------------------------

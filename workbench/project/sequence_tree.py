@@ -223,7 +223,7 @@ class SequenceEdit(SetMapEntry):
 def describe_edit(verb: str, item: Any, sequence: str, lane_path: Path = ()) -> str:
     """``Insert condition-vendor-identifier into install try-each 2 branch 1``."""
     name = (command_or_none(item) or ("block", None))[0]
-    preposition = {"Insert": "into", "Paste": "into", "Delete": "from", "Edit": "in",
+    preposition = {"Insert": "into", "Paste": "into", "Delete": "from", "Cut": "from", "Edit": "in",
                    "Move": "to"}.get(verb, "in")
     place = sequence + "".join(f" block {lane_path[k] + 1} branch {lane_path[k + 1] + 1}"
                                for k in range(0, len(lane_path), 2))
