@@ -187,6 +187,8 @@ def install_authoring(window: MainWindow) -> Authoring:
     session.built.connect(lambda path: _built(window, parts, path))
     parts.sequences.refused.connect(lambda text: window.statusBar().showMessage(text, 8000))
     parts.explorer.inspectRequested.connect(window.open_envelope)
+    parts.lint.findingActivated.connect(parts.sequences.show_finding)
+    parts.palette.commandChosen.connect(parts.sequences.insert_command)
     workspace.selectionChanged.connect(lambda kind, _n: _show_for(window, kind))
     window.openers[".toml"] = parts.open_project
     window.save_hook = parts.save  # type: ignore[method-assign]

@@ -76,6 +76,15 @@ def toml_value(value: Any) -> str:
     raise ProjectFileError("argument", f"cannot write {type(value).__name__} in a project")
 
 
+def safe_toml(value: Any) -> str:
+    """`toml_value`, or Python's repr for what a project file may hold but the notation
+    does not write (a TOML date-time, say): shown, never raised."""
+    try:
+        return toml_value(value)
+    except ProjectFileError:
+        return repr(value)
+
+
 def _toml_key(key: Any) -> str:
     text = str(key)
     return text if text.replace("-", "").replace("_", "").isalnum() else json.dumps(text)

@@ -1,9 +1,13 @@
-"""Command sequences as ordered lists, and the palette of conditions and directives.
+"""Command sequences (the model behind the block editor, gui.authoring.blocks), and the
+palette of conditions and directives.
 
 A sequence the project does not give explicitly shows what the builder generates (in
 grey). The first edit — a command dragged in from the palette, a move, a removal or an
-argument edited in place — makes it explicit: one `SetMapEntry` on ``sequences`` carrying
-the whole new list, so one undo restores the previous state, generated or explicit.
+argument edited — makes it explicit: one `SequenceEdit` (a `SetMapEntry` on ``sequences``
+labelled with what happened) carrying the whole new list, so one undo restores the
+previous state, generated or explicit. Edits address blocks by path
+(workbench.project.sequence_tree), so try-each branches and run-sequence bodies are edited
+like the sequence itself.
 """
 
 from __future__ import annotations
@@ -33,11 +37,7 @@ from gui.authoring.notation import (
 from gui.authoring.session import Preview
 from gui.workspace import Workspace
 from suit.errors import WorkbenchError
-from suit.model import Digest, DigestAlgorithm
-from workbench.project.commands import SetMapEntry
-from workbench.project.explicit import ExplicitSequences
-from workbench.project.images import ImageInfo
-from workbench.project.resolve import DependencyInfo, Resolved, device_ids
+from workbench.project import sequence_tree as tree
 
 COMMAND_MIME: Final = "application/x-suitwb-command"
 ENTRY_MIME: Final = "application/x-suitwb-sequence-entry"
@@ -175,12 +175,10 @@ class SequenceModel(QAbstractListModel):
         """Edit an argument in place; refused (with `refused`) when it does not parse."""
         if role != Qt.ItemDataRole.EditRole or not index.isValid():
             return False
-        entries = [dict(e) for e in self.entries]
-        name, _old = command_entry(entries[index.row()])
+        name, _old = command_entry(self.entries[index.row()])
         try:
             argument = parse_argument(str(value), f"{self.name}[{index.row()}].{name}")
-            entries[index.row()] = {name: argument}
-            self.commit(entries)
+            self.replace_block((index.row(),), {name: argument})
         except WorkbenchError as exc:
             self.refused.emit(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
             return False
@@ -196,42 +194,54 @@ class SequenceModel(QAbstractListModel):
         """
         project = self.workspace.project
         assert project is not None  # noqa: S101 - invariant: edits only happen with a project open
-        vendor, klass = device_ids(project)
-        # Only the shape is checked here: references need a name, not a computed digest.
-        placeholder = ImageInfo(Digest(DigestAlgorithm.SHA256, bytes(32)), 0)
-        images = {c.name: placeholder for c in project.components if c.has_image}
-        deps = {d.name: DependencyInfo(placeholder.digest, 0) for d in project.dependencies}
-        ExplicitSequences(Resolved(vendor, klass, images, {}, deps, 0, "project")).sequence(
-            entries, f"sequences.{self.name}")
+        tree.check_shape(project, entries, f"sequences.{self.name}")
 
-    def commit(self, entries: list[dict[str, Any]]) -> None:
-        """Replace the sequence with `entries` as one undoable edit."""
+    def commit(self, entries: list[dict[str, Any]], label: str = "") -> None:
+        """Replace the sequence with `entries` as one undoable edit labelled `label`."""
         self.validate(entries)
-        self.workspace.push(SetMapEntry(("sequences",), self.name, entries))
+        self.workspace.push(tree.SequenceEdit(("sequences",), self.name, entries, description=label))
 
     def insert_command(self, row: int, name: str, argument: Any = None) -> None:
         """Insert a command (from the palette) before `row` (-1: at the end)."""
-        entries = list(self.entries)
-        row = len(entries) if row < 0 or row > len(entries) else row
-        entries.insert(row, {name: default_argument(name) if argument is None else argument})
-        self.commit(entries)
+        self.insert_block((), row, {name: default_argument(name) if argument is None else argument})
+
+    def insert_block(self, lane: tree.Path, index: int, item: dict[str, Any],
+                     verb: str = "Insert") -> None:
+        """Insert a block into a lane (the sequence, or a try-each branch) before `index`."""
+        self.commit(tree.insert(self.entries, lane, index, item),
+                    tree.describe_edit(verb, item, self.name, lane))
 
     def move(self, source: int, target: int) -> None:
         """Move the command at `source` to before row `target`."""
-        entries = list(self.entries)
-        entry = entries.pop(source)
-        entries.insert(target - 1 if target > source else target, entry)
-        self.commit(entries)
+        self.move_block((source,), (), target)
+
+    def move_block(self, source: tree.Path, lane: tree.Path, index: int) -> tree.Path:
+        """Move a block into a lane before `index`; returns its new path."""
+        entries, path = tree.move(self.entries, source, lane, index)
+        self.commit(entries, tree.describe_edit("Move", tree.block(self.entries, source),
+                                                self.name, lane))
+        return path
 
     def remove(self, rows: list[int]) -> None:
         """Remove commands."""
-        entries = [e for i, e in enumerate(self.entries) if i not in set(rows)]
-        self.commit(entries)
+        for row in sorted(set(rows), reverse=True):
+            self.remove_block((row,))
+
+    def remove_block(self, path: tree.Path, verb: str = "Delete") -> None:
+        """Delete (or cut) one block and what it contains."""
+        self.commit(tree.remove(self.entries, path),
+                    tree.describe_edit(verb, tree.block(self.entries, path), self.name, path[:-1]))
+
+    def replace_block(self, path: tree.Path, item: dict[str, Any]) -> None:
+        """Replace a block (its parameters edited in a form)."""
+        self.commit(tree.replace(self.entries, path, item),
+                    tree.describe_edit("Edit", item, self.name, path[:-1]))
 
     def revert(self) -> None:
         """Drop the explicit sequence: the builder generates it again."""
         if self.explicit:
-            self.workspace.push(SetMapEntry(("sequences",), self.name, None))
+            self.workspace.push(tree.SequenceEdit(("sequences",), self.name, None,
+                                                  description=f"Generate {self.name} again"))
 
     # --- drag and drop --------------------------------------------------------------------
 

@@ -99,9 +99,9 @@ def test_new_user_flow_from_template_to_inspector(qtbot, window, tmp_path):
     assert not install.explicit and generated > 0
     assert drag_from_palette(window, "vendor-identifier", "install", row=0)
     assert install.explicit and install.entries[0] == {"vendor-identifier": 15}
-    action(window, "Undo Set sequences install").trigger()
+    action(window, "Undo Insert condition-vendor-identifier into install").trigger()
     assert not install.explicit
-    action(window, "Redo Set sequences install").trigger()
+    action(window, "Redo Insert condition-vendor-identifier into install").trigger()
     assert install.entries[0] == {"vendor-identifier": 15}
     assert len(install.entries) == generated + 1
 
@@ -136,8 +136,9 @@ def test_view_level_drop_of_a_palette_command(qtbot, window, tmp_path):
     page = window.authoring.sequences.show_sequence("validate")
     palette = window.authoring.palette.model()
     mime = palette.mimeData([palette.index(palette.row_of("class-identifier"), 0)])
-    viewport = page.list.viewport()
-    rect = page.list.visualRect(page.model.index(0, 0))
+    qtbot.waitUntil(lambda: bool(page.canvas.root.blocks))
+    viewport = page.canvas.root  # the sequence's lane (the blocks are drawn in it)
+    rect = page.canvas.root.blocks[0].geometry()
     point = QPointF(rect.center().x(), rect.top() + 1)
     # Drag enter/move take an integer position; the drop event takes a QPointF.
     where = QPoint(rect.center().x(), rect.top() + 1)
@@ -150,7 +151,7 @@ def test_view_level_drop_of_a_palette_command(qtbot, window, tmp_path):
     drop = QDropEvent(point, Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(viewport, drop)
     assert page.model.explicit
-    assert {"class-identifier": 15} in page.model.entries
+    assert page.model.entries[0] == {"class-identifier": 15}  # before the first block
 
 
 def test_argument_edited_in_place_is_validated(qtbot, window, tmp_path):

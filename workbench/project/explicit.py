@@ -17,6 +17,7 @@ NAME; ``"@device"`` is the project's vendor or class id.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any, Final
@@ -31,6 +32,7 @@ from suit.model import (
 )
 from workbench.project import values
 from workbench.project.errors import ProjectFileError
+from workbench.project.images import ImageInfo
 from workbench.project.resolve import Resolved
 
 COMMANDS: Final = {**{c.name.lower().replace("_", "-"): int(c) for c in Command},
@@ -40,6 +42,8 @@ PARAMETERS: Final = {**{p.name.lower().replace("_", "-"): int(p) for p in Parame
 _BYTE_PARAMETERS: Final = frozenset({Parameter.CONTENT, Parameter.INVOKE_ARGS,
                                      Parameter.FETCH_ARGUMENTS})
 _ID_PARAMETERS: Final[dict[int, int | None]] = {Parameter.VENDOR_ID: 0, Parameter.CLASS_ID: 1, Parameter.DEVICE_ID: None}
+#: ``@app[1]``: slot 1's image of component app.
+_SLOT_REFERENCE: Final = re.compile(r"^(.+)\[(\d{1,4})\]$")
 _EMBEDDED: Final = frozenset({Parameter.ENCRYPTION_INFO, Parameter.WAIT_INFO,
                               Parameter.COMPONENT_METADATA})
 
@@ -136,13 +140,23 @@ class ExplicitSequences:
 
     def _reference(self, value: str, where: str, *, size: bool) -> Any:
         name = value[1:]
-        if name in self.resolved.images:
-            info = self.resolved.images[name]
+        info = self.resolved.images.get(name) or self._slot_image(name)
+        if info is not None:
             return info.size if size else info.digest
         if name in self.resolved.dependencies:
             dep = self.resolved.dependencies[name]
             return dep.size if size else dep.digest
         raise ProjectFileError(where, f"{value!r} names no component image or dependency")
+
+    def _slot_image(self, name: str) -> ImageInfo | None:
+        """``NAME[k]``: the image of slot k of component NAME (an A/B component), the
+        reference a generated slot-selecting try-each is written back with."""
+        match = _SLOT_REFERENCE.match(name)
+        if match is None:
+            return None
+        slots = self.resolved.slots.get(match.group(1), [])
+        k = int(match.group(2))
+        return slots[k] if k < len(slots) else None
 
 
 def _component_index(arg: Any, where: str) -> Any:
