@@ -150,8 +150,8 @@ def _simulate_release(parts: ReleasePanels, path: Path) -> None:
 
 
 def _select_port(parts: ReleasePanels, port: str) -> None:
-    if parts.flash.job is None:  # never talk to a device that is being flashed
-        parts.device.show_port(port)
+    # Selecting never opens the port (issue 17): the panel clears and waits for Read status.
+    parts.device.select_port(port)
 
 
 def _flashed(parts: ReleasePanels, outcomes: list[Any]) -> None:
@@ -236,7 +236,9 @@ def run_flow(parts: ReleasePanels, timeout: float = 120.0) -> bool:
 def _above_device(parts: ReleasePanels) -> None:
     """Raise the project's sequence number above the device's, so a demo flashed before
     takes the new release instead of refusing it as a rollback (M37 §8.4.8.3)."""
-    _pump_until(lambda: parts.device.status is not None, 10.0)  # the first status read
+    if parts.device.port:  # the scripted demo reads the status as a person would
+        parts.device.show_port(parts.device.port)
+    _pump_until(lambda: "reading" not in parts.device.labels["port"].text(), 10.0)
     project = parts.window.workspace.project
     if parts.device.status is None or project is None:
         return
@@ -257,7 +259,7 @@ class _Chain(QObject):
         parts.flash.flashed.connect(self.flashed)
         parts.flash.failed.connect(self.stop)
         parts.device.updated.connect(self.status_shown)
-        parts.device.failed.connect(self.status_shown)
+        parts.device.readFailed.connect(self.status_shown)
 
     def built(self, _path: str) -> None:
         self.parts.signing.sign()
@@ -282,7 +284,7 @@ class _Chain(QObject):
                              (self.parts.flash.flashed, self.flashed),
                              (self.parts.flash.failed, self.stop),
                              (self.parts.device.updated, self.status_shown),
-                             (self.parts.device.failed, self.status_shown)):
+                             (self.parts.device.readFailed, self.status_shown)):
             signal.disconnect(slot)
         if authoring is not None:
             authoring.session.built.disconnect(self.built)
