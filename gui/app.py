@@ -56,6 +56,8 @@ def build_window() -> MainWindow:
     from gui.authoring.install import install_authoring
     window = MainWindow()
     install_authoring(window)
+    from gui.authoring.release_fields import install as install_release_fields
+    install_release_fields(window)
     from gui.release_panels import install
     install(window)
     from gui.ceremony_wizard import install as install_ceremonies
