@@ -145,7 +145,7 @@ def _merge(document: Any, before: dict[str, Any], after: dict[str, Any]) -> None
         if key in document and isinstance(value, dict) and isinstance(document[key], dict):
             _merge(document[key], old if isinstance(old, dict) else {}, value)
         elif key in document and isinstance(document[key], AoT) and _tables(value):
-            _merge_tables(document[key], old if _tables(old) else [], value)
+            _merge_tables(document[key], old if isinstance(old, list) else [], value)
         else:
             document[key] = value
 
