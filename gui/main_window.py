@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.add_view("diff", "Diff", self.diff)
         self.workspace.dirtyChanged.connect(lambda _dirty: self._update_title())
         self.workspace.projectOpened.connect(self._update_title)
+        self.workspace.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
         self.resize(1280, 800)
 
     # --- extension points -----------------------------------------------------------------
@@ -250,8 +251,12 @@ class MainWindow(QMainWindow):
     # --- title, layout, closing ------------------------------------------------------------
 
     def _update_title(self) -> None:
+        # The path, not only the name: two checkouts of one product have the same name.
         project = self.workspace.project
-        name = "" if project is None else f" — {project.name}"
+        if project is None:
+            name = ""
+        else:
+            name = f" — {project.name} ({project.path or 'not saved yet'})"
         self.setWindowModified(self.workspace.dirty)
         self.setWindowTitle(f"SUIT Workbench{name}[*]")
 

@@ -123,9 +123,26 @@ def _wire(window: MainWindow, parts: ReleasePanels) -> None:
     parts.flash.flashed.connect(lambda outcomes: _flashed(parts, outcomes))
     parts.keys.exported.connect(lambda path: window.statusBar().showMessage(
         f"Public key written to {path}", 8000))
+    parts.records.exported.connect(lambda path: window.statusBar().showMessage(
+        f"Records exported to {path}", 8000))
     session = getattr(getattr(window, "authoring", None), "session", None)
     if session is not None:
         session.built.connect(lambda path: _built(parts, Path(path)))
+    window.workspace.projectOpened.connect(lambda: _follow_project(parts))
+
+
+def _follow_project(parts: ReleasePanels) -> None:
+    """The sign panel's input and output and the flash panel's bundle are the open
+    project's build and signed release, not those of the project opened before."""
+    project = parts.window.workspace.project
+    if project is None:
+        return
+    built = project.folder / "build" / f"{project.name}.suit"
+    signed = built.with_name(f"{built.stem}-signed.suit")
+    parts.signing.source.setText(str(built))
+    parts.signing.output.setText(str(signed))
+    parts.flash.bundle.setText(str(signed))
+    _simulate_release(parts, signed if signed.exists() else built)
 
 
 def _built(parts: ReleasePanels, path: Path) -> None:
