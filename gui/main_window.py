@@ -229,7 +229,15 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Trust anchors", self.settings.last_folder(),
                                                 "Keys (*.pem *.cose *.cbor);;All files (*)")
         if paths:
-            self.settings.set_trust_anchor_files(paths)
+            self.set_trust_anchors(paths)
+
+    def set_trust_anchors(self, paths: list[str]) -> None:
+        """Use these trust anchor files from now on; the open envelope is verified again
+        with them (its badges would otherwise speak of the old anchors)."""
+        self.settings.set_trust_anchor_files(paths)
+        if self.inspector.reverify(self.trust_anchors()):
+            self.statusBar().showMessage(f"Verifying again with {len(paths)} trust anchor(s)",
+                                         8000)
 
     def open_path(self, path: str | Path) -> None:
         """Open a file by kind: a project file for authoring, else an envelope to inspect."""
