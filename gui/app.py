@@ -66,6 +66,11 @@ def build_window() -> MainWindow:
     install_about(window)
     from gui.log_panel import install as install_log
     install_log(window)
+    from gui.tooltips import apply_tooltips
+    apply_tooltips(window)
+    # Editors add rows (slots, text fields) as the selection changes: cover those too.
+    for signal in (window.workspace.projectOpened, window.workspace.selectionChanged):
+        signal.connect(lambda *_: QTimer.singleShot(0, window, lambda: apply_tooltips(window)))
     return window
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -37,6 +37,8 @@ from suit.keys import TrustAnchor
 from workbench.files import read_bytes
 
 ENVELOPE_FILTER = "SUIT envelopes (*.suit *.cbor);;All files (*)"
+#: The window's first size: every panel fits at 1280x800 (the README's screenshots).
+DEFAULT_SIZE = (1280, 800)
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +56,7 @@ class MainWindow(QMainWindow):
         #: Called on first show when no saved layout was restored (dock sizes need a shown window).
         self.default_layout: list[Callable[[], None]] = []
         self._layout_restored = False
+        self._default_state: QByteArray | None = None
         #: File suffix -> how to open it (authoring registers ``.toml``).
         self.openers: dict[str, Callable[[str | Path], None]] = {}
         self.views: dict[str, QWidget] = {}
@@ -71,8 +74,7 @@ class MainWindow(QMainWindow):
         self.add_view("diff", "Diff", self.diff)
         self.workspace.dirtyChanged.connect(lambda _dirty: self._update_title())
         self.workspace.projectOpened.connect(self._update_title)
-        self.workspace.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
-        self.resize(1280, 800)
+        self.resize(*DEFAULT_SIZE)
 
     # --- extension points -----------------------------------------------------------------
 
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
         self.edit_menu.addAction(undo)
         self.edit_menu.addAction(redo)
         self.view_menu = bar.addMenu("&View")
+        self.reset_action = self.add_action(self.view_menu, "&Reset layout", self.reset_layout)
+        self.view_menu.addSeparator()
         self.view_shortcuts: list[QAction] = []
 
     def workspace_action(self, which: str) -> QAction:
@@ -270,6 +274,7 @@ class MainWindow(QMainWindow):
 
     def restore_layout(self) -> None:
         """Geometry and dock layout from the last run."""
+        self._remember_default()
         geometry, state = self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -277,11 +282,27 @@ class MainWindow(QMainWindow):
             self._layout_restored = self.restoreState(state)
 
     def showEvent(self, event: QShowEvent) -> None:
+        self._remember_default()
         super().showEvent(event)
         if not self._layout_restored:  # first run: the registered default dock sizes
             self._layout_restored = True
             for apply in self.default_layout:
                 apply()
+
+    def _remember_default(self) -> None:
+        # Every dock is registered by now and none was moved: this is the layout that
+        # View > Reset layout brings back (a saved layout may hide or float docks).
+        if self._default_state is None:
+            self._default_state = self.saveState()
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: the default size, docks where they started, default sizes."""
+        self.resize(*DEFAULT_SIZE)
+        if self._default_state is not None:
+            self.restoreState(self._default_state)
+        for apply in self.default_layout:
+            apply()
+        self.statusBar().showMessage("Layout reset", 5000)
 
     def confirm_discard(self) -> bool:
         """If there are unsaved changes, ask to save, discard or cancel; True to go on."""
