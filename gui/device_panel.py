@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from flasher.detect import status_or_smp_info
 from flasher.smp.operations import DeviceInfo
@@ -62,6 +69,12 @@ class DevicePanel(QWidget):
         self.components.setObjectName("device-components")
         self.slots = make_table(["Slot", "State"])
         self.slots.setObjectName("device-slots")
+        # A dock is narrow: columns as wide as their header and cells, scrolling sideways,
+        # rather than five stretched columns that clip their own titles (issue 17).
+        for table in (self.components, self.slots):
+            header = table.horizontalHeader()
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setStretchLastSection(True)
         # Only this button (and a flash) opens the port: a status read on selection would
         # hold the port the person is about to flash (issue 17).
         self.read_button = QPushButton("Read status")
