@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QColor, QTextCursor
+from PySide6.QtGui import QColor, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -47,6 +47,8 @@ from suit.verify import VerificationReport, check_envelope
 from workbench.errors import FileAccessError
 from workbench.files import MAX_ENVELOPE, read_bytes
 
+#: Pixels the tree needs beside the hex view to sit side by side with it.
+TREE_WIDTH = 380
 _BADGE_STYLE = {"ok": "#2e7d32", "bad": "#c62828", "warn": "#ef6c00", "info": "#546e7a"}
 
 
@@ -143,7 +145,7 @@ class InspectorPanel(QWidget):
         self.tabs.addTab(self.diag, "Diagnostic notation")
         self.findings = QListWidget()
         self.findings.setAccessibleName("inspector findings")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tree)
         splitter.addWidget(self.tabs)
         splitter.setSizes([460, 640])
@@ -158,6 +160,23 @@ class InspectorPanel(QWidget):
         self.diag.cursorPositionChanged.connect(self._diag_moved)
         self.findings.itemActivated.connect(self._finding_chosen)
         self.findings.itemClicked.connect(self._finding_chosen)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Side by side only when both fit: at 1280x800 with the docks open the panel is
+        # narrower, and a squeezed tree hides its Value column (issue 17).
+        wide = self.width() >= self.tabs.minimumSizeHint().width() + TREE_WIDTH
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            self._fit_tree_columns()
+
+    def _fit_tree_columns(self) -> None:
+        # The element column as wide as its labels, but never pushing Value out of sight.
+        self.tree.resizeColumnToContents(0)
+        room = int(self.tree.viewport().width() * 0.6)
+        if self.tree.columnWidth(0) > room:
+            self.tree.setColumnWidth(0, room)
 
     # --- opening --------------------------------------------------------------------------
 
@@ -188,7 +207,7 @@ class InspectorPanel(QWidget):
         if old is not None:
             old.deleteLater()
         self.tree.expandToDepth(3)
-        self.tree.resizeColumnToContents(0)
+        self._fit_tree_columns()
         self.tree.selectionModel().currentChanged.connect(self._tree_moved)
         self.hex.set_data(inspection.data)
         self._following = True

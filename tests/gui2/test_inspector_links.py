@@ -25,6 +25,7 @@ def _open(qtbot, window, name: str):  # type: ignore[no-untyped-def]
 def _click_line(qtbot, panel, text: str) -> int:  # type: ignore[no-untyped-def]
     panel.tabs.setCurrentWidget(panel.diag)
     [line] = [n for n, t in enumerate(panel.inspection.diag.splitlines()) if text in t]
+    panel.diag.verticalScrollBar().setValue(max(line - 2, 0))  # scrolled to, cursor unmoved
     block = panel.diag.document().findBlockByNumber(line)
     rect = panel.diag.blockBoundingGeometry(block).translated(panel.diag.contentOffset())
     assert panel.diag.viewport().rect().contains(rect.center().toPoint())  # on screen

@@ -24,8 +24,9 @@ def _shown(widget: QWidget) -> bool:
     return widget.isVisibleTo(widget.window()) and widget.isVisible() and widget.width() > 0
 
 
-def clipped(window: QWidget) -> list[str]:
-    """Labels and header sections, visible now, narrower than their text."""
+def clipped(window: QWidget, whole: tuple[QWidget, ...] = ()) -> list[str]:
+    """Labels and header sections, visible now, narrower than their text; and columns of
+    the views in `whole` (the inspector's tree, the diff) that are off-screen."""
     found = []
     for label in window.findChildren(QLabel):
         text = label.text()
@@ -46,9 +47,13 @@ def clipped(window: QWidget) -> list[str]:
                 continue
             text = str(model.headerData(section, Qt.Orientation.Horizontal) or "")
             needed = header.fontMetrics().horizontalAdvance(text) + HEADER_PADDING
+            owner = header.parent().objectName() or type(header.parent()).__name__
             if text and header.sectionSize(section) < needed:
-                found.append(f"header {text!r} of {header.parent().objectName() or type(header.parent()).__name__}:"
-                             f" {header.sectionSize(section)} < {needed} px")
+                found.append(f"header {text!r} of {owner}: {header.sectionSize(section)} < "
+                             f"{needed} px")
+            if header.parent() in whole and \
+                    header.sectionPosition(section) >= header.viewport().width():
+                found.append(f"column {text!r} of {owner} is off-screen (scroll to see it)")
     return found
 
 
@@ -74,7 +79,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         shot = save_screenshot(window, IMAGES / f"window-{key}.png")
         image = QImage(str(shot))
         assert (image.width(), image.height()) == (1280, 800), key
-        found = clipped(window)
+        found = clipped(window, (window.inspector.tree, window.diff.table))
         if key == "inspector" and window.inspector.hex.viewport().width() < \
                 window.inspector.hex.content_width():
             found.append("hex view narrower than a row of 16 bytes")
@@ -84,7 +89,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
     for key in list(window.views):
         window.show_view(key)
         qtbot.wait(30)
-        found = clipped(window)
+        found = clipped(window, (window.inspector.tree, window.diff.table))
         if found:
             problems[f"{key} at 1920x1080"] = found
-    assert problems == {}
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
