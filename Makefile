@@ -29,7 +29,7 @@ SYS_STAMP := $(VENV)/.debian-packages
 BINDIR ?= $(HOME)/.local/bin
 LAUNCHERS := suitwb suit-workbench
 
-.PHONY: test run bench fuzz setup system-packages clean lint-imports install firmware
+.PHONY: test run bench fuzz setup system-packages clean lint-imports install firmware pictures
 
 setup: $(STAMP) $(SYS_STAMP)
 
@@ -63,6 +63,11 @@ test: setup
 	$(VENV)/bin/mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 	$(VENV)/bin/lint-imports --no-cache
+
+# Regenerates the window pictures in docs/images (issue 17) from the demo flow at 1280x800.
+pictures: setup
+	SUITWB_UPDATE_PICTURES=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/gui2/test_view_pictures.py
 
 run: setup
 	$(PY) -m gui --demo

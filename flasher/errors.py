@@ -169,6 +169,20 @@ class TransportError(FlasherError):
         self.problem = problem
 
 
+class NoSuchPort(TransportError):
+    """The port names a device file that does not exist: nothing to wait for, so it is
+    reported at once instead of being retried (issue 17).
+
+    Attributes:
+        port: The port path as given.
+    """
+
+    default_hint = "Check the port name: `suitwb ports` lists the ports this machine has."
+
+    def __init__(self, port: str) -> None:
+        super().__init__(port, "no such port")
+
+
 class DeviceNotResponding(FlasherError):
     """No valid answer from the device within the time allowed, after every retry.
 

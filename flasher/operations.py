@@ -21,6 +21,7 @@ from flasher.errors import (
     BundleError,
     DeviceNotResponding,
     FlasherError,
+    NoSuchPort,
     OperationCancelled,
     ProtocolError,
     RefusalReason,
@@ -283,6 +284,10 @@ def flash(port: str, bundle: Bundle, *, options: FlashOptions | None = None,
         except BundleError as exc:
             return outcome.end("failed", str(exc), tracker)
         except (TransportError, DeviceNotResponding, ProtocolError) as exc:
+            if attempt == 0 and _never_there(exc, tracker):
+                # Nothing to wait for: reopening is for a line lost or a device reset after
+                # it answered, not a port that is missing or silent from the start (issue 17).
+                return outcome.end("failed", f"{exc} ({exc.hint})", tracker)
             logger.info("%s: session %d lost (%s); reconnecting", port, attempt + 1, exc)
             outcome.last_error = str(exc)
             tracker.current = 0
@@ -292,6 +297,13 @@ def flash(port: str, bundle: Bundle, *, options: FlashOptions | None = None,
             if cancel is None:
                 time.sleep(options.reconnect_delay)
     return outcome.end("failed", outcome.last_error, tracker)
+
+
+def _never_there(exc: FlasherError, tracker: _Tracker) -> bool:
+    """A port that does not exist, or a device that never answered HELLO (its wait was
+    already bounded by the session's retries)."""
+    return isinstance(exc, NoSuchPort) or (
+        isinstance(exc, DeviceNotResponding) and tracker.identity is None)
 
 
 def _one_session(port: str, bundle: Bundle, options: FlashOptions, tracker: _Tracker,

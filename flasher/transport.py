@@ -8,13 +8,14 @@ operating system's exceptions stop here and become `TransportError`.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from typing import Protocol
 
 import serial
 
-from flasher.errors import TransportError
+from flasher.errors import NoSuchPort, TransportError
 
 DEFAULT_BAUD = 115200
 
@@ -55,6 +56,8 @@ class SerialTransport:
             port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05,
                                          write_timeout=write_timeout, exclusive=_exclusive(url))
         except (serial.SerialException, OSError, ValueError) as exc:
+            if _missing(url, exc):
+                raise NoSuchPort(url) from exc
             raise TransportError(url, f"cannot open: {exc}") from exc
         return cls(port, url)
 
@@ -90,6 +93,12 @@ class SerialTransport:
             self._port.close()
         except (serial.SerialException, OSError):  # already gone (unplugged): nothing to do
             pass
+
+
+def _missing(url: str, exc: BaseException) -> bool:
+    # pyserial re-raises the OS's ENOENT as a SerialException carrying the errno; a URL
+    # handler (socket://, loop://) never names a device file.
+    return "://" not in url and getattr(exc, "errno", None) == errno.ENOENT
 
 
 def _exclusive(url: str) -> bool | None:

@@ -56,6 +56,8 @@ def build_window() -> MainWindow:
     from gui.authoring.install import install_authoring
     window = MainWindow()
     install_authoring(window)
+    from gui.authoring.release_fields import install as install_release_fields
+    install_release_fields(window)
     from gui.release_panels import install
     install(window)
     from gui.ceremony_wizard import install as install_ceremonies
@@ -64,6 +66,11 @@ def build_window() -> MainWindow:
     install_about(window)
     from gui.log_panel import install as install_log
     install_log(window)
+    from gui.tooltips import apply_tooltips
+    apply_tooltips(window)
+    # Editors add rows (slots, text fields) as the selection changes: cover those too.
+    for signal in (window.workspace.projectOpened, window.workspace.selectionChanged):
+        signal.connect(lambda *_: QTimer.singleShot(0, window, lambda: apply_tooltips(window)))
     return window
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from flasher.detect import status_or_smp_info
 from flasher.smp.operations import DeviceInfo
@@ -40,10 +47,12 @@ class DevicePanel(QWidget):
     Signals:
         failed(object, str): an error and what was being done.
         updated(object): the status report (the JSON-shaped dict) just shown.
+        readFailed(object): a status read failed (shown in the panel, asked for or not).
     """
 
     failed = Signal(object, str)
     updated = Signal(object)
+    readFailed = Signal(object)
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,8 +69,20 @@ class DevicePanel(QWidget):
         self.components.setObjectName("device-components")
         self.slots = make_table(["Slot", "State"])
         self.slots.setObjectName("device-slots")
-        refresh = QPushButton("Read status")
-        refresh.clicked.connect(lambda: self.show_port(self.port) if self.port else None)
+        # A dock is narrow: columns as wide as their header and cells, scrolling sideways,
+        # rather than five stretched columns that clip their own titles (issue 17).
+        for table in (self.components, self.slots):
+            header = table.horizontalHeader()
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setStretchLastSection(True)
+        # Only this button (and a flash) opens the port: a status read on selection would
+        # hold the port the person is about to flash (issue 17).
+        self.read_button = QPushButton("Read status")
+        self.read_button.setObjectName("device-read-status")
+        self.read_button.setToolTip("Ask the device on the selected port for its status "
+                                    "(opens the port for a moment)")
+        self.read_button.setEnabled(False)
+        self.read_button.clicked.connect(self._read_clicked)
         form = QFormLayout()
         for title, name in (("Port", "port"), ("Vendor id", "vendor_id"), ("Class id", "class_id"),
                             ("Device id", "device_id"), ("Last update", "last_result")):
@@ -70,20 +91,43 @@ class DevicePanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.components, 2)
         layout.addWidget(self.slots, 1)
-        layout.addWidget(refresh)
+        layout.addWidget(self.read_button)
+
+    def select_port(self, port: str | None) -> None:
+        """Follow the selected port without opening it: what was shown for another port
+        is cleared, and Read status asks this one."""
+        if port == self.port:
+            return
+        self.port, self.status = port, None
+        self.labels["port"].setText(f"{port} (not read: press Read status)" if port else "—")
+        for name in ("vendor_id", "class_id", "device_id", "last_result"):
+            self.labels[name].setText("—")
+        self.components.setHorizontalHeaderLabels(_SUIT_COLUMNS)
+        fill_table(self.components, [])
+        fill_table(self.slots, [])
+        self.read_button.setEnabled(port is not None)
+
+    def _read_clicked(self) -> None:
+        if self.port:
+            self.show_port(self.port, quiet=False)
 
     def show_status(self, port: str, status: dict[str, Any]) -> None:
         """Show a status report already read (`flashing.status_json`'s shape) for `port`."""
         self.port = port
         self._show(port, status)
 
-    def show_port(self, port: str) -> Job:
-        """Read and show the status of the device on `port`."""
+    def show_port(self, port: str, *, quiet: bool = True) -> Job:
+        """Read and show the status of the device on `port`.
+
+        A failure is shown in the panel; only a read the person asked for (`quiet` False)
+        also emits `failed` (a dialog), so one failure is one message (issue 17).
+        """
         self.port = port
+        self.read_button.setEnabled(True)
         self.labels["port"].setText(f"{port} (reading…)")
         return self.runner.submit(_read, port, title=f"Reading status of {port}",
                                   on_success=lambda status: self._show(port, status),
-                                  on_error=lambda exc: self._failed(port, exc))
+                                  on_error=lambda exc: self._failed(port, exc, quiet))
 
     def _show(self, port: str, status: dict[str, Any]) -> None:
         if port != self.port:
@@ -121,9 +165,13 @@ class DevicePanel(QWidget):
                                  ", ".join(f for f in _SMP_FLAGS if i[f]) or "no flags"]
                                 for i in status["images"]])
 
-    def _failed(self, port: str, exc: BaseException) -> None:
-        self.labels["port"].setText(f"{port} (no status)")
-        self.failed.emit(exc, f"read the status of {port}")
+    def _failed(self, port: str, exc: BaseException, quiet: bool) -> None:
+        if port != self.port:
+            return  # another device was selected meanwhile: this one's row is gone
+        self.labels["port"].setText(f"{port} (no status: {exc})")
+        self.readFailed.emit(exc)
+        if not quiet:
+            self.failed.emit(exc, f"read the status of {port}")
 
 
 def _component_row(component: dict[str, Any], files: bool) -> list[str]:

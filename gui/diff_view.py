@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -99,8 +99,9 @@ class DiffPanel(QWidget):
         self.model = DiffModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
         self.table.setWordWrap(False)
         self.summary = QLabel("Choose two envelopes to compare.")
         self.buttons = [QPushButton("Left envelope…"), QPushButton("Right envelope…")]
@@ -141,5 +142,22 @@ class DiffPanel(QWidget):
         else:
             counts = {k: sum(c.kind == k for c in diff.changes) for k in ("changed", "added", "removed")}
             self.summary.setText(f"{left} → {right}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-        self.table.resizeColumnsToContents()
+        self._fit_columns()
         self.compared.emit(diff)
+
+    def _fit_columns(self) -> None:
+        # Section and element as wide as their text; Left and Right share what is left, so
+        # both stay on screen (long digests are elided, whole in their tooltip) (issue 17).
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        if header.count() < 4:
+            return
+        room = self.table.viewport().width() - header.sectionSize(0) - header.sectionSize(1)
+        half = max(room // 2, header.fontMetrics().horizontalAdvance("Right") + 16)
+        for column in (2, 3):
+            if header.sectionSize(column) > half:
+                header.resizeSection(column, half)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()

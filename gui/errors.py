@@ -64,6 +64,10 @@ class ErrorPresenter(QObject):
             logger.warning("%s: %s", record.title, record.message)
         else:
             logger.error("%s: %s", record.title, record.message, exc_info=exc)
+        if self.box is not None and self.box.isVisible():
+            # One dialog at a time (issue 17): the newer error replaces the one still
+            # open, which the log keeps; modal boxes never stack up.
+            self.box.close()
         box = QMessageBox(QMessageBox.Icon.Warning, record.title, record.message,
                           QMessageBox.StandardButton.Ok, self._window)
         if record.hint:

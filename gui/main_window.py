@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -37,6 +37,8 @@ from suit.keys import TrustAnchor
 from workbench.files import read_bytes
 
 ENVELOPE_FILTER = "SUIT envelopes (*.suit *.cbor);;All files (*)"
+#: The window's first size: every panel fits at 1280x800 (the README's screenshots).
+DEFAULT_SIZE = (1280, 800)
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +56,7 @@ class MainWindow(QMainWindow):
         #: Called on first show when no saved layout was restored (dock sizes need a shown window).
         self.default_layout: list[Callable[[], None]] = []
         self._layout_restored = False
+        self._default_state: QByteArray | None = None
         #: File suffix -> how to open it (authoring registers ``.toml``).
         self.openers: dict[str, Callable[[str | Path], None]] = {}
         self.views: dict[str, QWidget] = {}
@@ -71,7 +74,7 @@ class MainWindow(QMainWindow):
         self.add_view("diff", "Diff", self.diff)
         self.workspace.dirtyChanged.connect(lambda _dirty: self._update_title())
         self.workspace.projectOpened.connect(self._update_title)
-        self.resize(1280, 800)
+        self.resize(*DEFAULT_SIZE)
 
     # --- extension points -----------------------------------------------------------------
 
@@ -144,6 +147,8 @@ class MainWindow(QMainWindow):
         self.edit_menu.addAction(undo)
         self.edit_menu.addAction(redo)
         self.view_menu = bar.addMenu("&View")
+        self.reset_action = self.add_action(self.view_menu, "&Reset layout", self.reset_layout)
+        self.view_menu.addSeparator()
         self.view_shortcuts: list[QAction] = []
 
     def workspace_action(self, which: str) -> QAction:
@@ -228,7 +233,15 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Trust anchors", self.settings.last_folder(),
                                                 "Keys (*.pem *.cose *.cbor);;All files (*)")
         if paths:
-            self.settings.set_trust_anchor_files(paths)
+            self.set_trust_anchors(paths)
+
+    def set_trust_anchors(self, paths: list[str]) -> None:
+        """Use these trust anchor files from now on; the open envelope is verified again
+        with them (its badges would otherwise speak of the old anchors)."""
+        self.settings.set_trust_anchor_files(paths)
+        if self.inspector.reverify(self.trust_anchors()):
+            self.statusBar().showMessage(f"Verifying again with {len(paths)} trust anchor(s)",
+                                         8000)
 
     def open_path(self, path: str | Path) -> None:
         """Open a file by kind: a project file for authoring, else an envelope to inspect."""
@@ -250,13 +263,18 @@ class MainWindow(QMainWindow):
     # --- title, layout, closing ------------------------------------------------------------
 
     def _update_title(self) -> None:
+        # The path, not only the name: two checkouts of one product have the same name.
         project = self.workspace.project
-        name = "" if project is None else f" — {project.name}"
+        if project is None:
+            name = ""
+        else:
+            name = f" — {project.name} ({project.path or 'not saved yet'})"
         self.setWindowModified(self.workspace.dirty)
         self.setWindowTitle(f"SUIT Workbench{name}[*]")
 
     def restore_layout(self) -> None:
         """Geometry and dock layout from the last run."""
+        self._remember_default()
         geometry, state = self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -264,11 +282,27 @@ class MainWindow(QMainWindow):
             self._layout_restored = self.restoreState(state)
 
     def showEvent(self, event: QShowEvent) -> None:
+        self._remember_default()
         super().showEvent(event)
         if not self._layout_restored:  # first run: the registered default dock sizes
             self._layout_restored = True
             for apply in self.default_layout:
                 apply()
+
+    def _remember_default(self) -> None:
+        # Every dock is registered by now and none was moved: this is the layout that
+        # View > Reset layout brings back (a saved layout may hide or float docks).
+        if self._default_state is None:
+            self._default_state = self.saveState()
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: the default size, docks where they started, default sizes."""
+        self.resize(*DEFAULT_SIZE)
+        if self._default_state is not None:
+            self.restoreState(self._default_state)
+        for apply in self.default_layout:
+            apply()
+        self.statusBar().showMessage("Layout reset", 5000)
 
     def confirm_discard(self) -> bool:
         """If there are unsaved changes, ask to save, discard or cancel; True to go on."""

@@ -175,11 +175,13 @@ class RecordsPanel(QWidget):
 
     Signals:
         failed(object, str): an error and what was being done.
+        exported(str): the CSV file just written.
         verified(int): the audit chain holds over this many records.
         loaded(): both tables were refreshed.
     """
 
     failed = Signal(object, str)
+    exported = Signal(str)
     verified = Signal(int)
     loaded = Signal()
 
@@ -252,4 +254,5 @@ class RecordsPanel(QWidget):
         except WorkbenchError as exc:  # FileAccessError: the folder is not writable...
             self.failed.emit(exc, "export the records")
             return None
+        self.exported.emit(str(path))
         return path

@@ -123,9 +123,26 @@ def _wire(window: MainWindow, parts: ReleasePanels) -> None:
     parts.flash.flashed.connect(lambda outcomes: _flashed(parts, outcomes))
     parts.keys.exported.connect(lambda path: window.statusBar().showMessage(
         f"Public key written to {path}", 8000))
+    parts.records.exported.connect(lambda path: window.statusBar().showMessage(
+        f"Records exported to {path}", 8000))
     session = getattr(getattr(window, "authoring", None), "session", None)
     if session is not None:
         session.built.connect(lambda path: _built(parts, Path(path)))
+    window.workspace.projectOpened.connect(lambda: _follow_project(parts))
+
+
+def _follow_project(parts: ReleasePanels) -> None:
+    """The sign panel's input and output and the flash panel's bundle are the open
+    project's build and signed release, not those of the project opened before."""
+    project = parts.window.workspace.project
+    if project is None:
+        return
+    built = project.folder / "build" / f"{project.name}.suit"
+    signed = built.with_name(f"{built.stem}-signed.suit")
+    parts.signing.source.setText(str(built))
+    parts.signing.output.setText(str(signed))
+    parts.flash.bundle.setText(str(signed))
+    _simulate_release(parts, signed if signed.exists() else built)
 
 
 def _built(parts: ReleasePanels, path: Path) -> None:
@@ -150,8 +167,8 @@ def _simulate_release(parts: ReleasePanels, path: Path) -> None:
 
 
 def _select_port(parts: ReleasePanels, port: str) -> None:
-    if parts.flash.job is None:  # never talk to a device that is being flashed
-        parts.device.show_port(port)
+    # Selecting never opens the port (issue 17): the panel clears and waits for Read status.
+    parts.device.select_port(port)
 
 
 def _flashed(parts: ReleasePanels, outcomes: list[Any]) -> None:
@@ -236,7 +253,9 @@ def run_flow(parts: ReleasePanels, timeout: float = 120.0) -> bool:
 def _above_device(parts: ReleasePanels) -> None:
     """Raise the project's sequence number above the device's, so a demo flashed before
     takes the new release instead of refusing it as a rollback (M37 §8.4.8.3)."""
-    _pump_until(lambda: parts.device.status is not None, 10.0)  # the first status read
+    if parts.device.port:  # the scripted demo reads the status as a person would
+        parts.device.show_port(parts.device.port)
+    _pump_until(lambda: "reading" not in parts.device.labels["port"].text(), 10.0)
     project = parts.window.workspace.project
     if parts.device.status is None or project is None:
         return
@@ -257,7 +276,7 @@ class _Chain(QObject):
         parts.flash.flashed.connect(self.flashed)
         parts.flash.failed.connect(self.stop)
         parts.device.updated.connect(self.status_shown)
-        parts.device.failed.connect(self.status_shown)
+        parts.device.readFailed.connect(self.status_shown)
 
     def built(self, _path: str) -> None:
         self.parts.signing.sign()
@@ -282,7 +301,7 @@ class _Chain(QObject):
                              (self.parts.flash.flashed, self.flashed),
                              (self.parts.flash.failed, self.stop),
                              (self.parts.device.updated, self.status_shown),
-                             (self.parts.device.failed, self.status_shown)):
+                             (self.parts.device.readFailed, self.status_shown)):
             signal.disconnect(slot)
         if authoring is not None:
             authoring.session.built.disconnect(self.built)

@@ -64,7 +64,10 @@ class Workspace(QObject):
         super().__init__(parent)
         self.project: Project | None = None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirtyChanged.emit(not clean))
+        # A bound slot, not a lambda: Qt drops a receiver's connections when it is destroyed,
+        # before its children; the stack, a child, reports "clean" as it goes, and a lambda
+        # would then emit from a deleted workspace ("Signal source has been deleted").
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.selection: tuple[str, str] = ("manifest", "")
         self.last_build: Path | None = None
 
@@ -83,6 +86,9 @@ class Workspace(QObject):
         self.selection = ("manifest", "")
         self.projectOpened.emit()
         self.dirtyChanged.emit(False)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.dirtyChanged.emit(not clean)
 
     def _relay(self, event: str, subject: Any) -> None:
         self.projectChanged.emit(event, subject)

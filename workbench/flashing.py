@@ -23,7 +23,13 @@ from typing import Any, Final
 import platformdirs
 
 from flasher.detect import DEFAULT_DETECT_TIMEOUT, SMP, detect
-from flasher.errors import BundleError, FlasherError, OperationCancelled, TransportError
+from flasher.errors import (
+    BundleError,
+    FlasherError,
+    NoSuchPort,
+    OperationCancelled,
+    TransportError,
+)
 from flasher.gang import GangFlash
 from flasher.loader.contract import DeviceStatus
 from flasher.loader.device import DEFAULT_BATTERY_MWH, DeviceConfig, VirtualDevice
@@ -177,6 +183,8 @@ class FlashJob:
         for _ in range(self.options.reconnects):
             try:
                 return self._detect_once(port)
+            except NoSuchPort:
+                raise  # nothing to wait for: said at once (issue 17)
             except TransportError as exc:
                 logger.info("%s: %s; trying again", port, exc)
                 if cancel.wait(self.options.reconnect_delay):

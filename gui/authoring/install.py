@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -30,7 +31,9 @@ from gui.authoring.session import AuthoringSession, Preview
 from gui.authoring.views import LintPanel, PaletteView, SequencesPanel
 from gui.main_window import MainWindow
 from suit.errors import WorkbenchError
+from suit.lint import Severity
 from workbench.project.commands import AddComponent, RemoveComponent
+from workbench.project.lint import LintReport
 from workbench.project.model import Component
 from workbench.project.templates import list_templates
 
@@ -51,14 +54,17 @@ class Authoring:
     explorer: ProjectExplorer
     add_button: QPushButton | None = None
     remove_button: QPushButton | None = None
+    build_gate: QMessageBox | None = None
 
     # --- actions --------------------------------------------------------------------------
 
     def new_project(self, template: str, folder: Path) -> None:
         """Create a project from a template and open it (asking about unsaved changes)."""
         if self.window.confirm_discard():
-            self._guard(lambda: self.session.new_from_template(template, Path(folder)),
-                        "create the project")
+            if self._guard(lambda: self.session.new_from_template(template, Path(folder)),
+                           "create the project"):
+                self.window.statusBar().showMessage(
+                    f"Created {Path(folder) / 'project.toml'} from the {template} template", 10000)
             self.window.show_view("components")
 
     def open_project(self, path: str | Path) -> None:
@@ -74,13 +80,19 @@ class Authoring:
             return False
         if self.window.workspace.path is None:
             return self.save_as()
-        return self._guard(lambda: self.session.save(), "save the project")
+        return self._saved(self._guard(lambda: self.session.save(), "save the project"))
+
+    def _saved(self, ok: bool) -> bool:
+        if ok:
+            self.window.statusBar().showMessage(f"Saved {self.window.workspace.path}", 10000)
+        return ok
 
     def save_as(self) -> bool:
         """Ask for a file name and save there."""
         path, _ = QFileDialog.getSaveFileName(self.window, "Save project",
                                               self.window.settings.last_folder(), "Projects (*.toml)")
-        return bool(path) and self._guard(lambda: self.session.save(path), "save the project")
+        return bool(path) and self._saved(self._guard(lambda: self.session.save(path),
+                                                      "save the project"))
 
     def add_component(self) -> str | None:
         """Add a new component after the others and select it; returns its name."""
@@ -106,8 +118,17 @@ class Authoring:
                         "remove the component")
 
     def build(self) -> None:
-        """Build the open project (in a worker)."""
+        """Build the open project (in a worker); lint errors ask first (`confirm_build`)."""
         self.session.build()
+
+    def confirm_build(self, report: LintReport, target: str) -> QMessageBox:
+        """A build stopped by lint errors: "Build anyway" builds, Cancel leaves it."""
+        box = build_anyway_box(self.window, report)
+        box.buttonClicked.connect(lambda button: self._gate_answered(
+            box.buttonRole(button) == QMessageBox.ButtonRole.AcceptRole, report, Path(target)))
+        box.open()
+        self.build_gate = box
+        return box
 
     def inspect_last_build(self) -> None:
         """Open the last build (or the project's default build file) in the inspector."""
@@ -116,6 +137,13 @@ class Authoring:
             path = self.session.build_path()
         if path is not None:
             self.window.open_envelope(path)
+
+    def _gate_answered(self, anyway: bool, report: LintReport, target: Path) -> None:
+        if anyway:
+            self.session.build(target, anyway=True)
+        else:
+            self.window.statusBar().showMessage(
+                f"Not built: {report.errors} lint error(s), see the Lint panel", 10000)
 
     def _guard(self, action, doing: str) -> bool:  # type: ignore[no-untyped-def]
         try:
@@ -185,6 +213,7 @@ def install_authoring(window: MainWindow) -> Authoring:
     session.previewed.connect(parts.preview_ready)
     session.failed.connect(lambda exc, doing: window.errors.show(exc, doing))
     session.built.connect(lambda path: _built(window, parts, path))
+    session.blocked.connect(parts.confirm_build)
     parts.sequences.refused.connect(lambda text: window.statusBar().showMessage(text, 8000))
     parts.explorer.inspectRequested.connect(window.open_envelope)
     parts.lint.findingActivated.connect(parts.sequences.show_finding)
@@ -243,6 +272,21 @@ def _menus(window: MainWindow, parts: Authoring) -> None:
     window.add_action(build, "&Inspect last build", parts.inspect_last_build, "Ctrl+Shift+I")
     window.edit_menu.addSeparator()
     window.add_action(window.edit_menu, "Add &component", parts.add_component, "Ctrl+Shift+N")
+
+
+def build_anyway_box(window: QWidget, report: LintReport) -> QMessageBox:
+    """The question a build with lint errors asks (window-modal, never blocking)."""
+    errors = [f for f in report.findings if f.severity is Severity.ERROR]
+    box = QMessageBox(QMessageBox.Icon.Warning, "Lint errors",
+                      f"The project has {len(errors)} lint error(s); the envelope would carry "
+                      "them. Build anyway?", QMessageBox.StandardButton.Cancel, window)
+    box.setObjectName("build-anyway")
+    box.setInformativeText("\n".join(f"{f.rule.id}: {f.message}" for f in errors[:5]))
+    anyway = box.addButton("Build anyway", QMessageBox.ButtonRole.AcceptRole)
+    anyway.setObjectName("build-anyway-button")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    return box
 
 
 def _new_dialog(window: MainWindow, parts: Authoring) -> NewProjectDialog:

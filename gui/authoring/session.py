@@ -122,11 +122,14 @@ class AuthoringSession(QObject):
     Signals:
         previewed(object): a new `Preview` for the current project state.
         built(str): the path of an envelope just built.
+        blocked(object, str): a build stopped by lint errors: the `LintReport` and the
+            target it would have written.
         failed(object, str): an exception and what was being done.
     """
 
     previewed = Signal(object)
     built = Signal(str)
+    blocked = Signal(object, str)
     failed = Signal(object, str)
 
     def __init__(self, workspace: Workspace, runner: JobRunner, parent: QObject | None = None) -> None:
@@ -203,22 +206,36 @@ class AuthoringSession(QObject):
         assert project is not None  # noqa: S101 - invariant: callers check a project is open
         return project.folder / "build" / f"{project.name}.suit"
 
-    def build(self, target: Path | None = None) -> None:
-        """Build the project (unsigned) in a worker and write the envelope atomically."""
+    def build(self, target: Path | None = None, *, anyway: bool = False) -> None:
+        """Build the project (unsigned) in a worker and write the envelope atomically.
+
+        The project is linted first: a finding of severity error stops the build and
+        `blocked` says so, unless `anyway` (the person confirmed "Build anyway").
+        """
         project = self.workspace.project
         if project is None:
             return
         target = target or self.build_path()
-        self.runner.submit(_build_to, snapshot(project), target, title=f"Building {target.name}",
-                           on_success=self._built,
+        self.runner.submit(_build_to, snapshot(project), target, anyway,
+                           title=f"Building {target.name}",
+                           on_success=lambda done: self._built(done, target),
                            on_error=lambda e: self.failed.emit(e, "build the envelope"))
 
-    def _built(self, path: Path) -> None:
-        self.workspace.last_build = Path(path)
-        self.built.emit(str(path))
+    def _built(self, done: Path | LintReport, target: Path) -> None:
+        if isinstance(done, LintReport):
+            self.blocked.emit(done, str(target))
+            return
+        self.workspace.last_build = Path(done)
+        self.built.emit(str(done))
 
 
-def _build_to(progress: Progress, project: Project, target: Path) -> Path:
+def _build_to(progress: Progress, project: Project, target: Path,
+              anyway: bool) -> Path | LintReport:
+    if not anyway:
+        progress(0, 3, "linting")
+        report = lint_project(project)
+        if report.errors:
+            return report  # nothing written: the person decides (Build anyway)
     progress(0, 2, "building")
     result = build_project(project, BuildOptions())
     progress(1, 2, f"writing {target.name}")

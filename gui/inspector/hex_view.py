@@ -31,6 +31,9 @@ class HexView(QAbstractScrollArea):
         self._char = metrics.horizontalAdvance("0")
         self._line = metrics.height()
         self.setAccessibleName("hex view")
+        # Never narrower than a row: a clipped hex column hides bytes (issue 17).
+        self.setMinimumWidth(self.content_width() + 2 * self.frameWidth()
+                             + self.verticalScrollBar().sizeHint().width())
 
     # --- content --------------------------------------------------------------------------
 
@@ -80,6 +83,10 @@ class HexView(QAbstractScrollArea):
 
     def _visible_rows(self) -> int:
         return max(1, self.viewport().height() // self._line)
+
+    def content_width(self) -> int:
+        """Pixels one row needs: offset, 16 hex bytes and their ASCII column."""
+        return self._ascii_left() + (BYTES_PER_ROW + 1) * self._char
 
     def _hex_left(self) -> int:
         return 10 * self._char

@@ -7,10 +7,11 @@ the UI thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QColor, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -19,11 +20,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QSplitter,
     QTabWidget,
+    QTextEdit,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.inspector.diag_map import diag_paths, line_of
 from gui.inspector.findings import (
     SEVERITY_ORDER,
     Finding,
@@ -38,11 +41,14 @@ from suit.codec import decode_envelope
 from suit.keys import TrustAnchor
 from suit.model import Envelope
 from suit.render import envelope_diag
+from suit.spans import Path as SpanPath
 from suit.spans import SpanIndex, locate
 from suit.verify import VerificationReport, check_envelope
 from workbench.errors import FileAccessError
 from workbench.files import MAX_ENVELOPE, read_bytes
 
+#: Pixels the tree needs beside the hex view to sit side by side with it.
+TREE_WIDTH = 380
 _BADGE_STYLE = {"ok": "#2e7d32", "bad": "#c62828", "warn": "#ef6c00", "info": "#546e7a"}
 
 
@@ -59,6 +65,8 @@ class Inspection:
     diag: str
     findings: list[Finding]
     anchors_given: bool
+    #: The span path each diagnostic-notation line shows (`diag_map.diag_paths`).
+    diag_lines: list[SpanPath] = field(default_factory=list)
 
 
 def inspect_bytes(progress: Progress, data: bytes, name: str,
@@ -75,8 +83,9 @@ def inspect_bytes(progress: Progress, data: bytes, name: str,
     findings = (verification_findings(report, spans, bool(anchors)) + lint_findings(envelope, spans)
                 + encoding_findings(data, spans))
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-    return Inspection(name, bytes(data), envelope, spans, tree, report, envelope_diag(envelope),
-                      findings, bool(anchors))
+    diag = envelope_diag(envelope)
+    return Inspection(name, bytes(data), envelope, spans, tree, report, diag, findings,
+                      bool(anchors), diag_paths(diag))
 
 
 def badges(inspection: Inspection) -> list[tuple[str, str, str]]:
@@ -117,6 +126,7 @@ class InspectorPanel(QWidget):
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._following = False  # set while one view moves another: no echo back
         self.inspection: Inspection | None = None
         self.model: EnvelopeTreeModel | None = None
         self._build()
@@ -135,7 +145,7 @@ class InspectorPanel(QWidget):
         self.tabs.addTab(self.diag, "Diagnostic notation")
         self.findings = QListWidget()
         self.findings.setAccessibleName("inspector findings")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tree)
         splitter.addWidget(self.tabs)
         splitter.setSizes([460, 640])
@@ -147,8 +157,26 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.findings)
         self.findings.setMaximumHeight(130)
         self.hex.byteClicked.connect(self.select_offset)
+        self.diag.cursorPositionChanged.connect(self._diag_moved)
         self.findings.itemActivated.connect(self._finding_chosen)
         self.findings.itemClicked.connect(self._finding_chosen)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Side by side only when both fit: at 1280x800 with the docks open the panel is
+        # narrower, and a squeezed tree hides its Value column (issue 17).
+        wide = self.width() >= self.tabs.minimumSizeHint().width() + TREE_WIDTH
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            self._fit_tree_columns()
+
+    def _fit_tree_columns(self) -> None:
+        # The element column as wide as its labels, but never pushing Value out of sight.
+        self.tree.resizeColumnToContents(0)
+        room = int(self.tree.viewport().width() * 0.6)
+        if self.tree.columnWidth(0) > room:
+            self.tree.setColumnWidth(0, room)
 
     # --- opening --------------------------------------------------------------------------
 
@@ -179,10 +207,12 @@ class InspectorPanel(QWidget):
         if old is not None:
             old.deleteLater()
         self.tree.expandToDepth(3)
-        self.tree.resizeColumnToContents(0)
+        self._fit_tree_columns()
         self.tree.selectionModel().currentChanged.connect(self._tree_moved)
         self.hex.set_data(inspection.data)
+        self._following = True
         self.diag.setPlainText(inspection.diag)
+        self._following = False
         self._show_badges(inspection)
         self._show_findings(inspection.findings)
         self.loaded.emit(inspection)
@@ -221,6 +251,52 @@ class InspectorPanel(QWidget):
         span = self.model.span_at(current) if self.model else None
         if span is not None:
             self.hex.highlight(span.start, span.end)
+            self._show_in_diag(span.path)
+
+    def _show_in_diag(self, path: SpanPath) -> None:
+        """Put the diagnostic notation's cursor on the line showing `path`, highlighted."""
+        if self.inspection is None or self._following:
+            return
+        line = line_of(self.inspection.diag_lines, path)
+        if line is None:
+            return
+        block = self.diag.document().findBlockByNumber(line)
+        cursor = QTextCursor(block)
+        self._following = True
+        try:
+            self.diag.setTextCursor(cursor)
+            self.diag.centerCursor()
+        finally:
+            self._following = False
+        marked = QTextEdit.ExtraSelection()
+        marked.format.setBackground(QColor("#fff59d"))
+        marked.format.setProperty(marked.format.Property.FullWidthSelection, True)
+        marked.cursor = cursor
+        self.diag.setExtraSelections([marked])
+
+    def diag_line(self) -> int:
+        """The line of the diagnostic notation the cursor is on."""
+        return self.diag.textCursor().blockNumber()
+
+    def _diag_moved(self) -> None:
+        # A click (or arrow key) in the notation selects its element in the tree, which
+        # highlights its bytes (and marks the line) as a tree selection does.
+        if self._following or self.inspection is None:
+            return
+        line = self.diag.textCursor().blockNumber()
+        if 0 <= line < len(self.inspection.diag_lines):
+            self._following = True
+            try:
+                self.select_path(self.inspection.diag_lines[line])
+            finally:
+                self._following = False
+
+    def reverify(self, anchors: Sequence[TrustAnchor]) -> bool:
+        """Inspect the open envelope again with other trust anchors; False if none is open."""
+        if self.inspection is None:
+            return False
+        self.open_bytes(self.inspection.data, self.inspection.name, anchors)
+        return True
 
     def select_path(self, path: tuple) -> bool:  # type: ignore[type-arg]
         """Select the element at `path` in the tree (which highlights its bytes)."""

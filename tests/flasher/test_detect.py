@@ -50,3 +50,32 @@ def test_flash_records_a_port_that_answers_neither(tmp_path: Path) -> None:
     assert "no answer to HELLO" in outcome["reason"] and "Traceback" not in done.stderr
     [record] = FactoryRecords(tmp_path / "r.sqlite").all()
     assert record.result == "failed" and record.protocol == "unknown"
+
+
+def test_a_port_that_does_not_exist_fails_at_once_on_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "b.suit").write_bytes(b"\xd8\x6b\xa0")
+    missing = str(tmp_path / "ttyNOPE")
+    status = suitwb("device", "status", "--port", missing, data_dir=tmp_path, check=False)
+    assert status.returncode == 2 and f"{missing}: no such port" in status.stderr
+    for forced in ((), ("--protocol", "suitwb")):
+        done = suitwb("flash", tmp_path / "b.suit", "--port", missing, "--json", *forced,
+                      "--records", tmp_path / "r.sqlite", data_dir=tmp_path, check=False)
+        [outcome] = json.loads(done.stdout)
+        assert done.returncode == 1 and "no such port" in outcome["reason"]
+        assert outcome["seconds"] < 0.5 and "Traceback" not in done.stderr
+
+
+def test_a_silent_port_with_the_protocol_forced_fails_after_one_bounded_hello(
+        tmp_path: Path) -> None:
+    silent = PseudoTerminal()
+    try:
+        (tmp_path / "b.suit").write_bytes(b"\xd8\x6b\xa0")
+        done = suitwb("flash", tmp_path / "b.suit", "--port", silent.path, "--protocol",
+                      "suitwb", "--records", tmp_path / "r.sqlite", "--json",
+                      data_dir=tmp_path, check=False)
+    finally:
+        silent.close()
+    [outcome] = json.loads(done.stdout)
+    # One session's HELLO retries (stated in the reason), not five reconnects of them.
+    assert outcome["result"] == "failed" and "no answer to HELLO_ACK within" in outcome["reason"]
+    assert outcome["seconds"] < 8.0 and outcome.get("sessions", 1) == 1

@@ -41,9 +41,11 @@ def test_four_devices_at_once_show_four_bars_and_four_results(qtbot, parts: Rele
     records = FactoryRecords(flashing.records_path()).all()
     assert sorted(r.port for r in records) == sorted(ports)
     assert len({r.device_id for r in records}) == 4 and {r.result for r in records} == {"ok"}
-    # Selecting one device shows that device's status.
+    # Selecting one device clears the status panel; Read status shows that device's status.
+    parts.flash.select_ports([ports[2]])
+    assert parts.device.status is None and parts.device.labels["device_id"].text() == "—"
     with qtbot.waitSignal(parts.device.updated, timeout=TIMEOUT) as shown:
-        parts.flash.select_ports([ports[2]])
+        qtbot.mouseClick(parts.device.read_button, Qt.MouseButton.LeftButton)
     [third] = [r for r in records if r.port == ports[2]]
     assert shown.args[0]["device_id"] == third.device_id
     assert parts.device.labels["device_id"].text() == third.device_id

@@ -5,6 +5,10 @@ dataclasses of `workbench.project.model`; unknown members are refused with their
 so a typo never silently drops a condition. Reading is bounded (a project file is small and
 regular: a FIFO or /dev/zero is refused), tables may nest only so deep (tomllib recurses),
 and saving goes through the one atomic writer (`fileio`).
+
+Saving edits the file the project came from in place (tomlkit's round-trip document):
+members that did not change keep their text, comments and layout, so a person's notes in
+a hand-written project survive the GUI (issue 17).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import tomli_w
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT
 
 import fileio
 from fileio import FileAccessError
@@ -87,17 +93,78 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     return _to_table(project)
 
 
-def dumps_project(project: Project) -> str:
-    """The project-file text of a project."""
-    return tomli_w.dumps(project_to_dict(project), multiline_strings=True)
+def dumps_project(project: Project, original: str = "") -> str:
+    """The project-file text of a project; with `original` (the text it was read from),
+    that text edited: only the members whose values changed are rewritten."""
+    table = project_to_dict(project)
+    if original:
+        try:
+            document = tomlkit.parse(original)
+            before = project_to_dict(loads_project(original))
+        except (TOMLKitError, ProjectFileError):
+            pass  # no longer a project (edited outside meanwhile): write it afresh
+        else:
+            _merge(document, before, table)
+            return document.as_string()
+    return tomlkit.dumps(table)
 
 
 def save_project(project: Project, path: Path | None = None) -> Path:
-    """Write the project file atomically; returns where it went and remembers it."""
+    """Write the project file atomically; returns where it went and remembers it.
+
+    The file the project was read from (`project.path`) is the base the edits are made
+    in, so its comments and layout are kept, also when saving under a new name.
+    """
     target = Path(path or project.path or "project.toml")
-    write_atomic(target, dumps_project(project).encode("utf-8"))
+    write_atomic(target, dumps_project(project, _original_text(project.path)).encode("utf-8"))
     project.path = target.resolve()
     return target
+
+
+def _original_text(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return fileio.read_limited(path, MAX_PROJECT_FILE, regular_only=True).decode("utf-8")
+    except (FileAccessError, UnicodeDecodeError):
+        return ""  # gone or unreadable: the model is all there is
+
+
+def _merge(document: Any, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Edit tomlkit container `document` (which reads as `before`) to read as `after`.
+
+    Members equal in both are not touched, so their comments, layout and even values
+    spelled out at their defaults stay as the person wrote them.
+    """
+    for key in before:
+        if key not in after and key in document:
+            del document[key]
+    for key, value in after.items():
+        old = before.get(key)
+        if old == value:
+            continue
+        if key in document and isinstance(value, dict) and isinstance(document[key], dict):
+            _merge(document[key], old if isinstance(old, dict) else {}, value)
+        elif key in document and isinstance(document[key], AoT) and _tables(value):
+            _merge_tables(document[key], old if isinstance(old, list) else [], value)
+        else:
+            document[key] = value
+
+
+def _merge_tables(tables: AoT, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
+    # An array of tables ([[component]]) is edited table by table: a component added or
+    # removed at the end leaves the others' comments in place.
+    while len(tables) > len(after):
+        del tables[len(tables) - 1]
+    for index, value in enumerate(after):
+        if index < len(tables):
+            _merge(tables[index], before[index] if index < len(before) else {}, value)
+        else:
+            tables.append(value)
+
+
+def _tables(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 def write_atomic(path: Path, data: Data, protect: Sequence[Path] = ()) -> None:

@@ -8,22 +8,15 @@ given or template vendor domain and model, and the UUIDs derived from them.
 
 from __future__ import annotations
 
-import json
-import re
+import dataclasses
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
-from fileio import read_limited
 from workbench.project import values
 from workbench.project.errors import TemplateError
-from workbench.project.projectfile import (
-    MAX_PROJECT_FILE,
-    load_project,
-    loads_project,
-    write_atomic,
-)
+from workbench.project.projectfile import load_project, loads_project, save_project
 from workbench.resources import TEMPLATES, copy_tree, resource
 
 TEMPLATES_DIR: Final = resource(TEMPLATES)
@@ -88,27 +81,14 @@ def create_project(name: str, destination: Path, *, vendor_domain: str | None = 
 def record_device(project_file: Path, vendor_domain: str | None, model: str | None) -> None:
     """Set the device's domain and model (when given) and write the ids they derive.
 
-    The [device] table is rewritten in place, so the template's comments stay.
+    The file is edited in place (`save_project` keeps the template's comments).
     """
-    device = load_project(project_file).device
+    project = load_project(project_file)
+    device = project.device
     domain, model = vendor_domain or device.vendor_domain, model or device.model
     if not domain:
         return
-    vendor = values.vendor_uuid(domain)
-    lines = [f"vendor-domain = {_quote(domain)}"]
-    if model:
-        lines += [f"model = {_quote(model)}", f"vendor-id = \"{vendor}\"",
-                  f"class-id = \"{values.class_uuid(vendor, model)}\""]
-    else:
-        lines.append(f"vendor-id = \"{vendor}\"")
-    text = read_limited(project_file, MAX_PROJECT_FILE, regular_only=True).decode("utf-8")
-    table = re.compile(r"^\[device\]\n(?:(?:vendor-domain|model|vendor-id|class-id) = .*\n)*",
-                       re.MULTILINE)
-    block = "[device]\n" + "\n".join(lines) + "\n"
-    text = table.sub(lambda _: block, text, count=1) if table.search(text) else \
-        text + "\n" + block
-    write_atomic(project_file, text.encode("utf-8"))
-
-
-def _quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
+    vendor_id, class_id = values.derived_ids(domain, model)
+    project.device = dataclasses.replace(device, vendor_domain=domain, model=model,
+                                         vendor_id=vendor_id, class_id=class_id)
+    save_project(project, project_file)

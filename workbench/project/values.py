@@ -123,6 +123,13 @@ def class_uuid(vendor: uuid.UUID, model: str) -> uuid.UUID:
     return uuid.uuid5(vendor, model)
 
 
+def derived_ids(domain: str, model: str | None) -> tuple[str, str | None]:
+    """The vendor id and (with a model) class id a vendor domain and model name derive:
+    the one home of the derivation `suitwb new` records and the GUI's "Derive" offers."""
+    vendor = vendor_uuid(domain)
+    return str(vendor), (str(class_uuid(vendor, model)) if model else None)
+
+
 def parse_policy(value: Any, where: str) -> int:
     """A reporting policy (M37 §8.4.7): 0..15, or a list of bit names."""
     if isinstance(value, bool):
