@@ -204,6 +204,7 @@ class RecordsUnavailable(RecordsError):
 
     default_hint = ("Attempts are kept in the spool until the database returns; "
                     "`suitwb records sync` delivers them.")
+    exit_status = 1  # the input was fine; the database was not there
 
 
 class BundleError(FlasherError):

@@ -39,9 +39,24 @@ class DatabaseUnavailable(DatabaseError):
     """The server cannot be reached now (refused, gone, timed out): worth trying later."""
 
 
+#: A server that answers FATAL with one of these is there but not serving now: try later.
+_TRANSIENT: Final = ("shutting down", "starting up", "in recovery", "too many clients",
+                     "administrator command")
+
+
+def is_outage(exc: psycopg.Error) -> bool:
+    """Whether `exc` means the server is away (refused, lost, restarting), rather than that
+    it refused us (a wrong password, a missing database), which trying later will not fix."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    text = str(exc)
+    # At connect time libpq gives no SQLSTATE; a server that answered says FATAL.
+    return "FATAL:" not in text or any(word in text for word in _TRANSIENT)
+
+
 def translated(dsn: str, exc: psycopg.Error, what: str) -> DatabaseError:
     """The typed, redacted error for a driver error while doing `what`."""
-    kind = DatabaseUnavailable if isinstance(exc, psycopg.OperationalError) else DatabaseError
+    kind = DatabaseUnavailable if is_outage(exc) else DatabaseError
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return kind(f"{redact_dsn(dsn)}: {what}: {scrub(dsn, first_line)}")
 
