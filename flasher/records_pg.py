@@ -1,12 +1,15 @@
 """Factory records in PostgreSQL (issue 18): many stations append to one table.
 
-Each append is one INSERT in a transaction of its own, so concurrent stations never wait
-on each other; the unique ``uid`` makes a re-delivered attempt (from a station's spool)
-land once. The schema is created and migrated by `storage.pg.migrate`.
+Each append is one INSERT committed on its own (autocommit), so concurrent stations never
+wait on each other; the unique ``uid`` makes a re-delivered attempt (from a station's spool,
+or the retry after a lost connection) land once. A store keeps one connection open for its
+appends and opens a new one when it was lost. The schema is created and migrated by
+`storage.pg.migrate`.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import asdict
 from typing import Final
@@ -15,7 +18,16 @@ import psycopg
 
 from flasher.errors import RecordsError, RecordsUnavailable
 from flasher.records import COLUMNS, AttemptRecord, record_from_row
-from storage.pg import DatabaseError, DatabaseUnavailable, Migration, connect, migrate, redact_dsn, translated
+from storage.pg import (
+    DatabaseError,
+    DatabaseUnavailable,
+    Migration,
+    connect,
+    is_outage,
+    migrate,
+    redact_dsn,
+    translated,
+)
 
 COMPONENT: Final = "factory-records"
 MIGRATIONS: Final = (
@@ -58,6 +70,8 @@ class PgRecords:
         self._dsn = dsn
         self.name = redact_dsn(dsn)
         self._migrated = False
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._lock = threading.Lock()  # gang threads share the connection
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         try:
@@ -65,6 +79,7 @@ class PgRecords:
             if not self._migrated:
                 migrate(conn, COMPONENT, MIGRATIONS)
                 self._migrated = True
+            conn.autocommit = True
         except DatabaseUnavailable as exc:
             raise RecordsUnavailable(self.name, exc.message.removeprefix(self.name + ": ")) from None
         except DatabaseError as exc:
@@ -72,6 +87,32 @@ class PgRecords:
         except psycopg.Error as exc:
             raise self._error(exc, "schema migration") from None
         return conn
+
+    def _execute(self, statement: str, values: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Run one statement on the kept connection; once more on a new one if it was lost
+        (safe: reads, and inserts that ignore a uid already stored)."""
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None or self._conn.closed:
+                    self._conn = self._connect()
+                try:
+                    cursor = self._conn.execute(statement, values)  # type: ignore[arg-type]  # constants
+                    return cursor.fetchall() if cursor.description else []
+                except psycopg.OperationalError as exc:
+                    self._conn.close()
+                    self._conn = None
+                    if attempt == 2 or not is_outage(exc):
+                        raise self._error(exc, "append or read") from None
+                except psycopg.Error as exc:
+                    raise self._error(exc, "append or read") from None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close the kept connection (a new one opens on the next use)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _error(self, exc: psycopg.Error, what: str) -> RecordsError:
         error = translated(self._dsn, exc, what)
@@ -88,21 +129,12 @@ class PgRecords:
         names = ", ".join((*COLUMNS, "uid"))
         marks = ", ".join(["%s"] * (len(COLUMNS) + 1))
         values = (*asdict(record).values(), uid or str(uuid.uuid4()))
-        try:
-            with self._connect() as conn:
-                # Column names are this module's constants; values are parameters.
-                conn.execute(f"INSERT INTO attempts ({names}) VALUES ({marks}) "  # type: ignore[arg-type]  # noqa: S608
-                             "ON CONFLICT (uid) DO NOTHING", values)
-        except psycopg.Error as exc:
-            raise self._error(exc, "append") from None
+        # Column names are this module's constants; values are parameters.
+        self._execute(f"INSERT INTO attempts ({names}) VALUES ({marks}) "  # noqa: S608
+                      "ON CONFLICT (uid) DO NOTHING", values)
 
     def all(self) -> list[AttemptRecord]:
         """Every attempt, in the order they were stored."""
-        try:
-            with self._connect() as conn:
-                rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM attempts ORDER BY id"  # type: ignore[arg-type]  # noqa: S608
-                                    ).fetchall()
-        except psycopg.Error as exc:
-            raise self._error(exc, "read") from None
+        rows = self._execute(f"SELECT {', '.join(COLUMNS)} FROM attempts ORDER BY id")  # noqa: S608
         return [record_from_row([bytes(v) if isinstance(v, memoryview) else v for v in row])
                 for row in rows]

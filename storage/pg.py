@@ -18,7 +18,7 @@ import psycopg
 from storage.dsn import is_dsn, redact_dsn, scrub
 from suit.errors import WorkbenchError
 
-__all__ = ["CONNECT_TIMEOUT", "DatabaseError", "DatabaseUnavailable", "Migration", "connect",
+__all__ = ["CONNECT_TIMEOUT", "DatabaseError", "DatabaseUnavailable", "Migration", "connect", "is_outage",
            "is_dsn", "migrate", "redact_dsn", "translated"]
 
 logger = logging.getLogger(__name__)
