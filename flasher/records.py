@@ -159,9 +159,9 @@ class RecordsStore(Protocol):
 
 def open_records(target: str | Path) -> RecordsStore:
     """The store `target` names: a ``postgresql://`` DSN, else an SQLite file path."""
-    from storage.dsn import is_dsn  # noqa: PLC0415
+    from storage.dsn import is_dsn
     if isinstance(target, str) and is_dsn(target):
-        from flasher.records_pg import PgRecords  # noqa: PLC0415
+        from flasher.records_pg import PgRecords
         return PgRecords(target)
     return FactoryRecords(Path(target))
 

@@ -96,7 +96,7 @@ class PgRecords:
                 if self._conn is None or self._conn.closed:
                     self._conn = self._connect()
                 try:
-                    cursor = self._conn.execute(statement, values)  # type: ignore[arg-type]  # constants
+                    cursor = self._conn.execute(statement, values)  # constants
                     return cursor.fetchall() if cursor.description else []
                 except psycopg.OperationalError as exc:
                     self._conn.close()

@@ -122,7 +122,7 @@ class SigningAuditLog:
         chosen = target or os.environ.get(AUDIT_ENV) or default_data_dir() / AUDIT_FILE
         self._log: ChainStore
         if isinstance(chosen, str) and is_dsn(chosen):
-            from signing.audit_pg import PgHashChainedLog  # noqa: PLC0415 - only a DSN needs the driver
+            from signing.audit_pg import PgHashChainedLog
             self._log = PgHashChainedLog(chosen, FIELDS)
         else:
             self._log = HashChainedLog(Path(chosen), FIELDS)
@@ -147,7 +147,7 @@ class SigningAuditLog:
     def _anchor_uri(self) -> Pkcs11Uri | None:
         if isinstance(self._log, HashChainedLog):
             return read_config(self._log.path)
-        from signing.audit_pg import PgHashChainedLog  # noqa: PLC0415
+        from signing.audit_pg import PgHashChainedLog
         assert isinstance(self._log, PgHashChainedLog)  # noqa: S101 - the two backends
         text = self._log.read_anchor()
         return None if text is None else parse_anchor_uri(text)
@@ -156,7 +156,7 @@ class SigningAuditLog:
         if isinstance(self._log, HashChainedLog):
             write_config(self._log.path, uri)
             return
-        from signing.audit_pg import PgHashChainedLog  # noqa: PLC0415
+        from signing.audit_pg import PgHashChainedLog
         assert isinstance(self._log, PgHashChainedLog)  # noqa: S101
         if uri.pin_value is not None:
             raise AuditAnchorError("the anchor URI is stored with the log: give the PIN with "

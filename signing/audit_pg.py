@@ -101,7 +101,7 @@ class PgHashChainedLog:
             names = ", ".join(self.fields)
             marks = ", ".join(["%s"] * (len(self.fields) + 3))
             # Column names are the log's own fixed fields; values are parameters.
-            conn.execute(f"INSERT INTO audit_records (seq, {names}, prev_hash, hash) "  # type: ignore[arg-type]  # noqa: S608
+            conn.execute(f"INSERT INTO audit_records (seq, {names}, prev_hash, hash) "  # noqa: S608
                          f"VALUES ({marks})", (seq, *values.values(), prev, record.hash))
             conn.execute("INSERT INTO audit_head (id, count, hash) VALUES (1, %s, %s) "
                          "ON CONFLICT (id) DO UPDATE SET count = excluded.count, hash = excluded.hash",
@@ -114,7 +114,7 @@ class PgHashChainedLog:
         """Every record, in sequence order."""
         names = ", ".join(self.fields)
         rows = self._run(lambda conn: conn.execute(
-            f"SELECT seq, {names}, prev_hash, hash FROM audit_records ORDER BY seq"  # type: ignore[arg-type]  # noqa: S608
+            f"SELECT seq, {names}, prev_hash, hash FROM audit_records ORDER BY seq"  # noqa: S608
         ).fetchall(), "read")
         return [LogRecord(int(r[0]), dict(zip(self.fields, map(str, r[1:-2]), strict=True)),  # type: ignore[call-overload]
                           str(r[-2]), str(r[-1])) for r in rows]

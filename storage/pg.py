@@ -105,7 +105,7 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], component: str,
             if step.version <= current:
                 continue
             for statement in step.statements:
-                conn.execute(statement)  # type: ignore[arg-type]  # constants of the stores
+                conn.execute(statement)  # constants of the stores
             conn.execute("INSERT INTO schema_version (component, version) VALUES (%s, %s)",
                          (component, step.version))
             logger.info("%s schema migrated to version %d", component, step.version)

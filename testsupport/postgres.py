@@ -24,7 +24,7 @@ from pathlib import Path
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "suitwb"
 # Distinctive, so the leak tests can search logs, records and messages for it.
-PASSWORD = "Pg-Secret-9vQ2z"
+PASSWORD = "Pg-Secret-9vQ2z"  # noqa: S105 - a throwaway test server's
 HOWTO = ("PostgreSQL 15 is not installed: `apt-get install postgresql` (make test does it "
          "as root), or run the tests as root")
 
@@ -63,7 +63,7 @@ class PostgresServer:
         import psycopg
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+            conn.execute(f"CREATE DATABASE {name}")
         return self.dsn(name)
 
 

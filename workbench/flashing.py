@@ -37,8 +37,8 @@ from flasher.smp import operations as smp_ops
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
-from suit.keys import TrustAnchor
 from storage.dsn import is_dsn
+from suit.keys import TrustAnchor
 from suit.verify import VerificationPolicy
 from workbench.files import read_bytes
 from workbench.smp_flash import SmpFlashSettings, flash_smp

@@ -25,11 +25,11 @@ from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
 from flasher.ports import list_serial_ports
 from flasher.records import export_csv
-from storage.dsn import is_dsn
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions
 from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD
+from storage.dsn import is_dsn
 from suit.verify import VerificationPolicy
 from workbench import flashing
 from workbench.cli import logs
