@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -79,6 +80,17 @@ def test_spool_keeps_attempts_while_the_database_is_away(tmp_path: Path, postgre
     back.append(third)  # the next append delivers the spool first
     assert back.pending() == [] and back.all() == [FULL, PLAIN, third]
     assert back.sync().delivered == 0
+
+
+def test_the_spool_warning_and_files_carry_no_password(tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    away = SpooledRecords(open_records(UNREACHABLE.replace("suitwb@", f"suitwb:{PASSWORD}@")),
+                          tmp_path / "spool")
+    with caplog.at_level(logging.DEBUG):
+        away.append(PLAIN)
+    assert "kept in the spool" in caplog.text and PASSWORD not in caplog.text
+    [spooled] = away.pending()
+    assert PASSWORD.encode() not in spooled.read_bytes()
 
 
 def test_a_damaged_spool_file_is_set_aside(tmp_path: Path, postgres_dsn: str) -> None:

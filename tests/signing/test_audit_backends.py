@@ -162,6 +162,9 @@ def test_password_in_the_dsn_never_reaches_output(postgres_dsn: str, tmp_path: P
     status, out, err = verify(backend)
     assert status == 1 and PASSWORD not in out + err and "suitwb:***@" in out
     wrong = with_password.replace(PASSWORD, "Wrong-Pw-8k")
-    result = suitwb("audit", "show", "--audit", wrong, data_dir=tmp_path, check=False)
+    result = suitwb("-v", "audit", "show", "--audit", wrong, data_dir=tmp_path, check=False)
     assert result.returncode == 2 and "Wrong-Pw-8k" not in result.stdout + result.stderr
     assert "suitwb: error: " in result.stderr and "Traceback" not in result.stderr
+    written = [f for f in tmp_path.rglob("*") if f.is_file()]  # logs, settings, anything
+    assert not [f for f in written if PASSWORD.encode() in f.read_bytes()
+                            or b"Wrong-Pw-8k" in f.read_bytes()]
