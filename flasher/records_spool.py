@@ -57,6 +57,13 @@ class SpooledRecords:
                 self._spool(record, uid)
                 logger.warning("records database unavailable (%s); attempt on %s kept in "
                                "the spool %s", exc.problem, record.port, self.spool_dir)
+            except RecordsError as exc:
+                # Refused (a wrong password, a missing database): trying later will not fix
+                # it, but the attempt is still never lost; a person must act.
+                self._spool(record, uid)
+                logger.error("records database refused the attempt (%s); attempt on %s kept "
+                             "in the spool %s until it is fixed", exc.problem, record.port,
+                             self.spool_dir)
 
     def all(self) -> list[AttemptRecord]:
         """The store's attempts (spooled ones arrive there with the next delivery)."""

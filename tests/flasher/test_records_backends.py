@@ -18,7 +18,11 @@ from flasher.records import COLUMNS, AttemptRecord, RecordsStore, export_csv, op
 from flasher.records_pg import PgRecords
 from flasher.records_spool import SpooledRecords
 from tests.fixtures.postgres import PASSWORD
+from tests.fixtures.vectors import SPEC_KEY_PUBLIC
+from tests.flasher.cli import device_serve
+from tests.flasher.test_gang import IMAGE, URI
 from tests.signing.cli import suitwb
+from testsupport.envelopes import app_update
 
 FULL = AttemptRecord(1_700_000_000.5, 2.25, "/dev/pts/3", "ab12", "app.suit", "ff" * 32, 4, "ok",
                      None, 4096, 1, "alice", "bench-1", protocol="smp", device_kind="MPS2",
@@ -93,6 +97,18 @@ def test_the_spool_warning_and_files_carry_no_password(tmp_path: Path,
     assert PASSWORD.encode() not in spooled.read_bytes()
 
 
+def test_a_refused_login_still_loses_no_attempt(tmp_path: Path, postgres_dsn: str,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    refused = SpooledRecords(open_records(postgres_dsn.replace("suitwb@", "suitwb:Wrong-Pw-5e@")),
+                             tmp_path / "spool")
+    with caplog.at_level(logging.ERROR):
+        refused.append(PLAIN)
+    assert "refused the attempt" in caplog.text and "Wrong-Pw-5e" not in caplog.text
+    assert len(refused.pending()) == 1
+    fixed = SpooledRecords(open_records(postgres_dsn), tmp_path / "spool")
+    assert fixed.sync().delivered == 1 and fixed.all() == [PLAIN]
+
+
 def test_a_damaged_spool_file_is_set_aside(tmp_path: Path, postgres_dsn: str) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
@@ -111,6 +127,24 @@ def test_errors_are_typed_and_carry_no_password(tmp_path: Path, postgres_dsn: st
     store: RecordsStore = open_records(postgres_dsn.replace("suitwb@", f"suitwb:{PASSWORD}@"))
     store.append(PLAIN)
     assert PASSWORD not in store.name
+
+
+def test_cli_flash_records_into_postgres(tmp_path: Path, postgres_dsn: str) -> None:
+    (tmp_path / "app.bin").write_bytes(IMAGE)
+    unsigned = tmp_path / "unsigned.suit"
+    unsigned.write_bytes(app_update(2, IMAGE, uri=URI, signed=False).envelope())
+    bundle = tmp_path / "app.suit"
+    suitwb("sign", unsigned, "-o", bundle, "--key", SPEC_KEY_PUBLIC.with_name(
+        "example-es256-private.pem"), "--alg", "ES256", "--audit", postgres_dsn, data_dir=tmp_path)
+    with device_serve("--state", tmp_path / "a", "--trust-anchor", SPEC_KEY_PUBLIC,
+                      data_dir=tmp_path) as port:
+        suitwb("flash", bundle, "--port", port, "--station", "line-9", "--records", postgres_dsn,
+               "--payload", f"{URI}={tmp_path / 'app.bin'}", data_dir=tmp_path)
+    [row] = open_records(postgres_dsn).all()
+    assert (row.port, row.result, row.station, row.sequence_number) == (port, "ok", "line-9", 2)
+    assert not (tmp_path / "factory-records.sqlite").exists()  # nothing went to the file
+    shown = suitwb("audit", "show", "--audit", postgres_dsn, data_dir=tmp_path).stdout
+    assert "1 record(s)" in shown and "ES256" in shown
 
 
 def test_cli_records_dsn_export_and_sync(tmp_path: Path, postgres_dsn: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from storage.pg import DatabaseError, DatabaseUnavailable, Migration, connect, migrate, redact_dsn
@@ -50,5 +52,30 @@ def test_migrations_run_once_and_in_order(postgres_dsn: str) -> None:
         assert migrate(conn, "test", steps) == 2
         assert migrate(conn, "test", steps) == 2  # nothing applied twice
         rows = conn.execute("SELECT version FROM schema_version WHERE component='test' "
+                            "ORDER BY version").fetchall()
+    assert rows == [(1,), (2,)]
+
+
+def test_stations_starting_at_once_migrate_once(postgres_dsn: str) -> None:
+    steps = [Migration(1, ("CREATE TABLE once (a INT)",)),  # no IF NOT EXISTS: twice fails
+             Migration(2, ("ALTER TABLE once ADD COLUMN b INT",))]
+    go, errors = threading.Barrier(8), []
+
+    def station() -> None:
+        with connect(postgres_dsn) as conn:
+            go.wait()
+            try:
+                migrate(conn, "once", steps)
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+    threads = [threading.Thread(target=station) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with connect(postgres_dsn) as conn:
+        rows = conn.execute("SELECT version FROM schema_version WHERE component='once' "
                             "ORDER BY version").fetchall()
     assert rows == [(1,), (2,)]
