@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds to wait for the server before the store counts as unavailable.
 CONNECT_TIMEOUT: Final = 5
+#: Milliseconds any statement or lock wait may take (an audit append waits for the others).
+STATEMENT_TIMEOUT_MS: Final = 30_000
 #: pg_advisory_xact_lock key that serialises migrations of every store ("suitwb-m").
 MIGRATION_LOCK: Final = 0x7375697477622D6D
 
@@ -62,15 +64,24 @@ def translated(dsn: str, exc: psycopg.Error, what: str) -> DatabaseError:
 
 
 def connect(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
-    """A new connection (autocommit off) to `dsn`.
+    """A new connection to `dsn` in autocommit mode (group statements with
+    ``conn.transaction()``), its statements and lock waits bounded.
 
     Raises:
         DatabaseUnavailable: the server cannot be reached.
         DatabaseError: the DSN is malformed or the login is refused.
     """
     try:
-        return psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT,
-                               application_name="suitwb")
+        # Bounded everywhere: a server that stops answering mid flash (a cable pulled, not a
+        # refusal) must not hang a station; keepalives and tcp_user_timeout notice it.
+        conn = psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT, application_name="suitwb",
+                               autocommit=True, keepalives=1, keepalives_idle=10,
+                               keepalives_interval=5, keepalives_count=3,
+                               tcp_user_timeout=STATEMENT_TIMEOUT_MS)
+        conn.execute("SELECT set_config('statement_timeout', %s, false), "
+                     "set_config('lock_timeout', %s, false)",
+                     (str(STATEMENT_TIMEOUT_MS), str(STATEMENT_TIMEOUT_MS)))
+        return conn
     except psycopg.Error as exc:
         raise translated(dsn, exc, "cannot connect") from None
     except ValueError as exc:  # no such option, a bad port (psycopg's conninfo parser)

@@ -21,11 +21,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _server_bin() -> Path:
+    """Debian's newest installed server (15 on bookworm; any major version works)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _server_bin()
 USER = "suitwb"
 # Distinctive, so the leak tests can search logs, records and messages for it.
 PASSWORD = "Pg-Secret-9vQ2z"  # noqa: S105 - a throwaway test server's
-HOWTO = ("PostgreSQL 15 is not installed: `apt-get install postgresql` (make test does it "
+HOWTO = ("PostgreSQL is not installed: `apt-get install postgresql` (make test does it "
          "as root), or run the tests as root")
 
 
