@@ -2,8 +2,8 @@
 
 The log lives in the user's data directory (platformdirs), or in ``$SUITWB_DATA_DIR`` so
 tests and CI use a temporary one; a ``postgresql://`` DSN (``--audit`` or ``$SUITWB_AUDIT``)
-puts it in a database several signing machines share (`signing.audit_pg`, issue 18). Records name keys by their redacted reference, so no
-PIN ever reaches the database.
+puts it in a database several signing machines share (`signing.audit_pg`, issue 18).
+Records name keys by their redacted reference, so no PIN ever reaches the database.
 
 A log with an anchor (`signing.audit_anchor`) keeps its chain head in a token as well, and
 `check` reports it "anchored" only when the log ends exactly where the token says. A log
