@@ -17,12 +17,13 @@ STAMP  := $(VENV)/.installed
 # qemu-system-arm runs the real MCUboot/Zephyr firmware (MPS2 AN385) of the SMP tests;
 # libc6-i386 and lib32gcc-s1 run its 32-bit native_sim builds (../shared/firmware/README.md).
 # systemd: systemd-analyze verifies the loader's unit template (no init needed; a container works).
+# postgresql: the tests start a throwaway PostgreSQL server (records and audit log, issue 18).
 DEB_PACKAGES := qemu-system-arm libc6-i386 lib32gcc-s1 softhsm2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
                 libfreetype6 libdbus-1-3 libglib2.0-0 poppler-utils \
                 libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-glx0 libxcb-icccm4 \
                 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 \
                 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 \
-                libxcb-xfixes0 libxcb-xkb1 xvfb xauth systemd
+                libxcb-xfixes0 libxcb-xkb1 xvfb xauth systemd postgresql
 SYS_STAMP := $(VENV)/.debian-packages
 
 # Where `make install` puts the launchers (symbolic links into the venv's scripts).

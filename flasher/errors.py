@@ -212,8 +212,8 @@ class RecordsError(FlasherError):
     """The factory records database could not be read or written.
 
     Attributes:
-        path: The database file.
-        problem: What SQLite said.
+        path: The database file, or the DSN with its password redacted.
+        problem: What SQLite or PostgreSQL said.
     """
 
     default_hint = "Check the data directory (SUITWB_DATA_DIR) is writable and not on a full disk."
@@ -222,6 +222,15 @@ class RecordsError(FlasherError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class RecordsUnavailable(RecordsError):
+    """The shared records database cannot be reached now (issue 18); the attempt waits in
+    the station's spool and is delivered when it returns."""
+
+    default_hint = ("Attempts are kept in the spool until the database returns; "
+                    "`suitwb records sync` delivers them.")
+    exit_status = 1  # the input was fine; the database was not there
 
 
 class BundleError(FlasherError):

@@ -1,8 +1,13 @@
-"""Factory records: every flash attempt, appended to an SQLite database.
+"""Factory records: every flash attempt, appended to an SQLite database or PostgreSQL.
 
 One row per attempt and port (device id, port, bundle digest, sequence number, result,
 reason, bytes, timings, operator, station), so a station's history can be audited and
 exported to CSV. Rows are only ever inserted; nothing updates or deletes them.
+
+`RecordsStore` is the one interface; `FactoryRecords` (SQLite, the single station's
+default) and `flasher.records_pg.PgRecords` (a DSN, shared by many stations) satisfy it,
+and `open_records` chooses by the name given. Each append carries a unique id, so an
+attempt delivered twice (from the spool, `flasher.records_spool`) is stored once.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from flasher.errors import RecordsError
 
@@ -46,7 +51,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     running_version TEXT,
     report BLOB,
     report_verified INTEGER,
-    report_result TEXT
+    report_result TEXT,
+    uid TEXT
 )
 """
 
@@ -57,7 +63,9 @@ _ADDED_COLUMNS: Final = (("protocol", "TEXT"), ("device_kind", "TEXT"), ("host_c
                          ("image_match", "INTEGER"), ("running_version", "TEXT"),
                          # issue 14: the device's SUIT report of the attempt
                          ("report", "BLOB"), ("report_verified", "INTEGER"),
-                         ("report_result", "TEXT"))
+                         ("report_result", "TEXT"),
+                         # issue 18: the attempt's unique id (a spooled attempt lands once)
+                         ("uid", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -133,11 +141,42 @@ def csv_text(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return out.getvalue()
 
 
+class RecordsStore(Protocol):
+    """Where attempts are kept (SQLite file or PostgreSQL database).
+
+    Attributes:
+        name: The file path or the DSN with its password redacted (for messages).
+    """
+
+    name: str
+
+    def append(self, record: AttemptRecord, uid: str | None = None) -> None:
+        """Store one attempt; an attempt with the `uid` of a stored one is ignored."""
+
+    def all(self) -> list[AttemptRecord]:
+        """Every attempt, oldest first."""
+
+
+def open_records(target: str | Path) -> RecordsStore:
+    """The store `target` names: a ``postgresql://`` DSN, else an SQLite file path."""
+    from storage.dsn import is_dsn
+    if isinstance(target, str) and is_dsn(target):
+        from flasher.records_pg import PgRecords
+        return PgRecords(target)
+    return FactoryRecords(Path(target))
+
+
+def export_csv(store: RecordsStore) -> str:
+    """Every attempt of `store` as CSV text with a header row (see `attempt_row`)."""
+    return csv_text(COLUMNS, (attempt_row(record) for record in store.all()))
+
+
 class FactoryRecords:
     """The records database at `path` (created on first use, parent folders included)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.name = str(path)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -149,30 +188,33 @@ class FactoryRecords:
                 with connection:
                     connection.execute(_SCHEMA)
                     _add_columns(connection)
+                    connection.execute("CREATE UNIQUE INDEX IF NOT EXISTS attempts_uid "
+                                       "ON attempts (uid)")
                     yield connection
             finally:
                 connection.close()
         except (sqlite3.Error, OSError) as exc:
             raise RecordsError(str(self.path), str(exc)) from exc
 
-    def append(self, record: AttemptRecord) -> None:
-        """Insert one attempt (a transaction of its own: it survives a crash right after)."""
-        placeholders = ", ".join("?" for _ in COLUMNS)
+    def append(self, record: AttemptRecord, uid: str | None = None) -> None:
+        """Insert one attempt (a transaction of its own: it survives a crash right after);
+        an attempt whose `uid` is stored already is ignored."""
+        placeholders = ", ".join("?" for _ in (*COLUMNS, "uid"))
         with self._connect() as db:
             # COLUMNS is a constant of this module; values are ? parameters.
-            db.execute(f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                       tuple(asdict(record).values()))
+            db.execute(f"INSERT OR IGNORE INTO attempts ({', '.join(COLUMNS)}, uid) "  # noqa: S608
+                       f"VALUES ({placeholders})", (*asdict(record).values(), uid))
 
     def all(self) -> list[AttemptRecord]:
         """Every attempt, oldest first."""
         with self._connect() as db:
             rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM attempts ORDER BY id"  # noqa: S608 - constant
                               ).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def export_csv(self) -> str:
         """Every attempt as CSV text with a header row (see `attempt_row`)."""
-        return csv_text(COLUMNS, (attempt_row(record) for record in self.all()))
+        return export_csv(self)
 
 
 def _add_columns(db: sqlite3.Connection) -> None:
@@ -188,7 +230,8 @@ def _add_columns(db: sqlite3.Connection) -> None:
                 raise
 
 
-def _record(row: Sequence[object]) -> AttemptRecord:
+def record_from_row(row: Sequence[object]) -> AttemptRecord:
+    """The record of a row of COLUMNS (booleans stored as 0/1 become bool)."""
     record = AttemptRecord(*row)  # type: ignore[arg-type]  # the columns are the fields
     # SQLite stores booleans as 0/1
     if record.image_match is not None:

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from flasher.errors import FlasherError, TransportError, UpdateRefused
 from flasher.operations import FlashOutcome, Progress
 from flasher.ports import PortInfo, list_serial_ports
-from flasher.records import FactoryRecords
 from gui.tables import fill_table, make_table
 from gui.workers import Job, JobRunner
 from workbench import flashing
@@ -271,7 +270,7 @@ class FlashPanel(QWidget):
         # against the device profile before anything is uploaded (docs/smp.md).
         profile = load_profile(Path(profile_path)) if profile_path else None
         job = flashing.FlashJob(bundle, ports, flashing.Station.current(),
-                                FactoryRecords(flashing.records_path()),
+                                flashing.records_store(),
                                 protocols=flashing.ProtocolChoice(smp=SmpFlashSettings(profile)))
         self.flash_job = job
         if self._cancel_asked:

@@ -23,7 +23,7 @@ from gui.device_panel import DevicePanel
 from gui.flash_panel import FlashPanel
 from gui.keys_panel import KeysPanel
 from gui.pin_dialog import DialogPinProvider
-from gui.records_panel import RecordsPanel
+from gui.records_panel import RecordsPanel, apply_targets
 from gui.signing_panel import SigningPanel
 from gui.simulate_panel import SimulatePanel
 from signing.token import SOFTHSM_MODULE
@@ -91,9 +91,11 @@ def install(window: MainWindow) -> ReleasePanels:
     """Create the part-2 panels and wire them into `window`."""
     runner = window.runner
     pins = DialogPinProvider(window)
+    if window.settings.records_target() or window.settings.audit_target():
+        apply_targets(window.settings.records_target(), window.settings.audit_target())
     parts = ReleasePanels(window, pins, SigningPanel(runner, pins), KeysPanel(runner, pins),
                   FlashPanel(runner, lambda: _payloads(window)), DevicePanel(runner),
-                  RecordsPanel(runner, pins=pins), QTextBrowser(),
+                  RecordsPanel(runner, pins=pins, settings=window.settings), QTextBrowser(),
                   SimulatePanel(runner, lambda: _payloads(window)))
     window.add_view("sign", "Sign", parts.signing)
     window.add_view("keys", "Keys", parts.keys)

@@ -1,5 +1,6 @@
 """What the window remembers between runs, kept with QSettings: recent files, window
-geometry and dock layout, the trust anchors the inspector verifies with, the last folder.
+geometry and dock layout, the trust anchors the inspector verifies with, the last folder,
+and where the factory records and the signing audit log live (a file or a DSN, issue 18).
 
 Settings live in an INI file: under SUITWB_DATA_DIR when set (tests and the demo use it),
 else where Qt keeps a user's settings.
@@ -80,6 +81,21 @@ class Settings:
     def set_last_folder(self, folder: str | Path) -> None:
         """Remember where the person last opened or saved a file."""
         self._qs.setValue("files/last_folder", str(folder))
+
+    # --- shared databases (issue 18) -------------------------------------------------------
+
+    def records_target(self) -> str:
+        """The factory records' file or ``postgresql://`` DSN ("" for the default)."""
+        return str(self._qs.value("storage/records", "") or "")
+
+    def audit_target(self) -> str:
+        """The signing audit log's file or ``postgresql://`` DSN ("" for the default)."""
+        return str(self._qs.value("storage/audit", "") or "")
+
+    def set_storage_targets(self, records: str, audit: str) -> None:
+        """Remember both (never with a password: see `gui.records_panel.check_target`)."""
+        self._qs.setValue("storage/records", records)
+        self._qs.setValue("storage/audit", audit)
 
     def sync(self) -> None:
         """Write to disk now."""

@@ -1,8 +1,9 @@
 """The signing audit log: one hash-chained record per signature the workbench makes.
 
 The log lives in the user's data directory (platformdirs), or in ``$SUITWB_DATA_DIR`` so
-tests and CI use a temporary one. Records name keys by their redacted reference, so no
-PIN ever reaches the database.
+tests and CI use a temporary one; a ``postgresql://`` DSN (``--audit`` or ``$SUITWB_AUDIT``)
+puts it in a database several signing machines share (`signing.audit_pg`, issue 18).
+Records name keys by their redacted reference, so no PIN ever reaches the database.
 
 A log with an anchor (`signing.audit_anchor`) keeps its chain head in a token as well, and
 `check` reports it "anchored" only when the log ends exactly where the token says. A log
@@ -30,11 +31,15 @@ from signing.audit_anchor import (
     read_config,
     write_config,
 )
-from signing.errors import AuditAnchorError
-from signing.hashlog import ChainHead, HashChainedLog, LogRecord, check_head
+from signing.errors import AuditAnchorError, AuditError
+from signing.hashlog import ChainHead, ChainStore, HashChainedLog, LogRecord, check_head
+from signing.keyref import Pkcs11Uri
 from signing.pin import PinProvider
+from storage.dsn import is_dsn
 
 DATA_DIR_ENV: Final = "SUITWB_DATA_DIR"
+#: A DSN (or file) for the audit log when no --audit option names one.
+AUDIT_ENV: Final = "SUITWB_AUDIT"
 AUDIT_FILE: Final = "signing-audit.sqlite3"
 
 
@@ -105,25 +110,62 @@ class AuditVerdict:
 
 
 class SigningAuditLog:
-    """The signing audit log at `path` (default: the data directory's audit database).
+    """The signing audit log `target` names (default: ``$SUITWB_AUDIT``, else the data
+    directory's audit database).
 
     Args:
-        path: The database file.
+        target: The database file, or a ``postgresql://`` DSN.
         pins: Asked for the anchor token's PIN when neither its URI nor SUITWB_PIN has it.
     """
 
-    def __init__(self, path: Path | None = None, pins: PinProvider | None = None) -> None:
-        self._log = HashChainedLog(path or default_data_dir() / AUDIT_FILE, FIELDS)
+    def __init__(self, target: Path | str | None = None, pins: PinProvider | None = None) -> None:
+        chosen = target or os.environ.get(AUDIT_ENV) or default_data_dir() / AUDIT_FILE
+        self._log: ChainStore
+        if isinstance(chosen, str) and is_dsn(chosen):
+            from signing.audit_pg import PgHashChainedLog
+            self._log = PgHashChainedLog(chosen, FIELDS)
+        else:
+            self._log = HashChainedLog(Path(chosen), FIELDS)
         self._pins = pins
 
     @property
+    def name(self) -> str:
+        """The database file, or the DSN without its password."""
+        return self._log.name
+
+    @property
     def path(self) -> Path:
-        """The database file."""
+        """The database file (the SQLite backend's; a DSN has none)."""
+        if not isinstance(self._log, HashChainedLog):
+            raise AuditError(f"{self.name} is a database, not a file")
         return self._log.path
+
+    def exists(self) -> bool:
+        """Whether the log was ever written."""
+        return self._log.exists()
+
+    def _anchor_uri(self) -> Pkcs11Uri | None:
+        if isinstance(self._log, HashChainedLog):
+            return read_config(self._log.path)
+        from signing.audit_pg import PgHashChainedLog
+        assert isinstance(self._log, PgHashChainedLog)  # noqa: S101 - the two backends
+        text = self._log.read_anchor()
+        return None if text is None else parse_anchor_uri(text)
+
+    def _set_anchor_uri(self, uri: Pkcs11Uri) -> None:
+        if isinstance(self._log, HashChainedLog):
+            write_config(self._log.path, uri)
+            return
+        from signing.audit_pg import PgHashChainedLog
+        assert isinstance(self._log, PgHashChainedLog)  # noqa: S101
+        if uri.pin_value is not None:
+            raise AuditAnchorError("the anchor URI is stored with the log: give the PIN with "
+                                   "pin-source= or SUITWB_PIN, not pin-value=")
+        self._log.write_anchor(uri.redacted())
 
     def anchor(self) -> TokenAnchor | None:
         """The configured anchor, or None for a log that has none."""
-        uri = read_config(self.path)
+        uri = self._anchor_uri()
         return TokenAnchor(uri, self._pins) if uri is not None else None
 
     def append(self, record: SignatureRecord) -> int:
@@ -142,12 +184,12 @@ class SigningAuditLog:
             AuditChainBroken: the log does not hold together now.
         """
         uri = parse_anchor_uri(uri_text)
-        if read_config(self.path) is not None:
-            raise AuditAnchorError(f"{self.path} is anchored already",
+        if self._anchor_uri() is not None:
+            raise AuditAnchorError(f"{self.name} is anchored already",
                                    hint="Each log has one anchor; see docs/signing.md.")
         head = self._log.verify()
         TokenAnchor(uri, self._pins).create(head)
-        write_config(self.path, uri)
+        self._set_anchor_uri(uri)
         return AuditVerdict(head.count, uri.redacted())
 
     def check(self, anchor_uri: str | None = None) -> AuditVerdict:
@@ -157,13 +199,13 @@ class SigningAuditLog:
         Raises:
             AuditChainBroken: a record edited, reordered, cut off, appended or deleted.
         """
-        uri = parse_anchor_uri(anchor_uri) if anchor_uri else read_config(self.path)
+        uri = parse_anchor_uri(anchor_uri) if anchor_uri else self._anchor_uri()
         head = self._log.verify()
         if uri is None:
             return AuditVerdict(head.count, None)
         anchor = TokenAnchor(uri, self._pins)
         stated: ChainHead = anchor.read()
-        check_head(head, stated, f"the anchor {anchor.name}", log_missing=not self.path.exists())
+        check_head(head, stated, f"the anchor {anchor.name}", log_missing=not self._log.exists())
         return AuditVerdict(head.count, anchor.name)
 
     def verify(self) -> int:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from fileio import FileAccessError
 from signing.errors import AuditChainBroken, AuditError
@@ -57,6 +57,25 @@ def record_hash(seq: int, fields: Mapping[str, str], prev_hash: str) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode("ascii")).hexdigest()
 
 
+class ChainStore(Protocol):
+    """Where a hash-chained log is kept: `HashChainedLog` (SQLite and a head file) or
+    `signing.audit_pg.PgHashChainedLog` (PostgreSQL, shared by several signers)."""
+
+    name: str
+
+    def append(self, fields: Mapping[str, str], before_commit: HeadHook | None = None) -> LogRecord:
+        """Append one record as the chain's next; `before_commit` sees the new head."""
+
+    def records(self) -> list[LogRecord]:
+        """Every record, in sequence order."""
+
+    def verify(self) -> ChainHead:
+        """Check the chain and the stored head; return the head."""
+
+    def exists(self) -> bool:
+        """Whether the log was ever written (a missing log with an anchored head is a deletion)."""
+
+
 class HashChainedLog:
     """An append-only, hash-chained table of text fields.
 
@@ -67,6 +86,7 @@ class HashChainedLog:
 
     def __init__(self, path: Path, fields: Sequence[str]) -> None:
         self.path = path
+        self.name = str(path)
         self.head_path = path.with_name(path.name + ".head")
         self.fields = tuple(fields)
         columns = ", ".join(f"{name} TEXT NOT NULL" for name in self.fields)
@@ -110,6 +130,10 @@ class HashChainedLog:
             db.execute("COMMIT")
         return record
 
+    def exists(self) -> bool:
+        """Whether the database file exists."""
+        return self.path.exists()
+
     def _write_head(self, head: ChainHead) -> None:
         write_atomic(self.head_path, json.dumps({"count": head.count, "hash": head.hash}).encode())
 
@@ -147,18 +171,7 @@ class HashChainedLog:
         Raises:
             AuditChainBroken: naming the first record that does not hold.
         """
-        prev, expected, hashes = GENESIS, 1, []
-        for record in self.records():
-            if record.seq != expected:
-                raise AuditChainBroken(expected, f"missing (the next record is {record.seq})")
-            if record.prev_hash != prev:
-                raise AuditChainBroken(record.seq, "does not follow the record before it "
-                                                   "(deleted, inserted or reordered)")
-            if record_hash(record.seq, record.fields, prev) != record.hash:
-                raise AuditChainBroken(record.seq, "its contents do not match its hash (edited)")
-            prev, expected = record.hash, expected + 1
-            hashes.append(prev)
-        head = ChainHead(len(hashes), prev)
+        head = verify_chain(self.records())
         self._check_head(head)
         return head
 
@@ -180,6 +193,25 @@ class HashChainedLog:
             return ChainHead(int(head["count"]), str(head["hash"]))
         except (FileAccessError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise AuditChainBroken(1, f"the head file {self.head_path.name} is unreadable") from exc
+
+
+def verify_chain(records: Iterable[LogRecord]) -> ChainHead:
+    """Check that `records` form one chain from the genesis; return its head.
+
+    Raises:
+        AuditChainBroken: naming the first record that does not hold.
+    """
+    prev, expected = GENESIS, 1
+    for record in records:
+        if record.seq != expected:
+            raise AuditChainBroken(expected, f"missing (the next record is {record.seq})")
+        if record.prev_hash != prev:
+            raise AuditChainBroken(record.seq, "does not follow the record before it "
+                                               "(deleted, inserted or reordered)")
+        if record_hash(record.seq, record.fields, prev) != record.hash:
+            raise AuditChainBroken(record.seq, "its contents do not match its hash (edited)")
+        prev, expected = record.hash, expected + 1
+    return ChainHead(expected - 1, prev)
 
 
 def check_head(head: ChainHead, stated: ChainHead, source: str, *, log_missing: bool = False) -> None:

@@ -7,4 +7,5 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytest_plugins = ["tests.fixtures.vectors", "tests.fixtures.softhsm", "tests.fixtures.qt"]
+pytest_plugins = ["tests.fixtures.vectors", "tests.fixtures.softhsm", "tests.fixtures.qt",
+                  "tests.fixtures.postgres"]

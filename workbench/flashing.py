@@ -37,12 +37,14 @@ from flasher.loader.flash import KillSwitch
 from flasher.loader.serve import PseudoTerminal, serve_port, serve_transport
 from flasher.loader.server import ServerConfig
 from flasher.operations import Bundle, FlashOptions, FlashOutcome, ProgressCallback, flash
-from flasher.records import AttemptRecord, FactoryRecords
+from flasher.records import AttemptRecord, RecordsStore, open_records
+from flasher.records_spool import SpooledRecords, SyncResult
 from flasher.reports import DeviceReport
 from flasher.smp import operations as smp_ops
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
+from storage.dsn import is_dsn
 from suit.keys import TrustAnchor
 from suit.verify import VerificationPolicy
 from workbench.device_keys import decryption_keys
@@ -53,6 +55,9 @@ logger = logging.getLogger(__name__)
 
 DATA_DIR_ENV: Final = "SUITWB_DATA_DIR"
 RECORDS_FILE: Final = "factory-records.sqlite"
+#: A DSN or file for the factory records when --records and the settings name none.
+RECORDS_ENV: Final = "SUITWB_RECORDS"
+SPOOL_DIR: Final = "records-spool"
 MAX_BUNDLE: Final = 64 * 1024 * 1024
 #: The vendor and class ids of the SUIT manifest examples (M37 App. B), the defaults of
 #: `suitwb device serve` so the published example bundles address the virtual device.
@@ -68,8 +73,30 @@ def data_dir() -> Path:
 
 
 def records_path() -> Path:
-    """Where the factory records database lives."""
+    """Where the single station's factory records database lives by default."""
     return data_dir() / RECORDS_FILE
+
+
+def records_store(target: str | Path | None = None) -> RecordsStore:
+    """The factory records `target` names (a ``postgresql://`` DSN or a file), else
+    ``$SUITWB_RECORDS``, else the data directory's SQLite file. A shared database gets the
+    station's spool in front of it, so an attempt made while it is away is kept."""
+    chosen = target or os.environ.get(RECORDS_ENV) or records_path()
+    if isinstance(chosen, str) and is_dsn(chosen):
+        return SpooledRecords(open_records(chosen), data_dir() / SPOOL_DIR)
+    return open_records(Path(chosen))
+
+
+def sync_records(target: str | Path | None = None) -> SyncResult:
+    """Deliver the station's spooled attempts to the shared database now.
+
+    Raises:
+        RecordsUnavailable: it is still away (they stay spooled).
+    """
+    store = records_store(target)
+    if not isinstance(store, SpooledRecords):
+        return SyncResult(0, 0)  # a local file never needs a spool
+    return store.sync()
 
 
 @dataclass(frozen=True)
@@ -138,7 +165,7 @@ class FlashJob:
     bundle: Bundle
     ports: Sequence[str]
     station: Station
-    records: FactoryRecords | None
+    records: RecordsStore | None
     options: FlashOptions = field(default_factory=FlashOptions)
     protocols: ProtocolChoice = field(default_factory=lambda: ProtocolChoice())
 

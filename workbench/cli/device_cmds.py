@@ -26,11 +26,12 @@ from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from flasher.loader.serve import PseudoTerminal
 from flasher.operations import FlashOptions, FlashOutcome, Progress
 from flasher.ports import list_serial_ports
-from flasher.records import FactoryRecords
+from flasher.records import export_csv
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions
 from flasher.smp.update import SmpDetails
 from flasher.transport import DEFAULT_BAUD
+from storage.dsn import is_dsn
 from suit.verify import VerificationPolicy
 from workbench import flashing
 from workbench.cli import logs
@@ -72,8 +73,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = records_sub.add_parser("export", help="export every attempt")
     export.add_argument("--csv", action="store_true", required=True, help="as CSV")
     export.add_argument("--output", "-o", type=Path, help="write to this file (default stdout)")
-    export.add_argument("--db", type=Path, help="the records database (default: data dir)")
+    export.add_argument("--db", "--records", dest="db", type=_records_target, metavar="FILE|DSN",
+                        help="the records database: a file or a postgresql:// DSN (default: "
+                             "$SUITWB_RECORDS, else the data dir's file)")
     export.set_defaults(func=run_records_export)
+    sync = records_sub.add_parser(
+        "sync", help="deliver attempts spooled while the shared database was away",
+        description="Exit 0 when the spool is empty afterwards, 1 when the database is "
+                    "still unavailable (nothing is lost: they stay spooled).")
+    sync.add_argument("--db", "--records", dest="db", type=_records_target, metavar="DSN",
+                      help="the shared records database (default: $SUITWB_RECORDS)")
+    sync.set_defaults(func=run_records_sync)
+
+
+def _records_target(text: str) -> str | Path:
+    """A DSN stays text (a Path would fold its //); anything else is a file."""
+    return text if is_dsn(text) else Path(text)
 
 
 def _register_flash(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,7 +108,10 @@ def _register_flash(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flash.add_argument("--json", action="store_true", help="print one JSON object per port")
     flash.add_argument("--operator", help="recorded operator (default: the OS user)")
     flash.add_argument("--station", help="recorded station (default: the host name)")
-    flash.add_argument("--records", type=Path, help="records database (default: data dir)")
+    flash.add_argument("--records", type=_records_target, metavar="FILE|DSN",
+                       help="records database: a file or postgresql://USER@HOST/DB (password "
+                            "from ~/.pgpass or PGPASSWORD; default: $SUITWB_RECORDS, else the "
+                            "data dir's file)")
     _register_protocol(flash)
     flash.add_argument("--device-profile", type=Path, metavar="FILE",
                        help="TOML mapping SMP devices to vendor/class ids, trust anchors, slot "
@@ -180,7 +198,7 @@ def run_flash(args: argparse.Namespace) -> int:
                            SessionOptions(baudrate=args.baud))
     job = flashing.FlashJob(
         bundle, args.port, flashing.Station.current(args.operator, args.station),
-        FactoryRecords(args.records or flashing.records_path()),
+        flashing.records_store(args.records),
         FlashOptions(baudrate=args.baud, device_key=flashing.device_public_key(args.device_key)),
         flashing.ProtocolChoice(args.protocol, args.detect_timeout, smp))
     board = ProgressBoard(args.port, sys.stderr)
@@ -458,8 +476,14 @@ def run_ports(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_records_sync(args: argparse.Namespace) -> int:
+    result = flashing.sync_records(args.db)
+    print(f"{result.delivered} spooled attempt(s) delivered, {result.waiting} waiting")
+    return 0 if result.waiting == 0 else 1
+
+
 def run_records_export(args: argparse.Namespace) -> int:
-    text = FactoryRecords(args.db or flashing.records_path()).export_csv()
+    text = export_csv(flashing.records_store(args.db))
     if args.output:
         write_atomic(args.output, text.encode())
     else:

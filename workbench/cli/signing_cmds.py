@@ -81,6 +81,7 @@ def _register_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    help="when a block for the same key exists (default: refuse)")
     p.add_argument("--operator", metavar="NAME",
                    help="who signs, for the audit log (default: the OS user name)")
+    _audit_option(p)
     phase = p.add_mutually_exclusive_group()
     phase.add_argument("--export-tbs", type=Path, metavar="FILE",
                        help="write the exact bytes to be signed, for an external signer")
@@ -112,7 +113,7 @@ def _sign(args: argparse.Namespace) -> int:
     _require(args.output, "-o/--output", "to sign")
     policy = BlockPolicy(args.policy)
     pins = TerminalPinProvider()
-    audit = SigningAuditLog(pins=pins)
+    audit = SigningAuditLog(args.audit, pins=pins)
     if args.import_signature is not None:
         outcome = import_signature_file(args.input, args.output, args.import_signature,
                                         Path(args.key[0]), audit, algorithm=_algorithm(args),
@@ -246,26 +247,37 @@ def _keys_export(args: argparse.Namespace) -> int:
 def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = sub.add_parser("audit", help="the signing audit log").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION")
-    audit.add_parser("show", help="print every signing record").set_defaults(func=_audit_show)
+    p = audit.add_parser("show", help="print every signing record")
+    _audit_option(p)
+    p.set_defaults(func=_audit_show)
     p = audit.add_parser("verify", help="check the log's hash chain and its anchor",
                          description="Exit 0 only when the chain holds and ends exactly at "
                          "the head the anchor token holds; a log without an anchor is only "
                          "self-consistent (exit 1).")
     p.add_argument("--anchor", metavar="URI", help="the anchor to check against, instead of "
                    "the one named beside the log (pkcs11:token=...;object=...)")
+    _audit_option(p)
     p.set_defaults(func=_audit_verify)
     p = audit.add_parser("init", help="anchor the log's head in a PKCS#11 token",
                          description="Keep the chain head as a private data object in a "
                          "token, so appending, truncating or deleting the log is detected.")
     p.add_argument("--anchor", required=True, metavar="URI",
                    help="pkcs11:token=LABEL;object=NAME?pin-source=file:PATH (no pin-value)")
+    _audit_option(p)
     p.set_defaults(func=_audit_init)
 
 
+def _audit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--audit", metavar="FILE|DSN",
+                        help="the signing audit log: a file or postgresql://USER@HOST/DB "
+                             "(password from ~/.pgpass or PGPASSWORD; default: $SUITWB_AUDIT, "
+                             "else the data dir's file)")
+
+
 def _audit_show(args: argparse.Namespace) -> int:
-    log = SigningAuditLog()
+    log = SigningAuditLog(args.audit)
     entries = log.entries()
-    print(f"{log.path}: {len(entries)} record(s)")
+    print(f"{log.name}: {len(entries)} record(s)")
     for seq, r in entries:
         print(f"{seq:>5} {r.time_utc} {r.operator}@{r.host} {r.algorithm} kid {r.kid} "
               f"seq-number {r.sequence_number} manifest {r.manifest_digest} "
@@ -274,21 +286,21 @@ def _audit_show(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    log = SigningAuditLog(pins=TerminalPinProvider())
+    log = SigningAuditLog(args.audit, pins=TerminalPinProvider())
     verdict = log.check(args.anchor)
     if verdict.anchored:
-        print(f"{log.path}: intact and anchored: {verdict.count} record(s), the head matches "
+        print(f"{log.name}: intact and anchored: {verdict.count} record(s), the head matches "
               f"the token ({verdict.anchor})")
         return 0
-    what = f"{verdict.count} record(s)" if log.path.exists() else "no log file"
-    print(f"{log.path}: self-consistent only, not anchored ({what}): the files agree with "
+    what = f"{verdict.count} record(s)" if log.exists() else "no log file"
+    print(f"{log.name}: self-consistent only, not anchored ({what}): the files agree with "
           "each other, which anybody able to write them can arrange. Anchor the log with "
           "`suitwb audit init --anchor URI` (docs/signing.md).")
     return 1
 
 
 def _audit_init(args: argparse.Namespace) -> int:
-    log = SigningAuditLog(pins=TerminalPinProvider())
+    log = SigningAuditLog(args.audit, pins=TerminalPinProvider())
     verdict = log.init_anchor(args.anchor)
-    print(f"{log.path}: anchored in {verdict.anchor} at {verdict.count} record(s)")
+    print(f"{log.name}: anchored in {verdict.anchor} at {verdict.count} record(s)")
     return 0
