@@ -48,6 +48,8 @@ def application() -> QApplication:
         app.setOrganizationName("SUIT Workbench")
         app.setApplicationVersion(__version__)
         UiThreadCollector(app).start()  # collection only on the UI thread (gui/collector.py)
+        from gui.authoring.blocks import release_clipboard
+        app.aboutToQuit.connect(release_clipboard)  # a copied block must not crash the exit
     return app  # type: ignore[return-value]
 
 

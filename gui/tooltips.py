@@ -101,6 +101,25 @@ TIPS: Final[dict[tuple[str, str], str]] = {
     ("SigningPanel", "Add key file…"): "Sign with a private key file (development only)",
     ("SigningPanel", "Remove signer"): "Remove the selected signer",
     ("SigningPanel", "sign-button"): "Sign, verify the result and save it",
+    ("KeyFilesBox", "file-key-kind"): "The kind of software key to generate (P-256, "
+                                      "Ed25519, ML-DSA-44/65/87...)",
+    ("KeyFilesBox", "Generate key file…"): "Generate a new private key file (PKCS#8 PEM, "
+                                            "owner-only, never overwriting a file)",
+    ("KeyFilesBox", "Add key file…"): "List an existing private key file with its algorithm "
+                                      "and kid",
+    ("StatefulKeysView", "Refresh stateful keys"): "Read the HSS-LMS keys' remaining "
+                                                   "signatures again from this machine's "
+                                                   "state journal",
+    ("RecordsPanel", "records-target"): "Factory records: a SQLite file, or a "
+                                        "postgresql:// DSN (no password: use ~/.pgpass)",
+    ("RecordsPanel", "audit-target"): "Signing audit log: a SQLite file, or a "
+                                      "postgresql:// DSN (no password: use ~/.pgpass)",
+    ("RecordsPanel", "Use these databases"): "Save these databases in the settings and "
+                                             "show their records",
+    ("RecordTable", "filter-station"): "Show only attempts of this station",
+    ("RecordTable", "filter-operator"): "Show only attempts by this operator",
+    ("RecordTable", "filter-release"): "Show only attempts of this release",
+    ("RecordTable", "filter-device"): "Show only attempts on this device",
 }
 
 CONTROLS: Final = (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox)

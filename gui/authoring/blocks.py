@@ -61,6 +61,20 @@ def block_mime(sequence: str, path: tree.Path, item: Any) -> QMimeData:
     return mime
 
 
+def release_clipboard() -> None:
+    """Leave only plain text on the clipboard before the application goes away.
+
+    A QMimeData handed to the clipboard from Python crashes PySide6 6.11 when the
+    QApplication is destroyed at interpreter exit (seen with the offscreen platform:
+    segmentation fault after a copy); plain text does not. So at quit a copied block stays
+    on the clipboard as its TOML text, without the block format only we read.
+    """
+    clipboard = QApplication.clipboard()
+    data = clipboard.mimeData()
+    if data is not None and data.hasFormat(BLOCK_MIME):
+        clipboard.setText(data.text())
+
+
 def dragged_block(data: QMimeData) -> tuple[str, tree.Path, dict[str, Any]] | None:
     """(sequence, path, block) of dragged or pasted block data, or None when it is not
     ours: another application may offer the same MIME type with anything in it."""

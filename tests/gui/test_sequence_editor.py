@@ -3,6 +3,11 @@ lanes, drops from the palette, parameter forms, lint findings on blocks, undo la
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -17,6 +22,8 @@ from workbench.project.builder import BuildOptions, build_project
 from workbench.project.projectfile import load_project
 from workbench.project.sequence_tree import check_shape
 from workbench.project.templates import create_project, list_templates
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_drop_into_shared_is_accepted_and_builds(qtbot, window, tmp_path):  # noqa: F811
@@ -534,3 +541,26 @@ def test_long_arguments_are_cut_to_their_block_not_clipped(qtbot, window, tmp_pa
 
     qtbot.waitUntil(fits, timeout=5000)
     assert label.text().endswith("…")
+
+
+def test_a_copied_block_does_not_crash_the_exit(tmp_path: Path) -> None:
+    """PySide6 6.11 crashes at interpreter exit when the clipboard holds a QMimeData made in
+    Python; at quit the application leaves only the block's TOML text (gui.app)."""
+    script = tmp_path / "copy_then_quit.py"
+    script.write_text(
+        "from PySide6.QtCore import QTimer\n"
+        "from gui.app import application\n"
+        "from gui.authoring.blocks import BLOCK_MIME, block_mime\n"
+        "app = application()\n"
+        "app.clipboard().setMimeData(block_mime('install', (0,), {'directive-fetch': 0}))\n"
+        "assert app.clipboard().mimeData().hasFormat(BLOCK_MIME)\n"
+        "QTimer.singleShot(0, app.quit)\n"
+        "app.exec()\n"
+        "assert not app.clipboard().mimeData().hasFormat(BLOCK_MIME)\n"
+        "print(app.clipboard().text())\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT_DIR,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                               "PYTHONPATH": str(ROOT_DIR)})
+    assert done.returncode == 0, done.stderr
+    assert "directive-fetch" in done.stdout
