@@ -7,6 +7,7 @@ refused before any bytes are read from them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,7 +30,7 @@ from signing.algorithms import (
     SECRET,
     key_kind,
 )
-from signing.cose_key import thumbprint
+from signing.cose_key import secret_thumbprint, thumbprint
 from signing.errors import (
     ExportRefused,
     KeyFileError,
@@ -55,10 +56,10 @@ from signing.token_keys import (
     list_keys,
     list_tokens,
 )
-from suit import mldsa
+from suit import cbor, mldsa
 from suit.cose import algorithm_name
 from suit.hsslms import HssLmsPublicKey
-from suit.keys import encode_cose_key
+from suit.keys import KID, KTY, KTY_SYMMETRIC, K, encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
 
@@ -151,11 +152,34 @@ def generate_file_key(path: Path, kind: str) -> tuple[PublicKey, bytes]:
         raise KeyFileError(str(path), "exists; a key file is never overwritten",
                            hint="Choose a new file name, or remove the old key first.")
     check_output(path)
+    if kind == SECRET:  # a MAC secret has no public half: generate_secret_file writes it
+        raise KeyFileError(str(path), "an HMAC secret is not a PEM key pair",
+                           hint="Use `suitwb keys generate -o FILE --alg HMAC-256-256`, "
+                                "which writes a COSE_Key secret file.")
     key = _new_private_key(kind)
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     write_atomic(path, pem, mode=0o600)
     public = key.public_key()
     return public, thumbprint(public)
+
+
+def generate_secret_file(path: Path) -> bytes:
+    """Generate a 256-bit HMAC 256/256 secret into a new COSE_Key file (kty Symmetric,
+    RFC 9053 §7.3; mode 0600) and return its kid (RFC 9679 thumbprint), which the file
+    carries too, so a MAC made with it names the secret a verifier holds.
+
+    Raises:
+        KeyFileError: `path` exists (a key is never overwritten).
+        OutputError: the folder is missing or not writable.
+    """
+    if path.exists() or path.is_symlink():
+        raise KeyFileError(str(path), "exists; a key file is never overwritten",
+                           hint="Choose a new file name, or remove the old key first.")
+    check_output(path)
+    secret = os.urandom(32)  # RFC 9053 §3.1: the key is as long as the HMAC 256 output
+    kid = secret_thumbprint(secret)
+    write_atomic(path, cbor.dumps({KTY: KTY_SYMMETRIC, KID: kid, K: secret}), mode=0o600)
+    return kid
 
 
 @dataclass(frozen=True)

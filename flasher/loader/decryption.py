@@ -31,6 +31,7 @@ from flasher.errors import FlasherError, RefusalReason, UpdateRefused
 from flasher.loader.components import FlashStore, pad
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId
+from suit import cbor
 from suit.encryption import (
     ContentDecryptor,
     ContentTampered,
@@ -40,6 +41,7 @@ from suit.encryption import (
     open_decryptor,
 )
 from suit.errors import ManifestError, UnsupportedAlgorithm
+from suit.keys import KID, KTY, KTY_SYMMETRIC, K
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +169,8 @@ class DecryptionKeyError(FlasherError):
     def __init__(self, name: str, problem: str) -> None:
         super().__init__(f"decryption key {name}: {problem}",
                          hint="Give a PEM private key (P-256 or X25519), or an AES key-"
-                              "encryption key of 16, 24 or 32 bytes (raw or hex).")
+                              "encryption key of 16, 24 or 32 bytes (raw, hex, or the COSE_Key "
+                              "`suitwb keys generate --alg A128KW` writes).")
         self.name = name
         self.problem = problem
 
@@ -180,6 +183,9 @@ def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
     AES-KW key-encryption key given raw or as hex text (FE §5.1: 128, 192 or 256 bits)."""
     if b"-----BEGIN" in blob:
         return RecipientKey(private_key=_pem_private_key(blob, name))
+    cose_key = _cose_kek(blob, name)
+    if cose_key is not None:
+        return cose_key
     text = blob.strip()
     try:
         kek = bytes.fromhex(text.decode("ascii")) if len(text) in (32, 48, 64) else blob
@@ -189,6 +195,24 @@ def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
         raise DecryptionKeyError(name, f"{len(blob)} bytes: neither a PEM private key nor "
                                        "an AES key of 16, 24 or 32 bytes")
     return RecipientKey(kek=kek)
+
+
+def _cose_kek(blob: bytes, name: str) -> RecipientKey | None:
+    """A COSE_Key of kty Symmetric (RFC 9053 §7.3), as `suitwb keys generate --alg A128KW`
+    writes it, with its kid; None when `blob` is no CBOR map of kty 4 (a raw key, say)."""
+    if len(blob) in _KEK_SIZES or not blob or blob[0] & 0xE0 != 0xA0:  # CBOR major type 5
+        return None
+    try:
+        key = cbor.loads(blob, max_size=1024)
+    except ManifestError:
+        return None
+    if not isinstance(key, dict) or key.get(KTY) != KTY_SYMMETRIC:
+        return None
+    secret, kid = key.get(K), key.get(KID)
+    if not isinstance(secret, bytes) or len(secret) not in _KEK_SIZES:
+        raise DecryptionKeyError(name, "a COSE_Key whose k is no AES key of 16, 24 or 32 "
+                                       "bytes")
+    return RecipientKey(kid=kid if isinstance(kid, bytes) and kid else None, kek=secret)
 
 
 def _pem_private_key(blob: bytes, name: str) -> ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey:

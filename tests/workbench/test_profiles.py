@@ -4,8 +4,8 @@ shows the profile, algorithms and recipients; the ciphertext decrypts, with prim
 driven from the FE text (not our decrypting code), to the image the manifest's plaintext
 digest names.
 
-To extend (the lead): HSS-LMS signing comes with w5-lms; add its key maker to `SIGNERS`
-and the hsslms row signs and verifies too. The device-install half goes after `verify`.
+The device-install half (each profile signed, the hsslms one with an HSS-LMS key, installed
+on the virtual device over the real protocol) is tests/flasher/test_profiles_device.py.
 """
 
 from __future__ import annotations
