@@ -29,6 +29,12 @@ IMAGE = bytes(range(251)) * 97 + b"plaintext tail"  # not a multiple of the AES 
 VENDOR = uuid.uuid5(uuid.NAMESPACE_DNS, "example.com")
 CLASS = uuid.uuid5(VENDOR, "widget")
 
+#: The profiles whose ciphertext is detached (fetched from its uri, `flash --payload`); the
+#: others travel integrated in the envelope. Both shapes stage into the staging component
+#: and copy with encryption-info into the app slot, then image-match the plaintext.
+DETACHED = {"suit-sha256-esp256-ecdh-a128gcm", "suit-sha256-ed25519-ecdh-a128ctr"}
+URI = "https://example.com/app.enc"
+
 #: profile -> (recipient key --alg, signing key --alg or "hss-lms")
 PROFILES = {
     "suit-sha256-hmac-a128kw-a128ctr": ("A128KW", "HMAC-256-256"),
@@ -42,7 +48,7 @@ PROFILES = {
 
 def _project(folder: Path, name: str, recipient: Path, *, integrated: bool) -> Path:
     (folder / "app.bin").write_bytes(IMAGE)
-    where = "integrated = true" if integrated else 'uri = "https://example.com/app.enc"'
+    where = "integrated = true" if integrated else f'uri = "{URI}"'
     path = folder / "project.toml"
     path.write_text(f'''
 name = "encrypted"
@@ -111,18 +117,22 @@ def test_profile_installs_on_the_device_and_status_shows_the_plaintext_digest(
     recipient_alg, signing_alg = PROFILES[name]
     decryption_key, recipient = _recipient(tmp_path, recipient_alg)
     signing_key, anchor = _signer(tmp_path, signing_alg)
-    project = _project(tmp_path, name, recipient, integrated=True)
+    project = _project(tmp_path, name, recipient, integrated=name not in DETACHED)
     bundle = tmp_path / "release.suit"
     built = suitwb("build", project, "-o", bundle, "--sign", signing_key, data_dir=tmp_path)
     assert f"profile {name}" in built.stdout
     suitwb("verify", bundle, *_verify_args(anchor), data_dir=tmp_path)
-    ciphertext = cbor2.loads(bundle.read_bytes()).value["#app"]
+    if name in DETACHED:
+        detached = bundle.with_name("release.app.enc")
+        ciphertext, payload = detached.read_bytes(), ["--payload", f"{URI}={detached}"]
+    else:
+        ciphertext, payload = cbor2.loads(bundle.read_bytes()).value["#app"], []
     assert IMAGE[:64] not in ciphertext  # what travels is encrypted
 
     with device_serve("--state", tmp_path / "state", "--trust-anchor", anchor,
                       "--decryption-key", decryption_key, "--vendor-id", VENDOR,
                       "--class-id", CLASS, data_dir=tmp_path) as port:
-        done = suitwb("flash", bundle, "--port", port, "--json", data_dir=tmp_path, check=False)
+        done = suitwb("flash", bundle, "--port", port, *payload, "--json", data_dir=tmp_path, check=False)
         assert "Traceback" not in done.stderr
         [outcome] = json.loads(done.stdout)
         assert (done.returncode, outcome["result"]) == (0, "ok"), (outcome, done.stderr)
