@@ -125,11 +125,17 @@ def _wire(window: MainWindow, parts: ReleasePanels) -> None:
         f"Public key written to {path}", 8000))
     session = getattr(getattr(window, "authoring", None), "session", None)
     if session is not None:
-        session.built.connect(lambda path: _built(parts, Path(path)))
+        session.built.connect(lambda path: _built(parts, Path(path), _project_profile(session)))
 
 
-def _built(parts: ReleasePanels, path: Path) -> None:
+def _project_profile(session: Any) -> str | None:
+    project = getattr(session.workspace, "project", None)
+    return getattr(project, "profile", None)
+
+
+def _built(parts: ReleasePanels, path: Path, profile: str | None = None) -> None:
     parts.signing.source.setText(str(path))
+    parts.signing.set_project_profile(profile)  # MTI §3: the signers must fit it
     _simulate_release(parts, path)
     if not parts.signing.output.text():
         parts.signing.output.setText(str(path.with_name(f"{path.stem}-signed.suit")))

@@ -24,6 +24,7 @@ from signing import hsslms
 from signing.algorithms import (
     DEFAULT_ALGORITHM,
     ED25519,
+    HSS_LMS,
     ML_DSA_KINDS,
     P256,
     P384,
@@ -210,6 +211,25 @@ def describe_key_file(path: Path) -> KeyFileInfo:
     public = load_public_key(path)
     kind = key_kind(public)
     return KeyFileInfo(path, kind, algorithm_name(DEFAULT_ALGORITHM[kind]), thumbprint(public))
+
+
+def key_file_algorithm(path: Path) -> str:
+    """The algorithm a signing key file signs with by default (``ESP256``, ``HSS-LMS``,
+    ``HMAC-256-256``...), for the private files `describe_key_file` does not read: an
+    HSS-LMS state file, or a COSE_Key secret (whose secret is never shown).
+
+    Raises:
+        KeyFileError: missing, unreadable, encrypted, or not a key.
+        WrongKeyType: a key SUIT does not use.
+    """
+    if is_hss_lms_file(path):
+        return algorithm_name(DEFAULT_ALGORITHM[HSS_LMS])
+    try:
+        return describe_key_file(path).algorithm
+    except WrongKeyType as exc:
+        if exc.key_type != SECRET:
+            raise
+        return algorithm_name(DEFAULT_ALGORITHM[SECRET])
 
 
 def _new_private_key(kind: str) -> ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey \
