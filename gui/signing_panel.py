@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from gui.keys_panel import TOKEN_LOCK, TokenBrowser, key_uri
 from gui.tables import fill_table, make_table
 from gui.workers import Job, JobRunner, Progress
-from signing.algorithms import DEFAULT_ALGORITHM
+from signing.algorithms import DEFAULT_ALGORITHM, SIGNATURE_ALGORITHMS
 from signing.envelope import BlockPolicy
 from signing.management import key_file_algorithm
 from signing.pin import PinProvider
@@ -50,6 +50,8 @@ from workbench.signing import ReleaseSigned, sign_release
 logger = logging.getLogger(__name__)
 
 _STATES = ("waiting", "opening key", "signing")
+#: The algorithms a signer can make, as shown (a recipient key's algorithm is not one).
+_SIGNING_NAMES = frozenset(algorithm_name(a) for a in SIGNATURE_ALGORITHMS)
 
 
 def _sign(progress: Progress, *args: Any) -> ReleaseSigned:
@@ -174,12 +176,15 @@ class SigningPanel(QWidget):
     def _refusal(self, reference: str, algorithm: str | None) -> str | None:
         """Why `reference` cannot sign for the profile, or None when it can (or when its
         algorithm is not known before signing: the signer then says)."""
+        shown = reference if reference.startswith("pkcs11:") else Path(reference).name
+        if algorithm and algorithm not in _SIGNING_NAMES:  # FE §5: it decrypts, never signs
+            return (f"{shown} is a recipient key ({algorithm}): it lets a device decrypt "
+                    "payloads and cannot sign; choose a signing key.")
         allowed = {algorithm_name(p.auth) for p in self.profiles}
         if not allowed or not algorithm or algorithm in allowed:
             return None
         names = " or ".join(p.name for p in self.profiles)
-        return (f"{Path(reference).name if not reference.startswith('pkcs11:') else reference} "
-                f"signs {algorithm}, but the profile {names} authenticates with "
+        return (f"{shown} signs {algorithm}, but the profile {names} authenticates with "
                 f"{' or '.join(sorted(allowed))} (draft-ietf-suit-mti §3): choose a key of "
                 "that kind.")
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -43,10 +45,11 @@ from signing.errors import (
     WrongKeyType,
 )
 from signing.external import load_public_key
-from signing.files import check_output, write_atomic
+from signing.files import check_output, read_key_file, write_atomic
 from signing.hsslms import is_hss_lms_file
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
+from signing.recipients import KEK_KINDS
 from signing.signer import PublicKey
 from signing.token import close_quietly, find_token, load_module, open_session, token_session
 from signing.token_keys import (
@@ -58,9 +61,10 @@ from signing.token_keys import (
     list_tokens,
 )
 from suit import cbor, mldsa
-from suit.cose import algorithm_name
+from suit.cose import CoseAlgorithm, algorithm_name
+from suit.errors import ManifestError
 from suit.hsslms import HssLmsPublicKey
-from suit.keys import KID, KTY, KTY_SYMMETRIC, K, encode_cose_key
+from suit.keys import ALG, KID, KTY, KTY_SYMMETRIC, K, encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
 
@@ -208,9 +212,47 @@ def describe_key_file(path: Path) -> KeyFileInfo:
         KeyFileError: missing, unreadable, encrypted, or not a key.
         WrongKeyType: a secret, or a key SUIT does not use.
     """
+    recipient = _recipient_key_file(path)
+    if recipient is not None:
+        return recipient
     public = load_public_key(path)
     kind = key_kind(public)
     return KeyFileInfo(path, kind, algorithm_name(DEFAULT_ALGORITHM[kind]), thumbprint(public))
+
+
+ECDH_ES_A128KW: Final = CoseAlgorithm.ECDH_ES_A128KW
+
+
+def _recipient_key_file(path: Path) -> KeyFileInfo | None:
+    """A recipient key of encrypted payloads (FE §5), as `keys generate --alg X25519|A128KW|
+    A256KW` writes them: an X25519 device key (PEM, either half) or a key-encryption key
+    (COSE_Key with an AES-KW alg). None for anything else (a P-256 device key is also a
+    signing key, and is described as one)."""
+    try:
+        data = read_key_file(path)
+    except KeyFileError:
+        return None  # the general loader reports the file's problem
+    if b"-----BEGIN" in data:
+        key: object = None
+        try:
+            key = serialization.load_pem_private_key(data, None) if b"PRIVATE KEY" in data \
+                else serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return None
+        if isinstance(key, x25519.X25519PrivateKey | x25519.X25519PublicKey):
+            return KeyFileInfo(path, "X25519 recipient", algorithm_name(ECDH_ES_A128KW), b"")
+        return None
+    try:
+        cose_key = cbor.loads(data, path=str(path))
+    except ManifestError:
+        return None
+    if isinstance(cose_key, dict) and cose_key.get(KTY) == KTY_SYMMETRIC \
+            and cose_key.get(ALG) in KEK_KINDS.values():
+        kid = cose_key.get(KID)
+        alg = algorithm_name(cose_key[ALG])
+        return KeyFileInfo(path, f"{alg} key-encryption key", alg,
+                           kid if isinstance(kid, bytes) else b"")
+    return None
 
 
 def key_file_algorithm(path: Path) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gui.keys_panel import KeysPanel
 from gui.signing_panel import SigningPanel
 from gui.workers import JobRunner
 from signing.pin import FixedPinProvider
@@ -99,3 +100,28 @@ def test_an_envelope_without_algorithms_shows_no_profile_and_takes_any_key(qtbot
     assert panel.profile_label.text() == "any (no profile)"
     _suitwb("keys", "generate", "-o", tmp_path / "ec.pem", "--alg", "ESP256")
     assert panel.add_key(str(tmp_path / "ec.pem")) is True
+
+
+def test_recipient_key_files_are_listed_by_kind_and_refused_as_signers(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Recipient keys (`keys generate --alg X25519|A128KW`) decrypt and never sign: the key
+    manager lists them with their algorithm, and the sign panel refuses them."""
+    runner = JobRunner()
+    keys, panel = KeysPanel(runner, FixedPinProvider("unused")), SigningPanel(runner, FixedPinProvider("unused"))
+    qtbot.addWidget(keys)
+    qtbot.addWidget(panel)
+    _suitwb("keys", "generate", "-o", tmp_path / "device.pem", "--alg", "X25519")
+    _suitwb("keys", "generate", "-o", tmp_path / "kek.cose", "--alg", "A128KW", "--kid", "k1")
+    for name in ("device.pem", "device.pub.pem", "kek.cose"):
+        with qtbot.waitSignal(keys.files.added, timeout=TIMEOUT):
+            keys.files.add(tmp_path / name)
+    table = keys.files.table
+    assert [(table.item(r, 1).text(), table.item(r, 2).text()) for r in range(3)] == [
+        ("ECDH-ES-A128KW", ""), ("ECDH-ES-A128KW", ""), ("A128KW", b"k1".hex())]
+    assert [i.kind for i in keys.files.infos] == ["X25519 recipient", "X25519 recipient",
+                                                 "A128KW key-encryption key"]
+    for name in ("device.pem", "kek.cose"):
+        with qtbot.waitSignal(panel.keyRefused, timeout=TIMEOUT) as refused:
+            assert panel.add_key(str(tmp_path / name)) is False
+        assert f"{name} is a recipient key" in refused.args[0]
+    assert panel.keys == []
+    runner.wait(5000)
