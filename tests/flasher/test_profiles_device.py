@@ -142,6 +142,46 @@ def test_profile_installs_on_the_device_and_status_shows_the_plaintext_digest(
     assert (app["sequence_number"], app["digest"]) == (3, hashlib.sha256(IMAGE).hexdigest())
 
 
+CONTENT = bytes(range(200)) * 3  # a small image written from the manifest (FE's content shape)
+
+
+def test_encrypted_content_is_written_decrypted_on_the_device(tmp_path: Path) -> None:
+    """The other shape authors use (FE "suit-manifest-aes-kw-content"): write with the
+    ciphertext as content and encryption-info; image-match then checks the plaintext."""
+    name = "suit-sha256-hmac-a128kw-a128ctr"
+    decryption_key, recipient = _recipient(tmp_path, "A128KW")
+    signing_key, anchor = _signer(tmp_path, "HMAC-256-256")
+    project = tmp_path / "project.toml"
+    project.write_text(f'''
+name = "content"
+sequence-number = 2
+profile = "{name}"
+[device]
+vendor-domain = "example.com"
+model = "widget"
+[[component]]
+name = "app"
+id = ["h'00'"]
+content = "h'{CONTENT.hex()}'"
+encrypt = true
+recipients = [{{ key = "{recipient.name}", kid = "dev-1" }}]
+''')
+    bundle = tmp_path / "content.suit"
+    suitwb("build", project, "-o", bundle, "--sign", signing_key, data_dir=tmp_path)
+    suitwb("verify", bundle, "--key", anchor, data_dir=tmp_path)
+    assert CONTENT[:32] not in bundle.read_bytes()
+    with device_serve("--state", tmp_path / "state", "--trust-anchor", anchor,
+                      "--decryption-key", decryption_key, "--vendor-id", VENDOR,
+                      "--class-id", CLASS, data_dir=tmp_path) as port:
+        done = suitwb("flash", bundle, "--port", port, "--json", data_dir=tmp_path, check=False)
+        [outcome] = json.loads(done.stdout)
+        assert (done.returncode, outcome["result"]) == (0, "ok"), (outcome, done.stderr)
+        status = json.loads(suitwb("device", "status", "--port", port, "--json",
+                                   data_dir=tmp_path).stdout)
+    app = status["components"][0]
+    assert (app["sequence_number"], app["digest"]) == (2, hashlib.sha256(CONTENT).hexdigest())
+
+
 def test_an_hmac_key_file_is_a_cose_key_secret_a_signer_opens(tmp_path: Path) -> None:
     """Regression: `keys generate -o FILE --alg HMAC-256-256` wrote a P-384 PEM key and
     called it a secret, so the hmac profile could not sign with a generated key."""
