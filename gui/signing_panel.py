@@ -36,12 +36,12 @@ from PySide6.QtWidgets import (
 from gui.keys_panel import TOKEN_LOCK, TokenBrowser, key_uri
 from gui.tables import fill_table, make_table
 from gui.workers import Job, JobRunner, Progress
-from signing.algorithms import DEFAULT_ALGORITHM, SIGNATURE_ALGORITHMS
+from signing.algorithms import DEFAULT_ALGORITHM
 from signing.envelope import BlockPolicy
 from signing.management import key_file_algorithm
 from signing.pin import PinProvider
 from suit.algorithms_used import algorithms_used
-from suit.cose import algorithm_name
+from suit.cose import SIGNATURE_ALGORITHMS, algorithm_name
 from suit.errors import WorkbenchError
 from suit.profiles import PROFILES, Profile, matching_profiles
 from workbench.files import read_envelope
