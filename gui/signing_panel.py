@@ -299,9 +299,10 @@ def _file_algorithm(path: Path) -> str | None:
 
 
 def _envelope_profiles(path: Path) -> tuple[Profile, ...]:
-    """The profiles an envelope's algorithms fit, when they narrow the choice: an envelope
-    with no signature and no encryption fits all six, which says nothing (()). An
-    unreadable file shows no profile; signing it will say why."""
+    """The profiles an encrypted envelope's algorithms fit: its key exchange and content
+    encryption say which profile its author chose (MTI §3). An unencrypted one shows none
+    (()): a signature alone chooses no profile, and a hybrid second signer (ML-DSA after
+    ESP256) must stay possible. An unreadable file shows none; signing it will say why."""
     if not path.name or not path.is_file():
         return ()
     try:
@@ -309,6 +310,6 @@ def _envelope_profiles(path: Path) -> tuple[Profile, ...]:
     except WorkbenchError as exc:
         logger.debug("no profile shown for %s: %s", path, exc)
         return ()
-    if not (used.auth or used.key_exchange or used.encryption):
+    if not (used.key_exchange or used.encryption):
         return ()
     return tuple(matching_profiles(used))

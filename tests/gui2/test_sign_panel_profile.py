@@ -92,7 +92,7 @@ def test_profile_shown_wrong_kind_of_key_refused_right_kind_signs(qtbot, tmp_pat
     runner.wait(5000)
 
 
-def test_an_envelope_without_algorithms_shows_no_profile_and_takes_any_key(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unsigned_unencrypted_envelope_shows_no_profile_and_takes_any_key(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     panel = SigningPanel(JobRunner(), FixedPinProvider("unused"))
     qtbot.addWidget(panel)
     panel.source.setText(str(MANIFEST_SPEC / "example3-unsigned.cbor"))
@@ -125,3 +125,19 @@ def test_recipient_key_files_are_listed_by_kind_and_refused_as_signers(qtbot, tm
         assert f"{name} is a recipient key" in refused.args[0]
     assert panel.keys == []
     runner.wait(5000)
+
+
+def test_a_signed_unencrypted_envelope_chooses_no_profile_so_a_hybrid_signer_is_taken(
+        qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An ESP256 signature alone names no profile: an ML-DSA-65 second signer (hybrid) is
+    not refused."""
+    panel = SigningPanel(JobRunner(), FixedPinProvider("unused"))
+    qtbot.addWidget(panel)
+    _suitwb("keys", "generate", "-o", tmp_path / "ec.pem", "--alg", "ESP256")
+    _suitwb("keys", "generate", "-o", tmp_path / "pq.pem", "--type", "ml-dsa-65")
+    _suitwb("sign", MANIFEST_SPEC / "example3-unsigned.cbor", "-o", tmp_path / "one.suit",
+            "--key", tmp_path / "ec.pem")
+    panel.source.setText(str(tmp_path / "one.suit"))
+    panel.show_envelope_profile()
+    assert panel.profile_label.text() == "any (no profile)"
+    assert panel.add_key(str(tmp_path / "pq.pem")) is True
