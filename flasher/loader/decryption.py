@@ -32,6 +32,7 @@ from flasher.loader.components import FlashStore, pad
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId
 from suit import cbor
+from suit.cose import CoseAlgorithm
 from suit.encryption import (
     ContentDecryptor,
     ContentTampered,
@@ -41,7 +42,7 @@ from suit.encryption import (
     open_decryptor,
 )
 from suit.errors import ManifestError, UnsupportedAlgorithm
-from suit.keys import KID, KTY, KTY_SYMMETRIC, K
+from suit.keys import ALG, KID, KTY, KTY_SYMMETRIC, K
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +177,9 @@ class DecryptionKeyError(FlasherError):
 
 
 _KEK_SIZES: Final = (16, 24, 32)
+#: RFC 9053 §6.2.1: A128KW, A192KW, A256KW.
+_KEY_WRAP_ALGS: Final = (int(CoseAlgorithm.A128KW), int(CoseAlgorithm.A192KW),
+                         int(CoseAlgorithm.A256KW))
 
 
 def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
@@ -208,7 +212,10 @@ def _cose_kek(blob: bytes, name: str) -> RecipientKey | None:
         return None
     if not isinstance(key, dict) or key.get(KTY) != KTY_SYMMETRIC:
         return None
-    secret, kid = key.get(K), key.get(KID)
+    secret, kid, alg = key.get(K), key.get(KID), key.get(ALG)
+    if alg is not None and alg not in _KEY_WRAP_ALGS:  # an HMAC secret, say: not a KEK
+        raise DecryptionKeyError(name, f"a COSE_Key for algorithm {alg!r}, not AES key wrap "
+                                       "(A128KW, A192KW, A256KW)")
     if not isinstance(secret, bytes) or len(secret) not in _KEK_SIZES:
         raise DecryptionKeyError(name, "a COSE_Key whose k is no AES key of 16, 24 or 32 "
                                        "bytes")

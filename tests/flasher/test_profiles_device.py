@@ -203,5 +203,7 @@ def test_the_device_takes_the_kek_file_keys_generate_writes(tmp_path: Path) -> N
         assert key.kid == b"dev-9" and key.kek is not None and len(key.kek) == size
     with pytest.raises(DecryptionKeyError, match="16, 24 or 32"):
         load_decryption_key(cbor2.dumps({1: 4, -1: b"short"}), "bad.cose")
+    with pytest.raises(DecryptionKeyError, match="not AES key wrap"):  # an HMAC secret
+        load_decryption_key(cbor2.dumps({1: 4, 3: 5, -1: bytes(32)}), "mac.cose")
     raw = bytes(range(0xA0, 0xB0))  # a raw 16-byte KEK that starts like a CBOR map
     assert load_decryption_key(raw, "raw.key").kek == raw
