@@ -129,7 +129,7 @@ def _wire(window: MainWindow, parts: ReleasePanels) -> None:
         f"Records exported to {path}", 8000))
     session = getattr(getattr(window, "authoring", None), "session", None)
     if session is not None:
-        session.built.connect(lambda path: _built(parts, Path(path)))
+        session.built.connect(lambda path: _built(parts, Path(path), _project_profile(session)))
     window.workspace.projectOpened.connect(lambda: _follow_project(parts))
 
 
@@ -143,12 +143,19 @@ def _follow_project(parts: ReleasePanels) -> None:
     signed = built.with_name(f"{built.stem}-signed.suit")
     parts.signing.source.setText(str(built))
     parts.signing.output.setText(str(signed))
+    parts.signing.set_project_profile(getattr(project, "profile", None))
     parts.flash.bundle.setText(str(signed))
     _simulate_release(parts, signed if signed.exists() else built)
 
 
-def _built(parts: ReleasePanels, path: Path) -> None:
+def _project_profile(session: Any) -> str | None:
+    project = getattr(session.workspace, "project", None)
+    return getattr(project, "profile", None)
+
+
+def _built(parts: ReleasePanels, path: Path, profile: str | None = None) -> None:
     parts.signing.source.setText(str(path))
+    parts.signing.set_project_profile(profile)  # MTI §3: the signers must fit it
     _simulate_release(parts, path)
     if not parts.signing.output.text():
         parts.signing.output.setText(str(path.with_name(f"{path.stem}-signed.suit")))

@@ -7,11 +7,14 @@ refused before any bytes are read from them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -23,13 +26,14 @@ from signing import hsslms
 from signing.algorithms import (
     DEFAULT_ALGORITHM,
     ED25519,
+    HSS_LMS,
     ML_DSA_KINDS,
     P256,
     P384,
     SECRET,
     key_kind,
 )
-from signing.cose_key import thumbprint
+from signing.cose_key import secret_thumbprint, thumbprint
 from signing.errors import (
     ExportRefused,
     KeyFileError,
@@ -41,10 +45,11 @@ from signing.errors import (
     WrongKeyType,
 )
 from signing.external import load_public_key
-from signing.files import check_output, write_atomic
+from signing.files import check_output, read_key_file, write_atomic
 from signing.hsslms import is_hss_lms_file
 from signing.keyref import FileKeyRef, KeyRef, Pkcs11Uri
 from signing.pin import PinProvider
+from signing.recipients import KEK_KINDS
 from signing.signer import PublicKey
 from signing.token import close_quietly, find_token, load_module, open_session, token_session
 from signing.token_keys import (
@@ -55,10 +60,11 @@ from signing.token_keys import (
     list_keys,
     list_tokens,
 )
-from suit import mldsa
-from suit.cose import algorithm_name
+from suit import cbor, mldsa
+from suit.cose import CoseAlgorithm, algorithm_name
+from suit.errors import ManifestError
 from suit.hsslms import HssLmsPublicKey
-from suit.keys import encode_cose_key
+from suit.keys import ALG, KID, KTY, KTY_SYMMETRIC, K, encode_cose_key
 
 FORMATS: Final = ("pem", "cose")
 
@@ -151,11 +157,34 @@ def generate_file_key(path: Path, kind: str) -> tuple[PublicKey, bytes]:
         raise KeyFileError(str(path), "exists; a key file is never overwritten",
                            hint="Choose a new file name, or remove the old key first.")
     check_output(path)
+    if kind == SECRET:  # a MAC secret has no public half: generate_secret_file writes it
+        raise KeyFileError(str(path), "an HMAC secret is not a PEM key pair",
+                           hint="Use `suitwb keys generate -o FILE --alg HMAC-256-256`, "
+                                "which writes a COSE_Key secret file.")
     key = _new_private_key(kind)
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     write_atomic(path, pem, mode=0o600)
     public = key.public_key()
     return public, thumbprint(public)
+
+
+def generate_secret_file(path: Path) -> bytes:
+    """Generate a 256-bit HMAC 256/256 secret into a new COSE_Key file (kty Symmetric,
+    RFC 9053 §7.3; mode 0600) and return its kid (RFC 9679 thumbprint), which the file
+    carries too, so a MAC made with it names the secret a verifier holds.
+
+    Raises:
+        KeyFileError: `path` exists (a key is never overwritten).
+        OutputError: the folder is missing or not writable.
+    """
+    if path.exists() or path.is_symlink():
+        raise KeyFileError(str(path), "exists; a key file is never overwritten",
+                           hint="Choose a new file name, or remove the old key first.")
+    check_output(path)
+    secret = os.urandom(32)  # RFC 9053 §3.1: the key is as long as the HMAC 256 output
+    kid = secret_thumbprint(secret)
+    write_atomic(path, cbor.dumps({KTY: KTY_SYMMETRIC, KID: kid, K: secret}), mode=0o600)
+    return kid
 
 
 @dataclass(frozen=True)
@@ -183,9 +212,66 @@ def describe_key_file(path: Path) -> KeyFileInfo:
         KeyFileError: missing, unreadable, encrypted, or not a key.
         WrongKeyType: a secret, or a key SUIT does not use.
     """
+    recipient = _recipient_key_file(path)
+    if recipient is not None:
+        return recipient
     public = load_public_key(path)
     kind = key_kind(public)
     return KeyFileInfo(path, kind, algorithm_name(DEFAULT_ALGORITHM[kind]), thumbprint(public))
+
+
+ECDH_ES_A128KW: Final = CoseAlgorithm.ECDH_ES_A128KW
+
+
+def _recipient_key_file(path: Path) -> KeyFileInfo | None:
+    """A recipient key of encrypted payloads (FE §5), as `keys generate --alg X25519|A128KW|
+    A256KW` writes them: an X25519 device key (PEM, either half) or a key-encryption key
+    (COSE_Key with an AES-KW alg). None for anything else (a P-256 device key is also a
+    signing key, and is described as one)."""
+    try:
+        data = read_key_file(path)
+    except KeyFileError:
+        return None  # the general loader reports the file's problem
+    if b"-----BEGIN" in data:
+        key: object = None
+        try:
+            key = serialization.load_pem_private_key(data, None) if b"PRIVATE KEY" in data \
+                else serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return None
+        if isinstance(key, x25519.X25519PrivateKey | x25519.X25519PublicKey):
+            return KeyFileInfo(path, "X25519 recipient", algorithm_name(ECDH_ES_A128KW), b"")
+        return None
+    try:
+        cose_key = cbor.loads(data, path=str(path))
+    except ManifestError:
+        return None
+    if isinstance(cose_key, dict) and cose_key.get(KTY) == KTY_SYMMETRIC \
+            and cose_key.get(ALG) in KEK_KINDS.values():
+        kid = cose_key.get(KID)
+        alg = algorithm_name(cose_key[ALG])
+        return KeyFileInfo(path, f"{alg} key-encryption key", alg,
+                           kid if isinstance(kid, bytes) else b"")
+    return None
+
+
+def key_file_algorithm(path: Path) -> str:
+    """The algorithm a signing key file signs with by default (``ESP256``, ``HSS-LMS``,
+    ``HMAC-256-256``...), for the private files `describe_key_file` does not read: an
+    HSS-LMS state file, or a COSE_Key secret (whose secret is never shown).
+
+    Raises:
+        KeyFileError: missing, unreadable, encrypted, or not a key.
+        WrongKeyType: a key SUIT does not use.
+    """
+    if is_hss_lms_file(path):
+        return algorithm_name(DEFAULT_ALGORITHM[HSS_LMS])
+    try:
+        return describe_key_file(path).algorithm
+    except WrongKeyType as exc:
+        if exc.key_type != SECRET:
+            raise
+        return algorithm_name(DEFAULT_ALGORITHM[SECRET])
 
 
 def _new_private_key(kind: str) -> ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey \

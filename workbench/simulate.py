@@ -25,6 +25,7 @@ from typing import Final
 from fileio import read_limited
 from flasher.errors import RefusalReason
 from suit.codec import DEFAULT_MAX_SIZE, decode_envelope
+from suit.encryption import DecryptionError, WrongKey
 from suit.errors import DigestMismatch, ManifestError, UnsupportedAlgorithm
 from suit.model import Command, Digest, Envelope, ManifestKey
 from suit.processor import (
@@ -40,7 +41,12 @@ from suit.processor_model import record_of
 from suit.report import Record, Report, ReportReason
 from workbench.files import MAX_ENVELOPE, read_bytes
 from workbench.simulate_device import DeviceDescription, load_device
-from workbench.simulate_store import PayloadMissing, SimulatedStore, show_component
+from workbench.simulate_store import (
+    PayloadMissing,
+    SimulatedDecrypter,
+    SimulatedStore,
+    show_component,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +222,12 @@ def _check_rollback(run: _Run, envelope: Envelope) -> None:
 def _procedure(run: _Run, authenticated: Authenticated, procedure: Procedure) -> None:
     run.procedure = procedure.name.lower()
     try:
-        processor = Processor(authenticated, run.store, run.device.anchors, trace=run.record)
+        # A device file without decryption-keys describes a device that does not decrypt:
+        # encryption info is then refused before anything runs (rule 10), as before.
+        decrypter = SimulatedDecrypter(run.store, run.device.decryption_keys) \
+            if run.device.decryption_keys else None
+        processor = Processor(authenticated, run.store, run.device.anchors, trace=run.record,
+                              decrypter=decrypter)
     except ProcessingFailed as failed:  # unsupported command, parameter or component
         run.check(SUPPORTED, False, failed.detail)
         raise _Refused(failed.reason, RefusalReason[failed.reason.name], failed.detail) from None
@@ -233,6 +244,11 @@ def _procedure(run: _Run, authenticated: Authenticated, procedure: Procedure) ->
 
 
 def _refinement(failed: ProcessingFailed) -> RefusalReason:
+    # FE §6: the virtual device's reasons for a decryption that failed (loader/decryption.py).
+    if isinstance(failed.__cause__, WrongKey):
+        return RefusalReason.WRONG_KEY
+    if isinstance(failed.__cause__, DecryptionError):
+        return RefusalReason.DECRYPTION_FAILED
     if failed.reason is ReportReason.CONDITION_FAILED and failed.location is not None:
         return _CONDITION_REFINEMENTS.get(failed.location.command,
                                           RefusalReason.CONDITION_FAILED)

@@ -21,10 +21,12 @@ from fileio import MAX_KEY_FILE, read_limited
 from fileio.errors import FileAccessError
 from fileio.toml import loads_toml
 from suit.cose import CoseAlgorithm
+from suit.encryption import RecipientKey
 from suit.errors import ManifestError, WorkbenchError
 from suit.keys import TrustAnchor
 from suit.model import ComponentId, Digest
 from suit.processor import DeviceFacts
+from workbench.device_keys import decryption_keys
 from workbench.project import values
 from workbench.project.errors import ProjectFileError
 
@@ -32,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Largest device file read; real ones are a few hundred bytes.
 MAX_DEVICE_FILE: Final = 1 << 20
-_TOP: Final = frozenset({"device", "component", "trust-anchors", "algorithms"})
+_TOP: Final = frozenset({"device", "component", "trust-anchors", "algorithms",
+                         "decryption-keys"})
 _DEVICE: Final = frozenset({"vendor-id", "vendor-domain", "class-id", "model", "device-id",
                             "now", "battery-mwh", "authorized-priority", "boot"})
 _COMPONENT: Final = frozenset({"id", "slot", "digest", "version", "sequence-number"})
@@ -81,6 +84,8 @@ class DeviceDescription:
         anchors: The trust anchors it verifies with.
         algorithms: COSE algorithm ids it supports; None means all the core does.
         boot: Whether to run the Invocation procedure after the update.
+        decryption_keys: The keys it decrypts payloads with (FE §6); empty: it does not
+            decrypt, and a manifest with encryption info is refused (rule 10).
     """
 
     vendor_id: bytes | None
@@ -91,6 +96,7 @@ class DeviceDescription:
     anchors: tuple[TrustAnchor, ...]
     algorithms: frozenset[int] | None
     boot: bool
+    decryption_keys: tuple[RecipientKey, ...] = ()
 
 
 def load_device(path: Path) -> DeviceDescription:
@@ -128,7 +134,8 @@ def parse_device(table: Mapping[str, Any], folder: Path) -> DeviceDescription:
         components=components, facts=_facts(device, components),
         anchors=_anchors(table.get("trust-anchors", []), folder),
         algorithms=_algorithms(table.get("algorithms")),
-        boot=_bool(device.get("boot", False), "device.boot"))
+        boot=_bool(device.get("boot", False), "device.boot"),
+        decryption_keys=_decryption_keys(table.get("decryption-keys", []), folder))
 
 
 def _known(table: Mapping[str, Any], allowed: frozenset[str], prefix: str) -> None:
@@ -257,6 +264,26 @@ def _anchors(value: Any, folder: Path) -> tuple[TrustAnchor, ...]:
         except (FileAccessError, ManifestError) as exc:
             raise ProjectFileError(where, f"{item}: {getattr(exc, 'problem', exc)}") from exc
     return tuple(anchors)
+
+
+def _decryption_keys(value: Any, folder: Path) -> tuple[RecipientKey, ...]:
+    """Key files relative to the device file (PEM P-256 / X25519 private keys, AES-KW keys
+    raw, hex or COSE_Key) or PKCS#11 URIs of a token's AES key, as `device serve
+    --decryption-key` takes them (workbench/device_keys.py)."""
+    keys = []
+    for i, item in enumerate(_list(value, "decryption-keys")):
+        where = f"decryption-keys[{i}]"
+        if not isinstance(item, str) or not item:
+            raise ProjectFileError(where, "expected a key file path or a pkcs11: URI")
+        reference = item if item.startswith("pkcs11:") else str(folder / item)
+        try:
+            [key] = decryption_keys([reference])
+        except FileAccessError as exc:
+            raise ProjectFileError(where, f"{item}: {exc.problem}") from exc
+        except WorkbenchError as exc:  # a file with no usable key, a malformed URI
+            raise ProjectFileError(where, str(exc), hint=exc.hint) from exc
+        keys.append(key)
+    return tuple(keys)
 
 
 def _algorithms(value: Any) -> frozenset[int] | None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from suit import digest as digests
+from suit.encryption import RecipientKey, decrypt, open_decryptor
 from suit.errors import WorkbenchError
 from suit.model import ComponentId, Digest
 from suit.processor import DIGEST_PENDING, DeviceFacts, DigestPending, FetchRequest
@@ -113,6 +114,11 @@ class SimulatedStore:
     def facts(self) -> DeviceFacts:
         return self.device.facts
 
+    def received(self, component_id: ComponentId, image: bytes | None, effect: str) -> None:
+        """`component_id` now holds `image` (None: pending); `effect` says how it came."""
+        self.effects.append(effect)
+        self._put(component_id, image)
+
     def _effect(self, kind: str, component_id: ComponentId, what: str) -> None:
         self.effects.append(f"{kind} {show_component(component_id)} {what}".rstrip())
 
@@ -137,9 +143,48 @@ class SimulatedStore:
             self.pending.add(component_id)
 
 
+class SourceMissing(WorkbenchError):
+    """A decrypting copy from a component the simulation holds no image of."""
+
+    def __init__(self, source: ComponentId) -> None:
+        super().__init__(f"copy source {show_component(source)} holds no ciphertext here",
+                         hint="Fetch the ciphertext into it first (or give --payload URI=FILE).")
+
+
+@dataclass
+class SimulatedDecrypter:
+    """Implements `suit.processor.Decrypter` over a `SimulatedStore` with the device file's
+    ``decryption-keys`` (FE §6): write and copy with encryption-info decrypt for real, so a
+    wrong key (WrongKey) or a changed ciphertext or tag (ContentTampered) fails at the
+    command that decrypts. A copy from a pending source (no payload given) still unwraps
+    the content key, so the key is checked; the destination is then pending too."""
+
+    store: SimulatedStore
+    keys: tuple[RecipientKey, ...]
+
+    def write_decrypted(self, component_id: ComponentId, content: bytes,
+                        encryption_info: bytes) -> None:
+        plaintext = decrypt(encryption_info, self.keys, content)
+        self.store.received(component_id, plaintext, f"write {show_component(component_id)} "
+                            f"{len(content)} bytes, decrypted to {len(plaintext)}")
+
+    def copy_decrypted(self, destination: ComponentId, source: ComponentId,
+                       size: int | None, encryption_info: bytes) -> None:
+        what = f"copy {show_component(destination)} from {show_component(source)}, decrypted"
+        if source in self.store.pending:
+            open_decryptor(encryption_info, self.keys)  # the content key unwraps (FE §5)
+            self.store.received(destination, None, what + " (pending: no payload given)")
+            return
+        ciphertext = self.store.images.get(source)
+        if ciphertext is None:
+            raise SourceMissing(source)
+        self.store.received(destination, decrypt(encryption_info, self.keys, ciphertext), what)
+
+
 def show_component(component_id: ComponentId) -> str:
     """A component id as CBOR diagnostic notation: ``[h'00']``."""
     return "[" + ", ".join(f"h'{part.hex()}'" for part in component_id) + "]"
 
 
-__all__ = ["PayloadMissing", "SimulatedStore", "show_component"]
+__all__ = ["PayloadMissing", "SimulatedDecrypter", "SimulatedStore", "SourceMissing",
+           "show_component"]

@@ -31,6 +31,8 @@ from flasher.errors import FlasherError, RefusalReason, UpdateRefused
 from flasher.loader.components import FlashStore, pad
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId
+from suit import cbor
+from suit.cose import CoseAlgorithm
 from suit.encryption import (
     ContentDecryptor,
     ContentTampered,
@@ -40,6 +42,7 @@ from suit.encryption import (
     open_decryptor,
 )
 from suit.errors import ManifestError, UnsupportedAlgorithm
+from suit.keys import ALG, KID, KTY, KTY_SYMMETRIC, K
 
 logger = logging.getLogger(__name__)
 
@@ -167,12 +170,16 @@ class DecryptionKeyError(FlasherError):
     def __init__(self, name: str, problem: str) -> None:
         super().__init__(f"decryption key {name}: {problem}",
                          hint="Give a PEM private key (P-256 or X25519), or an AES key-"
-                              "encryption key of 16, 24 or 32 bytes (raw or hex).")
+                              "encryption key of 16, 24 or 32 bytes (raw, hex, or the COSE_Key "
+                              "`suitwb keys generate --alg A128KW` writes).")
         self.name = name
         self.problem = problem
 
 
 _KEK_SIZES: Final = (16, 24, 32)
+#: RFC 9053 §6.2.1: A128KW, A192KW, A256KW.
+_KEY_WRAP_ALGS: Final = (int(CoseAlgorithm.A128KW), int(CoseAlgorithm.A192KW),
+                         int(CoseAlgorithm.A256KW))
 
 
 def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
@@ -180,6 +187,9 @@ def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
     AES-KW key-encryption key given raw or as hex text (FE §5.1: 128, 192 or 256 bits)."""
     if b"-----BEGIN" in blob:
         return RecipientKey(private_key=_pem_private_key(blob, name))
+    cose_key = _cose_kek(blob, name)
+    if cose_key is not None:
+        return cose_key
     text = blob.strip()
     try:
         kek = bytes.fromhex(text.decode("ascii")) if len(text) in (32, 48, 64) else blob
@@ -189,6 +199,27 @@ def load_decryption_key(blob: bytes, name: str) -> RecipientKey:
         raise DecryptionKeyError(name, f"{len(blob)} bytes: neither a PEM private key nor "
                                        "an AES key of 16, 24 or 32 bytes")
     return RecipientKey(kek=kek)
+
+
+def _cose_kek(blob: bytes, name: str) -> RecipientKey | None:
+    """A COSE_Key of kty Symmetric (RFC 9053 §7.3), as `suitwb keys generate --alg A128KW`
+    writes it, with its kid; None when `blob` is no CBOR map of kty 4 (a raw key, say)."""
+    if len(blob) in _KEK_SIZES or not blob or blob[0] & 0xE0 != 0xA0:  # CBOR major type 5
+        return None
+    try:
+        key = cbor.loads(blob, max_size=1024)
+    except ManifestError:
+        return None
+    if not isinstance(key, dict) or key.get(KTY) != KTY_SYMMETRIC:
+        return None
+    secret, kid, alg = key.get(K), key.get(KID), key.get(ALG)
+    if alg is not None and alg not in _KEY_WRAP_ALGS:  # an HMAC secret, say: not a KEK
+        raise DecryptionKeyError(name, f"a COSE_Key for algorithm {alg!r}, not AES key wrap "
+                                       "(A128KW, A192KW, A256KW)")
+    if not isinstance(secret, bytes) or len(secret) not in _KEK_SIZES:
+        raise DecryptionKeyError(name, "a COSE_Key whose k is no AES key of 16, 24 or 32 "
+                                       "bytes")
+    return RecipientKey(kid=kid if isinstance(kid, bytes) and kid else None, kek=secret)
 
 
 def _pem_private_key(blob: bytes, name: str) -> ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey:

@@ -85,6 +85,7 @@ file = "app.bin"''')
     assert fetch is not None
     params = next(c.argument for c in fetch.commands if c.command == Command.OVERRIDE_PARAMETERS)
     assert params[Parameter.IMAGE_DIGEST].value == hashlib.sha256(ciphertext).digest()
+    assert params[Parameter.IMAGE_SIZE] == len(ciphertext)  # a device checks capacity first
     assert params[Parameter.URI] == "https://example.com/app.enc"
     install = envelope.manifest.install
     assert install is not None

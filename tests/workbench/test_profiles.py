@@ -4,8 +4,8 @@ shows the profile, algorithms and recipients; the ciphertext decrypts, with prim
 driven from the FE text (not our decrypting code), to the image the manifest's plaintext
 digest names.
 
-To extend (the lead): HSS-LMS signing comes with w5-lms; add its key maker to `SIGNERS`
-and the hsslms row signs and verifies too. The device-install half goes after `verify`.
+The device-install half (each profile signed, the hsslms one with an HSS-LMS key, installed
+on the virtual device over the real protocol) is tests/flasher/test_profiles_device.py.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
+from suit.cose import algorithm_name
+from suit.profiles import profile
 from tests.workbench.conftest import run_suitwb
 
 IMAGE = bytes(range(256)) * 37 + b"firmware tail"  # not a multiple of the AES block
@@ -57,12 +59,21 @@ def _hmac(folder: Path) -> tuple[list[str], list[str]]:
     return ["--sign", str(path)], ["--secret-hex", secret.hex()]
 
 
-#: auth algorithm -> makes the signing key: (build args, verify args). None: not yet (w5-lms).
+def _hss_lms(folder: Path) -> tuple[list[str], list[str]]:
+    """A small stateful key (H5: 32 signatures) made by the CLI; its public COSE_Key."""
+    key = folder / "release.hss"
+    done = run_suitwb("keys", "generate", "-o", key, "--type", "hss-lms",
+                      "--lms", "LMS_SHA256_M32_H5", "--lmots", "LMOTS_SHA256_N32_W4")
+    assert done.returncode == 0, done.stderr
+    return ["--sign", str(key)], ["--key", str(folder / "release.hss.pub.cose")]
+
+
+#: auth algorithm -> makes the signing key: (build args, verify args).
 SIGNERS: dict[str, Callable[[Path], tuple[list[str], list[str]]] | None] = {
     "hmac": _hmac,
     "esp256": lambda folder: _pem_pair(folder, ec.generate_private_key(ec.SECP256R1())),
     "ed25519": lambda folder: _pem_pair(folder, ed25519.Ed25519PrivateKey.generate()),
-    "hsslms": None,
+    "hsslms": _hss_lms,
 }
 
 
@@ -169,6 +180,12 @@ def test_profile_builds_signs_encrypts_and_verifies(name: str, tmp_path: Path, d
     assert [r["kid"] for r in info["recipients"]] == [b"dev-1".hex()] and info["detached"]
     text = run_suitwb("inspect", out).stdout
     assert f"profile          {name}" in text and "recipient" in text
+    # The algorithms line names all four of the profile's algorithms (issue 16: inspect
+    # shows algorithms, recipients, profile).
+    chosen = profile(name)
+    assert (f"algorithms       digests sha256; auth {algorithm_name(chosen.auth)}; key exchange "
+            f"{algorithm_name(chosen.key_exchange)}; encryption "
+            f"{algorithm_name(chosen.encryption)}") in text, text
     # The ciphertext is integrated; decrypted from the FE text it is the image, whose
     # digest the manifest states (FE §6.2: the plaintext digest).
     envelope = out.read_bytes()

@@ -171,8 +171,9 @@ def _register_serve(device_sub: argparse._SubParsersAction[argparse.ArgumentPars
                             "(COSE_Sign1); without it reports go unsigned")
     serve.add_argument("--decryption-key", action="append", metavar="PEM|KEK|URI",
                        help="a key the device decrypts payloads with: a PEM private key "
-                            "(P-256 or X25519), an AES key-encryption key file (16/24/32 "
-                            "bytes, raw or hex) or a PKCS#11 URI of a token's AES key; "
+                            "(P-256 or X25519), an AES key-encryption key file (the COSE_Key "
+                            "`keys generate --alg A128KW` writes, or 16/24/32 bytes raw or "
+                            "hex) or a PKCS#11 URI of a token's AES key; "
                             "repeatable")
     serve.add_argument("--vendor-id", type=uuid.UUID, metavar="UUID",
                        help=f"the SUIT vendor id it answers to (default {flashing.EXAMPLE_VENDOR_ID})")

@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from signing.algorithms import kind_for_algorithm, parse_algorithm
+from signing.algorithms import SECRET, kind_for_algorithm, parse_algorithm
 from signing.audit import SigningAuditLog
 from signing.envelope import BlockPolicy
 from signing.errors import KeyReferenceError, ModuleNotFound, PinUnavailable, TokenError
@@ -25,6 +25,7 @@ from signing.management import (
     export_public,
     generate,
     generate_file_key,
+    generate_secret_file,
     inventory,
     parse_kind,
 )
@@ -221,6 +222,12 @@ def _keys_generate(args: argparse.Namespace) -> int:
     if args.key_type == "hss-lms":
         return generate_hss_lms(args)
     kind = _key_kind(args)
+    if args.output is not None and kind == SECRET:  # RFC 9053 §7.3: a COSE_Key secret
+        kid = generate_secret_file(args.output)
+        print(f"generated HMAC-256-256 secret {args.output} (COSE_Key, mode 0600), kid "
+              f"{kid.hex()}; a verifier needs this same file (verify --key, device "
+              "--trust-anchor)")
+        return 0
     if args.output is not None:
         _public, kid = generate_file_key(args.output, kind)
         print(f"generated {kind} private key {args.output} (PKCS#8 PEM, mode 0600), kid "

@@ -155,9 +155,10 @@ def _encrypted(project: Project, c: Component, where: str, setup: Setup) -> Encr
         plaintext = values.parse_bytes(str(c.content), f"{where}.content") if source is None \
             else read_payload(project, str(c.image.file if c.image else ""), f"{where}.image.file")
         ciphertext = b"".join(encrypt_chunks(setup, [plaintext]))
-        return EncryptedComponent(setup.detached_info(), digest_of(ciphertext, algorithm), ciphertext)
-    digest = _digest_stream(encrypt_chunks(setup, _file_chunks(source)), algorithm)
-    return EncryptedComponent(setup.detached_info(), digest, None, setup, source)
+        return EncryptedComponent(setup.detached_info(), digest_of(ciphertext, algorithm),
+                                  ciphertext, ciphertext_size=len(ciphertext))
+    digest, size = _digest_stream(encrypt_chunks(setup, _file_chunks(source)), algorithm)
+    return EncryptedComponent(setup.detached_info(), digest, None, setup, source, size)
 
 
 def detached_chunks(encrypted: EncryptedComponent) -> Iterator[bytes]:
@@ -178,11 +179,13 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
         raise ImageError(str(path), exc.problem, hint=exc.hint) from exc
 
 
-def _digest_stream(chunks: Iterator[bytes], algorithm: int) -> Digest:
+def _digest_stream(chunks: Iterator[bytes], algorithm: int) -> tuple[Digest, int]:
     hasher = hashlib.new(_HASH_NAMES[algorithm])
+    size = 0
     for chunk in chunks:
         hasher.update(chunk)
-    return Digest(algorithm, hasher.digest())
+        size += len(chunk)
+    return Digest(algorithm, hasher.digest()), size
 
 
 def project_ref(project: Project, ref: str) -> str:

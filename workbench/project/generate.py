@@ -162,7 +162,11 @@ class Generator:
             if payload is not None:
                 # The staging component holds ciphertext: check its digest before the copy
                 # decrypts it (FE §6.2: an image digest of plaintext and/or ciphertext).
+                # Its size too: a device checks capacity before the payload is sent (RFC
+                # 9019 §3, manifest first), and the ciphertext's size is known here.
                 params = {Parameter.IMAGE_DIGEST: payload.ciphertext_digest}
+                if payload.ciphertext_size is not None:
+                    params[Parameter.IMAGE_SIZE] = payload.ciphertext_size
             uri = component_uri(c)
             w.override({**params, **({Parameter.URI: uri} if uri else {})})
             w.add(Command.FETCH, self.policy("fetch"))

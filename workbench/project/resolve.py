@@ -54,6 +54,8 @@ class EncryptedComponent:
             detached image, which `chunks` encrypts again, streaming, when written.
         setup: The CEK, IV and recipients (to encrypt a detached image again).
         source: The plaintext image file of a detached image.
+        ciphertext_size: The ciphertext's length (the plaintext's, plus the tag of an AEAD
+            mode): the image-size of the staging component that fetches it.
     """
 
     info: bytes
@@ -61,6 +63,7 @@ class EncryptedComponent:
     ciphertext: bytes | None = None
     setup: Setup | None = None
     source: Path | None = None
+    ciphertext_size: int | None = None
 
 
 @dataclass(frozen=True)
