@@ -38,6 +38,7 @@ from signing.cose_key import thumbprint
 from signing.errors import (
     KeyExhausted,
     KeyFileError,
+    KeyStateAltered,
     KeyStateCopied,
     KeyStateRestored,
     SigningError,
@@ -163,6 +164,12 @@ def check(state: KeyState, path: Path, log: HashChainedLog) -> None:
                                  and state.state_id.hex() != found.fields["state_id"]):
         raise KeyStateRestored(name, f"state {state.serial} is older than state {serial} "
                                      "that this machine recorded (restored from a backup?)")
+    recorded = found.fields.get("remaining", "")
+    if state.serial == serial and recorded.isdigit() and state.remaining != int(recorded):
+        # The very state the journal recorded, by serial and id, yet with other indices
+        # left: a lowered q (a bit flip, an edit) would sign with a used one-time key.
+        raise KeyStateAltered(name, f"state {state.serial} has {state.remaining} signatures "
+                                    f"left, the journal recorded {recorded} when it was written")
     if state.serial > serial + 1:  # one write may precede its record (a crash between)
         raise KeyStateCopied(name, f"state {state.serial} is newer than any recorded ({serial})")
 
