@@ -41,7 +41,7 @@ from flasher.loader.files import FileTree, is_file_component, parse_path
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
 from flasher.loader.state import DeviceState, FileAction, FileJournal, FileRecord
-from flasher.protocol import PATH_MAX
+from flasher.protocol import MAX_COMPONENT_SEGMENTS, PATH_MAX
 from suit import digest as digests
 from suit.processor import DIGEST_PENDING, ComponentStore, DeviceFacts, DigestPending, FetchRequest
 
@@ -163,6 +163,14 @@ class FileStore:
             # holds exactly what its manifest says. The switch ends the journal.
             self.tree.clear_slot(self.slot)
             self.ctx.file_switch = "/".join(self.tree.slot_prefix(self.slot))
+        if len(component_id) > MAX_COMPONENT_SEGMENTS or not "".join(segments).isprintable():
+            # The status reply carries the id (at most 16 segments) and the path as one line
+            # of text (§3): a file it could not report would make the device's status
+            # unreadable to every host from then on.
+            raise UpdateRefused(RefusalReason.COMPONENT_UNSUPPORTED,
+                                f"file component {component_id!r}: more than "
+                                f"{MAX_COMPONENT_SEGMENTS} segments or a control character "
+                                "in its path")
         if len("/".join(segments).encode()) > PATH_MAX:
             # The status reply carries the path (and the id) in at most PATH_MAX (§3).
             raise UpdateRefused(RefusalReason.COMPONENT_UNSUPPORTED,

@@ -194,7 +194,8 @@ def _short(value: Any) -> str:
 def _posix_id(value: Any, where: str) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32:
+    # uid_t is 32 bits and (uid_t) -1 means "unchanged": the loader refuses it (file_meta).
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32 - 1:
         raise ProjectFileError(where, "expected a numeric user or group id")
     return value
 
