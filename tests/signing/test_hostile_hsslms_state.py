@@ -4,6 +4,8 @@ refusals, never a crash, and never a signature with a one-time index already use
 from __future__ import annotations
 
 import random
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,8 @@ import cbor2
 import pytest
 
 from signing import hsslms
-from signing.errors import KeyStateAltered
-from signing.hashlog import HashChainedLog
+from signing.errors import AuditChainBroken, KeyStateAltered
+from signing.hashlog import HashChainedLog, record_hash
 from suit.errors import WorkbenchError
 from suit.hsslms import parse_hss_signature
 from tests.signing.hsslms_keys import small_key
@@ -89,3 +91,33 @@ def test_damaged_states_are_refused_typed_and_never_reuse_an_index(tmp_path: Pat
     path.write_bytes(data)
     signature = hsslms.HssLmsSigner(path, log).sign(b"four")  # the good state still signs
     assert parse_hss_signature(signature).signatures[-1].q == 3
+
+
+def _edit_journal(log: HashChainedLog, sql: str, *args: object, rehash: bool = False) -> None:
+    with closing(sqlite3.connect(log.path)) as db, db:
+        db.execute(sql, args)
+        if rehash:  # an editor who recomputes the record's hash too (it is not keyed)
+            for record in log_records(db):
+                db.execute("UPDATE records SET hash = ? WHERE seq = ?", record)
+
+
+def log_records(db: sqlite3.Connection) -> list[tuple[str, int]]:
+    names = ", ".join(hsslms.JOURNAL_FIELDS)
+    rows = db.execute(f"SELECT seq, {names}, prev_hash FROM records").fetchall()
+    return [(record_hash(row[0], dict(zip(hsslms.JOURNAL_FIELDS, map(str, row[1:-1]),
+                                          strict=True)), row[-1]), row[0]) for row in rows]
+
+
+@pytest.mark.parametrize(("column", "value", "rehash"), [
+    ("serial", "abc", False), ("serial", "9" * 5000, False), ("remaining", "x9", False),
+    ("serial", "abc", True), ("serial", "9" * 5000, True), ("serial", "٣", True),
+    ("remaining", "x9", True), ("remaining", "", True),
+])
+def test_an_edited_journal_record_is_a_typed_refusal(tmp_path: Path, column: str, value: str,
+                                                     rehash: bool) -> None:
+    # Was ValueError from int(serial) (exit 70) for a serial that is not a number, and an
+    # edited `remaining` went unnoticed.
+    path, log = _used_key(tmp_path)
+    _edit_journal(log, f"UPDATE records SET {column} = ?", value, rehash=rehash)
+    with pytest.raises(AuditChainBroken, match="HSS-LMS state journal"):
+        hsslms.HssLmsSigner(path, log).sign(b"four")
