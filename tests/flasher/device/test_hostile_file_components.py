@@ -10,11 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flasher import protocol
 from flasher.errors import RefusalReason, UpdateRefused
 from flasher.loader.device import DeviceConfig, VirtualDevice
+from flasher.loader.file_meta import MAX_POSIX_ID, parse_metadata
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve, suitwb
 from tests.flasher.device.test_file_components import APP, send, user_files
@@ -114,3 +118,26 @@ def test_over_the_wire_the_status_stays_readable_after_a_hostile_path(tmp_path: 
     assert flashed.returncode == 1, flashed.stderr
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["last_result"]["result"] == "component_unsupported"
+
+
+_CBOR = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64 - 1)
+    | st.binary(max_size=8) | st.text(max_size=8) | st.floats(),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.integers(-2, 10) | st.text(max_size=3), inner, max_size=4),
+    max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(members=st.dictionaries(st.sampled_from([1, 2, 3, 5, 8, 4, -1]), _CBOR, max_size=5))
+def test_any_metadata_map_is_a_usable_file_meta_or_a_refusal(members: dict[int, Any]) -> None:
+    try:
+        meta = parse_metadata(cbor2.dumps(members))
+    except UpdateRefused as refused:
+        assert refused.reason is RefusalReason.PARAMETER_UNSUPPORTED
+        return
+    # What reaches fchown and fchmod is in range: no OverflowError mid-install.
+    assert meta.file_type in (1, 2, 3)
+    assert meta.mode is None or 0 <= meta.mode <= 0o777
+    for posix_id in (meta.owner, meta.group):
+        assert posix_id is None or 0 <= posix_id <= MAX_POSIX_ID
