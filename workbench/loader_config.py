@@ -266,7 +266,7 @@ def _key_file(value: Any, where: str, folder: Path) -> Path:
     try:
         found = path.is_file()
     except OSError as exc:  # a name too long, a folder it may not enter: not a usable key
-        raise LoaderConfigError(where, f"not an accessible file ({exc.strerror})") from None
+        raise LoaderConfigError(where, f"not an accessible file ({exc.strerror or exc})") from None
     if not found:
         raise LoaderConfigError(where, f"{path}: not an existing file",
                                 hint="Key paths are relative to the configuration file's "

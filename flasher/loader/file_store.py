@@ -155,14 +155,6 @@ class FileStore:
             raise UpdateRefused(RefusalReason.COMPONENT_UNAUTHORISED,
                                 "files change only in an update, never at boot")
         segments = parse_path(component_id)
-        if self.slot is not None:
-            self.tree.check_current()
-            segments = self.tree.slot_prefix(self.slot) + segments
-        if self.slot is not None and self.ctx.mode == INSTALL and self.ctx.file_switch is None:
-            # The first change of an A/B install empties the other tree: a release tree
-            # holds exactly what its manifest says. The switch ends the journal.
-            self.tree.clear_slot(self.slot)
-            self.ctx.file_switch = "/".join(self.tree.slot_prefix(self.slot))
         if len(component_id) > MAX_COMPONENT_SEGMENTS or not "".join(segments).isprintable():
             # The status reply carries the id (at most 16 segments) and the path as one line
             # of text (§3): a file it could not report would make the device's status
@@ -171,6 +163,14 @@ class FileStore:
                                 f"file component {component_id!r}: more than "
                                 f"{MAX_COMPONENT_SEGMENTS} segments or a control character "
                                 "in its path")
+        if self.slot is not None:
+            self.tree.check_current()
+            segments = self.tree.slot_prefix(self.slot) + segments
+        if self.slot is not None and self.ctx.mode == INSTALL and self.ctx.file_switch is None:
+            # The first change of an A/B install empties the other tree: a release tree
+            # holds exactly what its manifest says. The switch ends the journal.
+            self.tree.clear_slot(self.slot)
+            self.ctx.file_switch = "/".join(self.tree.slot_prefix(self.slot))
         if len("/".join(segments).encode()) > PATH_MAX:
             # The status reply carries the path (and the id) in at most PATH_MAX (§3).
             raise UpdateRefused(RefusalReason.COMPONENT_UNSUPPORTED,
