@@ -160,10 +160,12 @@ _IDENTITY: Final = schema.Fields({"vendor_id": schema.Bytes(exact=16),
                                   "device_id": schema.Bytes(max_len=64)})
 #: A file component's path under a Linux-class loader's root, and its permission bits.
 PATH_MAX: Final = 1024
+#: Segments of a component id the status reply carries.
+MAX_COMPONENT_SEGMENTS: Final = 16
 MODE_MAX: Final = 0o7777
 _COMPONENT: Final = schema.Fields({
     # A segment holds a path of a file component (["fs", "usr/local/bin/app"]).
-    "id": schema.ListOf(schema.Bytes(max_len=PATH_MAX), max_len=16),
+    "id": schema.ListOf(schema.Bytes(max_len=PATH_MAX), max_len=MAX_COMPONENT_SEGMENTS),
     "sequence_number": schema.UInt(schema.U64_MAX),
     "digest": schema.Nullable(schema.Bytes(max_len=64)),
     "size": schema.UInt(),

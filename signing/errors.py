@@ -297,6 +297,14 @@ class KeyStateCopied(StatefulKeyRefused):
                     "would reuse indices. Generate a key on each signing machine.")
 
 
+class KeyStateAltered(StatefulKeyRefused):
+    """The state says something else than what this machine's journal recorded when it was
+    written (serial and id equal, remaining signatures not): damaged or edited since."""
+
+    default_hint = ("The state file changed after it was written; signing with it could "
+                    "reuse indices. Generate a new key (docs/signing.md).")
+
+
 class KeyExhausted(StatefulKeyRefused):
     """Every one-time index of the key has been used."""
 

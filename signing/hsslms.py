@@ -36,8 +36,10 @@ from fileio import FileAccessError
 from signing.audit import default_data_dir
 from signing.cose_key import thumbprint
 from signing.errors import (
+    AuditChainBroken,
     KeyExhausted,
     KeyFileError,
+    KeyStateAltered,
     KeyStateCopied,
     KeyStateRestored,
     SigningError,
@@ -45,7 +47,7 @@ from signing.errors import (
     WrongKeyType,
 )
 from signing.files import read_key_file, write_atomic
-from signing.hashlog import HashChainedLog
+from signing.hashlog import HashChainedLog, LogRecord, record_hash
 from signing.hsslms_state import (
     Binding,
     KeyState,
@@ -150,6 +152,8 @@ def check(state: KeyState, path: Path, log: HashChainedLog) -> None:
     Raises:
         KeyStateCopied: bound to another machine or path, or unknown to the journal.
         KeyStateRestored: older than (or a twin of) what the journal recorded.
+        KeyStateAltered: the recorded serial and id, with other indices left.
+        AuditChainBroken: the journal's record of the key was edited or is damaged.
     """
     name = str(path)
     if state.binding.host != host_id() or state.binding.path != _real(path):
@@ -158,13 +162,35 @@ def check(state: KeyState, path: Path, log: HashChainedLog) -> None:
     found = log.last_matching("kid", kid)
     if found is None:
         raise KeyStateCopied(name, "this machine's state journal has no record of the key")
-    serial = int(found.fields["serial"])
+    serial, remaining = _recorded(found)
     if state.serial < serial or (state.serial == serial
                                  and state.state_id.hex() != found.fields["state_id"]):
         raise KeyStateRestored(name, f"state {state.serial} is older than state {serial} "
                                      "that this machine recorded (restored from a backup?)")
+    if state.serial == serial and state.remaining != remaining:
+        # The very state the journal recorded, by serial and id, yet with other indices
+        # left: a lowered q (a bit flip, an edit) would sign with a used one-time key.
+        raise KeyStateAltered(name, f"state {state.serial} has {state.remaining} signatures "
+                                    f"left, the journal recorded {remaining} when it was written")
     if state.serial > serial + 1:  # one write may precede its record (a crash between)
         raise KeyStateCopied(name, f"state {state.serial} is newer than any recorded ({serial})")
+
+
+def _recorded(found: LogRecord) -> tuple[int, int]:
+    """The serial and remaining count of a journal record, once the record is known to be
+    as written: the journal is a file too, and an edited or damaged record must not decide
+    what to sign."""
+    if record_hash(found.seq, found.fields, found.prev_hash) != found.hash:
+        raise AuditChainBroken(found.seq, "of the HSS-LMS state journal: its contents do not "
+                                          "match its hash (edited)")
+    numbers = []
+    for name in ("serial", "remaining"):
+        text = found.fields[name]
+        if not (text.isascii() and text.isdigit() and len(text) <= 80):  # 2^(25 * 8) < 10^61
+            raise AuditChainBroken(found.seq, f"of the HSS-LMS state journal: {name} "
+                                              f"{text[:24]!r} is not a number")
+        numbers.append(int(text))
+    return numbers[0], numbers[1]
 
 
 def status(path: Path, log: HashChainedLog | None = None) -> KeyStatus:

@@ -114,7 +114,13 @@ def parse_key_reference(text: str) -> KeyRef:
         raise KeyReferenceError("empty key reference")
     if text[: len(SCHEME)].lower() == SCHEME:
         return parse_pkcs11_uri(text)
-    return FileKeyRef(Path(text).expanduser())
+    if "\0" in text:  # no file has one; os calls would raise ValueError
+        raise KeyReferenceError("a key path with a NUL character")
+    try:
+        return FileKeyRef(Path(text).expanduser())
+    except RuntimeError:  # "~name/...": no such user, or no home folder known
+        raise KeyReferenceError(f"{text.split('/', 1)[0]!r}: no such user's home "
+                                "folder") from None
 
 
 def parse_pkcs11_uri(text: str) -> Pkcs11Uri:

@@ -93,7 +93,12 @@ def _device_public_key(data: bytes, path: str) -> Any:
 def _kek(key: Any, path: str, kid: bytes | None) -> SoftwareKek:
     if not isinstance(key, dict) or key.get(KTY) != KTY_SYMMETRIC or not isinstance(key.get(K), bytes):
         raise KeyFileError(path, "a COSE_Key that is not a symmetric key (kty 4 with k)")
-    if key.get(ALG) in _HMAC:
+    alg = key.get(ALG)
+    if alg is not None and (not isinstance(alg, int | str) or isinstance(alg, bool)):
+        # RFC 9052 §7.1: alg is an int or a tstr; an array there was TypeError (unhashable).
+        raise KeyFileError(path, f"a COSE_Key whose alg is a {type(alg).__name__}, not an "
+                                 "AES key wrap algorithm")
+    if alg in _HMAC:
         raise WrongRecipientKey(path, "HMAC secret", "AES key wrap (A128KW, A256KW)")
     if len(key[K]) not in KEK_SIZES.values():
         raise WrongRecipientKey(path, f"{len(key[K])}-byte secret", "AES key wrap (16, 24 or 32 bytes)")

@@ -221,7 +221,8 @@ def _content_key(recipients: Sequence[CoseRecipient], keys: Sequence[RecipientKe
             try:
                 cek = _unwrap(recipient, key)
             except (InvalidUnwrap, ValueError, DecryptionError) as exc:
-                reasons.append(f"recipient {_name(recipient)}: {str(exc) or 'unwrap failed'}")
+                why = exc.reason if isinstance(exc, DecryptionError) else str(exc)
+                reasons.append(f"recipient {_name(recipient)}: {why or 'unwrap failed'}")
                 continue
             if cek is not None:
                 return cek
@@ -271,7 +272,13 @@ def _agree(private_key: PrivateKey, recipient: CoseRecipient) -> bytes | None:
     if cose_key.get(1) == _OKP:
         if not isinstance(private_key, x25519.X25519PrivateKey):
             return None
-        return private_key.exchange(_x25519_public(cose_key))
+        try:
+            return private_key.exchange(_x25519_public(cose_key))
+        except ValueError:  # the library's refusal of an all-zero result
+            # RFC 7748 §6.1: a low-order public key gives the all-zero shared secret, which
+            # must be refused (it would make the KEK one anybody can compute).
+            raise DecryptionError("ephemeral X25519 key of low order (all-zero shared "
+                                  "secret, RFC 7748 §6.1)") from None
     if not isinstance(private_key, ec.EllipticCurvePrivateKey):
         return None
     public = _ec_public(cose_key)

@@ -27,6 +27,7 @@ from suit.errors import WorkbenchError
 from suit.verify import VerificationPolicy
 from workbench import flashing
 from workbench.project import values
+from workbench.project.errors import escaped
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class LoaderConfigError(WorkbenchError):
     default_hint = "See docs/linux-device.md, \"The configuration file\"."
 
     def __init__(self, where: str, problem: str, *, hint: str | None = None) -> None:
+        where = escaped(where)  # a TOML key may hold a newline or an escape sequence
         super().__init__(f"{where}: {problem}", hint=hint)
         self.where = where
         self.problem = problem
@@ -261,7 +263,11 @@ def _key_files(value: Any, where: str, folder: Path) -> tuple[Path, ...]:
 def _key_file(value: Any, where: str, folder: Path) -> Path:
     # Named here by its key: the device reads it at start, where only the path is known.
     path = _path(value, where, folder)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long, a folder it may not enter: not a usable key
+        raise LoaderConfigError(where, f"not an accessible file ({exc.strerror or exc})") from None
+    if not found:
         raise LoaderConfigError(where, f"{path}: not an existing file",
                                 hint="Key paths are relative to the configuration file's "
                                      "folder, or absolute.")
@@ -308,6 +314,9 @@ def _profile(value: Any, where: str) -> str:
 
 def _size(value: Any, where: str) -> int:
     """``4194304``, ``"4096K"`` or ``"4M"`` -> bytes, as the ``--flash-size`` option."""
-    if isinstance(value, str) and value[-1:].upper() in _SIZE_UNITS and value[:-1].isdigit():
-        value = int(value[:-1]) * _SIZE_UNITS[value[-1].upper()]
+    # ASCII digits only, and few: str.isdigit() is true for "²" too, which int() refuses.
+    digits = value[:-1] if isinstance(value, str) else ""
+    if (digits.isascii() and digits.isdigit() and len(digits) <= 12
+            and value[-1:].upper() in _SIZE_UNITS):
+        value = int(digits) * _SIZE_UNITS[value[-1].upper()]
     return _integer(value, where, 1, MAX_FLASH_SIZE)

@@ -90,10 +90,17 @@ def _sole(actors: dict[Any, int]) -> Any:
     return next(iter(actors)) if len(actors) == 1 else None
 
 
+#: uid_t / gid_t are 32 bits and (uid_t) -1 means "leave unchanged" to chown(2).
+MAX_POSIX_ID: Final = 2**32 - 2
+
+
 def _uid(actor: Any) -> int | None:
     # An actor is a UUID, bstr, tstr or int (UM §4); only an int is a POSIX id.
-    return actor if isinstance(actor, int) and not isinstance(actor, bool) and actor >= 0 \
-        else None
+    if not isinstance(actor, int) or isinstance(actor, bool) or actor < 0:
+        return None
+    if actor > MAX_POSIX_ID:  # else fchown raises OverflowError in the middle of the install
+        _bad_meta(f"owner or group {actor} is not a POSIX id (0 to {MAX_POSIX_ID})")
+    return actor
 
 
 def _bad_meta(problem: str) -> NoReturn:

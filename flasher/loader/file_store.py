@@ -41,7 +41,7 @@ from flasher.loader.files import FileTree, is_file_component, parse_path
 from flasher.loader.flash import SimulatedFlash
 from flasher.loader.layout import ComponentId, Layout
 from flasher.loader.state import DeviceState, FileAction, FileJournal, FileRecord
-from flasher.protocol import PATH_MAX
+from flasher.protocol import MAX_COMPONENT_SEGMENTS, PATH_MAX
 from suit import digest as digests
 from suit.processor import DIGEST_PENDING, ComponentStore, DeviceFacts, DigestPending, FetchRequest
 
@@ -155,6 +155,14 @@ class FileStore:
             raise UpdateRefused(RefusalReason.COMPONENT_UNAUTHORISED,
                                 "files change only in an update, never at boot")
         segments = parse_path(component_id)
+        if len(component_id) > MAX_COMPONENT_SEGMENTS or not "".join(segments).isprintable():
+            # The status reply carries the id (at most 16 segments) and the path as one line
+            # of text (§3): a file it could not report would make the device's status
+            # unreadable to every host from then on.
+            raise UpdateRefused(RefusalReason.COMPONENT_UNSUPPORTED,
+                                f"file component {component_id!r}: more than "
+                                f"{MAX_COMPONENT_SEGMENTS} segments or a control character "
+                                "in its path")
         if self.slot is not None:
             self.tree.check_current()
             segments = self.tree.slot_prefix(self.slot) + segments

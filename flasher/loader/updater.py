@@ -64,6 +64,7 @@ from flasher.messages import (
     PayloadRequest,
     UpdateResult,
 )
+from flasher.protocol import MAX_COMPONENTS
 from suit.errors import (
     ManifestError,
 )
@@ -128,6 +129,7 @@ class Updater:
         self._check_rollback(manifest.sequence_number, manifest.common.components, digest)
         context = self._context(PLAN, {})
         self._run(authenticated, context, plan=True)
+        self._check_reportable(context, manifest.sequence_number, digest)
         fetches = _unique(context.fetches)
         state = self.device.state
         update = UpdateInFlight(digest, manifest.sequence_number, tuple(
@@ -176,6 +178,18 @@ class Updater:
                 self._refuse(RefusalReason.ROLLBACK, f"sequence number {number} is lower than "
                              f"{stored}, installed for component {component!r}",
                              number=number, digest=digest)
+
+    def _check_reportable(self, context: StoreContext, number: int, digest: bytes) -> None:
+        # The status reply lists every component, at most MAX_COMPONENTS (§3): files past
+        # that would make the device's status unreadable to every host from then on.
+        files = self.device.files
+        kept = set() if files is None or files.ab else set(self.device.state.files)
+        written = {c for c in context.written if is_file_component(c)}
+        total = len(self.device.layout.partitions) + len(kept | written)
+        if total > MAX_COMPONENTS:
+            self._refuse(RefusalReason.COMPONENT_UNSUPPORTED,
+                         f"{total} components after this update; the device reports at most "
+                         f"{MAX_COMPONENTS}", number=number, digest=digest)
 
     def _context(self, mode: str, received: dict[str, int]) -> StoreContext:
         """Which slot each A/B component uses in this update: the one not active."""

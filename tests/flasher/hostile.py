@@ -30,9 +30,15 @@ from flasher.messages import (
     UpdateResult,
 )
 from flasher.protocol import Hello, MessageType
+from suit.model import Digest, DigestAlgorithm
+from suit.report import Record, Report
+from suit.report_capabilities import CapabilityReport, ComponentCapability
 
 IDENTITY = DeviceIdentity(b"V" * 16, b"C" * 16, b"fake-1")
 COMPONENT = ComponentStatus((b"\x00",), 3, b"\x11" * 32, 1024, 0)
+#: A file component of a Linux-class loader: the status reply's optional path and mode.
+FILE_COMPONENT = ComponentStatus((b"fs", b"usr/bin/app"), 3, b"\x44" * 32, 10, None,
+                                 path="usr/bin/app", mode=0o755)
 PAYLOAD_URI = "http://example.com/p.bin"
 PAYLOAD = bytes(range(256)) * 8
 
@@ -51,7 +57,7 @@ def valid_replies() -> dict[MessageType, bytes]:
     return {
         MessageType.HELLO_ACK: protocol.encode_hello(Hello(1, 256, 4, 1 << 20, IDENTITY)),
         MessageType.STATUS_REPLY: protocol.encode_status(
-            DeviceStatus(IDENTITY, (COMPONENT,), {"app/A": "active"}, record)),
+            DeviceStatus(IDENTITY, (COMPONENT, FILE_COMPONENT), {"app/A": "active"}, record)),
         MessageType.READY: protocol.dumps({"have": 0}),
         MessageType.PLAN: protocol.encode_plan([PayloadRequest(PAYLOAD_URI, len(PAYLOAD))]),
         MessageType.DONE: protocol.encode_result(UpdateResult(4, b"\x33" * 32, (COMPONENT,))),
@@ -60,6 +66,12 @@ def valid_replies() -> dict[MessageType, bytes]:
         MessageType.ERROR: protocol.encode_error(ProtocolErrorCode.BAD_STATE, "not now"),
         MessageType.ACK: protocol.encode_ack(1, 512),
         MessageType.NAK: protocol.encode_ack(1, 0),
+        MessageType.REPORT_REPLY: protocol.encode_report(Report(
+            "http://example.com/m.suit", Digest(DigestAlgorithm.SHA256, b"\x33" * 32),
+            (Record((0,), 9, 3, 0, {5: b"\x01"}),), nonce=b"\x55" * 16).encode()),
+        MessageType.CAPABILITIES_REPLY: protocol.encode_capabilities(cbor2.dumps(
+            CapabilityReport((ComponentCapability((b"fs",), True),), (1, 2, 3), (1, 2),
+                             (-7, -16)).value())),
     }
 
 
@@ -124,7 +136,9 @@ class ScriptedDevice:
         normal = {MessageType.HELLO: MessageType.HELLO_ACK,
                   MessageType.STATUS: MessageType.STATUS_REPLY,
                   MessageType.BEGIN: MessageType.READY, MessageType.VERIFY: MessageType.PLAN,
-                  MessageType.FINISH: MessageType.DONE}.get(kind, MessageType.OK)
+                  MessageType.FINISH: MessageType.DONE, MessageType.REPORT: MessageType.REPORT_REPLY,
+                  MessageType.CAPABILITIES: MessageType.CAPABILITIES_REPLY,
+                  }.get(kind, MessageType.OK)
         reply = self.replace_kind.get(kind, normal)
         return reply, self.override.get(reply, valid_replies()[reply])
 

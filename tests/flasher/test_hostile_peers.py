@@ -15,10 +15,18 @@ import pytest
 from flasher import protocol
 from flasher.errors import FlasherError, ProtocolError
 from flasher.loader.layout import APP
-from flasher.operations import Bundle, FlashOptions, flash, read_status, reboot
+from flasher.operations import (
+    Bundle,
+    FlashOptions,
+    flash,
+    read_capabilities,
+    read_status,
+    reboot,
+)
 from flasher.protocol import MessageType
 from flasher.session import RecoverySession, SessionConfig
 from flasher.transport import SerialTransport
+from suit.errors import WorkbenchError
 from tests.fixtures.vectors import SPEC_KEY_PUBLIC
 from tests.flasher.cli import device_serve_process, suitwb
 from tests.flasher.conftest import ServedDevice
@@ -130,6 +138,8 @@ _OPERATIONS: dict[MessageType, tuple[Callable[[str], object], MessageType | None
     MessageType.OK: (lambda p: reboot(p, options=_FUZZ_OPTIONS), None),
     MessageType.REFUSED: (_flash, MessageType.VERIFY),
     MessageType.ERROR: (lambda p: read_status(p, options=_FUZZ_OPTIONS), MessageType.STATUS),
+    # flash() asks for the SUIT report (with a nonce) when the attempt ends.
+    MessageType.REPORT_REPLY: (_flash, None),
 }
 
 
@@ -152,6 +162,29 @@ def test_host_meets_mutated_replies_of_every_type_with_typed_errors_only() -> No
             fake.script({})
             read_status(port, options=_FUZZ_OPTIONS)  # a sane device is served as before
     assert typed > 50  # the mutations do reach the host's checks
+
+
+def test_host_meets_mutated_capability_replies_with_typed_errors_only(tmp_path: Path) -> None:
+    # CAPABILITIES_REPLY: the protocol's schema, then the SUIT_Capability_Report's own
+    # decoder (suit.report_capabilities); a DecodeError there is typed too (exit 2).
+    rng = random.Random(15)
+    fake = ScriptedDevice()
+    typed = 0
+    with fake.running() as port:
+        for _ in range(60):
+            fake.script({MessageType.CAPABILITIES_REPLY: mutate(
+                valid_replies()[MessageType.CAPABILITIES_REPLY], rng)})
+            try:
+                read_capabilities(port, options=_FUZZ_OPTIONS)
+            except WorkbenchError:
+                typed += 1
+        fake.script({MessageType.CAPABILITIES_REPLY: cbor2.dumps(
+            {"capabilities": cbor2.dumps({1: [[b"\x00"]], 2: "commands", 3: [1], 4: [-7]})})})
+        done = suitwb("device", "capabilities", "--port", port, data_dir=tmp_path,
+                      check=False, timeout=60)
+    assert typed > 20
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) <= 2
 
 
 # -- defence in depth on the device (item 12) --------------------------------------------

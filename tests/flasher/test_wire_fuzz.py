@@ -36,6 +36,9 @@ _VALID_REQUESTS = {
     MessageType.HELLO: protocol.encode_hello(Hello(1, 256, 4, 1 << 20, IDENTITY)),
     MessageType.BEGIN: protocol.dumps({"size": 64, "sha256": hashlib.sha256(b"e" * 64).digest()}),
     MessageType.DATA: protocol.encode_data(0, 0, b"e" * 32),
+    # REPORT with its nonce (mutations reach the nonce's type and size; CAPABILITIES has
+    # no body, so its mutations are any bytes where none belong).
+    MessageType.REPORT: protocol.encode_report_request(b"n" * 16),
 }
 
 

@@ -49,14 +49,15 @@ def seeds() -> list[bytes]:
     found = sorted(Path(__file__).with_name("regressions").glob("*.cbor"))  # past findings
     return [p.read_bytes() for p in (*vectors, *found)] + [
         hostile.sequence_bomb(8), hostile.dependency_chain(4), hostile.foreign_cose(98),
-        hostile.foreign_cose(97), hostile.mldsa_envelope()]
+        hostile.foreign_cose(97), hostile.mldsa_envelope(), hostile.hsslms_envelope()]
 
 
 def anchors() -> list[TrustAnchor]:
     return [TrustAnchor.from_pem(SPEC_KEY_PUBLIC.read_bytes(), "spec"),
             TrustAnchor.from_pem(DEPENDENCY_PUBLIC.read_bytes(), "dependency"),
             TrustAnchor.from_secret(HMAC_KEY, "hmac"),
-            TrustAnchor("mldsa", public_key=hostile.mldsa_key().public_key())]
+            TrustAnchor("mldsa", public_key=hostile.mldsa_key().public_key()),
+            TrustAnchor("hss-lms", public_key=hostile.hsslms_public())]
 
 
 def _after_decode(envelope: Envelope, keys: list[TrustAnchor], reference: Envelope) -> Iterator[Callable[[], object]]:

@@ -6,12 +6,15 @@ Everything is built from raw CBOR so that nothing here depends on the decoder it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import mldsa
 
+from signing.hsslms_state import Tree
 from suit import cbor
+from suit.hsslms import LMOTS_BY_NAME, LMS_BY_NAME, HssLmsPublicKey
 from suit.model import Command, Parameter
 
 SHA256: Final = -16
@@ -145,4 +148,44 @@ def mldsa_envelope(*, genuine: bool = True) -> bytes:
     tbs = cbor.dumps(["Signature1", cbor.dumps({1: -49}), b"", digest])
     lies = (_sign1(-49, b"\x01" * 64), _sign1(-50, b"\x00" * 70_000), _sign1(-48, b""))
     blocks = (_sign1(-49, mldsa_key().sign(tbs)), *lies) if genuine else lies
+    return envelope(manifest, blocks)
+
+
+#: A fixed HSS-LMS key (one H5 / W2 tree, RFC 8554; W2 keeps each verification cheap for
+#: the fuzzer): SEED and I stated, the same every run.
+HSS_SEED: Final = bytes(range(32, 64))
+HSS_IDENTIFIER: Final = b"suitwb fuzz hss!"
+
+
+@functools.cache
+def hsslms_tree() -> Tree:
+    """The fuzzer's HSS-LMS tree (signing.hsslms_state does the RFC 8554 arithmetic)."""
+    from signing.hsslms_state import _nodes  # the node table of a stated SEED and I
+    lms, lmots = LMS_BY_NAME["LMS_SHA256_M32_H5"], LMOTS_BY_NAME["LMOTS_SHA256_N32_W2"]
+    return Tree(lms, lmots, HSS_SEED, HSS_IDENTIFIER, _nodes(lms, lmots, HSS_SEED, HSS_IDENTIFIER))
+
+
+def hsslms_public() -> HssLmsPublicKey:
+    tree = hsslms_tree()
+    return HssLmsPublicKey(1, tree.lms, tree.lmots, tree.identifier, tree.node(1))
+
+
+def hsslms_signature(tbs: bytes, q: int = 0) -> bytes:
+    """A one-level HSS signature (RFC 8554 §6.2: Nspk = 0, then the LMS signature)."""
+    return (0).to_bytes(4, "big") + hsslms_tree().sign(q, tbs)
+
+
+def hsslms_envelope(*, genuine: bool = True) -> bytes:
+    """An envelope with HSS-LMS blocks (alg -46, RFC 8778): a genuine signature over its
+    digest (unless `genuine` is false), then blocks that lie: a leaf index past the tree
+    (q = 2^h), a byte too many, a truncated authentication path, two levels claimed."""
+    manifest = _manifest(1)
+    digest = cbor.dumps([SHA256, hashlib.sha256(bstr_header(len(manifest)) + manifest).digest()])
+    tbs = cbor.dumps(["Signature1", cbor.dumps({1: -46}), b"", digest])
+    signature = hsslms_signature(tbs, q=3)
+    past = bytearray(signature)
+    past[4:8] = (32).to_bytes(4, "big")
+    lies = (_sign1(-46, bytes(past)), _sign1(-46, signature + b"\x00"),
+            _sign1(-46, signature[:-1]), _sign1(-46, (1).to_bytes(4, "big") + signature[4:]))
+    blocks = (_sign1(-46, signature), *lies) if genuine else lies
     return envelope(manifest, blocks)

@@ -9,6 +9,13 @@ from __future__ import annotations
 from suit.errors import WorkbenchError
 
 
+def escaped(text: str) -> str:
+    """`text` with control characters escaped (``\\n``, ``\\x1b``): a member's name comes from
+    the file, and a newline or an escape sequence in a TOML key must not forge a second
+    line or move the terminal's cursor when the error is printed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class ProjectError(WorkbenchError):
     """Root of every error about a release project."""
 
@@ -24,6 +31,7 @@ class ProjectFileError(ProjectError):
     """
 
     def __init__(self, where: str, problem: str, *, hint: str | None = None) -> None:
+        where = escaped(where)
         super().__init__(f"{where}: {problem}", hint=hint)
         self.where = where
         self.problem = problem

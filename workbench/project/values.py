@@ -168,8 +168,8 @@ def parse_file_metadata(value: Any, where: str) -> dict[int, Any]:
         raise ProjectFileError(f"{where}.{unknown[0]}", "unknown member",
                                hint="Use file-type, mode, owner and group.")
     file_type = value.get("file-type", "regular")
-    if file_type not in FILE_TYPES:
-        raise ProjectFileError(f"{where}.file-type", f"unknown file type {file_type!r}",
+    if not isinstance(file_type, str) or file_type not in FILE_TYPES:  # a list: unhashable
+        raise ProjectFileError(f"{where}.file-type", f"unknown file type {_short(file_type)}",
                                hint="Use " + ", ".join(FILE_TYPES) + ".")
     out: dict[int, Any] = {5: FILE_TYPES[file_type]}
     ids = {name: _posix_id(value.get(name), f"{where}.{name}") for name in ("owner", "group")}
@@ -192,10 +192,17 @@ def parse_file_metadata(value: Any, where: str) -> dict[int, Any]:
     return out
 
 
+def _short(value: Any) -> str:
+    """`value` for a one-line message, however large the file made it."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _posix_id(value: Any, where: str) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32:
+    # uid_t is 32 bits and (uid_t) -1 means "unchanged": the loader refuses it (file_meta).
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**32 - 1:
         raise ProjectFileError(where, "expected a numeric user or group id")
     return value
 
