@@ -56,6 +56,10 @@ DEFAULT_MAX_SIZE: Final = cbor.DEFAULT_MAX_SIZE
 #: envelopes deep; the bound stops verification recursing, and re-hashing every level,
 #: without end on a hostile chain. Same as the processor's dependency depth.
 MAX_DEPENDENCY_DEPTH: Final = 4
+#: M37 §8.3 lets several parties sign; real envelopes carry one to a few blocks (hybrid
+#: signing: two). Each block costs a signature verification (an HSS-LMS one about 5 ms), so
+#: without a bound a large hostile file of bogus blocks keeps a verifier busy for a minute.
+MAX_AUTHENTICATION_BLOCKS: Final = 16
 
 
 # --- component identifiers ----------------------------------------------------------------
@@ -306,6 +310,11 @@ def decode_authentication(data: Any, path: str = "authentication-wrapper") -> Au
     """``bstr .cbor SUIT_Authentication`` -> `AuthenticationWrapper`."""
     raw = data if type(data) is bytes else expect_bytes(data, path)
     items = expect_list(cbor.loads(raw, path=path), path, min_len=1)
+    if len(items) - 1 > MAX_AUTHENTICATION_BLOCKS:
+        raise DecodeError(path, f"{len(items) - 1} authentication blocks; at most "
+                          f"{MAX_AUTHENTICATION_BLOCKS} are accepted",
+                          hint="Real envelopes carry one signature per signer; this input is "
+                               "malformed or hostile.")
     digest = decode_wrapped_digest(items[0], f"{path}/digest")
     blocks = []
     for i in range(1, len(items)):

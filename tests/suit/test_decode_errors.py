@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cbor2
 import pytest
 
 from suit import cbor
-from suit.codec import decode_envelope
+from suit.codec import MAX_AUTHENTICATION_BLOCKS, decode_envelope
+from suit.cose import CoseAlgorithm
 from suit.errors import DecodeError
 from tests.fixtures.vectors import MANIFEST_SPEC
 
@@ -72,3 +74,22 @@ def test_untagged_envelope_is_accepted_and_stays_untagged() -> None:
     untagged = cbor.dumps(cbor.loads(EXAMPLE0).value)
     envelope = decode_envelope(untagged)
     assert not envelope.tagged and encode_envelope(envelope) == untagged
+
+
+def test_more_authentication_blocks_than_any_signer_set_are_refused() -> None:
+    """A hostile file of thousands of bogus signature blocks would cost a verification
+    each; the decoder accepts at most MAX_AUTHENTICATION_BLOCKS (16) and names the count."""
+    block = cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps({1: CoseAlgorithm.ES256}), {},
+                                          None, b"\x00" * 64]))
+    digest = cbor2.dumps([-16, b"\x00" * 32])
+
+    def envelope(count: int) -> bytes:
+        wrapper = cbor2.dumps([digest, *([block] * count)])
+        return cbor2.dumps(cbor2.CBORTag(107, {2: wrapper, 3: cbor2.dumps({1: 1, 2: 1, 3: {}})}))
+
+    with pytest.raises(DecodeError, match="17 authentication blocks; at most 16"):
+        decode_envelope(envelope(MAX_AUTHENTICATION_BLOCKS + 1))
+    try:
+        decode_envelope(envelope(MAX_AUTHENTICATION_BLOCKS))
+    except DecodeError as exc:  # refused for the stand-in manifest, not for the count
+        assert "authentication blocks" not in str(exc)
