@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHeaderView, QLabel, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QMainWindow, QTabBar, QWidget
 
 from gui.app import save_screenshot, settle
 from gui.release_panels import ReleasePanels, run_flow
@@ -60,6 +60,22 @@ def clipped(window: QWidget, whole: tuple[QWidget, ...] = ()) -> list[str]:
     return found
 
 
+def tab_bar_problems(window: QMainWindow) -> list[str]:
+    """Tabs of the window's visible tab bars that are cut, elided or scrolled out of sight."""
+    found = []
+    for bar in window.findChildren(QTabBar):
+        if not _shown(bar):
+            continue
+        for index in range(bar.count()):
+            rect, text = bar.tabRect(index), bar.tabText(index)
+            needed = bar.fontMetrics().horizontalAdvance(text)
+            if rect.left() < 0 or rect.right() >= bar.width() or rect.width() < needed:
+                found.append(f"tab {text!r} of {bar.objectName() or type(bar.parent()).__name__}:"
+                             f" {rect.left()}..{rect.right()} in 0..{bar.width() - 1}, "
+                             f"{rect.width()} px for {needed} px of text")
+    return found
+
+
 def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         qtbot, parts: ReleasePanels, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     images = IMAGES if os.environ.get("SUITWB_UPDATE_PICTURES") == "1" else tmp_path
@@ -84,6 +100,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         image = QImage(str(shot))
         assert (image.width(), image.height()) == (1280, 800), key
         found = clipped(window, (window.inspector.tree, window.diff.table))
+        found += tab_bar_problems(window)
         if key == "inspector" and window.inspector.hex.viewport().width() < \
                 window.inspector.hex.content_width():
             found.append("hex view narrower than a row of 16 bytes")
@@ -94,6 +111,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         window.show_view(key)
         qtbot.wait(30)
         found = clipped(window, (window.inspector.tree, window.diff.table))
+        found += tab_bar_problems(window)
         if found:
             problems[f"{key} at 1920x1080"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
