@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -42,6 +41,13 @@ from workbench.project.images import ImageInfo
 from workbench.project.model import COMPONENT_TEXT_FIELDS, SEVERABLE_NAMES, Component, Image, Slot
 
 _VALIDATE_CHOICES: Final = (("when it has an image", None), ("yes", True), ("no", False))
+
+
+def _form(box: QGroupBox) -> QFormLayout:
+    """A form that puts a field under its label when the dock is too narrow for both."""
+    form = QFormLayout(box)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
 
 
 class ComponentEditor(QWidget):
@@ -77,26 +83,27 @@ class ComponentEditor(QWidget):
 
     def _release_group(self) -> QGroupBox:
         box = QGroupBox("Release")
-        form = QFormLayout(box)
+        form = _form(box)
         self.release_name = self._line(form, "Release name", lambda v: self._set(("name",), v))
         self.sequence = QSpinBox(maximum=2**31 - 1)
         self.sequence.setObjectName("sequence-number")
         self.sequence.editingFinished.connect(
             lambda: self._commit(lambda: self._set(("sequence-number",), self.sequence.value())))
         form.addRow("Sequence number", self.sequence)
-        grid = QGridLayout()
+        # One column: two did not fit the dock's width at 1280x800 and were cut off.
+        column = QVBoxLayout()
         self.severable: dict[str, QCheckBox] = {}
-        for number, member in enumerate(SEVERABLE_NAMES):
+        for member in SEVERABLE_NAMES:
             box_ = QCheckBox(member)
             box_.toggled.connect(lambda on, m=member: self._commit(lambda: self._sever(m, on)))
-            grid.addWidget(box_, number // 2, number % 2)
+            column.addWidget(box_)
             self.severable[member] = box_
-        form.addRow("Severed", grid)
+        form.addRow("Severed", column)
         return box
 
     def _component_group(self) -> QGroupBox:
         self.group = QGroupBox("Component")
-        form = QFormLayout(self.group)
+        form = _form(self.group)
         self.component_name = self._line(form, "Name", self._rename)
         self.display_name = self._line(form, "Display name", lambda v: self._field("display-name", v))
         self.component_id = self._line(form, "Component id", self._set_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHeaderView, QLabel, QMainWindow, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QHeaderView, QLabel, QMainWindow, QScrollArea, QTabBar, QWidget
 
 from gui.app import save_screenshot, settle
 from gui.release_panels import ReleasePanels, run_flow
@@ -76,6 +76,19 @@ def tab_bar_problems(window: QMainWindow) -> list[str]:
     return found
 
 
+def sideways_scrolling(window: QMainWindow) -> list[str]:
+    """Docked form panels (the component editor) whose content is wider than their room,
+    so part of each row is cut off until one scrolls sideways."""
+    found = []
+    for dock in window.findChildren(QDockWidget):
+        area = dock.widget()
+        if isinstance(area, QScrollArea) and _shown(area) and area.widget() is not None and area.horizontalScrollBar().maximum() > 0:
+            name = area.widget().objectName() or type(area.widget()).__name__
+            found.append(f"{name} scrolls sideways: {area.widget().width()} px content in "
+                         f"{area.viewport().width()} px")
+    return found
+
+
 def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         qtbot, parts: ReleasePanels, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     images = IMAGES if os.environ.get("SUITWB_UPDATE_PICTURES") == "1" else tmp_path
@@ -100,7 +113,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         image = QImage(str(shot))
         assert (image.width(), image.height()) == (1280, 800), key
         found = clipped(window, (window.inspector.tree, window.diff.table))
-        found += tab_bar_problems(window)
+        found += tab_bar_problems(window) + sideways_scrolling(window)
         if key == "inspector" and window.inspector.hex.viewport().width() < \
                 window.inspector.hex.content_width():
             found.append("hex view narrower than a row of 16 bytes")
@@ -111,7 +124,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         window.show_view(key)
         qtbot.wait(30)
         found = clipped(window, (window.inspector.tree, window.diff.table))
-        found += tab_bar_problems(window)
+        found += tab_bar_problems(window) + sideways_scrolling(window)
         if found:
             problems[f"{key} at 1920x1080"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
