@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.authoring.encryption_fields import EncryptionFields
 from gui.authoring.session import Preview
 from gui.workspace import Workspace
 from suit.diff import show_digest
@@ -63,6 +64,7 @@ class ComponentEditor(QWidget):
         self.error = QLabel()
         self.error.setStyleSheet("color:#c62828;")
         self.error.setWordWrap(True)
+        self.encryption = EncryptionFields(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self._release_group())
         layout.addWidget(self._component_group())
@@ -99,6 +101,7 @@ class ComponentEditor(QWidget):
             column.addWidget(box_)
             self.severable[member] = box_
         form.addRow("Severed", column)
+        self.encryption.add_release_rows(form)
         return box
 
     def _component_group(self) -> QGroupBox:
@@ -141,6 +144,7 @@ class ComponentEditor(QWidget):
         self.validate.activated.connect(lambda i: self._commit(
             lambda: self._field("validate", _VALIDATE_CHOICES[i][1])))
         form.addRow("Validate at boot", self.validate)
+        self.encryption.add_component_rows(form)
         self.text: dict[str, QLineEdit] = {}
         for key in COMPONENT_TEXT_FIELDS:
             self.text[key] = self._line(form, f"Text: {key}", functools.partial(self._text, key))
@@ -196,6 +200,7 @@ class ComponentEditor(QWidget):
                 self.sequence.setValue(number if isinstance(number, int) else 0)
                 for member, box in self.severable.items():
                     box.setChecked(member in project.severable)
+                self.encryption.load_project(project)
             self._load_component(self.component)
         finally:
             self._loading = False
@@ -228,6 +233,7 @@ class ComponentEditor(QWidget):
         self.validate.setCurrentIndex([v for _t, v in _VALIDATE_CHOICES].index(c.validate))
         for key, edit in self.text.items():
             edit.setText(c.text.get(key, ""))
+        self.encryption.load_component(self.workspace.project, c)  # type: ignore[arg-type]
 
     def _image_text(self, c: Component) -> str:
         keys = [c.name] if c.image else [f"{c.name}[{k}]" for k in range(len(c.slots))]
