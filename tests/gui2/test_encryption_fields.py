@@ -2,7 +2,8 @@
 component's encryption. Chosen with real mouse and keys (the profile combo, the Encrypt
 box, a KEK file picked in the file dialog, a pkcs11: URI typed), saved by Ctrl+S through
 the tomlkit round trip (the comments stay), and built: the envelope carries the
-component's encryption info, unwrapped here with the KEK made by the test."""
+component's encryption info, unwrapped here with the KEK made by the test. The block
+editor's parameter form shows that encryption info as generated, not as a blob to edit."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import os
 from pathlib import Path
 
 import cbor2
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit
 
 from suit.codec import decode_envelope
+from workbench.project import sequence_tree as tree
+from workbench.project.builder import BuildOptions, build_project
 from workbench.project.projectfile import load_project
 
 PROFILE = "suit-sha256-hmac-a128kw-a128ctr"  # MTI §3.1: A128KW key distribution, A128CTR
@@ -129,3 +133,39 @@ def _encryption_info(envelope: bytes) -> bytes:
         if install[i] == 20 and 19 in install[i + 1]:
             return bytes(install[i + 1][19])
     raise AssertionError("no encryption info in install")
+
+
+def test_the_parameter_form_shows_generated_encryption_info_and_apply_keeps_it_generated(
+        qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path, kek = _project(tmp_path / "sealed")
+    text = path.read_text(encoding="utf-8").replace(
+        'staging = "download"', 'staging = "download"\nencrypt = true\nrecipients = ["kek.cose"]')
+    path.write_text(f'profile = "{PROFILE}"\n' + text, encoding="utf-8")
+    window.openers[".toml"](path)
+    window.show_view("sequences")
+    page = window.authoring.sequences.show_sequence("install")
+    qtbot.waitUntil(lambda: bool(page.canvas.root.blocks), timeout=20000)
+    [where] = [p for p in tree.walk(page.model.entries)
+               if "encryption-info" in repr(tree.block(page.model.entries, p))]
+    assert "h'" in repr(tree.block(page.model.entries, where))  # the preview's blob
+    qtbot.mouseClick(page.canvas.widgets[where], Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+    assert page.canvas.selected == where
+    shown = page.form.fields["encryption-info"]
+    assert isinstance(shown, QLabel)  # read-only: no blob to edit
+    assert "Generated at build" in shown.text() and "A128CTR" in shown.text()
+    assert "A128KW" in shown.text() and "kek.cose" in shown.text()
+    assert not any(isinstance(f, QLineEdit) and "h'" in f.text() for f in page.form.fields.values())
+    # Apply makes the sequence explicit; the parameter names the component, so each
+    # build still puts in the encryption info of its own fresh content key.
+    refused: list[str] = []
+    page.model.refused.connect(refused.append)
+    qtbot.mouseClick(page.form.apply_button, Qt.MouseButton.LeftButton)
+    assert refused == [] and page.model.explicit
+    params = next(iter(tree.block(page.model.entries, where).values()))
+    assert params["encryption-info"] == "@app"
+    data = build_project(window.workspace.project, BuildOptions()).data
+    info = cbor2.loads(_encryption_info(data)).value
+    cek = aes_key_unwrap(kek, info[3][0][2])
+    decryptor = Cipher(algorithms.AES(cek), modes.CTR(info[1][5])).decryptor()
+    plain = decryptor.update(decode_envelope(data).integrated["#app"]) + decryptor.finalize()
+    assert plain == IMAGE
