@@ -7,6 +7,7 @@ so `make test` never leaves the work tree changed."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -128,3 +129,16 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         if found:
             problems[f"{key} at 1920x1080"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_every_picture_the_readme_and_docs_show_exists() -> None:
+    """The README and docs show pictures that exist (the old view-*/panel-* copies were
+    removed: they no longer matched the window; window-*.png are regenerated above)."""
+    root = IMAGES.parents[1]
+    missing = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", text):
+            if not (page.parent / target).is_file():
+                missing.append(f"{page.relative_to(root)}: {target}")
+    assert missing == []
