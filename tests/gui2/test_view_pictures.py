@@ -78,11 +78,12 @@ def tab_bar_problems(window: QMainWindow) -> list[str]:
 
 
 def sideways_scrolling(window: QMainWindow) -> list[str]:
-    """Docked form panels (the component editor) whose content is wider than their room,
-    so part of each row is cut off until one scrolls sideways."""
+    """Docked form panels (the component editor) and main views whose content is wider
+    than their room, so part of each row is cut off until one scrolls sideways."""
     found = []
-    for dock in window.findChildren(QDockWidget):
-        area = dock.widget()
+    areas = [dock.widget() for dock in window.findChildren(QDockWidget)]
+    areas += [window.tabs.currentWidget()]  # the view in front, in its scroll area
+    for area in areas:
         if isinstance(area, QScrollArea) and _shown(area) and area.widget() is not None and area.horizontalScrollBar().maximum() > 0:
             name = area.widget().objectName() or type(area.widget()).__name__
             found.append(f"{name} scrolls sideways: {area.widget().width()} px content in "
