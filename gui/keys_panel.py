@@ -73,6 +73,10 @@ class TokenBrowser(QWidget):
         self.module.setObjectName("module-combo")
         self.module.setEditable(True)
         self.module.addItems(find_modules())
+        # Not as wide as the longest module path (that pushed the sign view past the window
+        # at 1280x800); a longer path scrolls in the editable field.
+        self.module.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.module.setMinimumContentsLength(16)
         self.refresh_button = QPushButton("Refresh tokens")
         self.refresh_button.clicked.connect(self.refresh)
         self.tokens = make_table(["Token", "Manufacturer", "Model", "Serial"])

@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QScrollArea,
+    QTabBar,
     QTabWidget,
+    QToolBar,
     QWidget,
 )
 
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
+        self.view_bar = self._view_bar()
         self._menus()
         self._status_bar()
         self.inspector = InspectorPanel(self.runner)
@@ -89,11 +92,36 @@ class MainWindow(QMainWindow):
         holder.setFrameShape(QFrame.Shape.NoFrame)
         holder.setWidget(widget)
         self._holders[key] = holder
-        if position is None:
-            self.tabs.addTab(holder, title)
-        else:
-            self.tabs.insertTab(position, holder, title)
+        index = self.tabs.insertTab(-1 if position is None else position, holder, title)
+        self.view_bar.insertTab(index, title)
+        self.view_bar.setTabToolTip(index, f"Show the {title} view")
+        self.view_bar.setCurrentIndex(self.tabs.currentIndex())  # the insert shifted both
         self._refresh_view_shortcuts()
+
+    def _view_bar(self) -> QTabBar:
+        """The views' tabs in a fixed tool bar across the whole window, above the docks.
+
+        Inside the central area (between the docks) a dozen tabs did not fit at 1280x800
+        and scrolled, the first one reading "ents"; across the window each shows its whole
+        title. The central tab widget keeps the pages; its own bar is hidden."""
+        bar = QTabBar()
+        bar.setObjectName("view-tabs")
+        bar.setDocumentMode(True)
+        bar.setExpanding(False)
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(False)
+        bar.setDrawBase(False)
+        self.tabs.tabBar().hide()
+        bar.currentChanged.connect(self.tabs.setCurrentIndex)
+        self.tabs.currentChanged.connect(bar.setCurrentIndex)
+        holder = QToolBar("Views")
+        holder.setObjectName("toolbar-views")  # saveState needs stable names
+        holder.setMovable(False)
+        holder.setFloatable(False)
+        holder.toggleViewAction().setVisible(False)  # the only way to switch views by mouse
+        holder.addWidget(bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, holder)
+        return bar
 
     def show_view(self, key: str) -> QWidget:
         """Bring a central view to the front."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -129,10 +130,10 @@ class SigningPanel(QWidget):
         add_token.clicked.connect(self.add_selected_token_key)
         add_file.clicked.connect(self._add_key_file)
         remove.clicked.connect(self._remove_step)
-        buttons = QHBoxLayout()
-        for button in (add_token, add_file, remove):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        # Two rows: in one, the buttons made the view wider than the window at 1280x800.
+        buttons = QGridLayout()
+        for number, button in enumerate((add_token, add_file, remove)):
+            buttons.addWidget(button, number // 2, number % 2)
         signers = QGroupBox("Signers, in turn")
         column = QVBoxLayout(signers)
         column.addLayout(buttons)

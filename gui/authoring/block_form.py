@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from gui.authoring.notation import parse_argument, safe_toml
 from workbench.project import sequence_tree as tree
-from workbench.project.model import Project
+from workbench.project.encryption_summary import encryption_summary
+from workbench.project.model import Component, Project
 from workbench.project.values import COMPARISONS
 
 #: The form's widest: the blocks keep the rest of the page.
@@ -69,6 +70,8 @@ class BlockForm(QWidget):
         super().__init__(parent)
         self.path: tree.Path | None = None
         self.item: dict[str, Any] = {}
+        #: The component the shown parameter block acts on, when it has encryption info.
+        self.encrypted: Component | None = None
         self.title = QLabel("Select a block to edit it.")
         self.title.setWordWrap(True)
         self.form = QFormLayout()
@@ -88,8 +91,11 @@ class BlockForm(QWidget):
 
     # --- building the form ----------------------------------------------------------------
 
-    def show_block(self, path: tree.Path | None, item: Any, project: Project | None) -> None:
-        """Show the block at `path` (None: nothing selected)."""
+    def show_block(self, path: tree.Path | None, item: Any, project: Project | None,
+                   context: Any = None) -> None:
+        """Show the block at `path` (None: nothing selected); `context` is the component
+        index in effect there (None: the default, 0)."""
+        self.encrypted = _component_at(project, context)
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
@@ -175,6 +181,24 @@ class BlockForm(QWidget):
         self._spin("update-priority", params, "Priority", "Priority (negative: lower).",
                    -(1 << 30))
         self._line("wait-info", params, "Wait info", "Embedded CBOR of the wait event, h'..'.")
+        self._encryption_row(params, project)
+
+    def _encryption_row(self, params: dict[str, Any], project: Project | None) -> None:
+        """Encryption info (FE §5): of an encrypted component, a read-only account of what
+        the build generates from its encrypt and recipients (a fresh content key each
+        build, so no blob to edit); else, if given, the embedded COSE_Encrypt as h'..'."""
+        c = self.encrypted
+        if c is not None and c.encrypt and project is not None:
+            summary = QLabel(encryption_summary(project, c) or "")
+            summary.setWordWrap(True)
+            self._add("encryption-info", summary, "Encryption info",
+                      f"Generated at each build for component {c.name} (encryption-info = "
+                      f"\"@{c.name}\"); edit encrypt and recipients in the component editor.")
+        elif c is not None and "encryption-info" in params:
+            self._line("encryption-info", params, "Encryption info",
+                       "suit-parameter-encryption-info: an embedded COSE_Encrypt, h'..'.")
+        else:
+            self.encrypted = None
 
     def _line(self, key: str, params: dict[str, Any], label: str, tip: str) -> None:
         value = params.get(key)
@@ -247,6 +271,10 @@ class BlockForm(QWidget):
         version = self.fields["version"].text().strip()  # type: ignore[attr-defined]
         _put(params, "version", {"comparison": comparison, "version": version}
              if comparison and version else None)
+        if self.encrypted is not None:
+            info = self.fields["encryption-info"]
+            _put(params, "encryption-info", f"@{self.encrypted.name}" if isinstance(info, QLabel)
+                 else info.text().strip() or None)  # type: ignore[attr-defined]
         picker = self.fields["use-before"]
         seconds = picker.dateTime().toSecsSinceEpoch()  # type: ignore[attr-defined]
         _put(params, "use-before", seconds if picker.dateTime() != picker.minimumDateTime() else None)  # type: ignore[attr-defined]
@@ -255,6 +283,14 @@ class BlockForm(QWidget):
         """Emit the edited block (the panel commits it, or shows why it is refused)."""
         if self.path is not None:
             self.applied.emit(self.path, self)
+
+
+def _component_at(project: Project | None, context: Any) -> Component | None:
+    """The one component a block acts on (None for "all components" or a list)."""
+    index = 0 if context is None else context
+    if project is None or isinstance(index, bool) or not isinstance(index, int):
+        return None
+    return project.components[index] if 0 <= index < len(project.components) else None
 
 
 def _put(params: dict[str, Any], key: str, value: Any) -> None:

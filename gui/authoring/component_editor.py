@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.authoring.encryption_fields import EncryptionFields
 from gui.authoring.session import Preview
 from gui.workspace import Workspace
 from suit.diff import show_digest
@@ -44,6 +44,13 @@ from workbench.project.model import COMPONENT_TEXT_FIELDS, SEVERABLE_NAMES, Comp
 _VALIDATE_CHOICES: Final = (("when it has an image", None), ("yes", True), ("no", False))
 
 
+def _form(box: QGroupBox) -> QFormLayout:
+    """A form that puts a field under its label when the dock is too narrow for both."""
+    form = QFormLayout(box)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 class ComponentEditor(QWidget):
     """Form for the component selected in the workspace."""
 
@@ -57,6 +64,7 @@ class ComponentEditor(QWidget):
         self.error = QLabel()
         self.error.setStyleSheet("color:#c62828;")
         self.error.setWordWrap(True)
+        self.encryption = EncryptionFields(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self._release_group())
         layout.addWidget(self._component_group())
@@ -77,26 +85,28 @@ class ComponentEditor(QWidget):
 
     def _release_group(self) -> QGroupBox:
         box = QGroupBox("Release")
-        form = QFormLayout(box)
+        form = _form(box)
         self.release_name = self._line(form, "Release name", lambda v: self._set(("name",), v))
         self.sequence = QSpinBox(maximum=2**31 - 1)
         self.sequence.setObjectName("sequence-number")
         self.sequence.editingFinished.connect(
             lambda: self._commit(lambda: self._set(("sequence-number",), self.sequence.value())))
         form.addRow("Sequence number", self.sequence)
-        grid = QGridLayout()
+        # One column: two did not fit the dock's width at 1280x800 and were cut off.
+        column = QVBoxLayout()
         self.severable: dict[str, QCheckBox] = {}
-        for number, member in enumerate(SEVERABLE_NAMES):
+        for member in SEVERABLE_NAMES:
             box_ = QCheckBox(member)
             box_.toggled.connect(lambda on, m=member: self._commit(lambda: self._sever(m, on)))
-            grid.addWidget(box_, number // 2, number % 2)
+            column.addWidget(box_)
             self.severable[member] = box_
-        form.addRow("Severed", grid)
+        form.addRow("Severed", column)
+        self.encryption.add_release_rows(form)
         return box
 
     def _component_group(self) -> QGroupBox:
         self.group = QGroupBox("Component")
-        form = QFormLayout(self.group)
+        form = _form(self.group)
         self.component_name = self._line(form, "Name", self._rename)
         self.display_name = self._line(form, "Display name", lambda v: self._field("display-name", v))
         self.component_id = self._line(form, "Component id", self._set_id)
@@ -134,6 +144,7 @@ class ComponentEditor(QWidget):
         self.validate.activated.connect(lambda i: self._commit(
             lambda: self._field("validate", _VALIDATE_CHOICES[i][1])))
         form.addRow("Validate at boot", self.validate)
+        self.encryption.add_component_rows(form)
         self.text: dict[str, QLineEdit] = {}
         for key in COMPONENT_TEXT_FIELDS:
             self.text[key] = self._line(form, f"Text: {key}", functools.partial(self._text, key))
@@ -189,6 +200,7 @@ class ComponentEditor(QWidget):
                 self.sequence.setValue(number if isinstance(number, int) else 0)
                 for member, box in self.severable.items():
                     box.setChecked(member in project.severable)
+                self.encryption.load_project(project)
             self._load_component(self.component)
         finally:
             self._loading = False
@@ -221,6 +233,7 @@ class ComponentEditor(QWidget):
         self.validate.setCurrentIndex([v for _t, v in _VALIDATE_CHOICES].index(c.validate))
         for key, edit in self.text.items():
             edit.setText(c.text.get(key, ""))
+        self.encryption.load_component(self.workspace.project, c)  # type: ignore[arg-type]
 
     def _image_text(self, c: Component) -> str:
         keys = [c.name] if c.image else [f"{c.name}[{k}]" for k in range(len(c.slots))]

@@ -250,8 +250,10 @@ def _views(window: MainWindow, parts: Authoring) -> None:
     window.register_dock("lint", "Lint", parts.lint, Qt.DockWidgetArea.BottomDockWidgetArea)
     window.tabifyDockWidget(window.docks["editor"], window.docks["palette"])
     window.docks["editor"].raise_()
+    # The editor dock leaves the central view room for the inspector's 16 hex bytes a row
+    # at 1280x800 (at 380 px the inspector scrolled sideways by a pixel).
     window.default_layout.append(lambda: window.resizeDocks(
-        [window.docks["explorer"], window.docks["editor"]], [180, 380], Qt.Orientation.Horizontal))
+        [window.docks["explorer"], window.docks["editor"]], [180, 376], Qt.Orientation.Horizontal))
     window.default_layout.append(lambda: window.resizeDocks(
         [window.docks["lint"]], [120], Qt.Orientation.Vertical))
     window.tabs.setCurrentIndex(0)

@@ -129,7 +129,8 @@ class SequencePage(QWidget):
         item = None if path is None else tree.block(self.model.entries, path)
         if (path, item) != (self.form.path, self.form.item or None):
             # Only when it changed: a redraw must not throw away what is being typed.
-            self.form.show_block(path, item, self.model.workspace.project)
+            context = None if path is None else self.canvas.context(path)
+            self.form.show_block(path, item, self.model.workspace.project, context)
 
     def _focus_form(self) -> None:
         first = next(iter(self.form.fields.values()), None)

@@ -1,4 +1,4 @@
-"""Screenshots of each main view (artifacts/gui/, the README's come from here), and the
+"""Screenshots of each main view (artifacts/gui/; the README shows docs/images/window-*.png from tests/gui2/test_view_pictures.py), and the
 `--screenshot` command line run as its own process, as `make`/README use it."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Screenshots of each part-2 panel after the demo flow, written to artifacts/gui2/
-(docs/images/panel-*.png are copies of them, shown in docs/gui-release-panels.md)."""
+(the docs show the whole window instead: docs/images/window-*.png, tests/gui2/test_view_pictures.py)."""
 
 from __future__ import annotations
 

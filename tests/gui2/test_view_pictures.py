@@ -7,11 +7,12 @@ so `make test` never leaves the work tree changed."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHeaderView, QLabel, QWidget
+from PySide6.QtWidgets import QDockWidget, QHeaderView, QLabel, QMainWindow, QScrollArea, QTabBar, QWidget
 
 from gui.app import save_screenshot, settle
 from gui.release_panels import ReleasePanels, run_flow
@@ -60,6 +61,36 @@ def clipped(window: QWidget, whole: tuple[QWidget, ...] = ()) -> list[str]:
     return found
 
 
+def tab_bar_problems(window: QMainWindow) -> list[str]:
+    """Tabs of the window's visible tab bars that are cut, elided or scrolled out of sight."""
+    found = []
+    for bar in window.findChildren(QTabBar):
+        if not _shown(bar):
+            continue
+        for index in range(bar.count()):
+            rect, text = bar.tabRect(index), bar.tabText(index)
+            needed = bar.fontMetrics().horizontalAdvance(text)
+            if rect.left() < 0 or rect.right() >= bar.width() or rect.width() < needed:
+                found.append(f"tab {text!r} of {bar.objectName() or type(bar.parent()).__name__}:"
+                             f" {rect.left()}..{rect.right()} in 0..{bar.width() - 1}, "
+                             f"{rect.width()} px for {needed} px of text")
+    return found
+
+
+def sideways_scrolling(window: QMainWindow) -> list[str]:
+    """Docked form panels (the component editor) and main views whose content is wider
+    than their room, so part of each row is cut off until one scrolls sideways."""
+    found = []
+    areas = [dock.widget() for dock in window.findChildren(QDockWidget)]
+    areas += [window.tabs.currentWidget()]  # the view in front, in its scroll area
+    for area in areas:
+        if isinstance(area, QScrollArea) and _shown(area) and area.widget() is not None and area.horizontalScrollBar().maximum() > 0:
+            name = area.widget().objectName() or type(area.widget()).__name__
+            found.append(f"{name} scrolls sideways: {area.widget().width()} px content in "
+                         f"{area.viewport().width()} px")
+    return found
+
+
 def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         qtbot, parts: ReleasePanels, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     images = IMAGES if os.environ.get("SUITWB_UPDATE_PICTURES") == "1" else tmp_path
@@ -84,6 +115,7 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         image = QImage(str(shot))
         assert (image.width(), image.height()) == (1280, 800), key
         found = clipped(window, (window.inspector.tree, window.diff.table))
+        found += tab_bar_problems(window) + sideways_scrolling(window)
         if key == "inspector" and window.inspector.hex.viewport().width() < \
                 window.inspector.hex.content_width():
             found.append("hex view narrower than a row of 16 bytes")
@@ -94,6 +126,20 @@ def test_each_main_view_at_1280x800_is_pictured_and_nothing_is_clipped(
         window.show_view(key)
         qtbot.wait(30)
         found = clipped(window, (window.inspector.tree, window.diff.table))
+        found += tab_bar_problems(window) + sideways_scrolling(window)
         if found:
             problems[f"{key} at 1920x1080"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_every_picture_the_readme_and_docs_show_exists() -> None:
+    """The README and docs show pictures that exist (the old view-*/panel-* copies were
+    removed: they no longer matched the window; window-*.png are regenerated above)."""
+    root = IMAGES.parents[1]
+    missing = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", text):
+            if not (page.parent / target).is_file():
+                missing.append(f"{page.relative_to(root)}: {target}")
+    assert missing == []

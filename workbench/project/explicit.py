@@ -118,11 +118,22 @@ class ExplicitSequences:
             return self._identifier(key, value, where)
         if key in _BYTE_PARAMETERS:
             return values.parse_bytes(value, where)
+        if key == Parameter.ENCRYPTION_INFO and isinstance(value, str) and value.startswith("@"):
+            return self._encryption_info(value[1:], where)
         if key in _EMBEDDED:
             return EmbeddedCbor(values.parse_bytes(value, where))
         if key == Parameter.VERSION:
             return VersionMatch(*values.parse_version(value, where))
         return value
+
+    def _encryption_info(self, name: str, where: str) -> EmbeddedCbor:
+        # FE §5: the COSE_Encrypt wraps a content key made afresh at each build, so an
+        # explicit sequence names the component ("@app") rather than holding a stale copy.
+        encrypted = self.resolved.encrypted.get(name)
+        if encrypted is None:
+            raise ProjectFileError(where, f"'@{name}' names no encrypted component",
+                                   hint=f"Set encrypt = true and recipients on component {name}.")
+        return EmbeddedCbor(encrypted.info)
 
     def _identifier(self, key: int, value: Any, where: str) -> bytes:
         if value == "@device":

@@ -24,7 +24,7 @@ from workbench.project.errors import ProjectFileError
 from workbench.project.explicit import COMMANDS, ExplicitSequences
 from workbench.project.images import ImageInfo
 from workbench.project.model import Project
-from workbench.project.resolve import DependencyInfo, Resolved, device_ids
+from workbench.project.resolve import DependencyInfo, EncryptedComponent, Resolved, device_ids
 
 Path = tuple[int, ...]
 #: Lint rules that concern one command of a sequence, by the command they flag
@@ -204,8 +204,11 @@ def check_shape(project: Project, entries: list[Any], where: str) -> None:
     images = {c.name: placeholder for c in project.components if c.image is not None}
     slots = {c.name: [placeholder] * len(c.slots) for c in project.components if c.slots}
     deps = {d.name: DependencyInfo(placeholder.digest, 0) for d in project.dependencies}
-    ExplicitSequences(Resolved(vendor, klass, images, slots, deps, 0, "project")).sequence(
-        entries, where)
+    # An encrypted component's info is made at build ("@app" needs only that it is one).
+    encrypted = {c.name: EncryptedComponent(b"", placeholder.digest)
+                 for c in project.components if c.encrypt}
+    ExplicitSequences(Resolved(vendor, klass, images, slots, deps, 0, "project",
+                               encrypted=encrypted)).sequence(entries, where)
 
 
 @dataclass
