@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from flasher.errors import RecordsError
+from storage import sqlite as sqlite_file
+from storage.sqlite import WRITE_DEADLINE
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -172,38 +174,50 @@ def export_csv(store: RecordsStore) -> str:
 
 
 class FactoryRecords:
-    """The records database at `path` (created on first use, parent folders included)."""
+    """The records database at `path` (created on first use, parent folders included).
 
-    def __init__(self, path: Path) -> None:
+    Several stations' processes and a gang's threads append at once: the file is in WAL
+    mode and every append is one short ``BEGIN IMMEDIATE`` transaction, tried again while
+    another writer holds the lock, for `deadline` seconds in all (`storage.sqlite`). Past
+    that, `append` raises `RecordsError` and the station's spool keeps the attempt.
+    """
+
+    def __init__(self, path: Path, deadline: float = WRITE_DEADLINE) -> None:
         self.path = path
         self.name = str(path)
+        self.deadline = deadline
+        self._ready = False  # the schema was checked by this store
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # A short busy timeout: gang threads and other stations' processes append at once.
-            connection = sqlite3.connect(self.path, timeout=10)
-            try:
-                with connection:
-                    connection.execute(_SCHEMA)
-                    _add_columns(connection)
-                    connection.execute("CREATE UNIQUE INDEX IF NOT EXISTS attempts_uid "
-                                       "ON attempts (uid)")
-                    yield connection
-            finally:
-                connection.close()
+            with sqlite_file.connect(self.path) as connection:
+                if not self._ready:
+                    sqlite_file.write(connection, _create_schema, self.deadline)
+                    self._ready = True
+                yield connection
         except (sqlite3.Error, OSError) as exc:
             raise RecordsError(str(self.path), str(exc)) from exc
 
     def append(self, record: AttemptRecord, uid: str | None = None) -> None:
         """Insert one attempt (a transaction of its own: it survives a crash right after);
-        an attempt whose `uid` is stored already is ignored."""
+        an attempt whose `uid` is stored already is ignored.
+
+        Raises:
+            RecordsError: the file cannot be written (locked past the deadline, read-only,
+                a full disk); the caller's spool keeps the attempt.
+        """
         placeholders = ", ".join("?" for _ in (*COLUMNS, "uid"))
-        with self._connect() as db:
+        values = (*asdict(record).values(), uid)
+
+        def insert(db: sqlite3.Connection) -> None:
             # COLUMNS is a constant of this module; values are ? parameters.
             db.execute(f"INSERT OR IGNORE INTO attempts ({', '.join(COLUMNS)}, uid) "  # noqa: S608
-                       f"VALUES ({placeholders})", (*asdict(record).values(), uid))
+                       f"VALUES ({placeholders})", values)
+
+        with self._connect() as db:
+            sqlite_file.write(db, insert, self.deadline)
 
     def all(self) -> list[AttemptRecord]:
         """Every attempt, oldest first."""
@@ -215,6 +229,12 @@ class FactoryRecords:
     def export_csv(self) -> str:
         """Every attempt as CSV text with a header row (see `attempt_row`)."""
         return export_csv(self)
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
+    _add_columns(db)
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS attempts_uid ON attempts (uid)")
 
 
 def _add_columns(db: sqlite3.Connection) -> None:
