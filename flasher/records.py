@@ -26,7 +26,6 @@ from typing import Final, Protocol
 
 from flasher.errors import RecordsError
 from storage import sqlite as sqlite_file
-from storage.sqlite import WRITE_DEADLINE
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -182,17 +181,22 @@ class FactoryRecords:
     that, `append` raises `RecordsError` and the station's spool keeps the attempt.
     """
 
-    def __init__(self, path: Path, deadline: float = WRITE_DEADLINE) -> None:
+    def __init__(self, path: Path, deadline: float | None = None) -> None:
         self.path = path
         self.name = str(path)
-        self.deadline = deadline
+        self._deadline = deadline
         self._ready = False  # the schema was checked by this store
+
+    @property
+    def deadline(self) -> float:
+        """Seconds an append keeps trying while other writers hold the file."""
+        return sqlite_file.WRITE_DEADLINE if self._deadline is None else self._deadline
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with sqlite_file.connect(self.path) as connection:
+            with sqlite_file.connect(self.path, self.deadline) as connection:
                 if not self._ready:
                     sqlite_file.write(connection, _create_schema, self.deadline)
                     self._ready = True
