@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
 
-from flasher.errors import RecordsError
+from flasher.errors import RecordsError, RecordsUnavailable
 from storage import sqlite as sqlite_file
 
 _SCHEMA: Final = """
@@ -198,10 +198,16 @@ class FactoryRecords:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with sqlite_file.connect(self.path, self.deadline) as connection:
                 if not self._ready:
-                    sqlite_file.write(connection, _create_schema, self.deadline)
+                    # A file already current is only read (it may be a read-only copy).
+                    if not _schema_current(connection):
+                        sqlite_file.write(connection, _create_schema, self.deadline)
                     self._ready = True
                 yield connection
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
+            # Other writers held the file past the deadline: it will pass, as an outage does.
+            kind = RecordsUnavailable if sqlite_file.is_busy(exc) else RecordsError
+            raise kind(str(self.path), str(exc)) from exc
+        except OSError as exc:
             raise RecordsError(str(self.path), str(exc)) from exc
 
     def append(self, record: AttemptRecord, uid: str | None = None) -> None:
@@ -209,8 +215,9 @@ class FactoryRecords:
         an attempt whose `uid` is stored already is ignored.
 
         Raises:
-            RecordsError: the file cannot be written (locked past the deadline, read-only,
-                a full disk); the caller's spool keeps the attempt.
+            RecordsUnavailable: other writers held the file past the deadline.
+            RecordsError: the file cannot be written (read-only, a full disk).
+            The caller's spool keeps the attempt either way.
         """
         placeholders = ", ".join("?" for _ in (*COLUMNS, "uid"))
         values = (*asdict(record).values(), uid)
@@ -233,6 +240,13 @@ class FactoryRecords:
     def export_csv(self) -> str:
         """Every attempt as CSV text with a header row (see `attempt_row`)."""
         return export_csv(self)
+
+
+def _schema_current(db: sqlite3.Connection) -> bool:
+    present = {row[1] for row in db.execute("PRAGMA table_info(attempts)")}
+    index = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                       "AND name = 'attempts_uid'").fetchone()
+    return index is not None and {name for name, _ in _ADDED_COLUMNS} <= present
 
 
 def _create_schema(db: sqlite3.Connection) -> None:

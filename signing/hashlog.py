@@ -101,7 +101,10 @@ class HashChainedLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with sqlite_file.connect(self.path) as db:
                 if not self._ready:
-                    sqlite_file.write(db, lambda d: d.execute(self._schema))
+                    # An existing log is only read here (it may be a read-only copy).
+                    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                  "AND name = 'records'").fetchone() is None:
+                        sqlite_file.write(db, lambda d: d.execute(self._schema))
                     self._ready = True
                 yield db
         except sqlite3.Error as exc:

@@ -58,19 +58,20 @@ def connect(path: Path, deadline: float | None = None) -> Iterator[sqlite3.Conne
     with closing(sqlite3.connect(path, isolation_level=None,
                                  timeout=busy_timeout_ms / 1000)) as db:
         db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        _wal(db)
+        _wal(db, path)
         yield db
 
 
-def _wal(db: sqlite3.Connection) -> None:
+def _wal(db: sqlite3.Connection, path: Path) -> None:
     # WAL is a property of the file, kept once set; asking again costs a read. Switching
-    # needs a moment without other connections, so a busy answer is simply left to the
-    # next connection (the file stays correct in either mode).
+    # needs a moment without other connections, and a read-only file cannot switch, so
+    # either is left to a later connection (the file stays correct in either mode).
     try:
         db.execute("PRAGMA journal_mode = WAL").fetchone()
     except sqlite3.OperationalError as exc:
-        if not is_busy(exc):
+        if not is_busy(exc) and "readonly" not in str(exc):
             raise
+        logger.debug("%s stays in its journal mode for now: %s", path, exc)
 
 
 def write(db: sqlite3.Connection, body: Callable[[sqlite3.Connection], T],
