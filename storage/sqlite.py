@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 
 #: How long SQLite itself waits for another writer's lock, per statement (milliseconds).
 BUSY_TIMEOUT_MS: Final = 2000
-#: How long a write keeps trying in all before it gives up (seconds).
-WRITE_DEADLINE: Final = 30.0
+#: How long a write keeps trying in all before it gives up (seconds): the old busy
+#: timeout. Writers on one machine hold the lock for milliseconds; one held longer is a
+#: stuck or hostile holder, and the records' spool takes over.
+WRITE_DEADLINE: Final = 10.0
 _FIRST_BACKOFF: Final = 0.005
 _MAX_BACKOFF: Final = 0.25
 
