@@ -3,6 +3,9 @@ throwaway server, as the tests start it) against the single station's SQLite fil
 
 Each station is a process of its own appending attempts as a flash does: one connection and
 one committed transaction per attempt (that is what keeps an attempt when a station dies).
+The SQLite file is in WAL mode with short ``BEGIN IMMEDIATE`` transactions retried while
+another station holds the lock (`storage.sqlite`); no spool is in front of either store
+here, so any attempt not stored is a loss of the database itself.
 A few seconds. `python -m benchmarks.records_db [--quick] [--dsn postgresql://...]`
 (--quick: 50 attempts per station instead of 250; --dsn: an existing database instead of
 a throwaway server).
@@ -39,7 +42,7 @@ def _station(target: str, name: str, count: int, go: Event) -> None:
 
 def rate(target: str, count: int) -> tuple[float, int]:
     """(attempts stored per second, all stations together; attempts stored). A station
-    whose append fails stops there (SQLite: "database is locked" past its busy timeout)."""
+    whose append fails stops there (the flash's spool would keep the rest)."""
     open_records(target if target.startswith("postgresql") else Path(target)).all()  # schema
     context = multiprocessing.get_context("fork")
     go = context.Event()

@@ -225,10 +225,11 @@ class RecordsError(FlasherError):
 
 
 class RecordsUnavailable(RecordsError):
-    """The shared records database cannot be reached now (issue 18); the attempt waits in
-    the station's spool and is delivered when it returns."""
+    """The records cannot be written now (issue 18): the shared database cannot be reached,
+    or other stations held the SQLite file past the wait; the attempt waits in the
+    station's spool and is delivered when the records can be written again."""
 
-    default_hint = ("Attempts are kept in the spool until the database returns; "
+    default_hint = ("Attempts are kept in the spool until the records can be written; "
                     "`suitwb records sync` delivers them.")
     exit_status = 1  # the input was fine; the database was not there
 

@@ -7,6 +7,7 @@ is I/O bound, so threads are enough: the GIL is released while waiting on the po
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,8 @@ from flasher.operations import (
     ProgressCallback,
     flash,
 )
+
+logger = logging.getLogger(__name__)
 
 OutcomeCallback = Callable[[FlashOutcome], None]
 #: Flashes one port: (port, progress callback, cancel event) -> outcome; never raises for a
@@ -77,8 +80,15 @@ class GangFlash:
             outcome = FlashOutcome(port, "failed", 0, time.monotonic() - began, str(exc),
                                    started=started)
         outcomes[port] = outcome
-        if on_outcome is not None:
+        if on_outcome is None:
+            return
+        try:
             on_outcome(outcome)
+        except Exception as exc:  # noqa: BLE001 - a thread boundary
+            # The outcome stands and `run` still returns it; what the callback did with it
+            # (a record, a line on screen) failed, and is said once, without a traceback.
+            logger.error("%s: after the attempt (%s): %s: %s", port, outcome.result,
+                         type(exc).__name__, exc)
 
     def _recovery_flash(self, port: str, on_progress: ProgressCallback | None,
                         cancel: threading.Event) -> FlashOutcome:

@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
 
-from flasher.errors import RecordsError
+from flasher.errors import RecordsError, RecordsUnavailable
+from storage import sqlite as sqlite_file
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -172,38 +173,62 @@ def export_csv(store: RecordsStore) -> str:
 
 
 class FactoryRecords:
-    """The records database at `path` (created on first use, parent folders included)."""
+    """The records database at `path` (created on first use, parent folders included).
 
-    def __init__(self, path: Path) -> None:
+    Several stations' processes and a gang's threads append at once: the file is in WAL
+    mode and every append is one short ``BEGIN IMMEDIATE`` transaction, tried again while
+    another writer holds the lock, for `deadline` seconds in all (`storage.sqlite`). Past
+    that, `append` raises `RecordsError` and the station's spool keeps the attempt.
+    """
+
+    def __init__(self, path: Path, deadline: float | None = None) -> None:
         self.path = path
         self.name = str(path)
+        self._deadline = deadline
+        self._ready = False  # the schema was checked by this store
+
+    @property
+    def deadline(self) -> float:
+        """Seconds an append keeps trying while other writers hold the file."""
+        return sqlite_file.WRITE_DEADLINE if self._deadline is None else self._deadline
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # A short busy timeout: gang threads and other stations' processes append at once.
-            connection = sqlite3.connect(self.path, timeout=10)
-            try:
-                with connection:
-                    connection.execute(_SCHEMA)
-                    _add_columns(connection)
-                    connection.execute("CREATE UNIQUE INDEX IF NOT EXISTS attempts_uid "
-                                       "ON attempts (uid)")
-                    yield connection
-            finally:
-                connection.close()
-        except (sqlite3.Error, OSError) as exc:
+            with sqlite_file.connect(self.path, self.deadline) as connection:
+                if not self._ready:
+                    # A file already current is only read (it may be a read-only copy).
+                    if not _schema_current(connection):
+                        sqlite_file.write(connection, _create_schema, self.deadline)
+                    self._ready = True
+                yield connection
+        except sqlite3.Error as exc:
+            # Other writers held the file past the deadline: it will pass, as an outage does.
+            kind = RecordsUnavailable if sqlite_file.is_busy(exc) else RecordsError
+            raise kind(str(self.path), str(exc)) from exc
+        except OSError as exc:
             raise RecordsError(str(self.path), str(exc)) from exc
 
     def append(self, record: AttemptRecord, uid: str | None = None) -> None:
         """Insert one attempt (a transaction of its own: it survives a crash right after);
-        an attempt whose `uid` is stored already is ignored."""
+        an attempt whose `uid` is stored already is ignored.
+
+        Raises:
+            RecordsUnavailable: other writers held the file past the deadline.
+            RecordsError: the file cannot be written (read-only, a full disk).
+            The caller's spool keeps the attempt either way.
+        """
         placeholders = ", ".join("?" for _ in (*COLUMNS, "uid"))
-        with self._connect() as db:
+        values = (*asdict(record).values(), uid)
+
+        def insert(db: sqlite3.Connection) -> None:
             # COLUMNS is a constant of this module; values are ? parameters.
             db.execute(f"INSERT OR IGNORE INTO attempts ({', '.join(COLUMNS)}, uid) "  # noqa: S608
-                       f"VALUES ({placeholders})", (*asdict(record).values(), uid))
+                       f"VALUES ({placeholders})", values)
+
+        with self._connect() as db:
+            sqlite_file.write(db, insert, self.deadline)
 
     def all(self) -> list[AttemptRecord]:
         """Every attempt, oldest first."""
@@ -215,6 +240,19 @@ class FactoryRecords:
     def export_csv(self) -> str:
         """Every attempt as CSV text with a header row (see `attempt_row`)."""
         return export_csv(self)
+
+
+def _schema_current(db: sqlite3.Connection) -> bool:
+    present = {row[1] for row in db.execute("PRAGMA table_info(attempts)")}
+    index = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                       "AND name = 'attempts_uid'").fetchone()
+    return index is not None and {name for name, _ in _ADDED_COLUMNS} <= present
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
+    _add_columns(db)
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS attempts_uid ON attempts (uid)")
 
 
 def _add_columns(db: sqlite3.Connection) -> None:

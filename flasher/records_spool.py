@@ -14,6 +14,7 @@ import binascii
 import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 SPOOL_FORMAT: Final = "suitwb-spooled-attempt/1"
 MAX_SPOOL_FILE: Final = 1 << 20
+#: Seconds after an unavailable store during which appends spool without trying it.
+AWAY_PAUSE: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,15 +48,24 @@ class SpooledRecords:
         self.spool_dir = spool_dir
         self.name = store.name
         self._lock = threading.Lock()  # gang threads append at once
+        # Until then the store was just found unavailable: the gang's other attempts go
+        # to the spool at once instead of each waiting out the store's own timeout.
+        self._away_until = 0.0
 
     def append(self, record: AttemptRecord, uid: str | None = None) -> None:
         """Deliver what the spool holds, then `record`; spool it if the store is away."""
         uid = uid or str(uuid.uuid4())
         with self._lock:
+            if time.monotonic() < self._away_until:
+                self._spool(record, uid)
+                logger.warning("records %s still unavailable; attempt on %s kept in the "
+                               "spool %s", self.name, record.port, self.spool_dir)
+                return
             try:
                 self._deliver()
                 self.store.append(record, uid)
             except RecordsUnavailable as exc:
+                self._away_until = time.monotonic() + AWAY_PAUSE
                 self._spool(record, uid)
                 logger.warning("records database unavailable (%s); attempt on %s kept in "
                                "the spool %s", exc.problem, record.port, self.spool_dir)

@@ -16,7 +16,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -24,6 +24,7 @@ from typing import Final, Protocol
 from fileio import FileAccessError
 from signing.errors import AuditChainBroken, AuditError
 from signing.files import read_state_file, write_atomic
+from storage import sqlite as sqlite_file
 
 GENESIS: Final = "0" * 64
 
@@ -90,6 +91,7 @@ class HashChainedLog:
         self.head_path = path.with_name(path.name + ".head")
         self.fields = tuple(fields)
         columns = ", ".join(f"{name} TEXT NOT NULL" for name in self.fields)
+        self._ready = False  # the table was made sure of by this log
         self._schema = (f"CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, "
                         f"{columns}, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
 
@@ -97,8 +99,13 @@ class HashChainedLog:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, isolation_level=None, timeout=10)) as db:
-                db.execute(self._schema)
+            with sqlite_file.connect(self.path) as db:
+                if not self._ready:
+                    # An existing log is only read here (it may be a read-only copy).
+                    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                  "AND name = 'records'").fetchone() is None:
+                        sqlite_file.write(db, lambda d: d.execute(self._schema))
+                    self._ready = True
                 yield db
         except sqlite3.Error as exc:
             raise AuditError(f"audit log {self.path}: {exc}") from exc
@@ -106,15 +113,18 @@ class HashChainedLog:
             raise AuditError(f"audit log {self.path}: {exc.strerror}") from exc
 
     def append(self, fields: Mapping[str, str], before_commit: HeadHook | None = None) -> LogRecord:
-        """Append one record; concurrent writers are serialised by SQLite's write lock.
+        """Append one record; concurrent signers (threads or processes of this machine)
+        keep one linear chain: reading the head and appending after it happen in one
+        ``BEGIN IMMEDIATE`` transaction, which holds the write lock from its start, and a
+        signer that finds the lock held waits and tries again (`storage.sqlite.write`).
 
         The head file and `before_commit` see the new head before the record commits, so
         a failure there leaves no record; a failure of the commit itself leaves a head one
         record ahead, which `verify` reports as a cut tail (it fails closed).
         """
         values = {name: str(fields[name]) for name in self.fields}
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")  # closing without COMMIT rolls back
+
+        def add(db: sqlite3.Connection) -> LogRecord:
             last = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             record = LogRecord(seq, values, prev, record_hash(seq, values, prev))
@@ -127,8 +137,10 @@ class HashChainedLog:
             if before_commit is not None:
                 before_commit(head)
             self._write_head(head)
-            db.execute("COMMIT")
-        return record
+            return record
+
+        with self._connect() as db:
+            return sqlite_file.write(db, add)
 
     def exists(self) -> bool:
         """Whether the database file exists."""

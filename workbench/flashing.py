@@ -28,6 +28,7 @@ from flasher.errors import (
     FlasherError,
     NoSuchPort,
     OperationCancelled,
+    RecordsError,
     TransportError,
 )
 from flasher.gang import GangFlash
@@ -77,26 +78,23 @@ def records_path() -> Path:
     return data_dir() / RECORDS_FILE
 
 
-def records_store(target: str | Path | None = None) -> RecordsStore:
+def records_store(target: str | Path | None = None) -> SpooledRecords:
     """The factory records `target` names (a ``postgresql://`` DSN or a file), else
-    ``$SUITWB_RECORDS``, else the data directory's SQLite file. A shared database gets the
-    station's spool in front of it, so an attempt made while it is away is kept."""
+    ``$SUITWB_RECORDS``, else the data directory's SQLite file, with the station's spool
+    in front of it: an attempt whose write fails for any reason (a server away, a file
+    locked past its deadline, a full disk) is kept and delivered later (issue 18)."""
     chosen = target or os.environ.get(RECORDS_ENV) or records_path()
-    if isinstance(chosen, str) and is_dsn(chosen):
-        return SpooledRecords(open_records(chosen), data_dir() / SPOOL_DIR)
-    return open_records(Path(chosen))
+    store = open_records(chosen if isinstance(chosen, str) and is_dsn(chosen) else Path(chosen))
+    return SpooledRecords(store, data_dir() / SPOOL_DIR)
 
 
 def sync_records(target: str | Path | None = None) -> SyncResult:
-    """Deliver the station's spooled attempts to the shared database now.
+    """Deliver the station's spooled attempts to its records now.
 
     Raises:
-        RecordsUnavailable: it is still away (they stay spooled).
+        RecordsError: they still cannot be written (they stay spooled).
     """
-    store = records_store(target)
-    if not isinstance(store, SpooledRecords):
-        return SyncResult(0, 0)  # a local file never needs a spool
-    return store.sync()
+    return records_store(target).sync()
 
 
 @dataclass(frozen=True)
@@ -226,8 +224,15 @@ class FlashJob:
         level = logging.INFO if outcome.result == "ok" else logging.WARNING
         logger.log(level, "%s: %s after %.1f s%s", outcome.port, outcome.result, outcome.seconds,
                    f": {outcome.reason}" if outcome.reason else "")
-        if self.records is not None:
+        if self.records is None:
+            return
+        try:
             self.records.append(attempt_record(outcome, self.bundle, self.station))
+        except RecordsError as exc:
+            # Called on a gang thread: the attempt's outcome stands and is still shown; a
+            # record that could be neither written nor spooled is said once, in one line.
+            logger.error("%s: the attempt's record was not kept: %s%s", outcome.port, exc,
+                         f" ({exc.hint})" if exc.hint else "")
 
 
 def attempt_record(outcome: FlashOutcome, bundle: Bundle, station: Station) -> AttemptRecord:
