@@ -7,6 +7,7 @@ Everything here returns data; `workbench/cli/device_cmds.py` and the GUI present
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import logging
 import os
@@ -45,7 +46,7 @@ from flasher.smp import operations as smp_ops
 from flasher.smp.operations import DeviceInfo
 from flasher.smp.session import SessionOptions, SmpSession
 from flasher.smp.update import SmpDetails
-from storage.dsn import is_dsn
+from storage.dsn import is_dsn, redact_dsn
 from suit.keys import TrustAnchor
 from suit.verify import VerificationPolicy
 from workbench.device_keys import decryption_keys
@@ -84,8 +85,16 @@ def records_store(target: str | Path | None = None) -> SpooledRecords:
     in front of it: an attempt whose write fails for any reason (a server away, a file
     locked past its deadline, a full disk) is kept and delivered later (issue 18)."""
     chosen = target or os.environ.get(RECORDS_ENV) or records_path()
-    store = open_records(chosen if isinstance(chosen, str) and is_dsn(chosen) else Path(chosen))
-    return SpooledRecords(store, data_dir() / SPOOL_DIR)
+    where = chosen if isinstance(chosen, str) and is_dsn(chosen) else Path(chosen)
+    return SpooledRecords(open_records(where), spool_dir(where))
+
+
+def spool_dir(target: str | Path) -> Path:
+    """The station's spool for one records target (a DSN, told apart by its text without
+    the password, or a file by its absolute path): a spooled attempt waits for the
+    database it was meant for and is never delivered to another one."""
+    key = redact_dsn(target) if isinstance(target, str) else str(Path(target).absolute())
+    return data_dir() / SPOOL_DIR / hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def sync_records(target: str | Path | None = None) -> SyncResult:

@@ -85,7 +85,7 @@ def test_records_file_locked_during_a_gang_spools_then_delivers_once(
     rows = FactoryRecords(path).all()
     assert sorted(r.port for r in rows) == sorted(d.path for d in devices)
     assert records_store(path).sync().delivered == 0 and len(FactoryRecords(path).all()) == 3
-    assert not list((tmp_path / SPOOL_DIR).glob("*.json"))
+    assert not list((tmp_path / SPOOL_DIR).rglob("*.json"))
 
 
 def test_the_next_append_delivers_what_a_locked_file_spooled(
