@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomli_w
+import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +45,7 @@ def test_any_value_of_any_loader_member_is_read_or_refused_typed(
         tmp_path: Path, table: str, data: st.DataObject, value: Any) -> None:
     member = data.draw(st.sampled_from(_DEVICE_MEMBERS if table == "device" else _LOADER_MEMBERS))
     path = tmp_path / "loader.toml"
-    path.write_text(tomli_w.dumps({table: {member: value}}))
+    path.write_text(tomlkit.dumps({table: {member: value}}))
     try:
         load_loader_config(path)
     except LoaderConfigError as exc:
@@ -82,7 +82,7 @@ _PROJECT = {"sequence-number": 1, "device": {"vendor-domain": "example.com", "mo
 
 
 def _load_and_check(table: dict[str, Any]) -> None:
-    project = loads_project(tomli_w.dumps(table))
+    project = loads_project(tomlkit.dumps(table))
     validate_project(project)
     project_profile(project)
 
