@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from fileio.toml import read_toml_file
+from suit.errors import WorkbenchError
 from workbench.device_profile import DeviceProfileError
 from workbench.loader_config import LoaderConfigError
 
 
 @pytest.mark.parametrize("error", [LoaderConfigError, DeviceProfileError])
-def test_each_failure_is_the_callers_error(tmp_path: Path, error: type[Exception]) -> None:
+def test_each_failure_is_the_callers_error(tmp_path: Path, error: type[WorkbenchError]) -> None:
     good = tmp_path / "good.toml"
     good.write_text('a = 1\n[t]\nb = "x"\n')
     assert read_toml_file(good, 1 << 10, error) == {"a": 1, "t": {"b": "x"}}
