@@ -20,10 +20,10 @@ from suit.codec import decode_envelope
 from suit.encrypt import Randomness
 from suit.encryption import RecipientKey, decrypt
 from suit.model import Command, EmbeddedCbor, Parameter
-from tests.fixtures.projects import encrypted_project, write_project
+from tests.fixtures.projects import encrypted_project, install_encryption_info, write_project
 from tests.fixtures.softhsm import SoftHsm
 from tests.workbench.conftest import run_suitwb
-from tests.workbench.test_profiles import IMAGE, _decrypt, _encryption_info
+from tests.workbench.test_profiles import IMAGE, _decrypt
 from workbench.project.builder import BuildOptions, build_project, encrypted_path
 from workbench.project.encryption import EncryptionOptions
 from workbench.project.projectfile import loads_project
@@ -81,7 +81,7 @@ def test_detached_ciphertext_is_written_beside_the_envelope(tmp_path: Path, devi
     assert _decrypt(info.data, ciphertext, tmp_path / "device.pem") == IMAGE
 
 
-def test_encrypted_content_is_written_with_its_encryption_info(tmp_path: Path, device: object) -> None:
+def test_encrypted_content_is_written_with_itsinstall_encryption_info(tmp_path: Path, device: object) -> None:
     project = loads_project(f'''profile = "{GCM}"
 [[component]]
 name = "config"
@@ -123,7 +123,7 @@ def test_kek_in_softhsm_wraps_through_the_token(tmp_path: Path, softhsm: SoftHsm
     built = run_suitwb("build", project, "-o", out)
     assert built.returncode == 0, built.stderr
     envelope = out.read_bytes()
-    info = _encryption_info(envelope)
+    info = install_encryption_info(envelope)
     recipients = cbor2.loads(info).value[3]
     r_protected, r_unprotected, wrapped = recipients[0]
     assert r_protected == b"" and dict(r_unprotected) == {1: -5, 4: b"kek-id"}

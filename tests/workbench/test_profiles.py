@@ -26,7 +26,12 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from suit.cose import algorithm_name
 from suit.profiles import profile
-from tests.fixtures.projects import encrypted_project, generate_hss_lms, recipient_key
+from tests.fixtures.projects import (
+    encrypted_project,
+    generate_hss_lms,
+    install_encryption_info,
+    recipient_key,
+)
 from tests.workbench.conftest import run_suitwb
 
 IMAGE = bytes(range(256)) * 37 + b"firmware tail"  # not a multiple of the AES block
@@ -120,16 +125,6 @@ def _decrypt(info: bytes, ciphertext: bytes, device_key: Path) -> bytes:
     return decryptor.update(ciphertext) + decryptor.finalize()
 
 
-def _encryption_info(envelope: bytes) -> bytes:
-    """The encryption info the install sequence sets (found by walking the CBOR)."""
-    manifest = cbor2.loads(cbor2.loads(envelope).value[3])
-    install = cbor2.loads(manifest[20])
-    for i in range(0, len(install), 2):
-        if install[i] == 20 and 19 in install[i + 1]:
-            return bytes(install[i + 1][19])
-    raise AssertionError("no encryption info in install")
-
-
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_profile_builds_signs_encrypts_and_verifies(name: str, tmp_path: Path, data_dir: Path) -> None:
     recipient_alg, content_alg, kex_alg = PROFILES[name]
@@ -160,7 +155,7 @@ def test_profile_builds_signs_encrypts_and_verifies(name: str, tmp_path: Path, d
     # digest the manifest states (FE §6.2: the plaintext digest).
     envelope = out.read_bytes()
     ciphertext = cbor2.loads(envelope).value["#app"]
-    encryption_info = _encryption_info(envelope)
+    encryption_info = install_encryption_info(envelope)
     r_protected, r_unprotected, _ = cbor2.loads(encryption_info).value[3][0]
     assert (cbor2.loads(r_protected) if r_protected else r_unprotected)[1] == kex_alg
     assert _decrypt(encryption_info, ciphertext, device_key) == IMAGE
