@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from flasher.records import AttemptRecord
 from suit.codec import member_name
+
+if TYPE_CHECKING:  # annotations only: `suitwb report inspect` loads no flasher module
+    from flasher.records import AttemptRecord
 
 logger = logging.getLogger(__name__)
 
