@@ -8,9 +8,16 @@ shallower but still absurd nesting all become one typed error here, once for eve
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from typing import Any, Final
 
 from fileio.errors import FileAccessError
+from fileio.paths import StrPath
+from fileio.read import read_limited
+from suit.errors import WorkbenchError
+
+#: How a caller's own file error is made: ``error(path, problem, hint=...)``.
+FileErrorFactory = Callable[..., WorkbenchError]
 
 #: Deepest nesting of tables and arrays accepted; our formats need five or six.
 MAX_TOML_DEPTH: Final = 32
@@ -41,6 +48,23 @@ def loads_toml(text: str, where: str, *, max_depth: int = MAX_TOML_DEPTH) -> dic
     if toml_depth(table, max_depth) > max_depth:
         raise _too_deep(where, max_depth)
     return table
+
+
+def read_toml_file(path: StrPath, limit: int, error: FileErrorFactory) -> dict[str, Any]:
+    """Read the UTF-8 TOML file at `path` (a regular file of at most `limit` bytes) into a
+    table; every failure is raised as the caller's own file error.
+
+    Raises:
+        The error `error(str(path), problem, hint=...)` makes: unreadable, too large, not
+        UTF-8, a TOML syntax error or nesting too deep (the hint of FileAccessError kept).
+    """
+    try:
+        text = read_limited(path, limit, regular_only=True).decode("utf-8")
+        return loads_toml(text, str(path))
+    except FileAccessError as exc:
+        raise error(str(path), exc.problem, hint=exc.hint) from exc
+    except UnicodeDecodeError as exc:
+        raise error(str(path), f"not UTF-8 text ({exc.reason})") from exc
 
 
 def toml_depth(value: Any, limit: int = MAX_TOML_DEPTH) -> int:

@@ -142,6 +142,20 @@ def parse_kind(text: str) -> str:
     return found
 
 
+def _check_new_key_file(path: Path) -> None:
+    """Refuse to write a key over anything at `path` (even a dangling link: it would
+    be followed) and check the folder can take the new file.
+
+    Raises:
+        KeyFileError: `path` exists (a key is never overwritten).
+        OutputError: the folder is missing or not writable.
+    """
+    if path.exists() or path.is_symlink():
+        raise KeyFileError(str(path), "exists; a key file is never overwritten",
+                           hint="Choose a new file name, or remove the old key first.")
+    check_output(path)
+
+
 def generate_file_key(path: Path, kind: str) -> tuple[PublicKey, bytes]:
     """Generate a software key of `kind` into a new PKCS#8 PEM file readable by its owner
     only (0600), and return its public key and kid (RFC 9679 thumbprint).
@@ -153,10 +167,7 @@ def generate_file_key(path: Path, kind: str) -> tuple[PublicKey, bytes]:
         KeyFileError: `path` exists (a key is never overwritten).
         OutputError: the folder is missing or not writable.
     """
-    if path.exists() or path.is_symlink():
-        raise KeyFileError(str(path), "exists; a key file is never overwritten",
-                           hint="Choose a new file name, or remove the old key first.")
-    check_output(path)
+    _check_new_key_file(path)
     if kind == SECRET:  # a MAC secret has no public half: generate_secret_file writes it
         raise KeyFileError(str(path), "an HMAC secret is not a PEM key pair",
                            hint="Use `suitwb keys generate -o FILE --alg HMAC-256-256`, "
@@ -177,10 +188,7 @@ def generate_secret_file(path: Path) -> bytes:
         KeyFileError: `path` exists (a key is never overwritten).
         OutputError: the folder is missing or not writable.
     """
-    if path.exists() or path.is_symlink():
-        raise KeyFileError(str(path), "exists; a key file is never overwritten",
-                           hint="Choose a new file name, or remove the old key first.")
-    check_output(path)
+    _check_new_key_file(path)
     secret = os.urandom(32)  # RFC 9053 §3.1: the key is as long as the HMAC 256 output
     kid = secret_thumbprint(secret)
     write_atomic(path, cbor.dumps({KTY: KTY_SYMMETRIC, KID: kid, K: secret}), mode=0o600)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fileio import FileAccessError, read_limited
-from fileio.toml import loads_toml
+from fileio.toml import read_toml_file
 from flasher.smp.operations import DeviceInfo
 from suit.errors import ManifestError, WorkbenchError
 from suit.keys import TrustAnchor
@@ -111,13 +111,7 @@ def load_profile(path: Path) -> DeviceProfile:
     Raises:
         DeviceProfileError: unreadable, not TOML, or a member invalid (named by TOML path).
     """
-    try:
-        text = read_limited(path, MAX_PROFILE, regular_only=True).decode("utf-8")
-        table = loads_toml(text, str(path))
-    except FileAccessError as exc:
-        raise DeviceProfileError(str(path), exc.problem, hint=exc.hint) from exc
-    except UnicodeDecodeError as exc:
-        raise DeviceProfileError(str(path), f"not UTF-8 text ({exc.reason})") from exc
+    table = read_toml_file(path, MAX_PROFILE, DeviceProfileError)
     entries = table.get("device")
     if not isinstance(entries, list) or not entries or set(table) - {"device"}:
         raise DeviceProfileError(str(path), "expected one or more [[device]] tables and "

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from fileio import FileAccessError, read_limited
-from fileio.toml import loads_toml
+from fileio.toml import read_toml_file
 from flasher.loader.device import DEFAULT_BATTERY_MWH, ROOT_LAYOUTS
 from flasher.loader.profiles import DEFAULT_PROFILE, PROFILES
 from suit.errors import WorkbenchError
@@ -138,13 +137,7 @@ def load_loader_config(path: Path) -> LoaderSettings:
     Raises:
         LoaderConfigError: unreadable, not TOML, an unknown key, or a member invalid.
     """
-    try:
-        text = read_limited(path, MAX_CONFIG_FILE, regular_only=True).decode("utf-8")
-        table = loads_toml(text, str(path))
-    except FileAccessError as exc:
-        raise LoaderConfigError(str(path), exc.problem, hint=exc.hint) from exc
-    except UnicodeDecodeError as exc:
-        raise LoaderConfigError(str(path), f"not UTF-8 text ({exc.reason})") from exc
+    table = read_toml_file(path, MAX_CONFIG_FILE, LoaderConfigError)
     _known(table, frozenset({"device", "loader"}), f"{path}: ")
     device = _table(table, "device", f"{path}: ")
     loader = _table(table, "loader", f"{path}: ")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from flasher.records import AttemptRecord
 from suit.codec import member_name
+
+if TYPE_CHECKING:  # annotations only: `suitwb report inspect` loads no flasher module
+    from flasher.records import AttemptRecord
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +45,19 @@ def report_cell(record: AttemptRecord) -> str:
     return f"{_PROOF[record.report_verified]}: {outcome}"
 
 
-def _where(record: dict[str, Any]) -> str:
+def record_where(record: dict[str, Any]) -> str:
+    """Where a report record points: ``install[2], component 0`` (the manifest section by
+    its name, the command's offset there, the component index)."""
     return (f"{member_name(int(record['section']))}[{record['offset']}], "
             f"component {record['component-index']}")
 
 
-def _entry(entry: dict[str, Any]) -> str:
+def record_entry(entry: dict[str, Any]) -> str:
+    """One of a report's records (report_json): ``record install[2], component 0: {...}``
+    or ``system properties of [00]: {...}`` (the one wording, GUI and CLI)."""
     if "record" in entry:
         record = entry["record"]
-        return f"record {_where(record)}: {json.dumps(record['properties'], sort_keys=True)}"
+        return f"record {record_where(record)}: {json.dumps(record['properties'], sort_keys=True)}"
     props = entry["system-properties"]
     return (f"system properties of [{', '.join(props['component-id'])}]: "
             f"{json.dumps(props['properties'], sort_keys=True)}")
@@ -71,8 +77,8 @@ def report_details(record: AttemptRecord) -> list[str]:
     if result["success"]:
         lines.append("result: success")
     else:
-        lines.append(f"result: {result['reason']} at {_where(result['failing-record'])}")
-    lines += [_entry(entry) for entry in result["records"]] or ["no records"]
+        lines.append(f"result: {result['reason']} at {record_where(result['failing-record'])}")
+    lines += [record_entry(entry) for entry in result["records"]] or ["no records"]
     if result.get("nonce"):
         lines.append(f"nonce {result['nonce']}")
     return lines

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from functools import partial
 from pathlib import Path
 
+from tests.fixtures.projects import generate_hss_lms, generate_key, write_project
 from tests.flasher.cli import device_serve, suitwb
 from tests.signing.mldsa_support import without_block
 
@@ -21,25 +23,13 @@ CLASS = uuid.uuid5(VENDOR, "widget")
 
 def _release(folder: Path) -> tuple[Path, Path, Path]:
     """The hybrid envelope and the two public keys (PEM, COSE_Key)."""
-    suitwb("keys", "generate", "-o", folder / "ec.pem", "--alg", "ESP256", data_dir=folder)
+    run = partial(suitwb, data_dir=folder)
+    generate_key(run, folder / "ec.pem", "--alg", "ESP256")
     suitwb("keys", "export", "--key", folder / "ec.pem", "-o", folder / "ec.pub.pem",
            data_dir=folder)
-    suitwb("keys", "generate", "-o", folder / "pq.hss", "--type", "hss-lms", "--lms",
-           "LMS_SHA256_M32_H5", "--lmots", "LMOTS_SHA256_N32_W4", data_dir=folder)
-    (folder / "app.bin").write_bytes(IMAGE)
-    (folder / "project.toml").write_text('''
-name = "hybrid"
-sequence-number = 4
-[device]
-vendor-domain = "example.com"
-model = "widget"
-[[component]]
-name = "app"
-id = ["h'00'"]
-integrated = true
-[component.image]
-file = "app.bin"
-''')
+    pq = generate_hss_lms(run, folder / "pq.hss")
+    write_project(folder, IMAGE, 'integrated = true\n[component.image]\nfile = "app.bin"',
+                  staging=None, sequence_number=4, name="hybrid")
     envelope = folder / "hybrid.suit"
     built = suitwb("build", folder / "project.toml", "-o", envelope, "--sign", folder / "ec.pem",
                    "--sign", folder / "pq.hss", data_dir=folder)
@@ -47,7 +37,7 @@ file = "app.bin"
     shown = suitwb("inspect", envelope, data_dir=folder).stdout
     assert [line.split()[:3] for line in shown.splitlines() if line.startswith("auth")] == [
         ["authentication", "COSE_Sign1", "ESP256"], ["authentication", "COSE_Sign1", "HSS-LMS"]]
-    return envelope, folder / "ec.pub.pem", folder / "pq.hss.pub.cose"
+    return envelope, folder / "ec.pub.pem", pq
 
 
 def _verify(envelope: Path, ec: Path, pq: Path, folder: Path) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from functools import partial
 from pathlib import Path
 
 import cbor2
@@ -23,6 +24,13 @@ import pytest
 from flasher.loader.decryption import DecryptionKeyError, load_decryption_key
 from signing.keyref import FileKeyRef
 from signing.software import open_software_signer
+from tests.fixtures.projects import (
+    encrypted_project,
+    generate_hss_lms,
+    generate_key,
+    recipient_key,
+    write_project,
+)
 from tests.flasher.cli import device_serve, suitwb
 
 IMAGE = bytes(range(251)) * 97 + b"plaintext tail"  # not a multiple of the AES block
@@ -47,55 +55,22 @@ PROFILES = {
 
 
 def _project(folder: Path, name: str, recipient: Path, *, integrated: bool) -> Path:
-    (folder / "app.bin").write_bytes(IMAGE)
-    where = "integrated = true" if integrated else f'uri = "{URI}"'
-    path = folder / "project.toml"
-    path.write_text(f'''
-name = "encrypted"
-sequence-number = 3
-profile = "{name}"
-
-[device]
-vendor-domain = "example.com"
-model = "widget"
-
-[[component]]
-name = "app"
-id = ["h'00'"]
-{where}
-staging = "staging"
-encrypt = true
-recipients = [{{ key = "{recipient.name}", kid = "dev-1" }}]
-[component.image]
-file = "app.bin"
-
-[[component]]
-name = "staging"
-id = ["h'02'"]
-''')
-    return path
+    return encrypted_project(folder, IMAGE, profile=name, recipient=recipient.name, kid="dev-1",
+                             integrated=integrated, uri=URI, sequence_number=3)
 
 
 def _recipient(folder: Path, alg: str) -> tuple[Path, Path]:
     """(the device's decryption key, what the project names as recipient)."""
-    if alg in ("X25519", "ECDH-P256"):
-        private = folder / "device.pem"
-        suitwb("keys", "generate", "-o", private, "--alg", alg, data_dir=folder)
-        return private, folder / "device.pub.pem"
-    kek = folder / "kek.cose"
-    suitwb("keys", "generate", "-o", kek, "--alg", alg, "--kid", "dev-1", data_dir=folder)
-    return kek, kek
+    return recipient_key(partial(suitwb, data_dir=folder), folder, alg, kid="dev-1")
 
 
 def _signer(folder: Path, alg: str) -> tuple[Path, Path]:
     """(the signing key, the device's trust anchor)."""
+    run = partial(suitwb, data_dir=folder)
     if alg == "hss-lms":
         key = folder / "release.hss"
-        suitwb("keys", "generate", "-o", key, "--type", "hss-lms", "--lms", "LMS_SHA256_M32_H5",
-               "--lmots", "LMOTS_SHA256_N32_W4", data_dir=folder)
-        return key, key.with_name("release.hss.pub.cose")
-    key = folder / "release.key"
-    suitwb("keys", "generate", "-o", key, "--alg", alg, data_dir=folder)
+        return key, generate_hss_lms(run, key)
+    key = generate_key(run, folder / "release.key", "--alg", alg)
     if alg == "HMAC-256-256":
         return key, key  # a MAC: the device holds the same secret (COSE_Key)
     return key, _public_of(folder, key)
@@ -151,21 +126,10 @@ def test_encrypted_content_is_written_decrypted_on_the_device(tmp_path: Path) ->
     name = "suit-sha256-hmac-a128kw-a128ctr"
     decryption_key, recipient = _recipient(tmp_path, "A128KW")
     signing_key, anchor = _signer(tmp_path, "HMAC-256-256")
-    project = tmp_path / "project.toml"
-    project.write_text(f'''
-name = "content"
-sequence-number = 2
-profile = "{name}"
-[device]
-vendor-domain = "example.com"
-model = "widget"
-[[component]]
-name = "app"
-id = ["h'00'"]
-content = "h'{CONTENT.hex()}'"
+    project = write_project(tmp_path, None, f"""content = "h'{CONTENT.hex()}'"
 encrypt = true
-recipients = [{{ key = "{recipient.name}", kid = "dev-1" }}]
-''')
+recipients = [{{ key = "{recipient.name}", kid = "dev-1" }}]""", profile=name, staging=None,
+                            sequence_number=2, name="content")
     bundle = tmp_path / "content.suit"
     suitwb("build", project, "-o", bundle, "--sign", signing_key, data_dir=tmp_path)
     suitwb("verify", bundle, "--key", anchor, data_dir=tmp_path)

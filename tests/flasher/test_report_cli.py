@@ -95,3 +95,21 @@ def test_report_inspect_text_shows_nonce_and_capabilities() -> None:
     assert "capability component: 6673/657463/* (any id with this prefix)\n" in text
     assert "capability commands: 1 vendor-identifier, 2 class-identifier, 3 image-match\n" in text
     assert "capability path-3.3.1: 3\n" in text
+
+
+def test_report_inspect_text_words_records_as_the_records_panel_does() -> None:
+    # One wording for a report's records (workbench.report_view), CLI and GUI alike: the
+    # manifest section by name, the command's offset there, the component index.
+    from suit.model import Digest, ManifestKey
+    from suit.report import Record, Report, ReportReason, SystemProperties
+    from suit.report_cose import open_report
+    from workbench.cli.report_cmds import report_text
+    failing = Record((), int(ManifestKey.COMMON), 1, 0, {1: b"\x11"})
+    report = Report("", Digest(-16, b"d" * 32),
+                    records=(failing, SystemProperties((b"\x00",), {2: 5})), success=False,
+                    reason=ReportReason.CONDITION_FAILED, failing_record=failing,
+                    result_code=1)
+    lines = report_text(open_report(report.encode())).splitlines()
+    assert "result: condition-failed (code 1) at common[1], component 0" in lines
+    assert any(line.startswith("record common[1], component 0: ") for line in lines)
+    assert any(line.startswith("system properties of [00]: ") for line in lines)

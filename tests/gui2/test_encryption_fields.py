@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit
 
 from suit.codec import decode_envelope
+from tests.fixtures.projects import install_encryption_info
 from workbench.project import sequence_tree as tree
 from workbench.project.builder import BuildOptions, build_project
 from workbench.project.projectfile import load_project
@@ -120,19 +121,9 @@ def test_profile_and_encryption_set_in_the_editor_save_and_build(
     envelope = decode_envelope(data)
     ciphertext = envelope.integrated["#app"]
     assert len(ciphertext) == len(IMAGE) and ciphertext != IMAGE
-    recipient = cbor2.loads(_encryption_info(data)).value[3][0]
+    recipient = cbor2.loads(install_encryption_info(data)).value[3][0]
     assert recipient[1] == {1: -3, 4: b"kek-1"}
     assert len(aes_key_unwrap(kek, recipient[2])) == 16
-
-
-def _encryption_info(envelope: bytes) -> bytes:
-    """suit-parameter-encryption-info (19) as the install sequence sets it."""
-    manifest = cbor2.loads(cbor2.loads(envelope).value[3])
-    install = cbor2.loads(manifest[20])
-    for i in range(0, len(install), 2):
-        if install[i] == 20 and 19 in install[i + 1]:
-            return bytes(install[i + 1][19])
-    raise AssertionError("no encryption info in install")
 
 
 def test_the_parameter_form_shows_generated_encryption_info_and_apply_keeps_it_generated(
@@ -164,7 +155,7 @@ def test_the_parameter_form_shows_generated_encryption_info_and_apply_keeps_it_g
     params = next(iter(tree.block(page.model.entries, where).values()))
     assert params["encryption-info"] == "@app"
     data = build_project(window.workspace.project, BuildOptions()).data
-    info = cbor2.loads(_encryption_info(data)).value
+    info = cbor2.loads(install_encryption_info(data)).value
     cek = aes_key_unwrap(kek, info[3][0][2])
     decryptor = Cipher(algorithms.AES(cek), modes.CTR(info[1][5])).decryptor()
     plain = decryptor.update(decode_envelope(data).integrated["#app"]) + decryptor.finalize()

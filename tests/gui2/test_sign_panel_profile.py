@@ -5,6 +5,7 @@ it; a key of the right kind (here a stateful HSS-LMS key) signs, and the result 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from gui.keys_panel import KeysPanel
@@ -13,6 +14,7 @@ from gui.workers import JobRunner
 from signing.pin import FixedPinProvider
 from suit.keys import TrustAnchor
 from suit.verify import verify_envelope
+from tests.fixtures.projects import encrypted_project, generate_hss_lms, generate_key
 from tests.fixtures.vectors import MANIFEST_SPEC
 from tests.flasher.cli import suitwb
 
@@ -20,36 +22,20 @@ HSS = "suit-sha256-hsslms-a256kw-a256ctr"
 TIMEOUT = 20000
 
 
-def _suitwb(*args: object) -> None:
+def _run(*args: object) -> subprocess.CompletedProcess[str]:
     """The real CLI, with the GUI's data folder (the HSS-LMS journal must be the same)."""
-    suitwb(*args, data_dir=Path(os.environ["SUITWB_DATA_DIR"]))
+    return suitwb(*args, data_dir=Path(os.environ["SUITWB_DATA_DIR"]))
+
+
+def _suitwb(*args: object) -> None:
+    _run(*args)
 
 
 def _unsigned_encrypted_release(folder: Path) -> Path:
     """An HSS-LMS-profile release, built unsigned: its A256KW + A256CTR encryption fits
     only that profile."""
-    _suitwb("keys", "generate", "-o", folder / "kek.cose", "--alg", "A256KW")
-    (folder / "app.bin").write_bytes(bytes(range(256)) * 8)
-    (folder / "project.toml").write_text(f'''
-name = "encrypted"
-sequence-number = 1
-profile = "{HSS}"
-[device]
-vendor-domain = "example.com"
-model = "widget"
-[[component]]
-name = "app"
-id = ["h'00'"]
-integrated = true
-staging = "staging"
-encrypt = true
-recipients = ["kek.cose"]
-[component.image]
-file = "app.bin"
-[[component]]
-name = "staging"
-id = ["h'02'"]
-''')
+    generate_key(_run, folder / "kek.cose", "--alg", "A256KW")
+    encrypted_project(folder, bytes(range(256)) * 8, profile=HSS, recipient="kek.cose")
     _suitwb("build", folder / "project.toml", "-o", folder / "unsigned.suit")
     return folder / "unsigned.suit"
 
@@ -59,9 +45,8 @@ def test_profile_shown_wrong_kind_of_key_refused_right_kind_signs(qtbot, tmp_pat
     panel = SigningPanel(runner, FixedPinProvider("unused"))
     qtbot.addWidget(panel)
     envelope = _unsigned_encrypted_release(tmp_path)
-    _suitwb("keys", "generate", "-o", tmp_path / "ec.pem", "--alg", "ESP256")
-    _suitwb("keys", "generate", "-o", tmp_path / "release.hss", "--type", "hss-lms",
-            "--lms", "LMS_SHA256_M32_H5", "--lmots", "LMOTS_SHA256_N32_W4")
+    generate_key(_run, tmp_path / "ec.pem", "--alg", "ESP256")
+    generate_hss_lms(_run, tmp_path / "release.hss")
 
     panel.source.setText(str(envelope))
     panel.show_envelope_profile()

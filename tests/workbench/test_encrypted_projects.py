@@ -20,9 +20,10 @@ from suit.codec import decode_envelope
 from suit.encrypt import Randomness
 from suit.encryption import RecipientKey, decrypt
 from suit.model import Command, EmbeddedCbor, Parameter
+from tests.fixtures.projects import encrypted_project, install_encryption_info, write_project
 from tests.fixtures.softhsm import SoftHsm
 from tests.workbench.conftest import run_suitwb
-from tests.workbench.test_profiles import IMAGE, _decrypt, _encryption_info
+from tests.workbench.test_profiles import IMAGE, _decrypt
 from workbench.project.builder import BuildOptions, build_project, encrypted_path
 from workbench.project.encryption import EncryptionOptions
 from workbench.project.projectfile import loads_project
@@ -39,21 +40,7 @@ def _pem(key: object, private: bool) -> bytes:
 
 
 def _write_project(folder: Path, profile: str | None, component: str) -> Path:
-    (folder / "app.bin").write_bytes(IMAGE)
-    head = f'profile = "{profile}"\n' if profile else ""
-    (folder / "project.toml").write_text(f'''{head}sequence-number = 1
-[device]
-vendor-domain = "example.com"
-model = "widget"
-[[component]]
-name = "app"
-id = ["h'00'"]
-{component}
-[[component]]
-name = "download"
-id = ["h'01'"]
-''')
-    return folder / "project.toml"
+    return write_project(folder, IMAGE, component, profile=profile)
 
 
 @pytest.fixture
@@ -65,12 +52,8 @@ def device(tmp_path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def test_detached_ciphertext_is_written_beside_the_envelope(tmp_path: Path, device: object, data_dir: Path) -> None:
-    project = _write_project(tmp_path, GCM, '''uri = "https://example.com/app.enc"
-staging = "download"
-encrypt = true
-recipients = ["device.pub.pem"]
-[component.image]
-file = "app.bin"''')
+    project = encrypted_project(tmp_path, IMAGE, profile=GCM, recipient="device.pub.pem",
+                                integrated=False, staging="download", name=None)
     out = tmp_path / "out.suit"
     built = run_suitwb("build", project, "-o", out)
     assert built.returncode == 0, built.stderr
@@ -98,7 +81,7 @@ file = "app.bin"''')
     assert _decrypt(info.data, ciphertext, tmp_path / "device.pem") == IMAGE
 
 
-def test_encrypted_content_is_written_with_its_encryption_info(tmp_path: Path, device: object) -> None:
+def test_encrypted_content_is_written_with_itsinstall_encryption_info(tmp_path: Path, device: object) -> None:
     project = loads_project(f'''profile = "{GCM}"
 [[component]]
 name = "config"
@@ -134,17 +117,13 @@ def test_kek_in_softhsm_wraps_through_the_token(tmp_path: Path, softhsm: SoftHsm
                                Attribute.ID: b"kek-id", Attribute.WRAP: True, Attribute.UNWRAP: True,
                                Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False})
     uri = softhsm.uri(object="kek-256")
-    project = _write_project(tmp_path, "suit-sha256-hsslms-a256kw-a256ctr", f'''integrated = true
-staging = "download"
-encrypt = true
-recipients = ["{uri}"]
-[component.image]
-file = "app.bin"''')
+    project = encrypted_project(tmp_path, IMAGE, profile="suit-sha256-hsslms-a256kw-a256ctr",
+                                recipient=uri, staging="download", name=None)
     out = tmp_path / "out.suit"
     built = run_suitwb("build", project, "-o", out)
     assert built.returncode == 0, built.stderr
     envelope = out.read_bytes()
-    info = _encryption_info(envelope)
+    info = install_encryption_info(envelope)
     recipients = cbor2.loads(info).value[3]
     r_protected, r_unprotected, wrapped = recipients[0]
     assert r_protected == b"" and dict(r_unprotected) == {1: -5, 4: b"kek-id"}

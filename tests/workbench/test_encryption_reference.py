@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 
 from suit.errors import WorkbenchError
+from tests.fixtures.projects import DEVICE
 from workbench.project.builder import BuildOptions, build_project
 from workbench.project.projectfile import loads_project
 
-PROJECT = """sequence-number = 1
-[device]
-vendor-domain = "example.com"
-model = "widget"
-[[component]]
+PROJECT = "sequence-number = 1\n" + DEVICE + """[[component]]
 name = "app"
 id = ["h'00'"]
 content = "h'00112233'"

@@ -26,6 +26,12 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from suit.cose import algorithm_name
 from suit.profiles import profile
+from tests.fixtures.projects import (
+    encrypted_project,
+    generate_hss_lms,
+    install_encryption_info,
+    recipient_key,
+)
 from tests.workbench.conftest import run_suitwb
 
 IMAGE = bytes(range(256)) * 37 + b"firmware tail"  # not a multiple of the AES block
@@ -62,10 +68,8 @@ def _hmac(folder: Path) -> tuple[list[str], list[str]]:
 def _hss_lms(folder: Path) -> tuple[list[str], list[str]]:
     """A small stateful key (H5: 32 signatures) made by the CLI; its public COSE_Key."""
     key = folder / "release.hss"
-    done = run_suitwb("keys", "generate", "-o", key, "--type", "hss-lms",
-                      "--lms", "LMS_SHA256_M32_H5", "--lmots", "LMOTS_SHA256_N32_W4")
-    assert done.returncode == 0, done.stderr
-    return ["--sign", str(key)], ["--key", str(folder / "release.hss.pub.cose")]
+    anchor = generate_hss_lms(run_suitwb, key)
+    return ["--sign", str(key)], ["--key", str(anchor)]
 
 
 #: auth algorithm -> makes the signing key: (build args, verify args).
@@ -78,35 +82,9 @@ SIGNERS: dict[str, Callable[[Path], tuple[list[str], list[str]]] | None] = {
 
 
 def _project(folder: Path, name: str, recipient: str, integrated: bool) -> Path:
-    (folder / "app.bin").write_bytes(IMAGE)
-    where = "integrated = true" if integrated else 'uri = "https://example.com/app.enc"'
-    text = f'''
-name = "encrypted"
-sequence-number = 7
-profile = "{name}"
-
-[device]
-vendor-domain = "example.com"
-model = "widget"
-
-[[component]]
-name = "app"
-id = ["h'00'"]
-{where}
-staging = "download"
-encrypt = true
-recipients = [{{ key = "{recipient}", kid = "dev-1" }}]
-invoke = true
-[component.image]
-file = "app.bin"
-
-[[component]]
-name = "download"
-id = ["h'01'"]
-'''
-    path = folder / "project.toml"
-    path.write_text(text)
-    return path
+    return encrypted_project(folder, IMAGE, profile=name, recipient=recipient, kid="dev-1",
+                             integrated=integrated, staging="download", sequence_number=7,
+                             invoke=True)
 
 
 def _kek_from_text(shared: bytes, protected: bytes) -> bytes:
@@ -147,23 +125,10 @@ def _decrypt(info: bytes, ciphertext: bytes, device_key: Path) -> bytes:
     return decryptor.update(ciphertext) + decryptor.finalize()
 
 
-def _encryption_info(envelope: bytes) -> bytes:
-    """The encryption info the install sequence sets (found by walking the CBOR)."""
-    manifest = cbor2.loads(cbor2.loads(envelope).value[3])
-    install = cbor2.loads(manifest[20])
-    for i in range(0, len(install), 2):
-        if install[i] == 20 and 19 in install[i + 1]:
-            return bytes(install[i + 1][19])
-    raise AssertionError("no encryption info in install")
-
-
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_profile_builds_signs_encrypts_and_verifies(name: str, tmp_path: Path, data_dir: Path) -> None:
     recipient_alg, content_alg, kex_alg = PROFILES[name]
-    device_key = tmp_path / ("device.pem" if recipient_alg in ("X25519", "ECDH-P256") else "kek.cose")
-    generated = run_suitwb("keys", "generate", "-o", device_key, "--alg", recipient_alg)
-    assert generated.returncode == 0, generated.stderr
-    recipient = device_key.with_name("device.pub.pem") if device_key.suffix == ".pem" else device_key
+    device_key, recipient = recipient_key(run_suitwb, tmp_path, recipient_alg)
     project = _project(tmp_path, name, recipient.name, integrated=True)
     make_signer = SIGNERS[name.split("-")[2]]
     sign_args, verify_args = make_signer(tmp_path) if make_signer else ([], [])
@@ -190,7 +155,7 @@ def test_profile_builds_signs_encrypts_and_verifies(name: str, tmp_path: Path, d
     # digest the manifest states (FE §6.2: the plaintext digest).
     envelope = out.read_bytes()
     ciphertext = cbor2.loads(envelope).value["#app"]
-    encryption_info = _encryption_info(envelope)
+    encryption_info = install_encryption_info(envelope)
     r_protected, r_unprotected, _ = cbor2.loads(encryption_info).value[3][0]
     assert (cbor2.loads(r_protected) if r_protected else r_unprotected)[1] == kex_alg
     assert _decrypt(encryption_info, ciphertext, device_key) == IMAGE

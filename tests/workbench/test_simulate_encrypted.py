@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.projects import encrypted_project, generate_key, recipient_key
 from tests.workbench.conftest import run_suitwb
 
 IMAGE = bytes(range(256)) * 33 + b"tail"
@@ -22,41 +23,13 @@ URI = "https://example.com/app.enc"
 
 def _release(folder: Path, profile: str, recipient_alg: str, *, detached: bool) -> tuple[Path, Path]:
     """Build and sign an encrypted release; return (envelope, the device's key)."""
-    if recipient_alg in ("X25519", "ECDH-P256"):
-        key, recipient = folder / "device.pem", "device.pub.pem"
-    else:
-        key, recipient = folder / "kek.cose", "kek.cose"
-    generated = run_suitwb("keys", "generate", "-o", key, "--alg", recipient_alg)
-    assert generated.returncode == 0, generated.stderr
-    (folder / "app.bin").write_bytes(IMAGE)
-    where = f'uri = "{URI}"' if detached else "integrated = true"
-    (folder / "project.toml").write_text(f'''
-name = "encrypted"
-sequence-number = 5
-profile = "{profile}"
-
-[device]
-vendor-domain = "example.com"
-model = "widget"
-
-[[component]]
-name = "app"
-id = ["h'00'"]
-{where}
-staging = "staging"
-encrypt = true
-recipients = ["{recipient}"]
-[component.image]
-file = "app.bin"
-
-[[component]]
-name = "staging"
-id = ["h'02'"]
-''')
+    key, recipient = recipient_key(run_suitwb, folder, recipient_alg)
+    encrypted_project(folder, IMAGE, profile=profile, recipient=recipient.name,
+                      integrated=not detached, uri=URI, sequence_number=5)
     signer = folder / "release.key"
     auth = profile.split("-")[2]  # the profile's authentication algorithm (MTI §3)
     signing_alg = {"hmac": "HMAC-256-256", "esp256": "ESP256", "ed25519": "Ed25519"}[auth]
-    assert run_suitwb("keys", "generate", "-o", signer, "--alg", signing_alg).returncode == 0
+    generate_key(run_suitwb, signer, "--alg", signing_alg)
     if auth == "hmac":  # a MAC: the device holds the same secret (COSE_Key)
         (folder / "release.anchor").write_bytes(signer.read_bytes())
     else:

@@ -20,6 +20,7 @@ from suit.report import report_json
 from suit.report_cose import MAX_REPORT_SIZE, OpenedReport, open_report
 from workbench.cli.capability_cmds import capability_lines
 from workbench.files import read_bytes
+from workbench.report_view import record_entry, record_where
 
 #: The JSON output's schema name; a change that is not an addition bumps the number.
 SCHEMA: Final = "suitwb-report/1"
@@ -89,24 +90,11 @@ def report_text(opened: OpenedReport) -> str:
              f"digest {digest['algorithm']}:{digest['value']}",
              "result: success" if value["success"] else
              f"result: {value['reason']} (code {value['result-code']}) at "
-             f"{_where(value['failing-record'])}"]
-    lines += [f"record: {_entry(entry)}" for entry in value["records"]]
+             f"{record_where(value['failing-record'])}"]
+    lines += [record_entry(entry) for entry in value["records"]]
     if opened.report.nonce is not None:
         lines.append(f"nonce: {opened.report.nonce.hex()}")
     if opened.report.capabilities is not None:
         lines += [f"capability {line}" for line in capability_lines(opened.report.capabilities)]
     return "\n".join(lines) + "\n"
 
-
-def _where(record: dict[str, Any]) -> str:
-    return (f"section {record['section']} offset {record['offset']} component "
-            f"{record['component-index']}")
-
-
-def _entry(entry: dict[str, Any]) -> str:
-    if "record" in entry:
-        record = entry["record"]
-        return f"{_where(record)} {json.dumps(record['properties'], sort_keys=True)}"
-    props = entry["system-properties"]
-    return (f"system properties of [{', '.join(props['component-id'])}] "
-            f"{json.dumps(props['properties'], sort_keys=True)}")
