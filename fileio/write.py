@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from typing import Final
 
@@ -80,6 +79,7 @@ def write_atomic(path: StrPath, data: Data, *, mode: int = _DEFAULT_MODE,
     directory = os.path.dirname(os.fspath(path)) or "."
     name = os.path.basename(os.fspath(path))
     try:
+        import tempfile  # here: reading commands (inspect, verify) start without it (issue 12)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         raise FileAccessError(str(path), f"cannot create a file in {directory}: {exc.strerror}",

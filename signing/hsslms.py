@@ -302,8 +302,11 @@ class HssLmsSigner:
 
     def __init__(self, path: Path, log: HashChainedLog | None = None) -> None:
         self._path, self._log = path, log or journal()
-        state = load(path)
-        check(state, path, self._log)
+        # Under the lock: another signer's reservation between reading the state and reading
+        # the journal would make this (older) state look restored from a backup.
+        with locked(path):
+            state = load(path)
+            check(state, path, self._log)
         public = state.public_key
         self._identity = SignerIdentity(SIGNATURE_ALGORITHMS[CoseAlgorithm.HSS_LMS],
                                         thumbprint(public), str(path), public)

@@ -6,21 +6,28 @@ ML-DSA keys (RFC 9964) load from PEM SubjectPublicKeyInfo or an AKP COSE_Key (`s
 from __future__ import annotations
 
 import binascii
+import sys
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Union, cast
 
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric import mldsa as mldsa_keys
 
-from suit import cbor, mldsa
+from suit import cbor
 from suit.checks import expect_bytes, expect_int, expect_map
 from suit.errors import DecodeError, TrustAnchorError
-from suit.hsslms import HssLmsPublicKey
 
-PublicKey = (ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | mldsa.MLDSAPublicKey
-             | HssLmsPublicKey)
+if TYPE_CHECKING:
+    # suit.hsslms and suit.mldsa are imported where such a key is met (a COSE_Key of kty 5
+    # or 7, an ML-DSA PEM key, such a key's anchor): inspect and ECDSA verification start
+    # without them (start-up, issue 12).
+    from suit.hsslms import HssLmsPublicKey
+    from suit.mldsa import MLDSAPublicKey
+
+PublicKey = Union[ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, "MLDSAPublicKey",
+                  "HssLmsPublicKey"]
 
 # COSE_Key labels and values (RFC 9052 §7.1, RFC 9053 §7).
 KTY, KID, ALG = 1, 2, 3
@@ -28,6 +35,7 @@ CRV, X, Y, K = -1, -2, -3, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
 # RFC 8778 §2.2: key type HSS-LMS (5) with its public key under label -1 ("pub").
 KTY_HSS_LMS, HSS_LMS_PUB = 5, -1
+KTY_AKP, AKP_PUB = 7, -1  # RFC 9964 §5: ML-DSA's Algorithm Key Pair (alg names the set)
 _EC_CURVES: Final = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
 _CURVE_IDS: Final = {"secp256r1": 1, "secp384r1": 2, "secp521r1": 3}
 CRV_ED25519: Final = 6
@@ -72,10 +80,13 @@ class TrustAnchor:
             return CURVE_NAMES.get(self.public_key.curve.name, self.public_key.curve.name)
         if isinstance(self.public_key, ed25519.Ed25519PublicKey):
             return "Ed25519"
-        if isinstance(self.public_key, HssLmsPublicKey):
-            return "HSS-LMS"
+        if self.public_key is None:
+            return None
+        from suit import mldsa
         params = mldsa.parameter_set_of(self.public_key)
-        return params.name if params is not None else None
+        if params is not None:
+            return params.name
+        return "HSS-LMS" if _is_hss_lms(self.public_key) else None
 
     @classmethod
     def from_pem(cls, data: bytes, name: str = "PEM key") -> TrustAnchor:
@@ -149,9 +160,10 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
     kid = expect_bytes(kid, f"{name}/kid") if kid is not None else None
     if kty == KTY_SYMMETRIC:
         return TrustAnchor.from_secret(expect_bytes(key.get(K), f"{name}/k"), name, kid)
-    if kty == mldsa.KTY_AKP:
+    if kty == KTY_AKP:
         return _akp_anchor(key, name, kid)
     if kty == KTY_HSS_LMS:
+        from suit.hsslms import HssLmsPublicKey
         pub = expect_bytes(key.get(HSS_LMS_PUB), f"{name}/pub")
         return TrustAnchor(name, public_key=HssLmsPublicKey.parse(pub, f"{name}/pub"), kid=kid)
     crv = expect_int(key.get(CRV), f"{name}/crv")
@@ -171,7 +183,8 @@ def _from_cose_key_map(key: dict[Any, Any], name: str) -> TrustAnchor:
 
 def _akp_anchor(key: dict[Any, Any], name: str, kid: bytes | None) -> TrustAnchor:
     """RFC 9964 §5: an AKP key names its algorithm (alg is required) and holds ``pub``."""
-    pub = expect_bytes(key.get(mldsa.AKP_PUB), f"{name}/pub")
+    from suit import mldsa
+    pub = expect_bytes(key.get(AKP_PUB), f"{name}/pub")
     try:
         public = mldsa.public_key_from_akp(key.get(ALG), pub)
     except ValueError as exc:
@@ -179,17 +192,26 @@ def _akp_anchor(key: dict[Any, Any], name: str, kid: bytes | None) -> TrustAncho
     return TrustAnchor(name, public_key=public, kid=kid)
 
 
+def _is_hss_lms(key: object) -> bool:
+    """Whether `key` is an HSS-LMS public key, without importing suit.hsslms for the others:
+    an HSS-LMS key exists only once that module has been imported to make it."""
+    module = sys.modules.get("suit.hsslms")
+    return module is not None and isinstance(key, module.HssLmsPublicKey)
+
+
 def cose_key_value(public_key: PublicKey, kid: bytes | None = None) -> dict[int, Any]:
     """A public key -> a COSE_Key map (no private members, ever)."""
     key: dict[int, Any]
-    if isinstance(public_key, HssLmsPublicKey):
-        key = {KTY: KTY_HSS_LMS, HSS_LMS_PUB: public_key.encoded}
-    elif not isinstance(public_key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
-        key = mldsa.akp_cose_key(public_key)
-    elif isinstance(public_key, ed25519.Ed25519PublicKey):
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
         from cryptography.hazmat.primitives import serialization
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key = {KTY: KTY_OKP, CRV: CRV_ED25519, X: raw}
+    elif not isinstance(public_key, ec.EllipticCurvePublicKey):
+        from suit import mldsa
+        params = mldsa.parameter_set_of(public_key)
+        key = mldsa.akp_cose_key(cast("MLDSAPublicKey", public_key)) \
+            if params is not None else \
+            {KTY: KTY_HSS_LMS, HSS_LMS_PUB: cast("HssLmsPublicKey", public_key).encoded}
     else:
         numbers = public_key.public_numbers()
         size = (public_key.curve.key_size + 7) // 8

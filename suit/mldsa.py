@@ -18,10 +18,10 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import mldsa
 
+from suit.keys import AKP_PUB, KTY_AKP
+
 #: RFC 9964 §6 (COSE Key Types): Algorithm Key Pair, and its key type parameters.
-KTY_AKP: Final = 7
-AKP_PUB: Final = -1
-AKP_PRIV: Final = -2
+AKP_PRIV: Final = -2  # KTY_AKP and AKP_PUB: suit.keys, with the other COSE_Key labels
 
 MLDSAPublicKey = mldsa.MLDSA44PublicKey | mldsa.MLDSA65PublicKey | mldsa.MLDSA87PublicKey
 MLDSAPrivateKey = mldsa.MLDSA44PrivateKey | mldsa.MLDSA65PrivateKey | mldsa.MLDSA87PrivateKey

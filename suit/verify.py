@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from suit import digest as digests
-from suit import mldsa
 from suit.cbor import bstr_head
 from suit.codec import (
     decode_dependency,
@@ -58,7 +57,6 @@ from suit.errors import (
     UnsupportedAlgorithm,
 )
 from suit.frozen import quick_init
-from suit.hsslms import verify_hss
 from suit.keys import TrustAnchor
 from suit.model import (
     SEVERABLE_ATTRIBUTES,
@@ -315,9 +313,11 @@ def verify_signature(alg: object, anchor: TrustAnchor, tbs: bytes, signature: by
     if info.family == "hmac" or key is None or anchor.curve != info.curve:
         return False
     if info.family == "hss-lms":  # RFC 8778 §2: the signature is the HSS signature itself
+        from suit.hsslms import verify_hss  # only here: other verifications start without it
         return verify_hss(key, tbs, signature)
     try:
         if info.family == "mldsa":
+            from suit import mldsa  # only here: other verifications start without it
             return mldsa.verify(key, signature, tbs)  # RFC 9964 §4: pure, empty context
         if info.family == "eddsa":
             key.verify(signature, tbs)

@@ -65,7 +65,7 @@ def build_parser(load: Sequence[str] = ALL_MODULES) -> argparse.ArgumentParser:
     import argparse
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _parser_class(argparse)(
         prog="suitwb", description="SUIT Workbench: author, sign, inspect and flash SUIT envelopes.")
     parser.add_argument("--version", action=_version_action(argparse), nargs=0,
                         help="print the version and exit")
@@ -85,6 +85,33 @@ def build_parser(load: Sequence[str] = ALL_MODULES) -> argparse.ArgumentParser:
     # argparse cannot pass options like --screenshot through a subcommand untouched.
     sub.add_parser("gui", help="open the workstation window (suitwb gui [--demo] [--screenshot PNG])")
     return parser
+
+
+def _parser_class(argparse: Any) -> type:
+    """ArgumentParser whose help formatter is told the terminal's width. argparse asks
+    shutil for it, and shutil brings bz2, lzma and zlib along (3 ms of every command's
+    start-up, issue 12) each time add_argument checks an option; subparsers share the class."""
+
+    class Parser(argparse.ArgumentParser):  # type: ignore[misc]  # argparse: Any, as above
+        def _get_formatter(self) -> Any:
+            return self.formatter_class(prog=self.prog, width=_help_width())
+
+    return Parser
+
+
+def _help_width() -> int:
+    """What argparse would use: $COLUMNS, else the terminal's, else 80, less 2."""
+    import os
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return max((columns or 80) - 2, 11)
 
 
 def _version_action(argparse: Any) -> type:
