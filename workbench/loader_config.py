@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -283,17 +283,17 @@ def _integer(value: Any, where: str, low: int, high: int) -> int:
 
 
 def _policy(value: Any, where: str) -> VerificationPolicy:
-    text = _text(value, where)
-    try:
-        return VerificationPolicy(text)
-    except ValueError:
-        raise LoaderConfigError(where, f"expected \"any\" or \"all\", not {text!r}") from None
+    return VerificationPolicy(_choice(value, where, [p.value for p in VerificationPolicy]))
 
 
 def _root_layout(value: Any, where: str) -> str:
+    return _choice(value, where, ROOT_LAYOUTS)
+
+
+def _choice(value: Any, where: str, choices: Sequence[str]) -> str:
     text = _text(value, where)
-    if text not in ROOT_LAYOUTS:
-        raise LoaderConfigError(where, f"expected one of {', '.join(ROOT_LAYOUTS)}, not {text!r}")
+    if text not in choices:
+        raise LoaderConfigError(where, f"expected one of {', '.join(choices)}, not {text!r}")
     return text
 
 
