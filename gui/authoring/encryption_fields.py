@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from gui.file_dialog import open_existing_file
 from workbench.project.encryption_summary import encryption_summary, profile_names, recipient_text
 from workbench.project.model import Component, Project
 
@@ -141,19 +142,13 @@ class EncryptionFields:
             self.editor._field("recipients", [r for k, r in enumerate(c.recipients) if k != row])
 
     def choose_key_file(self) -> QFileDialog | None:
-        """A recipient's key file: a device public key or a KEK (window-modal, not native,
-        so it never blocks the event loop)."""
+        """A recipient's key file: a device public key or a KEK."""
         project = self.editor.workspace.project
         if project is None or self.editor.component is None:
             return None
-        dialog = QFileDialog(self.editor, "Recipient key file", str(project.folder), KEY_FILTER)
-        dialog.setObjectName("recipient-dialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dialog.fileSelected.connect(self._picked)
-        dialog.open()
-        self.file_dialog = dialog
-        return dialog
+        self.file_dialog = open_existing_file(self.editor, "Recipient key file", project.folder,
+                                              KEY_FILTER, "recipient-dialog", self._picked)
+        return self.file_dialog
 
     def _picked(self, path: str) -> None:
         relative: Callable[[str], str] = self.editor._relative

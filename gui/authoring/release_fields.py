@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from fileio import is_within
+from gui.file_dialog import open_existing_file
 from gui.workspace import Workspace
 from suit.errors import WorkbenchError
 from workbench.project import values
@@ -179,20 +180,15 @@ class ReleaseFields(QWidget):
     # --- dependencies -----------------------------------------------------------------------
 
     def choose_dependency(self) -> QFileDialog | None:
-        """Open the file dialog (window-modal, not native, so it never blocks the loop)."""
+        """Open the file dialog for an envelope or a release project."""
         project = self.workspace.project
         if project is None:
             return None
         deps = project.folder / "deps"  # where dependency envelopes usually are
         start = deps if deps.is_dir() else project.folder
-        dialog = QFileDialog(self, "Add dependency", str(start), DEPENDENCY_FILTER)
-        dialog.setObjectName("dependency-dialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        dialog.fileSelected.connect(self.add_dependency)
-        dialog.open()
-        self.file_dialog = dialog
-        return dialog
+        self.file_dialog = open_existing_file(self, "Add dependency", start, DEPENDENCY_FILTER,
+                                              "dependency-dialog", self.add_dependency)
+        return self.file_dialog
 
     def add_dependency(self, path: str | Path) -> bool:
         """Depend on the envelope or release project at `path`; False if refused."""
