@@ -76,15 +76,17 @@ class SerialTransport:
             if not first and not waiting:
                 return b""
             return bytes(first) + bytes(self._port.read(min(waiting, size - len(first))))
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
-            # TypeError/AttributeError: pyserial's socket:// raises them once closed.
+        except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
+            # TypeError/AttributeError: pyserial's socket:// raises them once closed;
+            # ValueError: its select() on a socket closed under it (fd -1), as when the
+            # session closes the port while its reader thread polls.
             raise TransportError(self.name, f"read failed: {exc}") from exc
 
     def write(self, data: bytes) -> None:
         """Write all of `data` (blocks while the line's buffer is full)."""
         try:
             self._port.write(data)
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+        except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
             raise TransportError(self.name, f"write failed: {exc}") from exc
 
     def close(self) -> None:
